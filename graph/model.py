@@ -1,0 +1,151 @@
+"""The normalized shapes every part of Arbiter speaks: events and topologies.
+
+These are the wire shapes of CONTRACT.md. They live in ``graph`` because the domain core owns
+its vocabulary; ``app`` validates requests with them and ``connectors`` produce them.
+
+>>> Event.model_validate({"id": "e1", "time": "2026-11-25T10:00:00Z", "flow": "order",
+...     "kind": "seen", "system": "shop", "refs": {"shop": "100045"}}).refs
+{'shop': '100045'}
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+ARBITER_SYSTEM = "arbiter"
+"""Reserved system id: the source of Arbiter's own probe calls."""
+
+SystemId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+FlowName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Namespace = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+RefValue = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+EventKind = Literal["seen", "call"]
+Initiator = Literal["from", "to"]
+
+
+class Outcome(BaseModel):
+    """What came of one call: the HTTP status (None when no response came) and its duration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: Annotated[int, Field(ge=100, le=599)] | None
+    duration_ms: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    error: Annotated[str, StringConstraints(max_length=4000)] | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class Event(BaseModel):
+    """One observation: entity seen in a system, or a call from one system to another."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    time: AwareDatetime
+    flow: FlowName
+    kind: EventKind
+    system: SystemId
+    target: SystemId | None = None
+    refs: dict[Namespace, RefValue] = Field(default_factory=dict, max_length=50)
+    state: Annotated[str, StringConstraints(max_length=200)] | None = None
+    quantity: Annotated[float, Field(allow_inf_nan=False)] | int | None = None
+    outcome: Outcome | None = None
+    data: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Event:
+        if self.kind == "seen":
+            if not self.refs:
+                raise ValueError("refs: a 'seen' event needs at least one namespace:value pair")
+            if self.target is not None:
+                raise ValueError("target: only a 'call' event has a target")
+            if self.outcome is not None:
+                raise ValueError("outcome: only a 'call' event has an outcome")
+        else:
+            if self.target is None:
+                raise ValueError("target: a 'call' event needs the system it called")
+            if self.outcome is None:
+                raise ValueError("outcome: a 'call' event needs its outcome")
+            if self.target == self.system:
+                raise ValueError("target: a system does not call itself")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as JSON-ready data, without the fields it does not set."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class System(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: SystemId
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    vendor: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Link(BaseModel):
+    """A hop of one flow: data moves from ``from`` to ``to``; ``initiator`` drives it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    flow: FlowName
+    from_: SystemId = Field(alias="from")
+    to: SystemId
+    initiator: Initiator
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    sla_seconds: Annotated[float, Field(gt=0, le=30 * 86400, allow_inf_nan=False)]
+
+    @property
+    def name(self) -> str:
+        return f"{self.flow} {self.from_}→{self.to}"
+
+    @property
+    def caller(self) -> str:
+        """The system that makes the calls carrying data over this link."""
+        return self.from_ if self.initiator == "from" else self.to
+
+    @property
+    def callee(self) -> str:
+        return self.to if self.initiator == "from" else self.from_
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Topology(BaseModel):
+    """Systems and the links of each flow. Validation rejects a flow that is not a DAG."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    systems: list[System] = Field(max_length=200)
+    links: list[Link] = Field(max_length=1000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Topology:
+        from graph.topology import topology_problems  # networkx stays out of import time
+
+        problems = topology_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def flows(self) -> list[str]:
+        return sorted({link.flow for link in self.links})
+
+    def system(self, system_id: str) -> System | None:
+        return next((s for s in self.systems if s.id == system_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
