@@ -82,8 +82,11 @@ class Event(BaseModel):
         return self
 
     def to_json(self) -> dict[str, Any]:
-        """The event as JSON-ready data, without the fields it does not set."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """The event as JSON-ready data, without the optional top-level fields it leaves out.
+
+        ``outcome.status`` stays even when null: null there means "no response came".
+        """
+        return {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
 
 
 class System(BaseModel):

@@ -1,0 +1,121 @@
+"""Who is calling: the admin token (every right) or a workspace token (its workspace only).
+
+Workspace tokens are shown once at creation and stored only as a SHA-256 hash; the admin token
+comes from the settings or is generated into the data dir at first start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, delete, insert, select
+
+from app.db.tables import tokens
+from app.settings import Settings
+
+TOKEN_PREFIX = "arb_"  # noqa: S105 - a prefix, not a secret
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: ``workspace_id`` None means the admin."""
+
+    workspace_id: str | None
+    token_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.workspace_id is None
+
+    def may_access(self, workspace_id: str) -> bool:
+        return self.is_admin or self.workspace_id == workspace_id
+
+
+ADMIN = Principal(workspace_id=None)
+
+
+def admin_token_path(settings: Settings) -> Path:
+    return settings.data_dir / "admin_token"
+
+
+def ensure_admin_token(settings: Settings) -> tuple[str, Path | None]:
+    """The admin token, and the file it was read from or written to (None when configured)."""
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value(), None
+    path = admin_token_path(settings)
+    if path.exists():
+        return path.read_text().strip(), path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = TOKEN_PREFIX + "admin_" + secrets.token_urlsafe(32)
+    # O_EXCL: two processes starting together must not write two different tokens.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip(), path
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    return token, path
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def authenticate(connection: Connection, presented: str, admin_token: str) -> Principal | None:
+    if hmac.compare_digest(presented.encode(), admin_token.encode()):
+        return ADMIN
+    row = connection.execute(
+        select(tokens.c.id, tokens.c.workspace_id, tokens.c.secret_hash).where(
+            tokens.c.secret_hash == hash_secret(presented)
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row.secret_hash, hash_secret(presented)):
+        return None
+    return Principal(workspace_id=row.workspace_id, token_id=row.id)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    workspace_id: str
+    name: str
+    created_at: datetime
+
+
+def create_token(connection: Connection, workspace_id: str, name: str) -> tuple[TokenInfo, str]:
+    """A new workspace token; the secret is returned here and never again."""
+    token_id = "tok_" + secrets.token_hex(8)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    info = TokenInfo(token_id, workspace_id, name, datetime.now(UTC))
+    connection.execute(
+        insert(tokens).values(
+            id=info.id,
+            workspace_id=workspace_id,
+            name=name,
+            secret_hash=hash_secret(secret),
+            created_at=info.created_at,
+        )
+    )
+    return info, secret
+
+
+def list_tokens(connection: Connection, workspace_id: str) -> list[TokenInfo]:
+    rows = connection.execute(
+        select(tokens.c.id, tokens.c.workspace_id, tokens.c.name, tokens.c.created_at)
+        .where(tokens.c.workspace_id == workspace_id)
+        .order_by(tokens.c.created_at)
+    )
+    return [TokenInfo(r.id, r.workspace_id, r.name, r.created_at) for r in rows]
+
+
+def revoke_token(connection: Connection, workspace_id: str, token_id: str) -> bool:
+    result = connection.execute(
+        delete(tokens).where(tokens.c.workspace_id == workspace_id, tokens.c.id == token_id)
+    )
+    return result.rowcount > 0

@@ -1,0 +1,55 @@
+"""The ``arbiter`` command: serve the API, run the sandbox."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from app.settings import Settings
+
+cli = typer.Typer(
+    help="Arbiter: which integration link failed, how, and who answers for it.",
+    no_args_is_help=True,
+)
+
+
+@cli.callback()
+def _root() -> None:
+    """Keeps `serve` a subcommand even while it is the only one."""
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the REST API, the webhook receiver and the dashboard."""
+    from app.main import create_app
+    from app.runtime import Runtime
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runtime = Runtime.start(settings)
+    bound_host = host or settings.host
+    bound_port = port if port is not None else settings.port
+    store = "SQLite" if settings.is_sqlite else "PostgreSQL"
+    typer.echo(f"Arbiter on http://{bound_host}:{bound_port}/  (store: {store})")
+    if runtime.admin_token_path is not None:
+        typer.echo(f"Admin token: in {runtime.admin_token_path.resolve()}")
+    else:
+        typer.echo("Admin token: the one set in ARBITER_ADMIN_TOKEN")
+    uvicorn.run(
+        create_app(settings, runtime),
+        host=bound_host,
+        port=bound_port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def main() -> None:
+    cli()

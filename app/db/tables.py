@@ -1,0 +1,123 @@
+"""The schema: workspaces, their topology and tokens, and the append-only event log.
+
+Alembic migrations under ``migrations/`` create exactly these tables; the test suite checks
+that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite keeps it as naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid).
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", String(63), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+topologies = Table(
+    "topologies",
+    metadata,
+    Column(
+        "workspace_id",
+        String(63),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("body", Text(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "workspace_id",
+        String(63),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column(
+        "workspace_id",
+        String(63),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", String(200), nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("flow", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("system", String(64), nullable=False),
+    Column("target", String(64), nullable=True),
+    Column("body", Text(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("workspace_id", "event_id", name="uq_events_workspace_event"),
+    Index("ix_events_workspace_time", "workspace_id", "time", "seq"),
+    Index("ix_events_workspace_flow_time", "workspace_id", "flow", "time"),
+)
+
+event_refs = Table(
+    "event_refs",
+    metadata,
+    Column("seq", Seq, ForeignKey("events.seq", ondelete="CASCADE"), primary_key=True),
+    Column("namespace", String(100), primary_key=True),
+    Column("workspace_id", String(63), nullable=False),
+    Column("value", String(200), nullable=False),
+    Index("ix_event_refs_lookup", "workspace_id", "namespace", "value", "seq"),
+)

@@ -1,0 +1,68 @@
+"""The dependencies routes declare, one ``Annotated`` alias each."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth.service import Principal, authenticate
+from app.errors import Forbidden, Unauthorized
+from app.runtime import Runtime
+
+WORKSPACE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+_bearer = HTTPBearer(auto_error=False, description="The admin token or a workspace token.")
+
+
+def _principal(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized()
+    with runtime.engine.connect() as connection:
+        principal = authenticate(connection, credentials.credentials, runtime.admin_token)
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+def _admin(principal: PrincipalDep) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("this needs the admin token")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(_admin)]
+
+WorkspacePath = Annotated[
+    str,
+    Path(
+        pattern=WORKSPACE_PATTERN,
+        description="Workspace id: lowercase letters, digits and dashes, 1 to 63 characters.",
+        examples=["acme-shop"],
+    ),
+]
+
+
+def _workspace(ws: WorkspacePath, principal: PrincipalDep) -> str:
+    if not principal.may_access(ws):
+        raise Forbidden("this token belongs to another workspace")
+    return ws
+
+
+WorkspaceDep = Annotated[str, Depends(_workspace)]
+"""A workspace id the caller may act on (its existence is the service's to check)."""

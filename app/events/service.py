@@ -1,0 +1,249 @@
+"""Ingest and read back events: validate a whole batch, then store it in one transaction.
+
+The store is append-only and idempotent: ``(workspace, event id)`` is unique, and an event whose
+id the workspace already holds is a duplicate that changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, Engine, and_, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.db.tables import event_refs, events
+from app.errors import Conflict, Invalid, TooLarge, pydantic_items
+from app.topology.service import get_topology
+from app.workspaces.service import require_workspace
+from graph.model import ARBITER_SYSTEM, Event, Topology
+
+MAX_BATCH = 10_000
+MAX_PAGE = 1000
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str | bytes) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def parse_batch(body: bytes, content_type: str) -> list[Any]:
+    """The raw items of a batch: ``{"events": [...]}`` JSON, or NDJSON one event a line."""
+    if not body.strip():
+        raise Invalid.one(["body"], 'empty body: send {"events": [...]}', "missing")
+    if content_type.split(";")[0].strip().lower() in ("application/x-ndjson", "application/jsonl"):
+        items: list[Any] = []
+        for number, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(_loads(line))
+            except ValueError as exc:
+                raise Invalid.one(
+                    ["body", f"line {number}"], f"invalid JSON: {exc}", "json_invalid"
+                ) from exc
+            if len(items) > MAX_BATCH:
+                raise TooLarge(f"a batch holds at most {MAX_BATCH} events")
+    else:
+        try:
+            document = _loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Invalid.one(["body"], f"invalid JSON: {exc}", "json_invalid") from exc
+        if not isinstance(document, dict) or "events" not in document:
+            raise Invalid.one(["body", "events"], 'expected an object {"events": [...]}', "missing")
+        unknown = sorted(set(document) - {"events"})
+        if unknown:
+            raise Invalid.one(["body", unknown[0]], "unknown field", "extra_forbidden")
+        items = document["events"]
+        if not isinstance(items, list):
+            raise Invalid.one(["body", "events"], "must be a list of events", "list_type")
+    if not items:
+        raise Invalid.one(["body", "events"], "empty batch: send at least one event", "too_short")
+    if len(items) > MAX_BATCH:
+        raise TooLarge(f"a batch holds at most {MAX_BATCH} events; this one has {len(items)}")
+    return items
+
+
+def validate_batch(items: Sequence[Any], topology: Topology) -> list[Event]:
+    """Every event of the batch, or Invalid naming the index and reason of each bad one."""
+    flows = set(topology.flows)
+    systems = {s.id for s in topology.systems}
+    problems: list[dict[str, Any]] = []
+    valid: list[Event] = []
+    for index, item in enumerate(items):
+        loc: list[str | int] = ["body", "events", index]
+        try:
+            event = Event.model_validate(item)
+        except ValidationError as exc:
+            problems.extend(pydantic_items(exc.errors(include_url=False), loc))
+            continue
+        if event.flow not in flows:
+            problems.append(
+                _problem(
+                    loc,
+                    "flow",
+                    f"'{event.flow}' is not a flow of the topology ({', '.join(sorted(flows))})",
+                )
+            )
+        if event.system not in systems and event.system != ARBITER_SYSTEM:
+            problems.append(
+                _problem(loc, "system", f"'{event.system}' is not a system of the topology")
+            )
+        if event.target is not None and event.target not in systems:
+            problems.append(
+                _problem(loc, "target", f"'{event.target}' is not a system of the topology")
+            )
+        valid.append(event)
+    if problems:
+        raise Invalid(problems)
+    return valid
+
+
+def _problem(loc: list[str | int], field: str, msg: str) -> dict[str, Any]:
+    return {"loc": [*loc, field], "msg": msg, "type": "value_error"}
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    accepted: int
+    duplicates: int
+    stored: list[tuple[int, Event]]
+    """The newly stored events with their sequence numbers, to feed the in-memory index."""
+
+
+def store_events(connection: Connection, workspace_id: str, batch: Sequence[Event]) -> StoreResult:
+    """Insert the batch in the caller's transaction, skipping ids the workspace already holds."""
+    unique: dict[str, Event] = {}
+    for event in batch:
+        unique.setdefault(event.id, event)
+    received = datetime.now(UTC)
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "event_id": event.id,
+            "time": event.time,
+            "flow": event.flow,
+            "kind": event.kind,
+            "system": event.system,
+            "target": event.target,
+            "body": json.dumps(event.to_json(), separators=(",", ":")),
+            "received_at": received,
+        }
+        for event in unique.values()
+    ]
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(events)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "event_id"])
+        .returning(events.c.seq, events.c.event_id, sort_by_parameter_order=True)
+    )
+    inserted = connection.execute(statement, rows).all()
+    stored = [(row.seq, unique[row.event_id]) for row in inserted]
+    ref_rows = [
+        {"seq": seq, "namespace": ns, "workspace_id": workspace_id, "value": value}
+        for seq, event in stored
+        for ns, value in event.refs.items()
+    ]
+    if ref_rows:
+        connection.execute(insert(event_refs), ref_rows)
+    return StoreResult(len(stored), len(batch) - len(stored), stored)
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _encode_cursor(time: datetime, seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([time.isoformat(), seq]).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        time_text, seq = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        time = datetime.fromisoformat(time_text)
+        if not isinstance(seq, int) or time.tzinfo is None:
+            raise ValueError(cursor)
+    except (ValueError, TypeError) as exc:
+        raise Invalid.one(["query", "cursor"], "not a cursor this service returned") from exc
+    return time, seq
+
+
+def read_events(
+    connection: Connection,
+    workspace_id: str,
+    *,
+    ref: tuple[str, str] | None = None,
+    flow: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> EventPage:
+    """Events in time order (then arrival order), one page at a time."""
+    query = select(events.c.seq, events.c.time, events.c.body).where(
+        events.c.workspace_id == workspace_id
+    )
+    if ref is not None:
+        query = query.join(event_refs, event_refs.c.seq == events.c.seq).where(
+            event_refs.c.workspace_id == workspace_id,
+            event_refs.c.namespace == ref[0],
+            event_refs.c.value == ref[1],
+        )
+    if flow is not None:
+        query = query.where(events.c.flow == flow)
+    if since is not None:
+        query = query.where(events.c.time >= since)
+    if until is not None:
+        query = query.where(events.c.time < until)
+    if cursor is not None:
+        after_time, after_seq = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                events.c.time > after_time,
+                and_(events.c.time == after_time, events.c.seq > after_seq),
+            )
+        )
+    rows = connection.execute(query.order_by(events.c.time, events.c.seq).limit(limit + 1)).all()
+    page = rows[:limit]
+    next_cursor = _encode_cursor(page[-1].time, page[-1].seq) if len(rows) > limit else None
+    return EventPage([json.loads(r.body) for r in page], next_cursor)
+
+
+def iter_stored(
+    connection: Connection, workspace_id: str, *, after_seq: int = 0, chunk: int = 5000
+) -> Iterator[tuple[int, Event]]:
+    """Every stored event of the workspace after ``after_seq``, in arrival order."""
+    while True:
+        rows = connection.execute(
+            select(events.c.seq, events.c.body)
+            .where(events.c.workspace_id == workspace_id, events.c.seq > after_seq)
+            .order_by(events.c.seq)
+            .limit(chunk)
+        ).all()
+        for row in rows:
+            yield row.seq, Event.model_validate_json(row.body)
+        if len(rows) < chunk:
+            return
+        after_seq = rows[-1].seq
+
+
+def ingest(engine: Engine, workspace_id: str, items: Sequence[Any]) -> StoreResult:
+    """Validate a parsed batch against the workspace's topology and store it atomically."""
+    with engine.begin() as connection:
+        require_workspace(connection, workspace_id)
+        topology = get_topology(connection, workspace_id)
+        if topology is None:
+            raise Conflict(
+                f"workspace '{workspace_id}' has no topology yet: PUT its topology before events"
+            )
+        return store_events(connection, workspace_id, validate_batch(items, topology))

@@ -1,0 +1,82 @@
+"""The FastAPI application: routers, error handlers, the body limit, and the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app import errors
+from app.auth.views import router as tokens_router
+from app.diagnosis.views import router as diagnosis_router
+from app.events.models import EventBatch
+from app.events.views import router as events_router
+from app.middleware import BodySizeLimit
+from app.runtime import Runtime
+from app.settings import Settings
+from app.topology.views import router as topology_router
+from app.workspaces.views import router as workspaces_router
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """The service; connects to and migrates the store now, so a bad URL fails at once."""
+    runtime = runtime or Runtime.start(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(
+        title="Arbiter",
+        version=VERSION,
+        summary="Which link of which integration flow failed, how, and who answers for it.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    for router in (
+        workspaces_router,
+        topology_router,
+        events_router,
+        tokens_router,
+        diagnosis_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        """Liveness, and whether the store answers (503 when it does not)."""
+        try:
+            with runtime.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # the answer is the health report itself
+            errors.log.warning("store health check failed: %s", exc)
+            return JSONResponse({"status": "degraded", "store": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "store": "ok"})
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            # The events route parses JSON and NDJSON itself; its body schema is added here.
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            batch = EventBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(batch.pop("$defs", {}))
+            components["EventBatch"] = batch
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
