@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,6 +24,19 @@ from app.workspaces.views import router as workspaces_router
 
 VERSION = "0.1.0"
 
+ROUTERS = (
+    workspaces_router,
+    topology_router,
+    events_router,
+    tokens_router,
+    diagnosis_router,
+)
+
+BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
+BACKGROUND: tuple[BackgroundService, ...] = ()
+"""Started in order when the server starts and stopped in reverse when it stops (pollers,
+incident evaluator, exporters). Each must log its own failures, never crash the service."""
+
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """The service; connects to and migrates the store now, so a bad URL fails at once."""
@@ -31,10 +44,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        try:
+        async with AsyncExitStack() as stack:
+            stack.callback(runtime.close)
+            for service in BACKGROUND:
+                await stack.enter_async_context(service(runtime))
             yield
-        finally:
-            runtime.close()
 
     app = FastAPI(
         title="Arbiter",
@@ -45,13 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
-    for router in (
-        workspaces_router,
-        topology_router,
-        events_router,
-        tokens_router,
-        diagnosis_router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from app.auth.service import ensure_admin_token
 from app.db.engine import make_engine, migrate
 from app.diagnosis.service import IndexRegistry
 from app.settings import Settings
+from graph.model import Event
+
+StoredListener = Callable[[str, Sequence[tuple[int, Event]]], None]
 
 log = logging.getLogger("arbiter")
 
@@ -23,9 +27,22 @@ class Runtime:
     admin_token: str
     admin_token_path: Path | None
     indexes: IndexRegistry = field(init=False)
+    listeners: list[StoredListener] = field(default_factory=list)
+    """Called with (workspace, newly stored events) after each commit; must not block."""
 
     def __post_init__(self) -> None:
         self.indexes = IndexRegistry(self.engine)
+
+    def events_stored(self, workspace_id: str, stored: Sequence[tuple[int, Event]]) -> None:
+        """Tell the index and every listener about events just committed to the store."""
+        if not stored:
+            return
+        self.indexes.feed(workspace_id, stored)
+        for listener in self.listeners:
+            try:
+                listener(workspace_id, stored)
+            except Exception:  # a listener's failure must never fail the ingest that succeeded
+                log.exception("event listener %r failed", listener)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:

@@ -44,7 +44,7 @@ async def post(ws: WorkspaceDep, request: Request, runtime: RuntimeDep) -> Accep
     """Store a batch durably and idempotently: 202 only once every event is committed."""
     items = parse_batch(await request.body(), request.headers.get("content-type", ""))
     result = await run_in_threadpool(ingest, runtime.engine, ws, items)
-    runtime.indexes.feed(ws, result.stored)
+    runtime.events_stored(ws, result.stored)
     return Accepted(accepted=result.accepted, duplicates=result.duplicates)
 
 
