@@ -58,7 +58,7 @@ def topology_problems(topology: Topology) -> list[str]:
 
 def flow_cycle(links: Iterable[Link], flow: str) -> list[Link]:
     """The links of one cycle in ``flow`` (in order, the last one closing it), or []."""
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     for link in links:
         if link.flow == flow:
             graph.add_edge(link.from_, link.to, link=link)

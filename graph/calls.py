@@ -1,0 +1,78 @@
+"""Call logs per (flow, caller, target), sorted by time, for evidence that spans entities.
+
+Three questions need calls beyond one journey's own: link-level evidence (a list poll answered
+503 explains every order stuck on that link meanwhile), Arbiter's probes of a system, and a
+link's call error rate for the dashboard. Each is a range query by time over one log.
+
+>>> from graph.journeys import Call
+>>> logs = CallLogs()
+>>> logs.add(Call(60.0, "b", "order", "oms", "shop", 503, 30000.0, "timeout", True))
+>>> logs.add(Call(0.0, "a", "order", "oms", "shop", 200, 80.0, None, True))
+>>> [c.status for c in logs.bare("order", "oms", "shop", 0.0, 100.0)]
+[200, 503]
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterator
+
+from graph.journeys import Call
+from graph.model import ARBITER_SYSTEM
+
+CallKey = tuple[str, str, str]
+
+
+class CallLogs:
+    """Every call, kept in per-(flow, caller, target) lists sorted by time."""
+
+    def __init__(self) -> None:
+        self._bare: dict[CallKey, list[Call]] = {}
+        self._entity: dict[CallKey, list[Call]] = {}
+        self._probes: dict[str, list[Call]] = {}
+        self.shared_version = 0
+        """Bumped when evidence shared by many journeys (bare calls, probes) changes."""
+
+    def add(self, call: Call) -> None:
+        key = (call.flow, call.caller, call.target)
+        logs = self._bare if call.bare else self._entity
+        # Events mostly arrive in time order, so insort is an append in the common case.
+        insort(logs.setdefault(key, []), call, key=_order)
+        if call.caller == ARBITER_SYSTEM:
+            insort(self._probes.setdefault(call.target, []), call, key=_order)
+        if call.bare or call.caller == ARBITER_SYSTEM:
+            self.shared_version += 1
+
+    def bare(self, flow: str, caller: str, target: str, start: float, end: float) -> list[Call]:
+        """Calls naming no entity on (flow, caller, target) with ``start <= time <= end``."""
+        return _between(self._bare.get((flow, caller, target)), start, end)
+
+    def probes(self, target: str, start: float, end: float) -> list[Call]:
+        """Arbiter's own calls to ``target`` (any flow) with ``start <= time <= end``."""
+        return _between(self._probes.get(target), start, end)
+
+    def calls(self, flow: str, caller: str, target: str, start: float, end: float) -> list[Call]:
+        """All calls on (flow, caller, target) in the range, entity and bare, in time order."""
+        key = (flow, caller, target)
+        found = _between(self._entity.get(key), start, end) + _between(
+            self._bare.get(key), start, end
+        )
+        found.sort(key=_order)
+        return found
+
+    def keys(self) -> Iterator[CallKey]:
+        yield from sorted(set(self._bare) | set(self._entity))
+
+
+_LAST_ID = "\U0010ffff"
+
+
+def _order(call: Call) -> tuple[float, str]:
+    return call.time, call.event
+
+
+def _between(log: list[Call] | None, start: float, end: float) -> list[Call]:
+    if not log:
+        return []
+    lo = bisect_left(log, (start, ""), key=_order)
+    return log[lo : bisect_right(log, (end, _LAST_ID), key=_order)]

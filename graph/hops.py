@@ -1,0 +1,204 @@
+"""Hop verdicts and the failure mode of a hop, read from the calls made on it.
+
+Clock skew
+----------
+Event times come from the clocks of different systems, which disagree by a minute or two.
+Every comparison of a time from one system with a deadline derived from another's adds
+:data:`SKEW_TOLERANCE_SECONDS` (180 s): a hop is ``late`` only when it arrived more than
+``sla + 180 s`` after it was entered, and an unfinished hop turns from ``pending`` into failed
+(``missing``, ``lost``...) only once ``as_of`` is past ``entered + sla + 180 s``. Three minutes
+covers two clocks each up to ~90 s off in opposite directions, or one up to 2 min off, so skew
+alone never yields ``late`` or ``lost``; the cost is that a real failure is named up to three
+minutes later than a perfectly synchronised world would allow.
+
+The clock
+---------
+A diagnosis is computed *as of* a moment. :class:`Clock` answers "has ``as_of`` reached this
+time?" and remembers the nearest answers either side, so a verdict knows the whole interval of
+``as_of`` over which it stays true: the index reuses it for any later diagnosis inside that
+interval instead of judging the journey again.
+
+>>> clock = Clock(100.0)
+>>> clock.reached(90.0), clock.reached(130.0)
+(True, False)
+>>> clock.lo, clock.hi
+(90.0, 130.0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from graph.journeys import Call
+from graph.model import Link
+
+SKEW_TOLERANCE_SECONDS = 180.0
+MAX_HOP_CALLS = 20
+"""Calls kept per hop as evidence: the first ones and the latest ones."""
+
+Mode = Literal[
+    "missing", "rejected", "rate_limited", "unavailable", "lost", "late", "mismatch", "down"
+]
+HopStatus = Literal["ok", "pending", "failed", "blocked"]
+
+
+class Clock:
+    """``as_of`` that records the nearest compared times below and above it."""
+
+    __slots__ = ("at", "hi", "lo")
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.lo = -math.inf
+        self.hi = math.inf
+
+    def reached(self, when: float) -> bool:
+        """Whether ``when <= as_of``.
+
+        >>> Clock(5.0).reached(5.0)
+        True
+        """
+        if when <= self.at:
+            if when > self.lo:
+                self.lo = when
+            return True
+        if when < self.hi:
+            self.hi = when
+        return False
+
+
+class SharedCalls(Protocol):
+    """Evidence shared by many journeys: calls naming no entity, and Arbiter's probes."""
+
+    def bare(self, flow: str, caller: str, target: str, start: float, end: float) -> list[Call]: ...
+
+    def probes(self, target: str, start: float, end: float) -> list[Call]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One link of one journey, judged as of a moment.
+
+    ``first``/``last`` bound the evidence of a failure; ``ongoing`` says the entity is still
+    not where it should be; ``blamed`` marks the first failed hop of the journey, the only one
+    that counts against its link.
+    """
+
+    flow: str
+    link: int
+    status: HopStatus
+    mode: Mode | None = None
+    entered: float | None = None
+    arrived: float | None = None
+    deadline: float | None = None
+    first: float | None = None
+    last: float | None = None
+    ongoing: bool = False
+    blamed: bool = False
+    calls: tuple[Call, ...] = ()
+    detail: str | None = None
+    quantities: tuple[float | int | None, float | int | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one system shows for a stock entity: quantity, since when, last observed."""
+
+    system: str
+    quantity: float | int
+    since: float
+    observed: float
+
+
+@dataclass(frozen=True, slots=True)
+class FlowVerdict:
+    flow: str
+    hops: tuple[Hop, ...]
+    readings: tuple[Reading, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyVerdict:
+    """All flows of one journey, valid for any ``as_of`` in ``[lo, hi)``."""
+
+    flows: tuple[FlowVerdict, ...]
+    lo: float
+    hi: float
+    uses_shared: bool
+
+
+def classify(call: Call) -> Mode:
+    """The failure mode one unsuccessful call shows.
+
+    >>> classify(Call(0.0, "c1", "order", "oms", "erp", 429, 5.0, None, False))
+    'rate_limited'
+    """
+    if call.unanswered:
+        return "unavailable"
+    if call.status == 429:
+        return "rate_limited"
+    return "rejected"
+
+
+def failure_mode(
+    spec: Link,
+    entity_calls: list[Call],
+    start: float,
+    end: float,
+    clock: Clock,
+    shared: SharedCalls,
+) -> tuple[Mode, tuple[Call, ...], bool]:
+    """Why a hop entered at ``start`` with deadline ``end`` never completed.
+
+    ``entity_calls`` are this entity's calls on the link already judged at or before as_of.
+    Returns the mode, the calls that show it, and whether shared evidence was consulted.
+    The calls decide: any accepted call means the receiver dropped the entity (``lost``);
+    otherwise the latest failed call names the mode. Without calls of its own, the link's
+    calls about no single entity in the same period speak for it, then Arbiter's probes of
+    the callee; with no evidence at all, nobody tried (``missing``).
+    """
+    if entity_calls:
+        accepted = [c for c in entity_calls if c.succeeded]
+        if accepted:
+            return "lost", sample_calls(entity_calls), False
+        return classify(entity_calls[-1]), sample_calls(entity_calls), False
+    window_start = start - SKEW_TOLERANCE_SECONDS
+    bare = [
+        c
+        for c in shared.bare(spec.flow, spec.caller, spec.callee, window_start, end)
+        if clock.reached(c.time)
+    ]
+    failing = [c for c in bare if not c.succeeded]
+    if failing:
+        return classify(failing[-1]), sample_calls(failing), True
+    probes = [
+        c
+        for c in shared.probes(spec.callee, window_start, end + SKEW_TOLERANCE_SECONDS)
+        if clock.reached(c.time)
+    ]
+    if probes and probes[-1].unanswered:
+        return "unavailable", sample_calls([c for c in probes if c.unanswered]), True
+    return "missing", sample_calls(bare), True
+
+
+def sample_calls(calls: list[Call]) -> tuple[Call, ...]:
+    """At most :data:`MAX_HOP_CALLS` calls: the first few and the latest, in time order."""
+    if len(calls) <= MAX_HOP_CALLS:
+        return tuple(calls)
+    head = MAX_HOP_CALLS // 4
+    return tuple(calls[:head] + calls[-(MAX_HOP_CALLS - head) :])
+
+
+def spoken_duration(seconds: float) -> str:
+    """Seconds in the unit a person would say.
+
+    >>> spoken_duration(45), spoken_duration(900), spoken_duration(5400)
+    ('45 s', '15 min', '90 min')
+    """
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,302 @@
+"""The incremental, in-memory index of one workspace: what diagnoses and traces are made of.
+
+The app feeds it events as they are stored (and replays the store into it at start). Each event
+is reduced at once to a compact fact on its journey (union-find over its refs) and, for calls,
+to an entry in a per-link call log; the event's JSON is kept once, for traces. Nothing is
+reloaded per diagnosis.
+
+A diagnosis judges every journey, but each verdict is cached with the interval of ``as_of``
+over which it stays true (see :class:`graph.hops.Clock`): a journey is judged again only when
+it gained facts, a deadline of it passed, or (for the few verdicts that used link-level calls
+or probes) that shared evidence changed. A later diagnosis therefore costs one pass over the
+cached verdicts plus the journeys that actually moved.
+
+>>> from datetime import UTC, datetime
+>>> from graph.model import Event
+>>> index = WorkspaceIndex()
+>>> index.add([Event.model_validate({"id": "e1", "time": "2026-11-25T10:00:00Z",
+...     "flow": "order", "kind": "seen", "system": "shop", "refs": {"shop": "100045"}})] * 2)
+1
+>>> len(index)
+1
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from graph.calls import CallLogs
+from graph.health import link_health
+from graph.hops import Clock, JourneyVerdict
+from graph.journeys import Call, Fact, Seen, UnionFind, canonical_data
+from graph.model import Event, Topology
+from graph.plan import Plan, compile_plan
+from graph.results import (
+    Diagnosis,
+    EntityRef,
+    LinkHealth,
+    LinkRef,
+    StockDrift,
+    Trace,
+    TraceHop,
+    maybe_utc,
+)
+from graph.stock import stock_drift
+from graph.suspects import call_evidence, rank_suspects
+from graph.tally import Tally, tally_verdicts
+from graph.verdicts import judge_journey
+
+_MAX_INTERNED_ERRORS = 10_000
+
+
+class WorkspaceIndex:
+    """Incremental, in-memory per-workspace index. Fed events as they are stored."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._json: list[str] = []
+        self._journeys = UnionFind()
+        self._facts: dict[int, list[Fact]] = {}
+        self._logs = CallLogs()
+        self._errors: dict[str, str] = {}
+        self._version = 0
+        self._verdicts: dict[int, JourneyVerdict] = {}
+        self._shared_users: set[int] = set()
+        self._verdicts_plan: str | None = None
+        self._verdicts_shared = 0
+        self._last_tally: tuple[tuple[object, ...], Tally] | None = None
+
+    def __len__(self) -> int:
+        return len(self._json)
+
+    @property
+    def version(self) -> int:
+        """Grows with every new event; a cache key for results derived from the index."""
+        return self._version
+
+    def add(self, events: Iterable[Event]) -> int:
+        """Take ``events`` in any order; an id already held is ignored. Returns how many were new.
+
+        >>> from graph.model import Event
+        >>> WorkspaceIndex().add([Event.model_validate({"id": "c1",
+        ...     "time": "2026-11-25T10:03:10Z", "flow": "order", "kind": "call",
+        ...     "system": "oms", "target": "erp", "refs": {"oms": "7789"},
+        ...     "outcome": {"status": 503, "duration_ms": 30000}})])
+        1
+        """
+        new = 0
+        for event in events:
+            if event.id in self._ids:
+                continue
+            self._ids[event.id] = len(self._json)
+            self._json.append(event.model_dump_json(exclude_none=True))
+            self._file(event, self._fact(event))
+            new += 1
+        if new:
+            self._version += new
+            self._last_tally = None
+        return new
+
+    def _fact(self, event: Event) -> Fact:
+        time = event.time.timestamp()
+        flow, system = sys.intern(event.flow), sys.intern(event.system)
+        if event.kind == "seen":
+            state = sys.intern(event.state) if event.state is not None else None
+            return Seen(
+                time, event.id, flow, system, state, event.quantity, canonical_data(event.data)
+            )
+        outcome = event.outcome
+        assert outcome is not None, "Event guarantees a call's outcome"
+        assert event.target is not None, "Event guarantees a call's target"
+        call = Call(
+            time,
+            event.id,
+            flow,
+            system,
+            sys.intern(event.target),
+            outcome.status,
+            outcome.duration_ms,
+            self._error(outcome.error),
+            not event.refs,
+        )
+        self._logs.add(call)
+        return call
+
+    def _error(self, error: str | None) -> str | None:
+        # A failing integration repeats the same message thousands of times: keep one copy.
+        if error is None:
+            return None
+        kept = self._errors.get(error)
+        if kept is not None:
+            return kept
+        if len(self._errors) < _MAX_INTERNED_ERRORS:
+            self._errors[error] = error
+        return error
+
+    def _file(self, event: Event, fact: Fact) -> None:
+        if not event.refs:
+            return
+        journeys = self._journeys
+        keys = [journeys.key(ns, value) for ns, value in event.refs.items()]
+        root = journeys.find(keys[0])
+        for key in keys[1:]:
+            kept, absorbed = journeys.union(root, key)
+            if kept != absorbed:
+                moved = self._facts.pop(absorbed, None)
+                if moved:
+                    self._facts.setdefault(kept, []).extend(moved)
+                self._verdicts.pop(absorbed, None)
+                self._verdicts.pop(kept, None)
+            root = kept
+        self._facts.setdefault(root, []).append(fact)
+        self._verdicts.pop(root, None)
+
+    # -- judging ---------------------------------------------------------------------------
+
+    def _judged(self, plan: Plan, as_of: float) -> Iterator[tuple[int, JourneyVerdict]]:
+        """Every journey's verdict as of ``as_of``, reusing those still valid."""
+        if plan.key != self._verdicts_plan:
+            self._verdicts.clear()
+            self._shared_users.clear()
+            self._verdicts_plan = plan.key
+        if self._logs.shared_version != self._verdicts_shared:
+            for root in self._shared_users:
+                self._verdicts.pop(root, None)
+            self._shared_users.clear()
+            self._verdicts_shared = self._logs.shared_version
+        cache = self._verdicts
+        for root, facts in self._facts.items():
+            verdict = cache.get(root)
+            if verdict is None or not verdict.lo <= as_of < verdict.hi:
+                verdict = judge_journey(facts, plan, Clock(as_of), self._logs)
+                cache[root] = verdict
+                if verdict.uses_shared:
+                    self._shared_users.add(root)
+            yield root, verdict
+
+    def _tally(self, plan: Plan, as_of: float, window: float) -> Tally:
+        key = (self._version, self._logs.shared_version, plan.key, as_of, window)
+        if self._last_tally is not None and self._last_tally[0] == key:
+            return self._last_tally[1]
+        tally = tally_verdicts(self._judged(plan, as_of), as_of=as_of, window=window)
+        self._last_tally = (key, tally)
+        return tally
+
+    def _identify(self, root: int, prefer: tuple[str, ...]) -> EntityRef:
+        members = self._journeys.members(root)
+        for namespace in prefer:
+            values = [value for ns, value in members if ns == namespace]
+            if values:
+                return EntityRef(namespace=namespace, value=min(values))
+        namespace, value = min(members)
+        return EntityRef(namespace=namespace, value=value)
+
+    # -- the public questions ----------------------------------------------------------------
+
+    def diagnose(
+        self, topology: Topology, *, as_of: datetime, window_seconds: float = 86400
+    ) -> Diagnosis:
+        """The ranked suspects of the window ending at ``as_of``; none when all is well.
+
+        >>> from graph.model import Topology
+        >>> topo = Topology.model_validate({"systems": [
+        ...     {"id": "shop", "kind": "woocommerce", "vendor": "Agency"}], "links": []})
+        >>> WorkspaceIndex().diagnose(topo, as_of=datetime(2026, 11, 25, tzinfo=UTC)).suspects
+        []
+        """
+        plan = compile_plan(topology)
+        at = _seconds(as_of)
+        tally = self._tally(plan, at, window_seconds)
+        suspects = rank_suspects(
+            tally, plan, self._logs, self._identify, as_of=at, window=window_seconds
+        )
+        return Diagnosis(as_of=_utc(as_of), window_seconds=window_seconds, suspects=suspects)
+
+    def link_health(
+        self, topology: Topology, *, as_of: datetime, window_seconds: float = 86400
+    ) -> list[LinkHealth]:
+        """Per link of the topology, in topology order: its status and counts in the window."""
+        plan = compile_plan(topology)
+        at = _seconds(as_of)
+        tally = self._tally(plan, at, window_seconds)
+        suspects = rank_suspects(
+            tally, plan, self._logs, self._identify, as_of=at, window=window_seconds
+        )
+        return link_health(tally, plan, self._logs, suspects, as_of=at, window=window_seconds)
+
+    def stock_drift(self, topology: Topology, *, as_of: datetime) -> list[StockDrift]:
+        """Items whose quantities disagree along a stock flow, oversell risk first."""
+        plan = compile_plan(topology)
+        at = _seconds(as_of)
+        return stock_drift(self._judged(plan, at), plan, self._identify, as_of=at)
+
+    def trace(
+        self, topology: Topology, namespace: str, value: str, *, as_of: datetime
+    ) -> Trace | None:
+        """The journey of the entity named ``namespace:value``; None when no event names it."""
+        key = self._journeys.lookup(namespace, value)
+        if key is None:
+            return None
+        at = _seconds(as_of)
+        root = self._journeys.find(key)
+        facts = self._facts.get(root, [])
+        facts.sort(key=lambda f: (f.time, f.event))
+        events = [json.loads(self._json[self._ids[f.event]]) for f in facts if f.time <= at]
+        refs: dict[str, set[str]] = {}
+        for event in events:
+            for ns, ref in event.get("refs", {}).items():
+                refs.setdefault(ns, set()).add(ref)
+        if value not in refs.get(namespace, set()):
+            return None
+        plan = compile_plan(topology)
+        verdict = judge_journey(facts, plan, Clock(at), self._logs)
+        hops: list[TraceHop] = []
+        for flow in verdict.flows:
+            for hop in flow.hops:
+                spec = plan.links[hop.link]
+                hops.append(
+                    TraceHop(
+                        flow=hop.flow,
+                        link=LinkRef(flow=spec.flow, from_=spec.from_, to=spec.to),
+                        status=hop.status,
+                        mode=hop.mode,
+                        responsible=plan.responsible(hop.link, hop.mode) if hop.mode else None,
+                        entered=maybe_utc(hop.entered),
+                        arrived=maybe_utc(hop.arrived),
+                        deadline=maybe_utc(hop.deadline),
+                        calls=[call_evidence(c) for c in hop.calls],
+                        blamed=hop.blamed,
+                        detail=hop.detail,
+                        quantities=(
+                            {"from": hop.quantities[0], "to": hop.quantities[1]}
+                            if hop.quantities is not None
+                            else None
+                        ),
+                    )
+                )
+        blamed = [h for h in hops if h.blamed]
+        failure = min(blamed, key=lambda h: (h.entered is None, h.entered, h.flow), default=None)
+        return Trace(
+            as_of=_utc(as_of),
+            entity=EntityRef(namespace=namespace, value=value),
+            refs={ns: sorted(values) for ns, values in sorted(refs.items())},
+            events=events,
+            hops=hops,
+            failure=failure,
+        )
+
+
+def _seconds(moment: datetime) -> float:
+    # A naive as_of is taken as UTC rather than the server's local zone.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -1,0 +1,194 @@
+"""Journeys: one entity followed across systems, by identity resolution over event refs.
+
+No system knows every identifier of an order: the shop knows ``shop:100045``, the OMS knows
+``oms:7789`` *and* ``shop:100045``, the ERP knows ``erp:ZK/123/2026`` and ``oms:7789``. Every
+(namespace, value) pair that appears together in one event names the same entity, so a
+union-find over those pairs joins the three into one journey although no event carries all of
+them. Stock works the same way, keyed by ``sku`` (and whatever product ids the events carry).
+
+Identity is treated as timeless: a pair joined by an event later than a diagnosis' ``as_of``
+still joins, while only the facts at or before ``as_of`` are judged. Ids do not change meaning
+over time, and replaying history should not split an order that every later event agrees on.
+
+The facts kept per journey are compact tuples (:class:`Seen`, :class:`Call`) holding only what
+verdicts need; the full event JSON lives once, in the index, for traces.
+
+>>> uf = UnionFind()
+>>> a, b, c = uf.key("shop", "100045"), uf.key("oms", "7789"), uf.key("erp", "ZK/123/2026")
+>>> _ = uf.union(a, b); _ = uf.union(b, c)
+>>> uf.find(a) == uf.find(c)
+True
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+
+class Seen(NamedTuple):
+    """An entity observed in ``system`` at ``time`` (epoch seconds), with its state there.
+
+    ``event`` is the event's id: facts sort by ``(time, event)``, the same whatever order the
+    events were delivered in.
+    """
+
+    time: float
+    event: str
+    flow: str
+    system: str
+    state: str | None
+    quantity: float | int | None
+    data: tuple[tuple[str, str], ...] | None
+
+
+class Call(NamedTuple):
+    """``caller`` tried to hand something to ``target``; ``bare`` when the call named no entity."""
+
+    time: float
+    event: str
+    flow: str
+    caller: str
+    target: str
+    status: int | None
+    duration_ms: float
+    error: str | None
+    bare: bool
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def unanswered(self) -> bool:
+        """No usable answer came: a timeout, a connection error or a 5xx."""
+        return self.status is None or self.status >= 500
+
+
+Fact = Seen | Call
+
+
+def canonical_data(data: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
+    """The comparable scalar facts of ``data``, numbers in one canonical spelling.
+
+    Systems spell the same total as ``"199.00"``, ``199`` or ``199.0``; all compare equal.
+    Nested values are left out: no two systems nest their documents alike.
+
+    >>> canonical_data({"total": "199.00", "lines": 2, "currency": "PLN", "items": [1]})
+    (('currency', 'PLN'), ('lines', '2'), ('total', '199'))
+    """
+    if not data:
+        return None
+    items: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if isinstance(value, bool) or value is None:
+            items.append((key, str(value).lower()))
+        elif isinstance(value, int | float | str):
+            items.append((key, _canonical_scalar(value)))
+    return tuple(sorted(items)) or None
+
+
+def _canonical_scalar(value: float | str) -> str:
+    text = str(value).strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
+    if not number.is_finite():
+        return text
+    normal = number.normalize()
+    # normalize() writes 100 as 1E+2; quantize back to a plain integer spelling.
+    if normal == normal.to_integral_value():
+        return str(normal.quantize(Decimal(1)))
+    return str(normal)
+
+
+def data_difference(
+    upstream: tuple[tuple[str, str], ...] | None, downstream: tuple[tuple[str, str], ...] | None
+) -> tuple[str, str, str] | None:
+    """The first fact both sides state but disagree on, as ``(key, upstream, downstream)``.
+
+    >>> data_difference((("lines", "2"), ("total", "199")), (("total", "189"),))
+    ('total', '199', '189')
+    """
+    if not upstream or not downstream:
+        return None
+    theirs = dict(downstream)
+    for key, value in upstream:
+        other = theirs.get(key)
+        if other is not None and other != value:
+            return key, value, other
+    return None
+
+
+class UnionFind:
+    """Union-find over interned (namespace, value) keys, with each root's member keys.
+
+    Union by size keeps trees shallow and member lists are merged small-into-large, so the
+    whole build is O(n log n) however the events arrive.
+
+    >>> uf = UnionFind()
+    >>> uf.union(uf.key("shop", "1"), uf.key("oms", "9"))
+    (0, 1)
+    >>> sorted(uf.members(uf.find(1)))
+    [('oms', '9'), ('shop', '1')]
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, str], int] = {}
+        self._keys: list[tuple[str, str]] = []
+        self._parent: list[int] = []
+        self._members: dict[int, list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def key(self, namespace: str, value: str) -> int:
+        """The id of ``(namespace, value)``, interning it as its own journey when new."""
+        pair = (namespace, value)
+        found = self._ids.get(pair)
+        if found is not None:
+            return found
+        new = len(self._keys)
+        self._ids[pair] = new
+        self._keys.append(pair)
+        self._parent.append(new)
+        return new
+
+    def lookup(self, namespace: str, value: str) -> int | None:
+        return self._ids.get((namespace, value))
+
+    def pair(self, key: int) -> tuple[str, str]:
+        return self._keys[key]
+
+    def find(self, key: int) -> int:
+        parent = self._parent
+        root = key
+        while parent[root] != root:
+            root = parent[root]
+        while parent[key] != root:
+            parent[key], key = root, parent[key]
+        return root
+
+    def size(self, root: int) -> int:
+        members = self._members.get(root)
+        return 1 if members is None else len(members)
+
+    def union(self, a: int, b: int) -> tuple[int, int]:
+        """Join the journeys of ``a`` and ``b``; returns ``(kept root, absorbed root)``.
+
+        When they are already one journey, both elements are that root.
+        """
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ra, ra
+        if self.size(ra) < self.size(rb):
+            ra, rb = rb, ra
+        self._parent[rb] = ra
+        kept = self._members.setdefault(ra, [ra])
+        kept.extend(self._members.pop(rb, [rb]))
+        return ra, rb
+
+    def members(self, root: int) -> list[tuple[str, str]]:
+        """Every (namespace, value) pair of the journey whose root is ``root``."""
+        return [self._keys[k] for k in self._members.get(root, [root])]
