@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from app.auth.service import ensure_admin_token
+from app.connections.crypto import SecretBox
 from app.db.engine import make_engine, migrate
 from app.diagnosis.service import IndexRegistry
 from app.settings import Settings
@@ -26,6 +27,7 @@ class Runtime:
     engine: Engine
     admin_token: str
     admin_token_path: Path | None
+    secrets: SecretBox
     indexes: IndexRegistry = field(init=False)
     listeners: list[StoredListener] = field(default_factory=list)
     """Called with (workspace, newly stored events) after each commit; must not block."""
@@ -50,7 +52,13 @@ class Runtime:
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
         token, path = ensure_admin_token(settings)
-        return cls(settings=settings, engine=engine, admin_token=token, admin_token_path=path)
+        return cls(
+            settings=settings,
+            engine=engine,
+            admin_token=token,
+            admin_token_path=path,
+            secrets=SecretBox.from_settings(settings),
+        )
 
     def close(self) -> None:
         self.engine.dispose()

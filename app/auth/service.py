@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, delete, insert, select
 
 from app.db.tables import tokens
+from app.secrets_store import read_or_create
 from app.settings import Settings
 
 TOKEN_PREFIX = "arb_"  # noqa: S105 - a prefix, not a secret
@@ -49,17 +49,7 @@ def ensure_admin_token(settings: Settings) -> tuple[str, Path | None]:
     if settings.admin_token is not None:
         return settings.admin_token.get_secret_value(), None
     path = admin_token_path(settings)
-    if path.exists():
-        return path.read_text().strip(), path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = TOKEN_PREFIX + "admin_" + secrets.token_urlsafe(32)
-    # O_EXCL: two processes starting together must not write two different tokens.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip(), path
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
+    token = read_or_create(path, lambda: TOKEN_PREFIX + "admin_" + secrets.token_urlsafe(32))
     return token, path
 
 

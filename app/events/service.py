@@ -74,8 +74,6 @@ def parse_batch(body: bytes, content_type: str) -> list[Any]:
 
 def validate_batch(items: Sequence[Any], topology: Topology) -> list[Event]:
     """Every event of the batch, or Invalid naming the index and reason of each bad one."""
-    flows = set(topology.flows)
-    systems = {s.id for s in topology.systems}
     problems: list[dict[str, Any]] = []
     valid: list[Event] = []
     for index, item in enumerate(items):
@@ -85,30 +83,30 @@ def validate_batch(items: Sequence[Any], topology: Topology) -> list[Event]:
         except ValidationError as exc:
             problems.extend(pydantic_items(exc.errors(include_url=False), loc))
             continue
-        if event.flow not in flows:
-            problems.append(
-                _problem(
-                    loc,
-                    "flow",
-                    f"'{event.flow}' is not a flow of the topology ({', '.join(sorted(flows))})",
-                )
-            )
-        if event.system not in systems and event.system != ARBITER_SYSTEM:
-            problems.append(
-                _problem(loc, "system", f"'{event.system}' is not a system of the topology")
-            )
-        if event.target is not None and event.target not in systems:
-            problems.append(
-                _problem(loc, "target", f"'{event.target}' is not a system of the topology")
-            )
+        problems.extend(
+            {"loc": [*loc, field], "msg": msg, "type": "value_error"}
+            for field, msg in unknown_names(event, topology)
+        )
         valid.append(event)
     if problems:
         raise Invalid(problems)
     return valid
 
 
-def _problem(loc: list[str | int], field: str, msg: str) -> dict[str, Any]:
-    return {"loc": [*loc, field], "msg": msg, "type": "value_error"}
+def unknown_names(event: Event, topology: Topology) -> list[tuple[str, str]]:
+    """(field, reason) for each name in the event that the topology does not know."""
+    flows = topology.flows
+    systems = {s.id for s in topology.systems}
+    problems: list[tuple[str, str]] = []
+    if event.flow not in flows:
+        problems.append(
+            ("flow", f"'{event.flow}' is not a flow of the topology ({', '.join(flows)})")
+        )
+    if event.system not in systems and event.system != ARBITER_SYSTEM:
+        problems.append(("system", f"'{event.system}' is not a system of the topology"))
+    if event.target is not None and event.target not in systems:
+        problems.append(("target", f"'{event.target}' is not a system of the topology"))
+    return problems
 
 
 @dataclass(frozen=True)

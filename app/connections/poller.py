@@ -1,0 +1,138 @@
+"""The pollers: each connection is polled on its interval; a poll's events, cursor and status
+are committed together, so a restart resumes without gaps or duplicates.
+
+A failing system never stops the loop: its error becomes the connection's status, and the
+calls the connector made on the way are stored as Arbiter's own evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from app.connections.service import Target, all_targets, save_poll
+from app.events.service import store_events, unknown_names
+from app.runtime import Runtime
+from connectors.base import ConnectorError, PollResult, build_connector
+from graph.model import Event
+
+log = logging.getLogger("arbiter.pollers")
+
+TICK_SECONDS = 1.0
+
+
+def admissible(events: Sequence[Event], target: Target) -> list[Event]:
+    """The events whose flow and systems the topology knows (the rest cannot be diagnosed)."""
+    return [e for e in events if not unknown_names(e, target.topology)]
+
+
+def _flows(target: Target) -> tuple[str, str]:
+    """The names of the order and the stock flow in this topology (the defaults when present)."""
+    flows = target.topology.flows
+    return ("order" if "order" in flows else flows[0], "stock" if "stock" in flows else flows[-1])
+
+
+async def poll_once(runtime: Runtime, target: Target, client: httpx.AsyncClient) -> dict[str, Any]:
+    """Poll one system once, store what it returned, and return the new status."""
+    assert target.base_url is not None
+    order_flow, stock_flow = _flows(target)
+    connector = build_connector(
+        target.kind,
+        system_id=target.system_id,
+        base_url=target.base_url,
+        credentials=target.credentials,
+        client=client,
+        upstream=target.upstream,
+        order_flow=order_flow,
+        stock_flow=stock_flow,
+    )
+    now = datetime.now(UTC).isoformat()
+    status: dict[str, Any] = {**target.status, "last_poll_at": now}
+    cursor: dict[str, Any] | None = None
+    try:
+        result: PollResult = await connector.poll(target.cursor)
+    except ConnectorError as exc:
+        events = exc.events
+        status.update(last_error=exc.message, error_kind=type(exc).__name__, error_at=now)
+        if exc.status is not None:
+            status["error_status"] = exc.status
+    else:
+        events, cursor = result.events, result.cursor
+        status.update(last_success_at=now, last_error=None, error_kind=None, notes=result.notes)
+        if result.rate_limit is not None:
+            status["rate_limit"] = asdict(result.rate_limit)
+    status["events_last_poll"] = len(events)
+    stored = await asyncio.to_thread(
+        _persist, runtime, target, admissible(events, target), cursor, status
+    )
+    runtime.events_stored(target.workspace_id, stored)
+    return status
+
+
+def _persist(
+    runtime: Runtime,
+    target: Target,
+    events: list[Event],
+    cursor: dict[str, Any] | None,
+    status: dict[str, Any],
+) -> list[tuple[int, Event]]:
+    with runtime.engine.begin() as connection:
+        stored = store_events(connection, target.workspace_id, events).stored if events else []
+        save_poll(connection, target.workspace_id, target.system_id, cursor=cursor, status=status)
+    return stored
+
+
+async def _loop(runtime: Runtime) -> None:
+    next_due: dict[tuple[str, str], float] = {}
+    running: dict[tuple[str, str], asyncio.Task[Any]] = {}
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as client:
+        while True:
+            try:
+                targets = await asyncio.to_thread(_targets, runtime)
+            except Exception:
+                log.exception("could not load connections")
+                targets = []
+            now = time.monotonic()
+            for target in targets:
+                key = (target.workspace_id, target.system_id)
+                if not target.polls or key in running or next_due.get(key, 0.0) > now:
+                    continue
+                next_due[key] = now + target.poll_interval_seconds
+                running[key] = asyncio.create_task(_guarded(runtime, target, client))
+            for key, task in list(running.items()):
+                if task.done():
+                    del running[key]
+            await asyncio.sleep(TICK_SECONDS)
+
+
+def _targets(runtime: Runtime) -> list[Target]:
+    with runtime.engine.connect() as connection:
+        return all_targets(connection, runtime.secrets)
+
+
+async def _guarded(runtime: Runtime, target: Target, client: httpx.AsyncClient) -> None:
+    try:
+        await poll_once(runtime, target, client)
+    except Exception:  # a bug in one connector must not stop the others
+        log.exception("poll of %s/%s failed", target.workspace_id, target.system_id)
+
+
+@asynccontextmanager
+async def pollers(runtime: Runtime) -> AsyncIterator[None]:
+    """Background service: poll every connection on its interval while the server runs."""
+    task = asyncio.create_task(_loop(runtime), name="arbiter-pollers")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
