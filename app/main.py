@@ -13,6 +13,8 @@ from sqlalchemy import text
 
 from app import errors
 from app.auth.views import router as tokens_router
+from app.connections.poller import pollers
+from app.connections.views import router as connections_router
 from app.diagnosis.views import router as diagnosis_router
 from app.events.models import EventBatch
 from app.events.views import router as events_router
@@ -20,6 +22,8 @@ from app.middleware import BodySizeLimit
 from app.runtime import Runtime
 from app.settings import Settings
 from app.topology.views import router as topology_router
+from app.webhooks.service import pending_sweeper
+from app.webhooks.views import router as webhooks_router
 from app.workspaces.views import router as workspaces_router
 
 VERSION = "0.1.0"
@@ -30,10 +34,12 @@ ROUTERS = (
     events_router,
     tokens_router,
     diagnosis_router,
+    connections_router,
+    webhooks_router,
 )
 
 BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
-BACKGROUND: tuple[BackgroundService, ...] = ()
+BACKGROUND: tuple[BackgroundService, ...] = (pollers, pending_sweeper)
 """Started in order when the server starts and stopped in reverse when it stops (pollers,
 incident evaluator, exporters). Each must log its own failures, never crash the service."""
 
