@@ -267,7 +267,8 @@ def _sample_entities(
         # Roots depend on delivery order; cut by time only, then order ties by identifier.
         cutoff = entries[MAX_SAMPLE_ENTITIES - 1][0]
         entries = [e for e in entries if e[0] <= cutoff]
-    named = sorted((t, identify(root, prefer)) for t, root in entries)
+    named = [(t, identify(root, prefer)) for t, root in entries]
+    named.sort(key=lambda item: (item[0], item[1].namespace, item[1].value))
     return [ref for _, ref in named[:MAX_SAMPLE_ENTITIES]]
 
 
