@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from graph.index import WorkspaceIndex  # noqa: E402
-from graph.model import Event, Topology  # noqa: E402
+from graph.index import WorkspaceIndex
+from graph.model import Event, Topology
 
 TOPOLOGY = Topology.model_validate(
     {
@@ -43,17 +43,41 @@ TOPOLOGY = Topology.model_validate(
             {"id": "erp", "kind": "odoo", "vendor": "ERP partner"},
         ],
         "links": [
-            {"flow": "order", "from": "shop", "to": "oms", "initiator": "to",
-             "owner": "BaseLinker", "sla_seconds": 600},
-            {"flow": "order", "from": "oms", "to": "erp", "initiator": "from",
-             "owner": "ERP partner", "sla_seconds": 900},
-            {"flow": "stock", "from": "erp", "to": "oms", "initiator": "to",
-             "owner": "BaseLinker", "sla_seconds": 1800},
-            {"flow": "stock", "from": "oms", "to": "shop", "initiator": "from",
-             "owner": "BaseLinker", "sla_seconds": 900},
+            {
+                "flow": "order",
+                "from": "shop",
+                "to": "oms",
+                "initiator": "to",
+                "owner": "BaseLinker",
+                "sla_seconds": 600,
+            },
+            {
+                "flow": "order",
+                "from": "oms",
+                "to": "erp",
+                "initiator": "from",
+                "owner": "ERP partner",
+                "sla_seconds": 900,
+            },
+            {
+                "flow": "stock",
+                "from": "erp",
+                "to": "oms",
+                "initiator": "to",
+                "owner": "BaseLinker",
+                "sla_seconds": 1800,
+            },
+            {
+                "flow": "stock",
+                "from": "oms",
+                "to": "shop",
+                "initiator": "from",
+                "owner": "BaseLinker",
+                "sla_seconds": 900,
+            },
         ],
     }
-)  # fmt: skip
+)
 ORDERS_PER_DAY = 50_000
 SKUS = 5_000
 EVENTS_PER_ORDER = 5.6  # measured average of the generator below, stock and polls included
@@ -89,9 +113,14 @@ def _events(
         nonlocal serial
         serial += 1
         return Event.model_validate(
-            {"id": f"{system}-{kind}-{serial}", "time": start + timedelta(seconds=at),
-             "kind": kind, "system": system, **fields}
-        )  # fmt: skip
+            {
+                "id": f"{system}-{kind}-{serial}",
+                "time": start + timedelta(seconds=at),
+                "kind": kind,
+                "system": system,
+                **fields,
+            }
+        )
 
     for n in range(orders):
         if made >= total:
@@ -102,50 +131,119 @@ def _events(
         shop_ref = {"shop": number}
         both = {"oms": oms, "shop": number}
         data = {"total": f"{rng.randint(20, 900)}.00", "currency": "PLN", "lines": 2}
-        batch = [event("seen", "shop", at, flow="order", refs=shop_ref, state="processing",
-                       data=data)]  # fmt: skip
+        batch = [
+            event("seen", "shop", at, flow="order", refs=shop_ref, state="processing", data=data)
+        ]
         in_oms = at + rng.uniform(30, 300)
         if rng.random() < 0.05:
-            batch.append(event("call", "oms", in_oms - 40, flow="order", target="shop",
-                               refs=shop_ref, outcome={"status": 503, "duration_ms": 900}))  # fmt: skip
-        batch.append(event("call", "oms", in_oms - 5, flow="order", target="shop",
-                           refs=shop_ref, outcome={"status": 200, "duration_ms": 180}))  # fmt: skip
-        batch.append(event("seen", "oms", in_oms, flow="order", refs=both, state="new",
-                           data=data))  # fmt: skip
+            batch.append(
+                event(
+                    "call",
+                    "oms",
+                    in_oms - 40,
+                    flow="order",
+                    target="shop",
+                    refs=shop_ref,
+                    outcome={"status": 503, "duration_ms": 900},
+                )
+            )
+        batch.append(
+            event(
+                "call",
+                "oms",
+                in_oms - 5,
+                flow="order",
+                target="shop",
+                refs=shop_ref,
+                outcome={"status": 200, "duration_ms": 180},
+            )
+        )
+        batch.append(event("seen", "oms", in_oms, flow="order", refs=both, state="new", data=data))
         push = in_oms + 20
         if outage[0] <= push <= outage[1]:
             for k in range(3):
-                batch.append(event("call", "oms", push + 60 * k, flow="order", target="erp",
-                                   refs=both, outcome={"status": 503, "duration_ms": 30000,
-                                                       "error": "upstream timeout"}))  # fmt: skip
+                batch.append(
+                    event(
+                        "call",
+                        "oms",
+                        push + 60 * k,
+                        flow="order",
+                        target="erp",
+                        refs=both,
+                        outcome={"status": 503, "duration_ms": 30000, "error": "upstream timeout"},
+                    )
+                )
         else:
-            batch.append(event("call", "oms", push, flow="order", target="erp", refs=both,
-                               outcome={"status": 201, "duration_ms": 250}))  # fmt: skip
-            batch.append(event("seen", "erp", push + rng.uniform(5, 120), flow="order",
-                               refs={"erp": f"ZK/{n}/2026", "oms": oms}, state="draft",
-                               data=data))  # fmt: skip
+            batch.append(
+                event(
+                    "call",
+                    "oms",
+                    push,
+                    flow="order",
+                    target="erp",
+                    refs=both,
+                    outcome={"status": 201, "duration_ms": 250},
+                )
+            )
+            batch.append(
+                event(
+                    "seen",
+                    "erp",
+                    push + rng.uniform(5, 120),
+                    flow="order",
+                    refs={"erp": f"ZK/{n}/2026", "oms": oms},
+                    state="draft",
+                    data=data,
+                )
+            )
         if rng.random() < 0.15:
             sku = f"SKU-{rng.randrange(SKUS):05d}"
             quantities[sku] = max(0, quantities[sku] - 1)
             q = quantities[sku]
-            batch.append(event("seen", "erp", at + 400, flow="stock", refs={"sku": sku},
-                               quantity=q))  # fmt: skip
+            batch.append(
+                event("seen", "erp", at + 400, flow="stock", refs={"sku": sku}, quantity=q)
+            )
             if sku not in stale or at < outage[0]:
-                batch.append(event("seen", "oms", at + 700, flow="stock", refs={"sku": sku},
-                                   quantity=q))  # fmt: skip
-                batch.append(event("seen", "shop", at + 900, flow="stock", refs={"sku": sku},
-                                   quantity=q))  # fmt: skip
+                batch.append(
+                    event("seen", "oms", at + 700, flow="stock", refs={"sku": sku}, quantity=q)
+                )
+                batch.append(
+                    event("seen", "shop", at + 900, flow="stock", refs={"sku": sku}, quantity=q)
+                )
         if at >= next_poll:
             next_poll = at + 60
             down = outage[0] <= at <= outage[1]
-            batch.append(event("call", "oms", at, flow="order", target="shop",
-                               outcome={"status": 200, "duration_ms": 300}))  # fmt: skip
-            batch.append(event("call", "oms", at, flow="stock", target="erp",
-                               outcome={"status": 503 if down else 200, "duration_ms": 400}))  # fmt: skip
+            batch.append(
+                event(
+                    "call",
+                    "oms",
+                    at,
+                    flow="order",
+                    target="shop",
+                    outcome={"status": 200, "duration_ms": 300},
+                )
+            )
+            batch.append(
+                event(
+                    "call",
+                    "oms",
+                    at,
+                    flow="stock",
+                    target="erp",
+                    outcome={"status": 503 if down else 200, "duration_ms": 400},
+                )
+            )
             if int(at) % 300 < 60:
-                batch.append(event("call", "arbiter", at, flow="order", target="erp",
-                                   outcome={"status": 503 if down else 200,
-                                            "duration_ms": 50}))  # fmt: skip
+                batch.append(
+                    event(
+                        "call",
+                        "arbiter",
+                        at,
+                        flow="order",
+                        target="erp",
+                        outcome={"status": 503 if down else 200, "duration_ms": 50},
+                    )
+                )
         for e in batch:
             made += 1
             yield e
@@ -210,8 +308,18 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_one(args.one)))
         return
-    columns = ["events", "ingest_eps", "cold_s", "warm_s", "warm_60s_s", "link_health_s",
-               "stock_drift_s", "trace_s", "peak_rss_mb", "suspects"]  # fmt: skip
+    columns = [
+        "events",
+        "ingest_eps",
+        "cold_s",
+        "warm_s",
+        "warm_60s_s",
+        "link_health_s",
+        "stock_drift_s",
+        "trace_s",
+        "peak_rss_mb",
+        "suspects",
+    ]
     print(" | ".join(columns))
     for size in (int(s) for s in args.sizes.split(",")):
         # A child per size, so each peak RSS is that size's alone.

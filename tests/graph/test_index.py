@@ -1,0 +1,93 @@
+"""The index: idempotent ingest, caching that never changes an answer, docstring examples."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+from datetime import datetime
+
+import pytest
+
+from graph.model import Topology
+from tests.scenarios import STANDARD_TOPOLOGY, STANDARD_TOPOLOGY_JSON, World
+
+MODULES = [
+    "graph.calls", "graph.health", "graph.hops", "graph.index", "graph.journeys", "graph.plan",
+    "graph.results", "graph.stock", "graph.suspects", "graph.tally", "graph.verdicts",
+    "tests.scenarios",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0
+
+
+def test_add_is_idempotent_and_counts_new_events() -> None:
+    world = World()
+    world.order(1, at=0)
+    index = world.index()
+    assert len(index) == len(world.events)
+    assert index.add(world.events) == 0
+    assert index.add(world.events[:2] + world.events[:2]) == 0
+    before = index.version
+    world.order(2, at=10)
+    assert index.add(world.events) == 5
+    assert index.version == before + 5
+
+
+def test_cached_answers_equal_fresh_ones_at_every_as_of() -> None:
+    world = World()
+    world.busy(10, every=60)
+    for n in range(5):
+        world.order(n, at=300 + 100 * n, pushes=(503,), erp_after=None)
+    warm = world.index()
+    for offset in [0, 400, 900, 1300, 1400, 1700, 2100, 2000, 9000, 600]:
+        as_of = world.time(offset)
+        cold = world.index().diagnose(STANDARD_TOPOLOGY, as_of=as_of)
+        assert warm.diagnose(STANDARD_TOPOLOGY, as_of=as_of) == cold
+
+
+def test_shared_evidence_arriving_later_updates_cached_verdicts() -> None:
+    world = World()
+    for n in range(3):
+        world.order(n, at=0, pulls=(), oms_after=None)
+    index = world.index()
+    as_of = world.time(3600)
+    assert index.diagnose(STANDARD_TOPOLOGY, as_of=as_of).suspects[0].mode == "missing"
+    index.add([world.call("oms", "shop", 120, 503)])
+    assert index.diagnose(STANDARD_TOPOLOGY, as_of=as_of).suspects[0].mode == "unavailable"
+
+
+def test_a_new_topology_is_judged_afresh() -> None:
+    world = World()
+    world.order(1, at=0, oms_after=700)
+    index = world.index()
+    as_of = world.time(7200)
+    assert index.diagnose(STANDARD_TOPOLOGY, as_of=as_of).suspects == []
+    patient = dict(STANDARD_TOPOLOGY_JSON)
+    patient["links"] = [dict(link) for link in STANDARD_TOPOLOGY_JSON["links"]]
+    patient["links"][0]["sla_seconds"] = 60
+    strict = Topology.model_validate(patient)
+    assert index.diagnose(strict, as_of=as_of).suspects[0].mode == "late"
+
+
+def test_naive_as_of_is_utc() -> None:
+    world = World()
+    world.order(1, at=0, pushes=(503,), erp_after=None)
+    index = world.index()
+    aware = index.diagnose(STANDARD_TOPOLOGY, as_of=world.time(7200))
+    naive = index.diagnose(STANDARD_TOPOLOGY, as_of=datetime(2026, 11, 25, 12, 0))
+    assert naive == aware
+
+
+def test_calls_between_unlinked_systems_are_kept_but_blame_nothing() -> None:
+    world = World()
+    world.order(1, at=0)
+    world.call("shop", "erp", 30, 500, refs={"shop": "1"})
+    index = world.index()
+    trace = index.trace(STANDARD_TOPOLOGY, "shop", "1", as_of=world.time(7200))
+    assert trace is not None
+    assert any(e.get("target") == "erp" and e["system"] == "shop" for e in trace.events)
+    assert index.diagnose(STANDARD_TOPOLOGY, as_of=world.time(7200)).suspects == []
