@@ -30,23 +30,22 @@ def serve(
     from app.main import create_app
     from app.runtime import Runtime
 
-    settings = Settings()
+    overrides = {"host": host, "port": port}
+    settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     runtime = Runtime.start(settings)
-    bound_host = host or settings.host
-    bound_port = port if port is not None else settings.port
     store = "SQLite" if settings.is_sqlite else "PostgreSQL"
-    typer.echo(f"Arbiter on http://{bound_host}:{bound_port}/  (store: {store})")
+    typer.echo(f"Arbiter on http://{settings.host}:{settings.port}/  (store: {store})")
     if runtime.admin_token_path is not None:
         typer.echo(f"Admin token: in {runtime.admin_token_path.resolve()}")
     else:
         typer.echo("Admin token: the one set in ARBITER_ADMIN_TOKEN")
     uvicorn.run(
         create_app(settings, runtime),
-        host=bound_host,
-        port=bound_port,
+        host=settings.host,
+        port=settings.port,
         log_level=settings.log_level.lower(),
     )
 

@@ -41,10 +41,133 @@ class Settings(BaseSettings):
         description="Run the sandbox demo; default: on when no database_url is configured "
         "and the store has no workspace of its own.",
     )
+    demo_sandbox_port: int = Field(
+        default=8100, ge=1, le=65530, description="First of the demo sandbox's five ports."
+    )
+    demo_sla_seconds: float = Field(
+        default=60, gt=0, description="SLA of every demo link, short so failures show quickly."
+    )
+    demo_poll_interval_seconds: float = Field(
+        default=10, ge=1, description="How often the demo pollers read the sandbox."
+    )
+    demo_fault: str = Field(
+        default="reject:erp",
+        description="Fault injected into the demo (kind:target, as the sandbox's control API "
+        "takes it), or 'none'.",
+    )
     public_url: str | None = Field(
         default=None, description="Base URL of the service as users reach it (alert links)."
     )
     log_level: str = Field(default="info", description="Log level of the service.")
+    incident_interval_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often every workspace is diagnosed for incidents; 0 turns the "
+        "incident evaluator off.",
+    )
+    incident_debounce_seconds: float = Field(
+        default=5.0, ge=0, description="Delay after new events before a workspace is re-evaluated."
+    )
+    incident_window_seconds: float = Field(
+        default=86400.0, gt=0, description="Diagnosis window the incident evaluator uses."
+    )
+    incident_min_affected: int = Field(
+        default=2, ge=1, description="Entities a suspect must affect before it opens an incident."
+    )
+    incident_min_duration_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long after its first failure a suspect must hold to open an incident.",
+    )
+    incident_resolve_after_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="How long a link must stay healthy before its incident is resolved.",
+    )
+    incident_escalation_factors: list[float] = Field(
+        default=[2.0, 10.0],
+        description="An incident escalates when its affected count reaches each of these "
+        "multiples of the count it opened with.",
+    )
+    incident_flap_window_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="A root cause that fails again within this time of being resolved reopens "
+        "its incident, and pages for it at most once per window.",
+    )
+    notification_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Connect and read timeout of one notification attempt."
+    )
+    notification_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per notification before it is logged failed."
+    )
+    notification_retry_wait_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Wait before the first retry of a notification; doubles with each retry.",
+    )
+    warning_window_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Proactive warnings compare this much recent time with the same span before.",
+    )
+    warning_silence_factor: float = Field(
+        default=3.0,
+        gt=1,
+        description="A system is silent when it sends nothing for this many of its usual gaps.",
+    )
+    warning_silence_min_seconds: float = Field(
+        default=900.0, gt=0, description="Shortest silence ever warned about."
+    )
+    otlp_ingest_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest OTLP request body POST /v1/traces accepts, both as sent and "
+        "after gzip decompression (413 above it).",
+    )
+    otlp_system_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="OTLP ingest: names that spans use for systems (service.name, peer.service "
+        'or server.address) mapped to topology system ids, e.g. {"erp.example.com": "erp"}. '
+        "A name that equals a system id needs no entry.",
+    )
+    otlp_flow_rules: dict[str, str] = Field(
+        default_factory=dict,
+        description="OTLP ingest: the flow of a span without the arbiter.flow attribute, keyed "
+        '"caller->target" (either side may be "*"), e.g. {"oms->erp": "order"}. Without a '
+        "rule the flow is the only one whose links join caller and target; a span with none "
+        "or several is rejected.",
+    )
+    otlp_ref_attributes: dict[str, str] = Field(
+        default_factory=lambda: {"order.id": "{caller}", "product.sku": "sku"},
+        description="OTLP ingest: span attributes that carry entity ids, mapped to the ref "
+        'namespace; "{caller}" and "{target}" stand for the span\'s systems. Attributes '
+        "arbiter.ref.<namespace> are always read as well.",
+    )
+    otlp_export_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces endpoint (e.g. http://collector:4318; /v1/traces is "
+        "added to a URL without a path) that receives each journey as a trace and Arbiter's "
+        "own request spans. Unset: nothing is exported.",
+    )
+    otlp_export_headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Headers sent with every export, e.g. an API key of the tracing backend.",
+    )
+    otlp_export_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=86400,
+        description="How often journeys whose state changed are exported.",
+    )
+    otlp_export_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Timeout of one export request."
+    )
+    otlp_self_tracing: bool = Field(
+        default=True,
+        description="Send a span per HTTP request the service answers to otlp_export_endpoint "
+        "(only when that is set).",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -23,7 +23,7 @@ class ConnectionIn(BaseModel):
     webhook_secret: SecretStr | None = Field(
         default=None, description="Secret that signs this system's webhooks."
     )
-    poll_interval_seconds: float = Field(default=60, ge=5, le=86400)
+    poll_interval_seconds: float = Field(default=60, ge=1, le=86400)
 
     @field_validator("base_url")
     @classmethod

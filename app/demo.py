@@ -1,0 +1,151 @@
+"""The sandbox demo: with nothing configured, `arbiter serve` starts the sandbox (a separate
+program speaking the vendors' wire formats), points a `demo` workspace at it, and injects one
+fault, so a new user sees Arbiter find a failed link within minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from sqlalchemy import Connection
+
+from app.auth.service import create_token
+from app.connections.models import ConnectionIn
+from app.connections.service import put_connection
+from app.runtime import Runtime
+from app.topology.service import put_topology
+from app.workspaces.service import list_workspaces, put_workspace
+from graph.model import Topology
+from sandbox.config import BaseLinkerCredentials, OdooCredentials, WooCredentials
+from sandbox.topology import demo_topology
+
+log = logging.getLogger("arbiter.demo")
+
+WORKSPACE = "demo"
+
+
+def demo_enabled(runtime: Runtime) -> bool:
+    """On when asked, or by default when nothing is configured (SQLite, no workspace of one's own)."""
+    settings = runtime.settings
+    if settings.demo is not None:
+        return settings.demo
+    if settings.database_url is not None:
+        return False
+    with runtime.engine.connect() as connection:
+        return all(w.id == WORKSPACE for w in list_workspaces(connection))
+
+
+def configure(connection: Connection, runtime: Runtime, base_port: int) -> tuple[str, str]:
+    """The demo workspace against the sandbox: topology, connections, a token for its reports.
+
+    Returns the token the sandbox reports its integrations' calls with, and the shop's webhook
+    secret.
+    """
+    settings = runtime.settings
+    put_workspace(connection, WORKSPACE, "Demo shop (sandbox)")
+    topology = Topology.model_validate(demo_topology(sla_seconds=settings.demo_sla_seconds))
+    put_topology(connection, WORKSPACE, topology)
+    host = "127.0.0.1"
+    woo, bl, odoo = WooCredentials(), BaseLinkerCredentials(), OdooCredentials()
+    webhook_secret = secrets.token_urlsafe(24)
+    interval = settings.demo_poll_interval_seconds
+    for system, body in {
+        "shop": ConnectionIn(
+            base_url=f"http://{host}:{base_port}",
+            credentials={"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret},
+            webhook_secret=webhook_secret,  # type: ignore[arg-type]
+            poll_interval_seconds=interval,
+        ),
+        "oms": ConnectionIn(
+            base_url=f"http://{host}:{base_port + 2}",
+            credentials={"token": bl.token, "inventory_id": str(bl.inventory_id)},
+            poll_interval_seconds=interval,
+        ),
+        "erp": ConnectionIn(
+            base_url=f"http://{host}:{base_port + 3}",
+            credentials={
+                "protocol": "jsonrpc",
+                "database": odoo.db,
+                "login": odoo.login,
+                "password": odoo.password,
+            },
+            poll_interval_seconds=interval,
+        ),
+    }.items():
+        put_connection(connection, runtime.secrets, WORKSPACE, system, body)
+    _info, token = create_token(connection, WORKSPACE, "sandbox integrations")
+    return token, webhook_secret
+
+
+@asynccontextmanager
+async def demo(runtime: Runtime) -> AsyncIterator[None]:
+    """Background service: the sandbox subprocess and the demo workspace, when enabled."""
+    if not await asyncio.to_thread(demo_enabled, runtime):
+        yield
+        return
+    settings = runtime.settings
+    base_port = settings.demo_sandbox_port
+    arbiter_url = f"http://127.0.0.1:{settings.port}"
+
+    def setup() -> tuple[str, str]:
+        with runtime.engine.begin() as connection:
+            return configure(connection, runtime, base_port)
+
+    token, webhook_secret = await asyncio.to_thread(setup)
+    command = [
+        sys.executable, "-m", "sandbox",
+        "--base-port", str(base_port),
+        "--arbiter-url", arbiter_url,
+        "--workspace", WORKSPACE,
+        "--webhook-url", f"{arbiter_url}/webhooks/{WORKSPACE}/shop",
+    ]
+    env = dict(os.environ, SANDBOX_ARBITER_TOKEN=token, SANDBOX_WEBHOOK_SECRET=webhook_secret)
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)  # noqa: S603
+    print(  # noqa: T201 - the user started the demo and should see where it is
+        f"Demo: sandbox on 127.0.0.1:{base_port}-{base_port + 4} "
+        f"(fault control API: http://127.0.0.1:{base_port + 4}/faults); "
+        f"workspace '{WORKSPACE}' at {arbiter_url}/",
+        flush=True,
+    )
+    fault = asyncio.create_task(_inject_fault(base_port + 4, settings.demo_fault))
+    try:
+        yield
+    finally:
+        fault.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fault
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def _inject_fault(control_port: int, fault: str) -> None:
+    """The demo's one fault, so there is something to find: set once the sandbox answers."""
+    if fault in ("", "none"):
+        return
+    kind, _, target = fault.partition(":")
+    spec = {"kind": kind, "target": target or "erp", "ratio": 0.3 if kind == "reject" else 1.0}
+    async with httpx.AsyncClient(timeout=5) as client:
+        for _attempt in range(120):
+            try:
+                answer = await client.post(f"http://127.0.0.1:{control_port}/faults", json=spec)
+            except httpx.TransportError:
+                await asyncio.sleep(0.5)
+                continue
+            if answer.is_success:
+                log.info("demo fault injected: %s", spec)
+            else:
+                log.warning("demo fault refused by the sandbox: %s", answer.text)
+            return
+    log.warning("the sandbox never answered: no demo fault injected")
