@@ -1,0 +1,88 @@
+"""``python -m sandbox``: run the sandbox until Ctrl+C."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+from sandbox.config import SandboxConfig
+from sandbox.runtime import run
+
+
+def parse_args(argv: Sequence[str] | None = None) -> SandboxConfig:
+    defaults = SandboxConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="Imitations of WooCommerce, Magento 2, BaseLinker and Odoo on loopback ports, "
+        "with the integrations between them, traffic and fault injection.",
+    )
+    parser.add_argument("--host", default=defaults.host, help="loopback address to listen on")
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=defaults.base_port,
+        help="shop=base, magento=+1, baselinker=+2, odoo=+3, control=+4; 0 picks free ports",
+    )
+    parser.add_argument(
+        "--arbiter-url",
+        default=os.environ.get("SANDBOX_ARBITER_URL"),
+        help="where the integrations report their calls (env SANDBOX_ARBITER_URL)",
+    )
+    parser.add_argument(
+        "--arbiter-token",
+        default=os.environ.get("SANDBOX_ARBITER_TOKEN"),
+        help="bearer token for Arbiter's events API (env SANDBOX_ARBITER_TOKEN)",
+    )
+    parser.add_argument("--workspace", default=defaults.workspace)
+    parser.add_argument("--webhook-url", default=None, help="the shop's webhook delivery URL")
+    parser.add_argument("--webhook-secret", default=None, help="the shop's webhook secret")
+    parser.add_argument(
+        "--order-interval",
+        type=float,
+        default=defaults.order_interval_seconds,
+        help="mean seconds between new shop orders (0: none)",
+    )
+    parser.add_argument(
+        "--stock-interval",
+        type=float,
+        default=defaults.stock_interval_seconds,
+        help="mean seconds between ERP stock changes (0: none)",
+    )
+    parser.add_argument(
+        "--integration-interval",
+        type=float,
+        default=defaults.integration_interval_seconds,
+        help="seconds between two runs of each integration",
+    )
+    parser.add_argument("--report-seen", action="store_true", help="also report 'seen' events")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--no-journal", action="store_true", help="BaseLinker account without getJournalList"
+    )
+    parser.add_argument("--log-level", default=defaults.log_level)
+    args = parser.parse_args(argv)
+    return SandboxConfig(
+        host=args.host,
+        base_port=args.base_port,
+        arbiter_url=args.arbiter_url,
+        arbiter_token=args.arbiter_token,
+        workspace=args.workspace,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
+        order_interval_seconds=args.order_interval,
+        stock_interval_seconds=args.stock_interval,
+        integration_interval_seconds=args.integration_interval,
+        report_seen=args.report_seen,
+        seed=args.seed,
+        baselinker_journal_enabled=not args.no_journal,
+        log_level=args.log_level,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

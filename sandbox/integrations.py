@@ -1,0 +1,523 @@
+"""The OMS's integrations, as they run in life, over real HTTP to the other systems:
+
+- orders shop → OMS: the OMS *pulls* the shop's orders (WooCommerce ``GET /orders`` by
+  ``modified_after``) and imports the new ones;
+- orders OMS → ERP: the OMS *pushes* each imported order to the ERP (Odoo ``execute_kw``
+  ``sale.order.create`` with ``client_order_ref`` = the OMS's order id);
+- stock ERP → OMS: the OMS *pulls* ``stock.quant`` from the ERP into its inventory;
+- stock OMS → shop: the OMS *pushes* changed quantities to the shop (``products/batch``).
+
+Each reports every call it makes to Arbiter as integration middleware would: a ``call`` event
+from ``oms`` to the system called, with the entity's refs when the call is about one entity.
+An Odoo JSON-RPC error travels in an HTTP 200 body; the middleware reports the status the
+error stands for (ValidationError 422, AccessDenied 401, ...) and the error's name and text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from sandbox import timefmt
+from sandbox.erp import ERP_PARTNER_ID
+from sandbox.reporter import call_event
+from sandbox.stores import BL_STATUS_ERP_ERROR, BL_STATUS_IN_ERP, BlOrder, Line
+from sandbox.world import World
+
+log = logging.getLogger("sandbox.integrations")
+
+ODOO_ERROR_STATUS = {
+    "odoo.exceptions.AccessDenied": 401,
+    "odoo.exceptions.AccessError": 403,
+    "odoo.exceptions.MissingError": 404,
+    "odoo.exceptions.ValidationError": 422,
+    "odoo.exceptions.UserError": 422,
+    "builtins.ValueError": 422,
+    "builtins.TypeError": 422,
+}
+IMPORTED_SHOP_STATUSES = {"processing", "on-hold", "completed"}
+
+
+@dataclass
+class Outcome:
+    status: int | None
+    duration_ms: float
+    error: str | None = None
+    body: Any = None
+    retry_after: float | None = None
+    total_pages: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300 and self.error is None
+
+    @property
+    def permanent(self) -> bool:
+        """A refusal that resending the same data cannot change."""
+        return (
+            self.status is not None
+            and 400 <= self.status < 500
+            and self.status not in {401, 403, 408, 429}
+        )
+
+
+class OmsIntegrations:
+    def __init__(self, world: World, client: httpx.AsyncClient) -> None:
+        self.world = world
+        self.client = client
+        self._order_cursor: str | None = None
+        self._poll_seq = 0
+        self._stock_seq = 0
+        self._erp_products: dict[str, int] = {}
+        self._shop_products: dict[str, int] = {}
+        self._pushed_stock: dict[str, int] = {p.sku: p.stock for p in world.oms.products.values()}
+        self._refused_stock: dict[str, int] = {}
+        self._not_before: dict[str, float] = {}
+
+    # --- running ------------------------------------------------------------------------------
+
+    def tasks(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        return {
+            "order shop→oms": self.pull_orders,
+            "order oms→erp": self.push_orders,
+            "stock erp→oms": self.pull_stock,
+            "stock oms→shop": self.push_stock,
+        }
+
+    async def loop(self, name: str, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` every interval; whatever it raises is recorded, never fatal."""
+        interval = self.world.config.integration_interval_seconds
+        while True:
+            run = self.world.integration(name)
+            run.runs += 1
+            run.last_run = self.world.clock()
+            try:
+                await step()
+                run.last_ok = self.world.clock()
+                run.last_error = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the integration lives on, as real ones do
+                run.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("integration %s failed", name)
+            await asyncio.sleep(interval)
+
+    def _oms_running(self) -> bool:
+        # an OMS that is down runs no integrations and reports nothing
+        return not self.world.is_down("oms")
+
+    def _waiting(self, target: str) -> bool:
+        return time.monotonic() < self._not_before.get(target, 0.0)
+
+    def _honour(self, target: str, outcome: Outcome) -> None:
+        if outcome.status == 429:
+            self._not_before[target] = time.monotonic() + (outcome.retry_after or 30.0)
+
+    def _report(
+        self,
+        event_id: str,
+        *,
+        flow: str,
+        target: str,
+        outcome: Outcome,
+        started: Any,
+        refs: dict[str, str] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self.world.reporter.emit(
+            call_event(
+                self.world.event_id(event_id.replace("/", "-")),
+                moment=started,
+                flow=flow,
+                system="oms",
+                target=target,
+                status=outcome.status,
+                duration_ms=outcome.duration_ms,
+                error=outcome.error,
+                refs=refs,
+                data=data,
+            )
+        )
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    async def _http(self, method: str, url: str, **kwargs: Any) -> Outcome:
+        began = time.perf_counter()
+        try:
+            response = await self.client.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            return Outcome(None, _ms(began), f"timeout: {type(exc).__name__}")
+        except httpx.HTTPError as exc:
+            return Outcome(None, _ms(began), f"{type(exc).__name__}: {exc}")
+        duration = _ms(began)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        retry = response.headers.get("retry-after")
+        pages = response.headers.get("x-wp-totalpages")
+        outcome = Outcome(
+            response.status_code,
+            duration,
+            body=body,
+            retry_after=float(retry) if retry and retry.isdigit() else None,
+            total_pages=int(pages) if pages and pages.isdigit() else None,
+        )
+        if not 200 <= response.status_code < 300:
+            outcome.error = _error_text(body, response.text)
+        return outcome
+
+    async def _odoo(
+        self, model: str, method: str, args: list[Any], kwargs: dict[str, Any] | None = None
+    ) -> Outcome:
+        creds = self.world.config.odoo
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": int(time.time() * 1000) % 1_000_000_000,
+            "params": {
+                "service": "object",
+                "method": "execute_kw",
+                "args": [creds.db, creds.uid, creds.password, model, method, args, kwargs or {}],
+            },
+        }
+        outcome = await self._http("POST", self.world.url("erp") + "/jsonrpc", json=payload)
+        if outcome.status == 200 and isinstance(outcome.body, dict):
+            error = outcome.body.get("error")
+            if isinstance(error, dict):
+                data = error.get("data") or {}
+                name = str(data.get("name", "odoo"))
+                outcome.status = ODOO_ERROR_STATUS.get(name, 500)
+                outcome.error = f"{name}: {data.get('message', error.get('message', ''))}"
+            else:
+                outcome.body = outcome.body.get("result")
+        elif outcome.status == 200:
+            outcome.status, outcome.error = 502, "invalid JSON-RPC answer"
+        return outcome
+
+    def _woo_auth(self) -> tuple[str, str]:
+        return (self.world.config.woo.consumer_key, self.world.config.woo.consumer_secret)
+
+    # --- orders: shop → OMS (pull) ------------------------------------------------------------
+
+    async def pull_orders(self) -> None:
+        if not self._oms_running() or self._waiting("shop"):
+            return
+        self._poll_seq += 1
+        page, newest = 1, self._order_cursor
+        while True:
+            params: dict[str, Any] = {
+                "per_page": 100,
+                "page": page,
+                "orderby": "modified",
+                "order": "asc",
+            }
+            if self._order_cursor:
+                params["modified_after"] = self._order_cursor
+            started = self.world.clock()
+            outcome = await self._http(
+                "GET",
+                self.world.url("shop") + "/wp-json/wc/v3/orders",
+                params=params,
+                auth=self._woo_auth(),
+            )
+            self._report(
+                f"oms/shop/orders-list/{self._poll_seq}/p{page}",
+                flow="order",
+                target="shop",
+                outcome=outcome,
+                started=started,
+            )
+            self._honour("shop", outcome)
+            if not outcome.ok or not isinstance(outcome.body, list):
+                return
+            for raw in outcome.body:
+                newest = max(newest or "", str(raw.get("date_modified_gmt") or ""))
+                self._import(raw, outcome, started)
+            last_page = outcome.total_pages if outcome.total_pages is not None else page
+            if page >= last_page or not outcome.body:
+                break
+            page += 1
+        self._order_cursor = newest
+
+    def _import(self, raw: dict[str, Any], outcome: Outcome, started: Any) -> None:
+        oms = self.world.oms
+        shop_id = int(raw["id"])
+        if (
+            raw.get("status") not in IMPORTED_SHOP_STATUSES
+            or oms.by_shop_order(shop_id) is not None
+        ):
+            return
+        lines = [
+            Line(
+                str(item.get("sku") or ""),
+                str(item.get("name") or ""),
+                int(item.get("quantity") or 0),
+                Decimal(str(item.get("price") or 0)).quantize(Decimal("0.01")),
+            )
+            for item in raw.get("line_items") or []
+        ]
+        order = oms.import_order(
+            shop_order_id=shop_id,
+            number=str(raw["number"]),
+            lines=lines,
+            date_add=timefmt.parse(
+                str(raw.get("date_created_gmt") or timefmt.woo(self.world.clock()))
+            ),
+            email=str((raw.get("billing") or {}).get("email") or ""),
+            currency=str(raw.get("currency") or "PLN"),
+            paid=raw.get("date_paid_gmt") is not None,
+            moment=self.world.clock(),
+        )
+        self.world.integration("order shop→oms").moved += 1
+        self._report(
+            f"oms/shop/order/{raw['number']}",
+            flow="order",
+            target="shop",
+            outcome=outcome,
+            started=started,
+            refs={"oms": str(order.order_id), "shop": str(raw["number"])},
+        )
+
+    # --- orders: OMS → ERP (push) -------------------------------------------------------------
+
+    async def push_orders(self) -> None:
+        if not self._oms_running() or self._waiting("erp"):
+            return
+        pending = [
+            o
+            for o in self.world.oms.orders.values()
+            if not o.erp_done and o.status_id != BL_STATUS_ERP_ERROR
+        ]
+        if not pending:
+            return
+        if not await self._known_erp_products("order"):
+            return
+        for order in sorted(pending, key=lambda o: o.order_id):
+            if self._waiting("erp") or not self._oms_running():
+                return
+            await self._push_order(order)
+
+    async def _push_order(self, order: BlOrder) -> None:
+        order.erp_attempts += 1
+        values = {
+            "partner_id": ERP_PARTNER_ID,
+            "client_order_ref": str(order.order_id),
+            "origin": f"WooCommerce #{order.external_order_id}",
+            "state": "sale",
+            "order_line": [
+                [
+                    0,
+                    0,
+                    {
+                        "product_id": self._erp_products.get(line.sku, 0),
+                        "product_uom_qty": line.quantity,
+                        "price_unit": float(line.price),
+                        "name": line.name,
+                    },
+                ]
+                for line in order.lines
+            ],
+        }
+        started = self.world.clock()
+        outcome = await self._odoo("sale.order", "create", [values])
+        refs = {"oms": str(order.order_id), "shop": order.external_order_id}
+        data = {"erp_id": outcome.body} if outcome.ok else None
+        self._report(
+            f"oms/erp/order/{order.order_id}/{order.erp_attempts}",
+            flow="order",
+            target="erp",
+            outcome=outcome,
+            started=started,
+            refs=refs,
+            data=data,
+        )
+        self._honour("erp", outcome)
+        if outcome.ok:
+            order.erp_done = True
+            self.world.oms.set_status(order, BL_STATUS_IN_ERP, self.world.clock())
+            self.world.integration("order oms→erp").moved += 1
+        elif outcome.permanent:
+            self.world.oms.set_status(order, BL_STATUS_ERP_ERROR, self.world.clock())
+
+    async def _known_erp_products(self, flow: str) -> bool:
+        if self._erp_products:
+            return True
+        started = self.world.clock()
+        outcome = await self._odoo(
+            "product.product", "search_read", [[]], {"fields": ["default_code"]}
+        )
+        if not outcome.ok or not isinstance(outcome.body, list):
+            self._report(
+                f"oms/erp/products/{flow}/{self._poll_seq}-{time.monotonic_ns()}",
+                flow=flow,
+                target="erp",
+                outcome=outcome,
+                started=started,
+            )
+            self._honour("erp", outcome)
+            return False
+        self._erp_products = {
+            str(p["default_code"]): int(p["id"]) for p in outcome.body if p.get("default_code")
+        }
+        return True
+
+    # --- stock: ERP → OMS (pull) --------------------------------------------------------------
+
+    async def pull_stock(self) -> None:
+        if not self._oms_running() or self._waiting("erp"):
+            return
+        self._stock_seq += 1
+        if not await self._known_erp_products("stock"):
+            return
+        started = self.world.clock()
+        outcome = await self._odoo(
+            "stock.quant",
+            "search_read",
+            [[["location_id.usage", "=", "internal"]]],
+            {"fields": ["product_id", "quantity", "reserved_quantity", "location_id"]},
+        )
+        self._report(
+            f"oms/erp/stock-list/{self._stock_seq}",
+            flow="stock",
+            target="erp",
+            outcome=outcome,
+            started=started,
+        )
+        self._honour("erp", outcome)
+        if not outcome.ok or not isinstance(outcome.body, list):
+            return
+        by_id = {pid: sku for sku, pid in self._erp_products.items()}
+        levels: dict[str, int] = {}
+        for quant in outcome.body:
+            product = quant.get("product_id")
+            sku = by_id.get(int(product[0])) if isinstance(product, list) and product else None
+            if sku is not None:
+                levels[sku] = levels.get(sku, 0) + int(quant.get("quantity") or 0)
+        oms = self.world.oms
+        for sku, quantity in sorted(levels.items()):
+            product = oms.product_by_sku(sku)
+            if product is None or product.stock == quantity:
+                continue
+            product.stock = quantity
+            self.world.integration("stock erp→oms").moved += 1
+            self._report(
+                f"oms/erp/stock/{sku}/{self._stock_seq}",
+                flow="stock",
+                target="erp",
+                outcome=outcome,
+                started=started,
+                refs={"sku": sku},
+                data={"quantity": quantity},
+            )
+
+    # --- stock: OMS → shop (push) -------------------------------------------------------------
+
+    async def push_stock(self) -> None:
+        world = self.world
+        if not self._oms_running() or self._waiting("shop"):
+            return
+        if world.faults.active("stale_stock", "oms") is not None:
+            return  # the OMS silently stopped pushing stock
+        changed = {
+            p.sku: p.stock
+            for p in world.oms.products.values()
+            if self._pushed_stock.get(p.sku) != p.stock
+            and self._refused_stock.get(p.sku) != p.stock
+        }
+        if not changed:
+            return
+        self._stock_seq += 1
+        if not await self._known_shop_products():
+            return
+        updates, sent = [], {}
+        for sku, quantity in sorted(changed.items()):
+            if sku not in self._shop_products:
+                continue
+            wrong = world.faults.strikes("wrong_stock", "oms", key=sku)
+            shown = max(0, quantity + int(wrong.param("delta"))) if wrong is not None else quantity
+            updates.append(
+                {"id": self._shop_products[sku], "stock_quantity": shown, "manage_stock": True}
+            )
+            sent[self._shop_products[sku]] = (sku, quantity, shown)
+        started = world.clock()
+        outcome = await self._http(
+            "POST",
+            world.url("shop") + "/wp-json/wc/v3/products/batch",
+            json={"update": updates},
+            auth=self._woo_auth(),
+        )
+        self._honour("shop", outcome)
+        results = {}
+        if outcome.ok and isinstance(outcome.body, dict):
+            results = {int(item.get("id", 0)): item for item in outcome.body.get("update") or []}
+        for product_id, (sku, quantity, shown) in sent.items():
+            item_outcome = outcome
+            item = results.get(product_id)
+            if outcome.ok and (item is None or "error" in item):
+                error = (item or {}).get("error") or {}
+                status = (
+                    int((error.get("data") or {}).get("status", 500)) if item is not None else 502
+                )
+                code = error.get("code", "missing")
+                message = f"{code}: {error.get('message', 'no result for this item')}"
+                item_outcome = Outcome(status, outcome.duration_ms, message)
+            self._report(
+                f"oms/shop/stock/{sku}/{self._stock_seq}",
+                flow="stock",
+                target="shop",
+                outcome=item_outcome,
+                started=started,
+                refs={"sku": sku},
+                data={"quantity": shown},
+            )
+            if item_outcome.ok:
+                self._pushed_stock[sku] = quantity
+                world.integration("stock oms→shop").moved += 1
+            elif item_outcome.permanent:
+                self._refused_stock[sku] = quantity
+
+    async def _known_shop_products(self) -> bool:
+        if self._shop_products:
+            return True
+        started = self.world.clock()
+        outcome = await self._http(
+            "GET",
+            self.world.url("shop") + "/wp-json/wc/v3/products",
+            params={"per_page": 100},
+            auth=self._woo_auth(),
+        )
+        if not outcome.ok or not isinstance(outcome.body, list):
+            self._report(
+                f"oms/shop/products/{self._stock_seq}",
+                flow="stock",
+                target="shop",
+                outcome=outcome,
+                started=started,
+            )
+            self._honour("shop", outcome)
+            return False
+        self._shop_products = {str(p["sku"]): int(p["id"]) for p in outcome.body if p.get("sku")}
+        return True
+
+
+def _ms(began: float) -> float:
+    return (time.perf_counter() - began) * 1000.0
+
+
+def _error_text(body: Any, text: str) -> str:
+    if isinstance(body, dict):
+        if "code" in body and "message" in body:
+            return f"{body['code']}: {body['message']}"
+        if "message" in body:
+            return str(body["message"])
+        if "error_message" in body:
+            return f"{body.get('error_code')}: {body['error_message']}"
+    return text.strip()[:300] or "no body"

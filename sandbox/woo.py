@@ -1,0 +1,557 @@
+"""A WooCommerce shop's REST API v3 (``/wp-json/wc/v3``): orders, products, webhooks.
+
+Auth is HTTP Basic with the consumer key and secret (or the ``consumer_key`` /
+``consumer_secret`` query parameters); errors are WordPress REST errors
+``{"code", "message", "data": {"status"}}``; lists page with ``page``/``per_page`` (1..100) and
+tell the totals in ``X-WP-Total`` / ``X-WP-TotalPages``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from sandbox import timefmt
+from sandbox.gates import down_response, retry_after
+from sandbox.stores import CATALOG, Line, WooOrder, WooProduct
+from sandbox.world import World
+
+PREFIX = "/wp-json/wc/v3"
+BATCH_LIMIT = 100
+ORDER_STATUSES = {
+    "pending",
+    "processing",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+}
+
+
+class WooError(Exception):
+    def __init__(self, status: int, code: str, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.data = status, code, message, data
+
+    def response(self) -> JSONResponse:
+        body = {
+            "code": self.code,
+            "message": self.message,
+            "data": {"status": self.status, **self.data},
+        }
+        return JSONResponse(body, status_code=self.status)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def order_json(order: WooOrder, base: str) -> dict[str, Any]:
+    line_items = []
+    for index, line in enumerate(order.lines, start=1):
+        product = next((p for p in CATALOG if p.sku == line.sku), None)
+        line_items.append(
+            {
+                "id": order.id * 10 + index,
+                "name": line.name,
+                "product_id": 10 + CATALOG.index(product) * 3 if product else 0,
+                "variation_id": 0,
+                "quantity": line.quantity,
+                "tax_class": "",
+                "subtotal": _money(line.total),
+                "subtotal_tax": "0.00",
+                "total": _money(line.total),
+                "total_tax": "0.00",
+                "taxes": [],
+                "meta_data": [],
+                "sku": line.sku,
+                "price": float(line.price),
+            }
+        )
+    paid = order.status in {"processing", "completed"}
+    return {
+        "id": order.id,
+        "parent_id": 0,
+        "number": order.number,
+        "order_key": f"wc_order_{order.id:x}sbx",
+        "created_via": "checkout",
+        "version": "9.4.0",
+        "status": order.status,
+        "currency": order.currency,
+        "date_created": timefmt.woo(order.date_created),
+        "date_created_gmt": timefmt.woo(order.date_created),
+        "date_modified": timefmt.woo(order.date_modified),
+        "date_modified_gmt": timefmt.woo(order.date_modified),
+        "discount_total": "0.00",
+        "discount_tax": "0.00",
+        "shipping_total": "0.00",
+        "shipping_tax": "0.00",
+        "cart_tax": "0.00",
+        "total": _money(order.total),
+        "total_tax": "0.00",
+        "prices_include_tax": True,
+        "customer_id": 0,
+        "customer_note": "",
+        "billing": {
+            "first_name": "Sandbox",
+            "last_name": "Buyer",
+            "email": order.email,
+            "country": "PL",
+        },
+        "shipping": {"first_name": "Sandbox", "last_name": "Buyer", "country": "PL"},
+        "payment_method": "bacs",
+        "payment_method_title": "Direct bank transfer",
+        "transaction_id": "",
+        "date_paid": timefmt.woo(order.date_created) if paid else None,
+        "date_paid_gmt": timefmt.woo(order.date_created) if paid else None,
+        "date_completed": timefmt.woo(order.date_modified) if order.status == "completed" else None,
+        "date_completed_gmt": timefmt.woo(order.date_modified)
+        if order.status == "completed"
+        else None,
+        "meta_data": [],
+        "line_items": line_items,
+        "shipping_lines": [],
+        "fee_lines": [],
+        "coupon_lines": [],
+        "refunds": [],
+        "_links": {
+            "self": [{"href": f"{base}{PREFIX}/orders/{order.id}"}],
+            "collection": [{"href": f"{base}{PREFIX}/orders"}],
+        },
+    }
+
+
+def product_json(product: WooProduct, base: str) -> dict[str, Any]:
+    return {
+        "id": product.id,
+        "name": product.name,
+        "slug": product.sku.lower(),
+        "permalink": f"{base}/product/{product.sku.lower()}/",
+        "date_created": timefmt.woo(product.date_created),
+        "date_created_gmt": timefmt.woo(product.date_created),
+        "date_modified": timefmt.woo(product.date_modified),
+        "date_modified_gmt": timefmt.woo(product.date_modified),
+        "type": "simple",
+        "status": "publish",
+        "sku": product.sku,
+        "price": _money(product.price),
+        "regular_price": _money(product.price),
+        "sale_price": "",
+        "manage_stock": product.manage_stock,
+        "stock_quantity": product.stock_quantity if product.manage_stock else None,
+        "stock_status": product.stock_status,
+        "backorders": "no",
+        "_links": {
+            "self": [{"href": f"{base}{PREFIX}/products/{product.id}"}],
+            "collection": [{"href": f"{base}{PREFIX}/products"}],
+        },
+    }
+
+
+def resource_json(resource: WooOrder | WooProduct, base: str) -> dict[str, Any]:
+    """A webhook's payload: the resource as the REST API shows it."""
+    if isinstance(resource, WooOrder):
+        return order_json(resource, base)
+    return product_json(resource, base)
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if value < low or (high is not None and value > high):
+        bound = (
+            f"between {low} (inclusive) and {high} (inclusive)"
+            if high
+            else f"greater than or equal to {low}"
+        )
+        raise WooError(
+            400,
+            "rest_invalid_param",
+            f"Invalid parameter(s): {name}",
+            params={name: f"{name} must be {bound}"},
+        )
+    return value
+
+
+def _date_param(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return timefmt.parse(raw)
+    except ValueError as exc:
+        raise WooError(
+            400,
+            "rest_invalid_param",
+            f"Invalid parameter(s): {name}",
+            params={name: "Invalid date."},
+        ) from exc
+
+
+def _page(request: Request, items: list[Any], render: Callable[[Any], dict[str, Any]]) -> Response:
+    page = _int_param(request, "page", 1, 1, None)
+    per_page = _int_param(request, "per_page", 10, 1, BATCH_LIMIT)
+    total = len(items)
+    pages = math.ceil(total / per_page) if total else 0
+    chunk = items[(page - 1) * per_page : page * per_page]
+    headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+    links = []
+    base = str(request.url.remove_query_params("page"))
+    joiner = "&" if "?" in base else "?"
+    if page > 1:
+        links.append(f'<{base}{joiner}page={page - 1}>; rel="prev"')
+    if page < pages:
+        links.append(f'<{base}{joiner}page={page + 1}>; rel="next"')
+    if links:
+        headers["Link"] = ", ".join(links)
+    return JSONResponse([render(item) for item in chunk], headers=headers)
+
+
+def _sorted(request: Request, items: list[Any], keys: dict[str, Callable[[Any], Any]]) -> list[Any]:
+    orderby = request.query_params.get("orderby", "date")
+    direction = request.query_params.get("order", "desc")
+    if orderby not in keys:
+        raise WooError(
+            400,
+            "rest_invalid_param",
+            "Invalid parameter(s): orderby",
+            params={"orderby": f"orderby is not one of {', '.join(keys)}."},
+        )
+    if direction not in {"asc", "desc"}:
+        raise WooError(
+            400,
+            "rest_invalid_param",
+            "Invalid parameter(s): order",
+            params={"order": "order is not one of asc, desc."},
+        )
+    key = keys[orderby]
+    return sorted(items, key=lambda i: (key(i), i.id), reverse=direction == "desc")
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body() or b"{}")
+    except ValueError as exc:
+        raise WooError(400, "rest_invalid_json", "Invalid JSON body passed.") from exc
+
+
+def create_woo_app(world: World) -> FastAPI:
+    app = FastAPI(title="Sandbox WooCommerce", openapi_url=None, docs_url=None, redoc_url=None)
+    config = world.config.woo
+    shop = world.shop
+
+    def base() -> str:
+        return world.url("shop")
+
+    @app.middleware("http")
+    async def gate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if not request.url.path.startswith("/wp-json"):
+            return await call_next(request)
+        fault = world.gate("shop")
+        try:
+            if fault is not None and fault.kind == "down":
+                return await down_response(fault)
+            if fault is not None and fault.kind == "throttle":
+                raise WooError(
+                    429,
+                    "woocommerce_rest_too_many_requests",
+                    "Too many requests. Please wait and try again.",
+                )
+            _authenticate(request, revoked=fault is not None and fault.kind == "token_expired")
+            return await call_next(request)
+        except WooError as exc:
+            response = exc.response()
+            if exc.status == 429 and fault is not None:
+                response.headers["Retry-After"] = retry_after(fault)
+            return response
+
+    def _authenticate(request: Request, *, revoked: bool) -> None:
+        key = request.query_params.get("consumer_key")
+        secret = request.query_params.get("consumer_secret")
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                key, _, secret = base64.b64decode(header[6:].strip()).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                key = secret = None
+        if not key:
+            verb = "list" if request.method == "GET" else "create"
+            code = (
+                "woocommerce_rest_cannot_view"
+                if request.method == "GET"
+                else "woocommerce_rest_cannot_create"
+            )
+            raise WooError(401, code, f"Sorry, you cannot {verb} resources.")
+        if revoked or key != config.consumer_key:
+            raise WooError(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
+        if secret != config.consumer_secret:
+            raise WooError(
+                401, "woocommerce_rest_authentication_error", "Consumer secret is invalid."
+            )
+
+    @app.exception_handler(WooError)
+    async def woo_error(_request: Request, exc: WooError) -> Response:
+        return exc.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def no_route(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            message = "No route was found matching the URL and request method."
+            return WooError(404, "rest_no_route", message).response()
+        return WooError(exc.status_code, "rest_error", str(exc.detail)).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
+        names = sorted({str(e["loc"][-1]) for e in exc.errors()})
+        return WooError(
+            400, "rest_invalid_param", f"Invalid parameter(s): {', '.join(names)}"
+        ).response()
+
+    # --- orders -------------------------------------------------------------------------------
+
+    @app.get(PREFIX + "/orders")
+    async def list_orders(request: Request) -> Response:
+        orders = list(shop.orders.values())
+        filters: dict[str, Callable[[WooOrder, datetime], bool]] = {
+            "after": lambda o, t: o.date_created > t,
+            "before": lambda o, t: o.date_created < t,
+            "modified_after": lambda o, t: o.date_modified > t,
+            "modified_before": lambda o, t: o.date_modified < t,
+        }
+        for name, keep in filters.items():
+            moment = _date_param(request, name)
+            if moment is not None:
+                orders = [o for o in orders if keep(o, moment)]
+        statuses = {
+            s for s in request.query_params.get("status", "any").split(",") if s and s != "any"
+        }
+        if statuses:
+            orders = [o for o in orders if o.status in statuses]
+        orders = _sorted(
+            request,
+            orders,
+            {
+                "date": lambda o: o.date_created,
+                "id": lambda o: o.id,
+                "include": lambda o: o.id,
+                "title": lambda o: o.id,
+                "slug": lambda o: o.id,
+                "modified": lambda o: o.date_modified,
+            },
+        )
+        return _page(request, orders, lambda o: order_json(o, base()))
+
+    @app.get(PREFIX + "/orders/{order_id:int}")
+    async def get_order(order_id: int) -> Response:
+        return JSONResponse(order_json(_order(order_id), base()))
+
+    @app.post(PREFIX + "/orders")
+    async def create_order(request: Request) -> Response:
+        body = await _json_body(request)
+        lines = []
+        for item in body.get("line_items") or []:
+            product = shop.products.get(int(item.get("product_id") or 0)) or shop.product_by_sku(
+                str(item.get("sku", ""))
+            )
+            if product is None:
+                raise WooError(
+                    400, "woocommerce_rest_invalid_product_id", "Invalid product ID or SKU."
+                )
+            lines.append(
+                Line(product.sku, product.name, int(item.get("quantity", 1)), product.price)
+            )
+        status = str(body.get("status", "pending"))
+        if status not in ORDER_STATUSES:
+            raise WooError(
+                400,
+                "rest_invalid_param",
+                "Invalid parameter(s): status",
+                params={"status": "status is not one of the order statuses."},
+            )
+        email = str((body.get("billing") or {}).get("email", ""))
+        order = shop.create_order(lines, world.clock(), status=status, email=email)
+        return JSONResponse(order_json(order, base()), status_code=201)
+
+    @app.put(PREFIX + "/orders/{order_id:int}")
+    @app.post(PREFIX + "/orders/{order_id:int}")
+    async def update_order(order_id: int, request: Request) -> Response:
+        order = _order(order_id)
+        body = await _json_body(request)
+        if "status" in body:
+            if body["status"] not in ORDER_STATUSES:
+                raise WooError(
+                    400,
+                    "rest_invalid_param",
+                    "Invalid parameter(s): status",
+                    params={"status": "status is not one of the order statuses."},
+                )
+            shop.set_order_status(order, str(body["status"]), world.clock())
+        return JSONResponse(order_json(order, base()))
+
+    def _order(order_id: int) -> WooOrder:
+        order = shop.orders.get(order_id)
+        if order is None:
+            raise WooError(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+        return order
+
+    # --- products -----------------------------------------------------------------------------
+
+    @app.get(PREFIX + "/products")
+    async def list_products(request: Request) -> Response:
+        products = list(shop.products.values())
+        skus = {s for s in request.query_params.get("sku", "").split(",") if s}
+        if skus:
+            products = [p for p in products if p.sku in skus]
+        moment = _date_param(request, "modified_after")
+        if moment is not None:
+            products = [p for p in products if p.date_modified > moment]
+        products = _sorted(
+            request,
+            products,
+            {
+                "date": lambda p: p.date_created,
+                "id": lambda p: p.id,
+                "include": lambda p: p.id,
+                "title": lambda p: p.name,
+                "slug": lambda p: p.sku.lower(),
+                "modified": lambda p: p.date_modified,
+            },
+        )
+        return _page(request, products, lambda p: product_json(p, base()))
+
+    @app.get(PREFIX + "/products/{product_id:int}")
+    async def get_product(product_id: int) -> Response:
+        return JSONResponse(product_json(_product(product_id), base()))
+
+    @app.put(PREFIX + "/products/{product_id:int}")
+    @app.post(PREFIX + "/products/{product_id:int}")
+    async def update_product(product_id: int, request: Request) -> Response:
+        body = await _json_body(request)
+        return JSONResponse(_apply_product_update(_product(product_id), body))
+
+    @app.post(PREFIX + "/products/batch")
+    @app.put(PREFIX + "/products/batch")
+    async def batch_products(request: Request) -> Response:
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise WooError(400, "rest_invalid_json", "Invalid JSON body passed.")
+        count = sum(len(body.get(k) or []) for k in ("create", "update", "delete"))
+        if count > BATCH_LIMIT:
+            raise WooError(
+                413,
+                "woocommerce_rest_request_entity_too_large",
+                f"Unable to accept more than {BATCH_LIMIT} items for this request.",
+            )
+        result: dict[str, list[dict[str, Any]]] = {}
+        if body.get("create"):
+            result["create"] = [
+                _item_error(
+                    0,
+                    "woocommerce_rest_cannot_create",
+                    "Creating products is disabled in this sandbox.",
+                    403,
+                )
+                for _ in body["create"]
+            ]
+        if body.get("update"):
+            result["update"] = []
+            for item in body["update"]:
+                product = (
+                    shop.products.get(int(item.get("id") or 0)) if isinstance(item, dict) else None
+                )
+                if product is None:
+                    result["update"].append(
+                        _item_error(
+                            int(item.get("id") or 0) if isinstance(item, dict) else 0,
+                            "woocommerce_rest_product_invalid_id",
+                            "Invalid ID.",
+                            400,
+                        )
+                    )
+                    continue
+                try:
+                    result["update"].append(_apply_product_update(product, item))
+                except WooError as exc:
+                    result["update"].append(
+                        _item_error(product.id, exc.code, exc.message, exc.status)
+                    )
+        if body.get("delete"):
+            result["delete"] = [
+                _item_error(
+                    int(i),
+                    "woocommerce_rest_cannot_delete",
+                    "Deleting products is disabled in this sandbox.",
+                    403,
+                )
+                for i in body["delete"]
+            ]
+        return JSONResponse(result)
+
+    def _apply_product_update(product: WooProduct, body: dict[str, Any]) -> dict[str, Any]:
+        if "manage_stock" in body:
+            product.manage_stock = bool(body["manage_stock"])
+        if "stock_quantity" in body:
+            try:
+                quantity = int(body["stock_quantity"])
+            except (TypeError, ValueError) as exc:
+                raise WooError(
+                    400,
+                    "rest_invalid_param",
+                    "Invalid parameter(s): stock_quantity",
+                    params={"stock_quantity": "stock_quantity is not of type integer."},
+                ) from exc
+            rejected = world.faults.strikes("reject", "shop", key=f"{product.sku}:{quantity}")
+            if rejected is not None:
+                raise WooError(
+                    400,
+                    "woocommerce_rest_invalid_stock_quantity",
+                    str(
+                        rejected.params.get("message")
+                        or "Stock quantity is not valid for this product."
+                    ),
+                )
+            if world.faults.strikes("lost", "shop", key=f"{product.sku}:{quantity}") is not None:
+                # acknowledged as saved, but the stock never changes
+                shown = product_json(product, base())
+                shown["stock_quantity"] = quantity
+                return shown
+            shop.set_stock(product, quantity, world.clock())
+        return product_json(product, base())
+
+    def _product(product_id: int) -> WooProduct:
+        product = shop.products.get(product_id)
+        if product is None:
+            raise WooError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+        return product
+
+    # --- webhooks (read-only: they are configured by the sandbox's settings) -------------------
+
+    @app.get(PREFIX + "/webhooks")
+    async def list_webhooks(request: Request) -> Response:
+        hooks = world.webhooks.hooks if world.webhooks is not None else []
+        return _page(request, hooks, lambda h: h.to_json())
+
+    return app
+
+
+def _item_error(item_id: int, code: str, message: str, status: int) -> dict[str, Any]:
+    return {"id": item_id, "error": {"code": code, "message": message, "data": {"status": status}}}
