@@ -88,9 +88,12 @@ def _judge_flow(
     seen: dict[str, list[Seen]] = {}
     calls: dict[int, list[Call]] = {}
     presence: dict[str, float] = {}
+    counted: set[str] = set()  # systems that report quantities: their hops are stock hops
     for fact in facts:
         if isinstance(fact, Seen):
             seen.setdefault(fact.system, []).append(fact)
+            if fact.quantity is not None:
+                counted.add(fact.system)
             if fact.system not in presence:
                 presence[fact.system] = fact.time
         else:
@@ -118,7 +121,7 @@ def _judge_flow(
                 hop = Hop(flow.name, link, "blocked")
             elif here == _PENDING:
                 hop = Hop(flow.name, link, "pending")
-            elif _quantities(seen.get(system)):
+            elif system in counted:
                 judged = judge_stock_hop(
                     flow.name,
                     link,
@@ -167,10 +170,6 @@ def _combine(current: str | None, hop: Hop) -> str:
     if current is None or ranks[mine] < ranks[current]:
         return mine
     return current
-
-
-def _quantities(seen: list[Seen] | None) -> bool:
-    return bool(seen) and any(s.quantity is not None for s in seen or ())
 
 
 def _judge_order_hop(
