@@ -60,6 +60,18 @@ class CallLogs:
         found.sort(key=_order)
         return found
 
+    def outcomes(
+        self, flow: str, caller: str, target: str, start: float, end: float
+    ) -> tuple[int, int]:
+        """How many calls on (flow, caller, target) in the range, and how many failed."""
+        key = (flow, caller, target)
+        total = failed = 0
+        for log in (self._entity.get(key), self._bare.get(key)):
+            for call in _between(log, start, end):
+                total += 1
+                failed += not call.succeeded
+        return total, failed
+
     def keys(self) -> Iterator[CallKey]:
         yield from sorted(set(self._bare) | set(self._entity))
 

@@ -58,11 +58,12 @@ def link_health(
     found: list[LinkHealth] = []
     for index, spec in enumerate(plan.links):
         counts = tally.links.get(index, LinkTally())
-        calls = logs.calls(spec.flow, spec.caller, spec.callee, as_of - window, as_of)
-        failed_calls = sum(1 for c in calls if not c.succeeded)
+        calls, failed_calls = logs.outcomes(
+            spec.flow, spec.caller, spec.callee, as_of - window, as_of
+        )
         suspect = by_link.get((spec.flow, spec.from_, spec.to))
         status = status_of(
-            counts, calls=len(calls), failed_calls=failed_calls, suspected=suspect is not None
+            counts, calls=calls, failed_calls=failed_calls, suspected=suspect is not None
         )
         found.append(
             LinkHealth(
@@ -80,9 +81,9 @@ def link_health(
                     failed=counts.failed,
                     blocked=counts.blocked,
                 ),
-                calls=len(calls),
+                calls=calls,
                 failed_calls=failed_calls,
-                call_error_rate=round(failed_calls / len(calls), 4) if calls else None,
+                call_error_rate=round(failed_calls / calls, 4) if calls else None,
                 mode=suspect.mode if suspect is not None else None,
                 responsible=suspect.responsible if suspect is not None else None,
                 summary=suspect.summary if suspect is not None else None,

@@ -216,10 +216,11 @@ class WorkspaceIndex:
         """
         plan = compile_plan(topology)
         at = _seconds(as_of)
-        tally = self._tally(plan, at, window_seconds)
-        suspects = rank_suspects(
-            tally, plan, self._logs, self._identify, as_of=at, window=window_seconds
-        )
+        with _no_gc_pauses():
+            tally = self._tally(plan, at, window_seconds)
+            suspects = rank_suspects(
+                tally, plan, self._logs, self._identify, as_of=at, window=window_seconds
+            )
         return Diagnosis(as_of=_utc(as_of), window_seconds=window_seconds, suspects=suspects)
 
     def link_health(
@@ -228,11 +229,12 @@ class WorkspaceIndex:
         """Per link of the topology, in topology order: its status and counts in the window."""
         plan = compile_plan(topology)
         at = _seconds(as_of)
-        tally = self._tally(plan, at, window_seconds)
-        suspects = rank_suspects(
-            tally, plan, self._logs, self._identify, as_of=at, window=window_seconds
-        )
-        return link_health(tally, plan, self._logs, suspects, as_of=at, window=window_seconds)
+        with _no_gc_pauses():
+            tally = self._tally(plan, at, window_seconds)
+            suspects = rank_suspects(
+                tally, plan, self._logs, self._identify, as_of=at, window=window_seconds
+            )
+            return link_health(tally, plan, self._logs, suspects, as_of=at, window=window_seconds)
 
     def stock_drift(self, topology: Topology, *, as_of: datetime) -> list[StockDrift]:
         """Items whose quantities disagree along a stock flow, oversell risk first."""
