@@ -1,0 +1,5 @@
+from connectors.polling import PollingConnector
+
+
+class OdooConnector(PollingConnector):
+    pass

@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from connectors.base import AuthError, ProtocolError, RateLimited
+from connectors.baselinker import BaseLinkerConnector, new_bucket
+from connectors.http import TokenBucket
+from tests.connectors.conftest import Clock, FakeBaseLinker, Sleeps, load
+
+BASE = "https://api.baselinker.com"
+ENDPOINT = f"{BASE}/connector.php"
+
+
+def make(
+    deps: dict[str, Any], limiter: TokenBucket | None = None, **credentials: str
+) -> BaseLinkerConnector:
+    return BaseLinkerConnector(
+        system_id="oms",
+        base_url=BASE,
+        credentials={"token": "3001-xyz", **credentials},
+        upstream="shop",
+        limiter=limiter or new_bucket(),
+        **deps,
+    )
+
+
+def seen(events: list[Any], flow: str = "order") -> list[Any]:
+    return [e for e in events if e.kind == "seen" and e.flow == flow]
+
+
+def bl(body: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json=body)
+
+
+@pytest.mark.asyncio
+async def test_orders_carry_the_shop_number_and_journal_status_changes(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
+) -> None:
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+
+    result = await make(deps).poll(None)
+
+    orders = [e for e in seen(result.events) if e.id.startswith("oms:order:")]
+    assert [e.refs for e in orders] == [
+        {"oms": "7787", "shop": "100041"},
+        {"oms": "7788", "shop": "100043"},  # from shop_order_id: external_order_id is empty
+        {"oms": "7789", "shop": "100045"},
+    ]
+    assert orders[2].state == "8002"
+    assert orders[2].data is not None
+    assert orders[2].data["total"] == "199.00"  # 2 x 92 + 15 delivery
+    assert orders[2].data["lines"] == 1
+    assert orders[2].data["currency"] == "PLN"
+    journal = [e for e in seen(result.events) if e.id.startswith("oms:journal:")]
+    assert [(e.refs, e.state) for e in journal] == [
+        ({"oms": "7789"}, None),
+        ({"oms": "7788"}, "8003"),
+        ({"oms": "7788"}, None),
+    ]
+    assert result.cursor["journal"] == {"last_log_id": 654303}
+    assert "stock: no inventory_id configured, stock is not polled" in result.notes
+    method, parameters, token = baselinker.calls[0]
+    assert (method, token) == ("getOrders", "3001-xyz")
+    assert parameters["date_confirmed_from"] == int(deps["clock"]().timestamp()) - 86400
+    calls = [e for e in result.events if e.kind == "call"]
+    assert {c.data["request"] for c in calls if c.data} == {
+        "POST /connector.php getOrders",
+        "POST /connector.php getJournalList",
+    }
+    assert result.rate_limit is not None
+    assert result.rate_limit.limit == 100
+    assert result.rate_limit.remaining == 100 - len(calls)
+
+
+@pytest.mark.asyncio
+async def test_paging_on_date_confirmed_and_resume_without_duplicates(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
+) -> None:
+    baselinker.per_call = 2
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    connector = make(deps)
+    connector.orders_per_call = 2
+
+    first = await connector.poll(None)
+    assert [e.refs["oms"] for e in seen(first.events) if ":order:" in e.id] == [
+        "7787",
+        "7788",
+        "7789",
+    ]
+    froms = [p["date_confirmed_from"] for m, p, _ in baselinker.calls if m == "getOrders"]
+    assert len(froms) == 3  # two full pages, then a short one
+    assert froms == sorted(froms)
+
+    # A new order confirmed in the same second as the last one, and a journal entry.
+    new = dict(baselinker.orders[2], order_id=7790, external_order_id="100046")
+    baselinker.orders.append(new)
+    baselinker.logs.append(
+        {
+            "id": 654304,
+            "order_id": 7790,
+            "log_type": 18,
+            "object_id": 8002,
+            "date": new["date_confirmed"],
+        }
+    )
+    clock.advance(60)
+    restarted = make(deps)
+    restarted.orders_per_call = 2
+    second = await restarted.poll(first.cursor)
+    assert [e.id.split(":")[1:3] for e in seen(second.events)] == [
+        ["order", "7790"],
+        ["journal", "654304"],
+    ]
+
+
+@pytest.mark.asyncio
+async def test_http_200_error_bodies_are_translated(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
+) -> None:
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    baselinker.overrides["getOrders"] = lambda: bl(load("baselinker", "error_bad_token.json"))
+
+    with pytest.raises(AuthError) as caught:
+        await make(deps).poll(None)
+    assert caught.value.code == "ERROR_BAD_TOKEN"
+    [call] = caught.value.events
+    assert call.outcome is not None
+    assert call.outcome.status == 200
+    assert "ERROR_BAD_TOKEN: Invalid user token" in (call.outcome.error or "")
+
+    baselinker.overrides["getOrders"] = lambda: bl(load("baselinker", "error_bad_parameter.json"))
+    result = await make(deps).poll(None)
+    assert any("ERROR_UNKNOWN_PARAMETER" in n for n in result.notes)
+    assert "orders" not in result.cursor
+
+
+@pytest.mark.asyncio
+async def test_journal_not_enabled_is_said_in_notes(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
+) -> None:
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    baselinker.overrides["getJournalList"] = lambda: bl(
+        load("baselinker", "getJournalList_not_enabled.json")
+    )
+    result = await make(deps).poll(None)
+    assert any("journal (getJournalList) is not enabled" in n for n in result.notes)
+    assert len(seen(result.events)) == 3
+
+    baselinker.overrides["getJournalList"] = lambda: bl({"status": "SUCCESS"})
+    result = await make(deps).poll(None)
+    assert any("is not enabled" in n and "no logs list" in n for n in result.notes)
+
+    baselinker.overrides["getJournalList"] = lambda: httpx.Response(200, text="")
+    result = await make(deps).poll(None)
+    assert any("is not enabled" in n and "empty body" in n for n in result.notes)
+
+    baselinker.overrides["getJournalList"] = lambda: bl(
+        load("baselinker", "getJournalList_empty.json")
+    )
+    result = await make(deps).poll(None)
+    assert any(n.startswith("journal: no entries yet") for n in result.notes)
+
+
+@pytest.mark.asyncio
+async def test_stock_per_sku_from_inventory(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
+) -> None:
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+
+    result = await make(deps, inventory_id="306").poll(None)
+    stock = {e.refs["sku"]: e.quantity for e in seen(result.events, "stock")}
+    assert stock == {"ABC-1": 12, "ABC-2": 0}
+
+    only = await make(deps, inventory_id="306", warehouse_id="bl_1").poll(None)
+    assert {e.refs["sku"]: e.quantity for e in seen(only.events, "stock")}["ABC-1"] == 10
+
+    clock.advance(120)
+    again = await make(deps, inventory_id="306").poll(result.cursor)
+    assert seen(again.events, "stock") == []
+
+
+@pytest.mark.asyncio
+async def test_token_bucket_paces_before_the_vendor_limit(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], sleeps: Sleeps
+) -> None:
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    ticks = [0.0]
+    bucket = TokenBucket(
+        capacity=1, rate=0.5, limit=100, window_seconds=60, monotonic=lambda: ticks[0]
+    )
+
+    await make(deps, limiter=bucket).poll(None)  # getOrders + getJournalList: 2 calls
+
+    assert sleeps.delays == [2.0]
+
+
+@pytest.mark.asyncio
+async def test_no_sixty_second_window_holds_more_than_100_calls(sleeps: Sleeps) -> None:
+    now = [0.0]
+    bucket = TokenBucket(
+        capacity=10, rate=90 / 60, limit=100, window_seconds=60, monotonic=lambda: now[0]
+    )
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    stamps = []
+    for _ in range(250):
+        await bucket.acquire(sleep)
+        stamps.append(now[0])
+    worst = max(sum(1 for t in stamps if start <= t < start + 60) for start in stamps)
+    assert worst <= 100
+
+
+@pytest.mark.asyncio
+async def test_429_and_5xx_from_connector_php(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], sleeps: Sleeps
+) -> None:
+    router.post(ENDPOINT).mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "5"}),
+            httpx.Response(502),
+            baselinker.handle,
+            baselinker.handle,
+        ]
+    )
+    result = await make(deps).poll(None)
+    assert sleeps.delays[0] == 5.0
+    assert [e.outcome.status for e in result.events if e.outcome][:3] == [429, 502, 200]
+
+    router.post(ENDPOINT).mock(
+        side_effect=None, return_value=httpx.Response(429, headers={"Retry-After": "600"})
+    )
+    with pytest.raises(RateLimited):
+        await make(deps).poll(None)
+
+
+@pytest.mark.asyncio
+async def test_malformed_json_is_evidence(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
+) -> None:
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    baselinker.overrides["getOrders"] = lambda: httpx.Response(200, text='{"status": "SUCC')
+
+    result = await make(deps).poll(None)
+
+    [bad] = [e for e in result.events if e.data and e.data.get("request", "").endswith("getOrders")]
+    assert bad.outcome is not None
+    assert "malformed JSON" in (bad.outcome.error or "")
+    assert any(n.startswith("orders: ProtocolError") for n in result.notes)
+
+    baselinker.overrides["getJournalList"] = lambda: httpx.Response(200, text="<br />")
+    with pytest.raises(ProtocolError):
+        await make(deps).poll(None)
+
+
+@pytest.mark.asyncio
+async def test_test_connection(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
+) -> None:
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    baselinker.overrides["getJournalList"] = lambda: bl(
+        load("baselinker", "getJournalList_not_enabled.json")
+    )
+    checks = await make(deps).test()
+    assert [(c.name, c.ok) for c in checks] == [
+        ("token", True),
+        ("journal", False),
+        ("inventory", False),
+    ]
+    assert "306 (Default)" in checks[2].detail
