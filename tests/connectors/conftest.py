@@ -169,3 +169,67 @@ class FakeBaseLinker:
 @pytest.fixture
 def baselinker() -> FakeBaseLinker:
     return FakeBaseLinker()
+
+
+# -- Odoo ------------------------------------------------------------------------------------------
+
+
+class FakeOdoo:
+    """sale.order / stock.quant / product.product search_read over /jsonrpc and /json/2."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[dict[str, Any]]] = {
+            "sale.order": load("odoo", "sale_order.json"),
+            "stock.quant": load("odoo", "stock_quant.json"),
+            "product.product": load("odoo", "product_product.json"),
+        }
+        self.api_key = "odoo-key"
+        self.password = "secret"
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+
+    def _search(self, model: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = self.tables[model]
+        for field_name, op, value in kwargs.get("domain", []):
+            if field_name == "write_date" and op == ">=":
+                rows = [r for r in rows if r["write_date"] >= value]
+            elif field_name == "id" and op == "in":
+                rows = [r for r in rows if r["id"] in value]
+        if kwargs.get("order", "").startswith("write_date"):
+            rows = sorted(rows, key=lambda r: (r["write_date"], r["id"]))
+        offset = kwargs.get("offset", 0)
+        limit = kwargs.get("limit") or len(rows)
+        return copy.deepcopy(rows[offset : offset + limit])
+
+    def _run(self, model: str, method: str, kwargs: dict[str, Any]) -> Any:
+        self.requests.append((model, method, kwargs))
+        if method == "search_count":
+            return len(self.tables[model])
+        return self._search(model, kwargs)
+
+    def jsonrpc(self, request: httpx.Request) -> httpx.Response:
+        payload = json.loads(request.content)
+        params = payload["params"]
+        if params["service"] == "common":
+            _db, _login, password = params["args"]
+            return httpx.Response(
+                200,
+                json={
+                    "jsonrpc": "2.0",
+                    "id": payload["id"],
+                    "result": 2 if password == self.password else False,
+                },
+            )
+        _db, _uid, _password, model, method, _args, kwargs = params["args"]
+        result = self._run(model, method, kwargs)
+        return httpx.Response(200, json={"jsonrpc": "2.0", "id": payload["id"], "result": result})
+
+    def json2(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") != f"bearer {self.api_key}":
+            return httpx.Response(401, json=load("odoo", "json2_invalid_apikey.json"))
+        _, _, _, model, method = request.url.path.split("/")
+        return httpx.Response(200, json=self._run(model, method, json.loads(request.content)))
+
+
+@pytest.fixture
+def odoo() -> FakeOdoo:
+    return FakeOdoo()
