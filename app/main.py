@@ -15,6 +15,8 @@ from app import errors
 from app.auth.views import router as tokens_router
 from app.connections.poller import pollers
 from app.connections.views import router as connections_router
+from app.dashboard.views import dashboard_static
+from app.dashboard.views import router as dashboard_router
 from app.diagnosis.views import router as diagnosis_router
 from app.events.models import EventBatch
 from app.events.views import router as events_router
@@ -36,6 +38,7 @@ ROUTERS = (
     diagnosis_router,
     connections_router,
     webhooks_router,
+    dashboard_router,
 )
 
 BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/static", dashboard_static(), name="static")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

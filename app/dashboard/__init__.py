@@ -1,0 +1,1 @@
+"""The trace viewer dashboard: server-rendered pages over the same data as the REST API."""

@@ -1,0 +1,101 @@
+"""Browser sessions: sign in with a token, get a random session id in an HTTP-only cookie.
+
+The token itself never leaves the sign-in request: the cookie holds 32 random bytes, the store
+holds their SHA-256, the expiry and the session's CSRF token (a synchronizer token, echoed by
+every state-changing form). Each request re-checks that the token used to sign in still holds:
+a revoked workspace token or a rotated admin token ends its sessions at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, delete, insert, select
+
+from app.auth.service import Principal, hash_secret
+from app.dashboard.tables import dashboard_sessions
+from app.db.tables import tokens
+
+SESSION_COOKIE = "arbiter_session"
+SIGNIN_COOKIE = "arbiter_signin"
+"""Short-lived cookie holding the sign-in form's CSRF token (no session exists yet)."""
+SESSION_LIFETIME = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Session:
+    principal: Principal
+    csrf_token: str
+    expires_at: datetime
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def tokens_match(presented: str | None, expected: str) -> bool:
+    return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def open_session(
+    connection: Connection, principal: Principal, presented_token: str, now: datetime
+) -> tuple[str, Session]:
+    """A new session for ``principal``; returns the cookie value (shown only here)."""
+    connection.execute(delete(dashboard_sessions).where(dashboard_sessions.c.expires_at < now))
+    session_id = new_secret()
+    session = Session(principal, new_secret(), now + SESSION_LIFETIME)
+    connection.execute(
+        insert(dashboard_sessions).values(
+            id_hash=hash_secret(session_id),
+            workspace_id=principal.workspace_id,
+            credential_hash=hash_secret(presented_token),
+            csrf_token=session.csrf_token,
+            created_at=now,
+            expires_at=session.expires_at,
+        )
+    )
+    return session_id, session
+
+
+def find_session(
+    connection: Connection, session_id: str | None, admin_token: str, now: datetime
+) -> Session | None:
+    """The live session behind a cookie value, or None (unknown, expired, token revoked)."""
+    if not session_id or len(session_id) > 100:
+        return None
+    row = connection.execute(
+        select(dashboard_sessions).where(dashboard_sessions.c.id_hash == hash_secret(session_id))
+    ).first()
+    if row is None or row.expires_at <= now:
+        return None
+    if row.workspace_id is None:
+        if not hmac.compare_digest(row.credential_hash, hash_secret(admin_token)):
+            return None
+        principal = Principal(workspace_id=None)
+    else:
+        token = connection.execute(
+            select(tokens.c.id).where(
+                tokens.c.secret_hash == row.credential_hash,
+                tokens.c.workspace_id == row.workspace_id,
+            )
+        ).first()
+        if token is None:
+            return None
+        principal = Principal(workspace_id=row.workspace_id, token_id=token.id)
+    return Session(principal, row.csrf_token, row.expires_at)
+
+
+def close_session(connection: Connection, session_id: str | None) -> None:
+    if session_id:
+        connection.execute(
+            delete(dashboard_sessions).where(
+                dashboard_sessions.c.id_hash == hash_secret(session_id)
+            )
+        )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

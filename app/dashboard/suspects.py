@@ -1,0 +1,173 @@
+"""One suspect in detail: its verdict as a sentence, the evidence, the chart and the report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from app.dashboard.service import MODE_WORDS, Scope, suspect_path
+from app.runtime import Runtime
+from graph.results import Suspect
+
+log = logging.getLogger("arbiter.dashboard")
+
+CHART_BUCKETS = 8
+_NICE_STEPS = [m * 10**e for e in range(7) for m in (1, 2, 5)]
+
+
+def find_suspect(runtime: Runtime, scope: Scope, path: str) -> Suspect | None:
+    if scope.topology is None:
+        return None
+    index, lock = runtime.indexes.index(scope.workspace.id)
+    with lock:
+        diagnosis = index.diagnose(
+            scope.topology, as_of=scope.as_of, window_seconds=scope.window_seconds
+        )
+    return next((s for s in diagnosis.suspects if suspect_path(s) == path), None)
+
+
+def title(suspect: Suspect) -> str:
+    mode = MODE_WORDS.get(suspect.mode, suspect.mode)
+    if suspect.link is None:
+        return f"{suspect.system} is down"
+    link = suspect.link
+    return f"{link.flow} link {link.from_} → {link.to}: {mode}"
+
+
+def sentence(suspect: Suspect) -> str:
+    """The verdict in one plain sentence, with the party that answers for it."""
+    summary = suspect.summary.strip().rstrip(".")
+    summary = summary[:1].upper() + summary[1:]
+    return f"{summary}. Responsible: {suspect.responsible}."
+
+
+@dataclass(frozen=True)
+class Bucket:
+    end: datetime
+    affected: int
+    healthy: int
+
+
+def series(runtime: Runtime, scope: Scope, suspect: Suspect) -> list[Bucket]:
+    """Affected and healthy entities of the suspect's links, bucket by bucket over the window.
+
+    Each bucket is the link health of that stretch of time judged as of its end, computed
+    oldest first so the index's verdict cache ends where the live pages look (``as_of``).
+    """
+    if scope.topology is None:
+        return []
+    refs = [suspect.link] if suspect.link is not None else suspect.links
+    keys = {(r.flow, r.from_, r.to) for r in refs}
+    step = scope.window_seconds / CHART_BUCKETS
+    start = scope.as_of - timedelta(seconds=scope.window_seconds)
+    buckets: list[Bucket] = []
+    index, lock = runtime.indexes.index(scope.workspace.id)
+    with lock:
+        for i in range(1, CHART_BUCKETS + 1):
+            end = start + timedelta(seconds=step * i)
+            health = index.link_health(scope.topology, as_of=end, window_seconds=step)
+            mine = [h for h in health if (h.link.flow, h.link.from_, h.link.to) in keys]
+            buckets.append(
+                Bucket(
+                    end,
+                    affected=sum(h.entities.failed for h in mine),
+                    healthy=sum(h.entities.ok for h in mine),
+                )
+            )
+    return buckets
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    x: float
+    width: float
+    y: float
+    height: float
+    value: int
+    series: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    top: int
+    bottom: int
+    bars: list[ChartBar]
+    ticks: list[tuple[float, int]]
+    labels: list[tuple[float, datetime]]
+    buckets: list[Bucket]
+
+
+def chart(buckets: list[Bucket], *, width: int = 640, height: int = 220) -> Chart:
+    """Grouped bars (affected beside healthy) per bucket, with a y axis of round ticks."""
+    top, bottom, left = 12, height - 34, 40
+    peak = max([b.affected for b in buckets] + [b.healthy for b in buckets] + [1])
+    step = next(s for s in _NICE_STEPS if peak / s <= 5) if peak <= 5 * _NICE_STEPS[-1] else peak
+    scale_max = ((peak + step - 1) // step) * step
+    plot = bottom - top
+    slot = (width - left - 8) / max(len(buckets), 1)
+    bar = slot * 0.36
+    bars: list[ChartBar] = []
+    labels: list[tuple[float, datetime]] = []
+    for i, bucket in enumerate(buckets):
+        x0 = left + i * slot + slot * 0.12
+        for j, (name, value) in enumerate(
+            (("affected", bucket.affected), ("healthy", bucket.healthy))
+        ):
+            h = plot * value / scale_max
+            bars.append(ChartBar(x0 + j * bar, bar, bottom - h, h, value, name))
+        labels.append((left + i * slot + slot / 2, bucket.end))
+    ticks = [(bottom - plot * v / scale_max, v) for v in range(0, scale_max + 1, step)]
+    return Chart(width, height, top, bottom, bars, ticks, labels, buckets)
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def markdown(suspect: Suspect, scope: Scope, trace_url: Callable[[str, str], str]) -> str:
+    """The report a merchant can paste into a ticket to the vendor."""
+    workspace = scope.workspace
+    lines = [
+        f"# {title(suspect)}",
+        "",
+        f"Workspace: {workspace.name} (`{workspace.id}`) · as of {_utc(scope.as_of)} · "
+        f"window {scope.window_seconds / 3600:g} h",
+        "",
+        f"**Verdict:** {sentence(suspect)}",
+        "",
+        f"- Responsible: **{suspect.responsible}**",
+        f"- Failure mode: `{suspect.mode}` ({MODE_WORDS.get(suspect.mode, suspect.mode)})",
+        f"- Affected: {suspect.affected} · healthy: {suspect.healthy} · "
+        f"confidence: {suspect.confidence:.0%}",
+        f"- First failure: {_utc(suspect.first_seen)} · latest: {_utc(suspect.last_seen)}",
+        "",
+        "## Sample calls",
+        "",
+    ]
+    if suspect.evidence.calls:
+        lines += ["| time | call | status | error | duration |", "| --- | --- | --- | --- | --- |"]
+        for call in suspect.evidence.calls:
+            status = "no response" if call.status is None else call.status
+            lines.append(
+                f"| {_utc(call.time)} | {_cell(call.caller)} → {_cell(call.target)} | {status} "
+                f"| {_cell(call.error or '')} | {call.duration_ms:.0f} ms |"
+            )
+    else:
+        lines.append("No call was recorded on this link in the window.")
+    lines += ["", "## Affected entities (sample)", ""]
+    for entity in suspect.evidence.entities:
+        lines.append(
+            f"- `{entity.namespace}:{entity.value}` — {trace_url(entity.namespace, entity.value)}"
+        )
+    if not suspect.evidence.entities:
+        lines.append("None listed.")
+    lines += ["", "_Generated by Arbiter from the events recorded by each system._", ""]
+    return "\n".join(lines)
