@@ -226,7 +226,18 @@ class WorkspaceIndex:
     def link_health(
         self, topology: Topology, *, as_of: datetime, window_seconds: float = 86400
     ) -> list[LinkHealth]:
-        """Per link of the topology, in topology order: its status and counts in the window."""
+        """Per link of the topology, in topology order: its status and counts in the window.
+
+        >>> from graph.model import Topology
+        >>> topo = Topology.model_validate({"systems": [
+        ...     {"id": "shop", "kind": "woocommerce", "vendor": "Agency"},
+        ...     {"id": "oms", "kind": "baselinker", "vendor": "BaseLinker"}], "links": [
+        ...     {"flow": "order", "from": "shop", "to": "oms", "initiator": "to",
+        ...      "owner": "BaseLinker", "sla_seconds": 600}]})
+        >>> [h.status for h in WorkspaceIndex().link_health(
+        ...     topo, as_of=datetime(2026, 11, 25, tzinfo=UTC))]
+        ['no_data']
+        """
         plan = compile_plan(topology)
         at = _seconds(as_of)
         with _no_gc_pauses():
@@ -237,7 +248,22 @@ class WorkspaceIndex:
             return link_health(tally, plan, self._logs, suspects, as_of=at, window=window_seconds)
 
     def stock_drift(self, topology: Topology, *, as_of: datetime) -> list[StockDrift]:
-        """Items whose quantities disagree along a stock flow, oversell risk first."""
+        """Items whose quantities disagree along a stock flow, oversell risk first.
+
+        >>> from graph.model import Event, Topology
+        >>> topo = Topology.model_validate({"systems": [
+        ...     {"id": "erp", "kind": "odoo", "vendor": "ERP partner"},
+        ...     {"id": "shop", "kind": "woocommerce", "vendor": "Agency"}], "links": [
+        ...     {"flow": "stock", "from": "erp", "to": "shop", "initiator": "from",
+        ...      "owner": "Agency", "sla_seconds": 900}]})
+        >>> index = WorkspaceIndex()
+        >>> _ = index.add(Event.model_validate({"id": f"{s}-1", "time": "2026-11-25T10:00:00Z",
+        ...     "flow": "stock", "kind": "seen", "system": s, "refs": {"sku": "ABC-1"},
+        ...     "quantity": q}) for s, q in [("erp", 3), ("shop", 5)])
+        >>> [(d.sku, d.mode, d.oversell_risk) for d in index.stock_drift(
+        ...     topo, as_of=datetime(2026, 11, 25, 12, tzinfo=UTC))]
+        [('ABC-1', 'mismatch', True)]
+        """
         plan = compile_plan(topology)
         at = _seconds(as_of)
         with _no_gc_pauses():
@@ -246,7 +272,25 @@ class WorkspaceIndex:
     def trace(
         self, topology: Topology, namespace: str, value: str, *, as_of: datetime
     ) -> Trace | None:
-        """The journey of the entity named ``namespace:value``; None when no event names it."""
+        """The journey of the entity named ``namespace:value``; None when no event names it.
+
+        >>> from graph.model import Event, Topology
+        >>> topo = Topology.model_validate({"systems": [
+        ...     {"id": "shop", "kind": "woocommerce", "vendor": "Agency"},
+        ...     {"id": "oms", "kind": "baselinker", "vendor": "BaseLinker"}], "links": [
+        ...     {"flow": "order", "from": "shop", "to": "oms", "initiator": "to",
+        ...      "owner": "BaseLinker", "sla_seconds": 600}]})
+        >>> index = WorkspaceIndex()
+        >>> _ = index.add([
+        ...     Event.model_validate({"id": "s1", "time": "2026-11-25T10:00:00Z",
+        ...         "flow": "order", "kind": "seen", "system": "shop", "refs": {"shop": "1"}}),
+        ...     Event.model_validate({"id": "o1", "time": "2026-11-25T10:01:00Z",
+        ...         "flow": "order", "kind": "seen", "system": "oms",
+        ...         "refs": {"oms": "9", "shop": "1"}})])
+        >>> trace = index.trace(topo, "oms", "9", as_of=datetime(2026, 11, 25, 12, tzinfo=UTC))
+        >>> trace.refs, [h.status for h in trace.hops]
+        ({'oms': ['9'], 'shop': ['1']}, ['ok'])
+        """
         key = self._journeys.lookup(namespace, value)
         if key is None:
             return None

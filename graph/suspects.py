@@ -6,7 +6,10 @@ Spectrum-based fault localisation over links, with the first-failing-hop rule de
 counts as a failure *at* a link. For a suspect (link ``L``, mode ``m``) in flow ``f``:
 
 - ``ef``: journeys whose first failed hop is ``L`` with mode ``m`` (``affected``);
-- ``ep``: journeys that passed ``L`` (``healthy``);
+- ``ep``: journeys that passed ``L`` while it was failing (``healthy``): between the
+  suspect's first and last failure, and over at least one SLA from the first. Counting the
+  whole window instead would call a one-hour outage in a busy day unlikely, and a lone stuck
+  order in a quiet hour certain; the failure period asks "did anything get through meanwhile";
 - ``nf``: journeys of ``f`` whose first failure lies elsewhere or has another mode.
 
 ``confidence`` is Ochiai, ``ef / sqrt((ef + nf) * (ef + ep))``, in [0, 1]: 37 affected and 2
@@ -104,7 +107,7 @@ def rank_suspects(
                 groups.pop((group.link, group.mode), None)
             candidates.append(down)
     for (link, _mode), group in sorted(groups.items()):
-        healthy = tally.links[link].ok
+        healthy = _healthy_meanwhile(tally, plan, [group])
         candidates.append(
             _Candidate(
                 [group],
@@ -160,24 +163,36 @@ def _down(
     (a0, a1), (b0, b1) = sides
     if max(a0, b0) > min(a1, b1) + SKEW_TOLERANCE_SECONDS:
         return None
-    probes = logs.probes(system, start - SKEW_TOLERANCE_SECONDS, min(end, as_of))
+    # Both sides failing at once is the period the system itself was out: judge probes there.
+    probes = logs.probes(
+        system, max(a0, b0) - SKEW_TOLERANCE_SECONDS, min(a1, b1, as_of) + SKEW_TOLERANCE_SECONDS
+    )
     if any(p.succeeded for p in probes):
         return None
     if not answered_nothing and not probes:
         return None
     affected = sum(g.affected for g in mine)
-    links = {g.link for g in mine}
     return _Candidate(
         sorted(mine, key=lambda g: (g.link, g.mode)),
         system,
         "down",
         plan.vendor[system],
         affected,
-        sum(tally.links[link].ok for link in links),
+        _healthy_meanwhile(tally, plan, mine),
         sum(tally.failed_by_flow.get(f, 0) for f in {g.flow for g in mine}),
         min(a0, b0),
         max(a1, b1),
     )
+
+
+def _healthy_meanwhile(tally: Tally, plan: Plan, groups: list[Group]) -> int:
+    """Entities that got through the groups' links while they were failing."""
+    passed = 0
+    for group in groups:
+        sla = plan.links[group.link].sla_seconds
+        end = max(group.last, group.first + sla)
+        passed += tally.links[group.link].passed_between(group.first, end)
+    return passed
 
 
 def _unanswered_span(
@@ -214,7 +229,7 @@ def _suspect(
         prefer = (spec.from_, spec.to, "sku")
     samples = _sample_entities(groups, identify, prefer)
     summary = (
-        _down_summary(candidate, plan, calls, as_of)
+        _down_summary(candidate, plan, logs, calls, as_of)
         if candidate.system is not None
         else _summary(first, plan, calls, as_of)
     )
@@ -387,7 +402,9 @@ def _summary(group: Group, plan: Plan, calls: list[Call], as_of: float) -> str:
             return f"{count} differ between {spec.from_} and {spec.to} since {since}: {example}"
 
 
-def _down_summary(candidate: _Candidate, plan: Plan, calls: list[Call], as_of: float) -> str:
+def _down_summary(
+    candidate: _Candidate, plan: Plan, logs: CallLogs, calls: list[Call], as_of: float
+) -> str:
     system = candidate.system or ""
     by_flow: Counter[str] = Counter()
     for group in candidate.groups:
@@ -395,7 +412,17 @@ def _down_summary(candidate: _Candidate, plan: Plan, calls: list[Call], as_of: f
     stuck = " and ".join(noun(flow, n) for flow, n in sorted(by_flow.items()))
     answered = [c for c in calls if c.target == system]
     how = f"it answered none of {len(answered)} calls" if answered else "it made no transfers"
-    return (
-        f"{system} is down since {clock_time(candidate.first, as_of)}: {how}; "
-        f"{stuck} stuck on its links"
-    )
+    since = clock_time(candidate.first, as_of)
+    answered_since = [c for c in logs.probes(system, candidate.last, as_of) if c.succeeded] + [
+        c
+        for link in plan.links_into.get(system, ()) + plan.links_out_of.get(system, ())
+        if plan.links[link].callee == system
+        for c in logs.calls(
+            plan.links[link].flow, plan.links[link].caller, system, candidate.last, as_of
+        )
+        if c.succeeded
+    ]
+    if answered_since:
+        back = clock_time(min(c.time for c in answered_since), as_of)
+        return f"{system} was down from {since} to {back}: {how}; {stuck} stuck on its links"
+    return f"{system} is down since {since}: {how}; {stuck} stuck on its links"

@@ -20,6 +20,7 @@ blocked hops are current by definition and always count.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,16 @@ class LinkTally:
     blocked: int = 0
     ongoing: int = 0
     last_success: float = -math.inf
+    passed_at: list[float] = field(default_factory=list)
+    """When each ``ok`` hop completed; sorted once the tally is done."""
+
+    def passed_between(self, start: float, end: float) -> int:
+        """How many entities completed the hop with ``start <= time <= end``.
+
+        >>> LinkTally(passed_at=[1.0, 5.0, 9.0]).passed_between(2.0, 9.0)
+        2
+        """
+        return bisect_right(self.passed_at, end) - bisect_left(self.passed_at, start)
 
 
 @dataclass(slots=True)
@@ -108,8 +119,10 @@ def tally_verdicts(
                 if status == "ok":
                     counts.ok += 1
                     done = hop.arrived if hop.arrived is not None else hop.last
-                    if done is not None and done > counts.last_success:
-                        counts.last_success = done
+                    if done is not None:
+                        counts.passed_at.append(done)
+                        if done > counts.last_success:
+                            counts.last_success = done
                     continue
                 counts.failed += 1
                 if hop.ongoing:
@@ -122,6 +135,8 @@ def tally_verdicts(
                     group = tally.groups[key] = Group(hop.link, hop.mode, hop.flow)
                 group.add(root, hop)
                 tally.failed_by_flow[hop.flow] = tally.failed_by_flow.get(hop.flow, 0) + 1
+    for counts in links.values():
+        counts.passed_at.sort()
     return tally
 
 

@@ -181,3 +181,17 @@ def test_link_health_blocked() -> None:
     health = world.index().link_health(STANDARD_TOPOLOGY, as_of=world.time(3 * HOUR))
     statuses = {(h.link.from_, h.link.to, h.link.flow): h.status for h in health}
     assert statuses[("shop", "oms", "order")] == "failed"
+
+
+def test_erp_back_after_an_outage_was_down() -> None:
+    world = World()
+    world.busy(20, every=60)
+    for n in range(10):
+        world.order(n, at=2000 + 60 * n, pushes=(None, 503), erp_after=None)
+    for minute in range(15):
+        world.call("oms", "erp", 2000 + 60 * minute, None, flow="stock")
+        world.probe("erp", 2000 + 60 * minute, 503)
+    world.probe("erp", 5000, 200)
+    suspect = diagnose(world, 3 * HOUR).suspects[0]
+    assert suspect.mode == "down"
+    assert suspect.summary.startswith("erp was down from 10:33 UTC to 11:23 UTC")

@@ -55,7 +55,9 @@ def test_unavailable_push_blames_the_erp(world: World) -> None:
     assert (suspect.link.from_, suspect.link.to) == ("oms", "erp")
     assert suspect.responsible == "ERP partner"
     assert suspect.affected == 37
-    assert suspect.healthy == 40
+    # Only the busy orders that got through while the ERP was failing count as healthy.
+    assert 0 < suspect.healthy < 40
+    assert suspect.confidence > 0.7
     assert "erp answered 503 to every attempt" in suspect.summary
     assert suspect.summary.startswith("37 orders stuck between oms and erp")
 
