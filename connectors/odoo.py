@@ -56,7 +56,7 @@ def classify_jsonrpc(response: httpx.Response, body: Any) -> ConnectorError | No
     error = body.get("error")
     if not isinstance(error, dict):
         return None
-    data = error.get("data") if isinstance(error.get("data"), dict) else {}
+    data: dict[str, Any] = error["data"] if isinstance(error.get("data"), dict) else {}
     name = str(data.get("name") or error.get("code") or "")
     message = str(data.get("message") or error.get("message") or "")
     text = f"JSON-RPC error {name}: {message}"

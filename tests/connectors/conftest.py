@@ -233,3 +233,51 @@ class FakeOdoo:
 @pytest.fixture
 def odoo() -> FakeOdoo:
     return FakeOdoo()
+
+
+# -- Magento ---------------------------------------------------------------------------------------
+
+
+class FakeMagento:
+    """searchCriteria over orders and MSI source items, with Magento's paging quirk: a page
+    past the end answers the last page again."""
+
+    def __init__(self) -> None:
+        self.orders: list[dict[str, Any]] = load("magento", "orders.json")
+        self.source_items: list[dict[str, Any]] = load("magento", "source_items.json")
+        self.requests: list[httpx.Request] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        params = dict(request.url.params)
+        rows = self.orders if request.url.path.endswith("/orders") else self.source_items
+        group = 0
+        while f"searchCriteria[filter_groups][{group}][filters][0][field]" in params:
+            prefix = f"searchCriteria[filter_groups][{group}][filters][0]"
+            field_name, value = params[f"{prefix}[field]"], params[f"{prefix}[value]"]
+            condition = params.get(f"{prefix}[condition_type]", "eq")
+            if condition == "gt":
+                rows = [r for r in rows if str(r[field_name]) > value]
+            else:
+                rows = [r for r in rows if str(r[field_name]) == value]
+            group += 1
+        sort_field = params.get("searchCriteria[sortOrders][0][field]")
+        if sort_field:
+            rows = sorted(rows, key=lambda r: (r[sort_field], r.get("entity_id", 0)))
+        size = int(params.get("searchCriteria[pageSize]", "20"))
+        page = int(params.get("searchCriteria[currentPage]", "1"))
+        last_page = max(1, -(-len(rows) // size))
+        page = min(page, last_page)
+        return httpx.Response(
+            200,
+            json={
+                "items": copy.deepcopy(rows[(page - 1) * size : page * size]),
+                "search_criteria": {"page_size": size, "current_page": page},
+                "total_count": len(rows),
+            },
+        )
+
+
+@pytest.fixture
+def magento() -> FakeMagento:
+    return FakeMagento()

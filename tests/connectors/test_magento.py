@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from connectors.base import AuthError
+from connectors.magento import MagentoConnector
+from tests.connectors.conftest import Clock, FakeMagento, Sleeps, load
+
+BASE = "https://store.example.com"
+ORDERS = f"{BASE}/rest/default/V1/orders"
+SOURCE_ITEMS = f"{BASE}/rest/default/V1/inventory/source-items"
+
+
+def make(deps: dict[str, Any], page_size: int = 100, **extra: str) -> MagentoConnector:
+    connector = MagentoConnector(
+        system_id="shop",
+        base_url=BASE,
+        credentials={"access_token": "integration-token", **extra},
+        **deps,
+    )
+    connector.page_size = page_size
+    connector.stock_page_size = 2
+    return connector
+
+
+def seen(events: list[Any], flow: str = "order") -> list[Any]:
+    return [e for e in events if e.kind == "seen" and e.flow == flow]
+
+
+@pytest.fixture
+def routes(router: respx.Router, magento: FakeMagento) -> FakeMagento:
+    router.get(ORDERS).mock(side_effect=magento.handle)
+    router.get(SOURCE_ITEMS).mock(side_effect=magento.handle)
+    return magento
+
+
+@pytest.mark.asyncio
+async def test_orders_by_increment_id_with_search_criteria(
+    routes: FakeMagento, deps: dict[str, Any]
+) -> None:
+    result = await make(deps).poll(None)
+
+    orders = seen(result.events)
+    assert [e.refs for e in orders] == [
+        {"shop": "000000201"},
+        {"shop": "000000202"},
+        {"shop": "000000203"},
+        {"shop": "000000204"},
+    ]
+    assert orders[1].data == {"lines": 1, "total": "65.00", "currency": "PLN", "entity_id": 202}
+    assert orders[3].state == "complete"
+    assert orders[3].data is not None
+    assert orders[3].data["total"] == "199.50"
+    request = routes.requests[0]
+    assert request.headers["authorization"] == "Bearer integration-token"
+    params = request.url.params
+    assert params["searchCriteria[filter_groups][0][filters][0][field]"] == "updated_at"
+    assert params["searchCriteria[filter_groups][0][filters][0][condition_type]"] == "gt"
+    assert params["searchCriteria[filter_groups][0][filters][0][value]"] == "2026-11-24 11:59:59"
+    assert params["searchCriteria[sortOrders][0][direction]"] == "ASC"
+
+
+@pytest.mark.asyncio
+async def test_pages_end_at_total_count_and_resume_is_exact(
+    routes: FakeMagento, deps: dict[str, Any], clock: Clock
+) -> None:
+    first = await make(deps, page_size=1).poll(None)
+    assert [e.refs["shop"] for e in seen(first.events)] == [
+        "000000201",
+        "000000202",
+        "000000203",
+        "000000204",
+    ]
+    order_requests = [r for r in routes.requests if r.url.path.endswith("/orders")]
+    assert len(order_requests) <= 6  # never loops on the repeated last page
+
+    routes.orders[0]["updated_at"] = "2026-11-25 11:30:00"
+    routes.orders[0]["status"] = "canceled"
+    clock.advance(60)
+    second = await make(deps, page_size=1).poll(first.cursor)
+    assert [(e.refs["shop"], e.state) for e in seen(second.events)] == [("000000201", "canceled")]
+
+
+@pytest.mark.asyncio
+async def test_msi_source_items_summed_per_sku(routes: FakeMagento, deps: dict[str, Any]) -> None:
+    result = await make(deps).poll(None)
+    stock = {e.refs["sku"]: (e.quantity, e.state) for e in seen(result.events, "stock")}
+    assert stock == {
+        "ABC-1": (12.5, "in_stock"),
+        "ABC-2": (0, "out_of_stock"),
+        "TSHIRT-M": (4, "in_stock"),
+    }
+    only = await make(deps, source_code="warsaw").poll(None)
+    assert {e.refs["sku"]: e.quantity for e in seen(only.events, "stock")} == {
+        "ABC-1": 2.5,
+        "TSHIRT-M": 4,
+    }
+
+
+@pytest.mark.asyncio
+async def test_unauthorized_token(router: respx.Router, deps: dict[str, Any]) -> None:
+    router.get(ORDERS).respond(401, json=load("magento", "error_401.json"))
+    with pytest.raises(AuthError) as caught:
+        await make(deps).poll(None)
+    assert "isn't authorized to access Magento_Sales::actions_view" in str(caught.value)
+
+
+@pytest.mark.asyncio
+async def test_5xx_retry_429_and_malformed(
+    router: respx.Router, magento: FakeMagento, deps: dict[str, Any], sleeps: Sleeps
+) -> None:
+    router.get(ORDERS).mock(
+        side_effect=[
+            httpx.Response(
+                500, json={"message": "Internal Error. Details are available in Magento log file."}
+            ),
+            httpx.Response(429, headers={"Retry-After": "2"}),
+            magento.handle,
+        ]
+    )
+    router.get(SOURCE_ITEMS).respond(200, text="<!doctype html><title>Maintenance</title>")
+
+    result = await make(deps).poll(None)
+
+    assert 2.0 in sleeps.delays
+    assert len(seen(result.events)) == 4
+    assert any(n.startswith("stock: ProtocolError") for n in result.notes)
+    errors = [e.outcome.error for e in result.events if e.outcome and e.outcome.error]
+    assert any("Magento log file" in error for error in errors)
+    assert any("malformed JSON" in error for error in errors)
+
+
+@pytest.mark.asyncio
+async def test_test_connection_explains_missing_msi(
+    router: respx.Router, magento: FakeMagento, deps: dict[str, Any]
+) -> None:
+    router.get(ORDERS).mock(side_effect=magento.handle)
+    router.get(SOURCE_ITEMS).respond(404, json=load("magento", "error_404_msi.json"))
+    checks = await make(deps).test()
+    assert [(c.name, c.ok) for c in checks] == [("orders", True), ("source-items (MSI)", False)]
+    assert "Request does not match any route" in checks[1].detail
