@@ -35,8 +35,16 @@ def parse_args(argv: Sequence[str] | None = None) -> SandboxConfig:
         help="bearer token for Arbiter's events API (env SANDBOX_ARBITER_TOKEN)",
     )
     parser.add_argument("--workspace", default=defaults.workspace)
-    parser.add_argument("--webhook-url", default=None, help="the shop's webhook delivery URL")
-    parser.add_argument("--webhook-secret", default=None, help="the shop's webhook secret")
+    parser.add_argument(
+        "--webhook-url",
+        default=os.environ.get("SANDBOX_WEBHOOK_URL"),
+        help="the shop's webhook delivery URL (env SANDBOX_WEBHOOK_URL)",
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("SANDBOX_WEBHOOK_SECRET"),
+        help="the shop's webhook secret (env SANDBOX_WEBHOOK_SECRET)",
+    )
     parser.add_argument(
         "--order-interval",
         type=float,

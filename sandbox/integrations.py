@@ -298,8 +298,6 @@ class OmsIntegrations:
         ]
         if not pending:
             return
-        if not await self._known_erp_products("order"):
-            return
         for order in sorted(pending, key=lambda o: o.order_id):
             if self._waiting("erp") or not self._oms_running():
                 return
@@ -307,6 +305,23 @@ class OmsIntegrations:
 
     async def _push_order(self, order: BlOrder) -> None:
         order.erp_attempts += 1
+        event_key = f"oms/erp/order/{order.order_id}/{order.erp_attempts}"
+        refs = {"oms": str(order.order_id), "shop": order.external_order_id}
+        if any(line.sku not in self._erp_products for line in order.lines):
+            started = self.world.clock()
+            lookup = await self._lookup_erp_products()
+            if not lookup.ok:
+                # the attempt to hand this order over failed at its first call
+                self._report(
+                    event_key,
+                    flow="order",
+                    target="erp",
+                    outcome=lookup,
+                    started=started,
+                    refs=refs,
+                )
+                self._honour("erp", lookup)
+                return
         values = {
             "partner_id": ERP_PARTNER_ID,
             "client_order_ref": str(order.order_id),
@@ -328,10 +343,9 @@ class OmsIntegrations:
         }
         started = self.world.clock()
         outcome = await self._odoo("sale.order", "create", [values])
-        refs = {"oms": str(order.order_id), "shop": order.external_order_id}
         data = {"erp_id": outcome.body} if outcome.ok else None
         self._report(
-            f"oms/erp/order/{order.order_id}/{order.erp_attempts}",
+            event_key,
             flow="order",
             target="erp",
             outcome=outcome,
@@ -347,27 +361,18 @@ class OmsIntegrations:
         elif outcome.permanent:
             self.world.oms.set_status(order, BL_STATUS_ERP_ERROR, self.world.clock())
 
-    async def _known_erp_products(self, flow: str) -> bool:
-        if self._erp_products:
-            return True
-        started = self.world.clock()
+    async def _lookup_erp_products(self) -> Outcome:
+        """Learn the ERP's product ids by SKU (``product.product.default_code``)."""
         outcome = await self._odoo(
             "product.product", "search_read", [[]], {"fields": ["default_code"]}
         )
-        if not outcome.ok or not isinstance(outcome.body, list):
-            self._report(
-                f"oms/erp/products/{flow}/{self._poll_seq}-{time.monotonic_ns()}",
-                flow=flow,
-                target="erp",
-                outcome=outcome,
-                started=started,
-            )
-            self._honour("erp", outcome)
-            return False
-        self._erp_products = {
-            str(p["default_code"]): int(p["id"]) for p in outcome.body if p.get("default_code")
-        }
-        return True
+        if outcome.ok and isinstance(outcome.body, list):
+            self._erp_products = {
+                str(p["default_code"]): int(p["id"]) for p in outcome.body if p.get("default_code")
+            }
+        elif outcome.ok:
+            outcome.status, outcome.error = 502, "unexpected product list"
+        return outcome
 
     # --- stock: ERP → OMS (pull) --------------------------------------------------------------
 
@@ -375,9 +380,19 @@ class OmsIntegrations:
         if not self._oms_running() or self._waiting("erp"):
             return
         self._stock_seq += 1
-        if not await self._known_erp_products("stock"):
-            return
         started = self.world.clock()
+        if not self._erp_products:
+            lookup = await self._lookup_erp_products()
+            if not lookup.ok:
+                self._report(
+                    f"oms/erp/stock-list/{self._stock_seq}",
+                    flow="stock",
+                    target="erp",
+                    outcome=lookup,
+                    started=started,
+                )
+                self._honour("erp", lookup)
+                return
         outcome = await self._odoo(
             "stock.quant",
             "search_read",

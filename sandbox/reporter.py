@@ -106,6 +106,7 @@ class EventReporter:
         self._max_buffer = max_buffer
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep_recent)
         self._wake = asyncio.Event()
+        self._sending = asyncio.Lock()
         self.sent = 0
         self.duplicates = 0
         self.rejected = 0
@@ -154,14 +155,14 @@ class EventReporter:
         """Send what is buffered; False when Arbiter could not take it (it stays buffered)."""
         if self.endpoint is None:
             return True
-        while self._buffer:
-            batch = [self._buffer[i] for i in range(min(BATCH_SIZE, len(self._buffer)))]
-            outcome = await self._post(batch)
-            if outcome == "retry":
-                return False
-            for _ in batch:
-                self._buffer.popleft()
-        return True
+        async with self._sending:  # one batch in flight at a time, whoever flushes
+            while self._buffer:
+                batch = [self._buffer[i] for i in range(min(BATCH_SIZE, len(self._buffer)))]
+                if await self._post(batch) == "retry":
+                    return False
+                for _ in batch:
+                    self._buffer.popleft()
+            return True
 
     async def _post(self, batch: list[dict[str, Any]]) -> str:
         assert self.endpoint is not None

@@ -1,0 +1,299 @@
+"""Each fault kind changes what the systems answer and what the integrations do and report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.faults import FaultError, FaultRegistry
+from sandbox.world import World
+from tests.sandbox.conftest import FakeArbiter, RunSandbox, eventually
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _fault(client: httpx.AsyncClient, control: str, **spec: Any) -> str:
+    answer = await client.post(f"{control}/faults", json=spec)
+    assert answer.status_code == 201, answer.text
+    fault_id: str = answer.json()["id"]
+    return fault_id
+
+
+async def _order(client: httpx.AsyncClient, control: str, wait: float = 0.0) -> dict[str, Any]:
+    body: dict[str, Any] = (
+        await client.post(
+            f"{control}/orders",
+            json={"lines": [{"sku": "ABC-1", "quantity": 1}], "wait_seconds": wait},
+        )
+    ).json()
+    return body
+
+
+def _pushes(arbiter: FakeArbiter, oms_id: int) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in arbiter.calls(target="erp", flow="order")
+        if e.get("refs", {}).get("oms") == str(oms_id)
+    ]
+
+
+async def test_erp_down_then_back(run_sandbox: RunSandbox, arbiter: FakeArbiter) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        fault = await _fault(client, control, kind="down", target="erp")
+        assert (
+            await client.post(sandbox.world.url("erp") + "/jsonrpc", json={})
+        ).status_code == 503
+        order = await _order(client, control)
+        await eventually(lambda: len(_pushes(arbiter, 3001001)) >= 2)
+        assert {e["outcome"]["status"] for e in _pushes(arbiter, 3001001)} == {503}
+        assert (await client.get(f"{control}/orders/1001")).json()["erp"] is None
+        assert (await client.delete(f"{control}/faults/{fault}")).status_code == 204
+        done = await eventually(lambda: _erp_of(client, control, order["shop"]["number"]))
+        assert done["name"] == "S01001"
+        await eventually(lambda: _pushes(arbiter, 3001001)[-1]["outcome"]["status"] == 200)
+
+
+async def _erp_of(client: httpx.AsyncClient, control: str, number: str) -> dict[str, Any] | None:
+    erp: dict[str, Any] | None = (await client.get(f"{control}/orders/{number}")).json()["erp"]
+    return erp
+
+
+async def test_reject_is_a_422_and_not_retried(
+    run_sandbox: RunSandbox, arbiter: FakeArbiter
+) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        await _fault(
+            client, control, kind="reject", target="erp", ratio=1.0, message="Missing VAT number"
+        )
+        await _order(client, control)
+        trace = await eventually(lambda: _oms_status(client, control, "1001", "ERP error"))
+        assert trace["erp"] is None
+        await eventually(lambda: sandbox.world.integration("order oms→erp").runs >= 5)
+    (push,) = _pushes(arbiter, 3001001)
+    assert push["outcome"]["status"] == 422
+    assert push["outcome"]["error"] == "odoo.exceptions.ValidationError: Missing VAT number"
+
+
+async def _oms_status(
+    client: httpx.AsyncClient, control: str, number: str, status: str
+) -> dict[str, Any] | None:
+    trace: dict[str, Any] = (await client.get(f"{control}/orders/{number}")).json()
+    return trace if trace["oms"] and trace["oms"]["status"] == status else None
+
+
+async def test_throttle_answers_429_with_retry_after(
+    run_sandbox: RunSandbox, arbiter: FakeArbiter
+) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        await _fault(client, control, kind="throttle", target="erp", retry_after=1)
+        direct = await client.post(sandbox.world.url("erp") + "/jsonrpc", json={})
+        assert direct.status_code == 429
+        assert direct.headers["Retry-After"] == "1"
+        await _order(client, control)
+        await eventually(lambda: _pushes(arbiter, 3001001))
+        await client.delete(f"{control}/faults")
+        await eventually(lambda: _erp_of(client, control, "1001"), timeout=5)
+        # the ERP books the order before the OMS hears its answer and reports the call
+        await eventually(lambda: _pushes(arbiter, 3001001)[-1]["outcome"]["status"] == 200)
+    statuses = [e["outcome"]["status"] for e in _pushes(arbiter, 3001001)]
+    assert statuses[0] == 429
+    assert statuses[-1] == 200
+
+
+async def test_token_expired_on_erp_is_401(run_sandbox: RunSandbox, arbiter: FakeArbiter) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        await _fault(client, control, kind="token_expired", target="erp")
+        await _order(client, control)
+        await eventually(lambda: _pushes(arbiter, 3001001))
+    push = _pushes(arbiter, 3001001)[0]
+    assert push["outcome"]["status"] == 401
+    assert push["outcome"]["error"].startswith("odoo.exceptions.AccessDenied")
+
+
+async def test_lost_order_is_acknowledged_but_never_stored(
+    run_sandbox: RunSandbox, arbiter: FakeArbiter
+) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        await _fault(client, control, kind="lost", target="erp")
+        await _order(client, control)
+        await eventually(lambda: _oms_status(client, control, "1001", "Sent to ERP"))
+        assert (await client.get(f"{control}/orders/1001")).json()["erp"] is None
+        assert (await client.get(f"{control}/state")).json()["counts"]["erp_lost"] == 1
+    (push,) = _pushes(arbiter, 3001001)
+    assert push["outcome"]["status"] == 200
+
+
+async def test_slow_booking_appears_only_after_the_delay(
+    run_sandbox: RunSandbox, arbiter: FakeArbiter
+) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        await _fault(client, control, kind="slow", target="erp", delay_seconds=1.0)
+        await _order(client, control)
+        await eventually(lambda: _oms_status(client, control, "1001", "Sent to ERP"))
+        assert (await client.get(f"{control}/orders/1001")).json()["erp"] is None
+        booked = await eventually(lambda: _erp_of(client, control, "1001"), timeout=3)
+        assert booked["name"] == "S01001"
+
+
+async def test_shop_and_oms_down(run_sandbox: RunSandbox, arbiter: FakeArbiter) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        await _fault(client, control, kind="down", target="shop")
+        assert (
+            await client.get(sandbox.world.url("shop") + "/wp-json/wc/v3/orders")
+        ).status_code == 503
+        await eventually(
+            lambda: [
+                e
+                for e in arbiter.calls(target="shop", flow="order")
+                if e["outcome"]["status"] == 503
+            ]
+        )
+        await client.delete(f"{control}/faults")
+        await _fault(client, control, kind="down", target="oms")
+        bl = await client.post(
+            sandbox.world.url("oms") + "/connector.php", data={"method": "getOrders"}
+        )
+        assert bl.status_code == 503
+        await eventually(lambda: sandbox.world.integration("order shop→oms").runs >= 3)
+        await sandbox.world.reporter.flush()
+        before = len(arbiter.events)
+        await _order(client, control)
+        await eventually(lambda: sandbox.world.integration("order shop→oms").runs >= 8)
+        await sandbox.world.reporter.flush()
+        # an OMS that is down runs no integration and so reports nothing
+        assert len(arbiter.events) == before
+
+
+async def test_wrong_stock_pushes_a_transformed_quantity(
+    run_sandbox: RunSandbox, arbiter: FakeArbiter
+) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        await _fault(client, control, kind="wrong_stock", target="oms", delta=5)
+        await client.post(f"{control}/stock", json={"sku": "CUP-6", "quantity": 2})
+        levels = await eventually(
+            lambda: _levels_when(
+                client, control, "CUP-6", lambda lv: lv["oms"] == 2 and lv["shop"] != 9
+            )
+        )
+        assert (levels["erp"], levels["oms"], levels["shop"]) == (2, 2, 7)
+        await eventually(lambda: _stock_pushes(arbiter, "CUP-6"))
+    assert _stock_pushes(arbiter, "CUP-6")[0]["data"] == {"quantity": 7}
+
+
+def _stock_pushes(arbiter: FakeArbiter, sku: str) -> list[dict[str, Any]]:
+    return [e for e in arbiter.calls(target="shop", flow="stock") if e["refs"] == {"sku": sku}]
+
+
+async def _levels_when(
+    client: httpx.AsyncClient, control: str, sku: str, test: Any
+) -> dict[str, int] | None:
+    levels: dict[str, int] = (await client.get(f"{control}/stock")).json()[sku]
+    return levels if test(levels) else None
+
+
+async def test_stale_stock_stops_the_push(run_sandbox: RunSandbox, arbiter: FakeArbiter) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        shop_before = (await client.get(f"{control}/stock")).json()["BAG-3"]["shop"]
+        await _fault(client, control, kind="stale_stock", target="oms")
+        await client.post(f"{control}/stock", json={"sku": "BAG-3", "quantity": shop_before + 9})
+        await eventually(
+            lambda: _levels_when(client, control, "BAG-3", lambda lv: lv["oms"] == shop_before + 9)
+        )
+        await eventually(lambda: sandbox.world.integration("stock oms→shop").runs >= 5)
+        assert (await client.get(f"{control}/stock")).json()["BAG-3"]["shop"] == shop_before
+    assert not arbiter.calls(target="shop", flow="stock")
+
+
+async def test_shop_rejects_or_loses_stock_updates(
+    run_sandbox: RunSandbox, arbiter: FakeArbiter
+) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        rejecting = await _fault(client, control, kind="reject", target="shop")
+        await client.post(f"{control}/stock", json={"sku": "SPN-12", "quantity": 1})
+        await eventually(lambda: arbiter.calls(target="shop", flow="stock"))
+        rejected = arbiter.calls(target="shop", flow="stock")[0]
+        assert rejected["outcome"]["status"] == 400
+        await client.delete(f"{control}/faults/{rejecting}")
+        await _fault(client, control, kind="lost", target="shop")
+        await client.post(f"{control}/stock", json={"sku": "SPN-12", "quantity": 4})
+        await eventually(lambda: len(arbiter.calls(target="shop", flow="stock")) >= 2)
+        lost = arbiter.calls(target="shop", flow="stock")[1]
+        assert lost["outcome"]["status"] == 200
+        assert lost["data"] == {"quantity": 4}
+        assert (await client.get(f"{control}/stock")).json()["SPN-12"]["shop"] != 4
+
+
+async def test_gate_faults_in_each_vendors_format(
+    world: World, woo: httpx.AsyncClient, baselinker: httpx.AsyncClient, magento: httpx.AsyncClient
+) -> None:
+    world.faults.add("throttle", "shop", params={"retry_after": 12})
+    throttled = await woo.get("/wp-json/wc/v3/orders")
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "12"
+    assert throttled.json()["data"]["status"] == 429
+    world.faults.clear()
+    world.faults.add("token_expired", "shop")
+    assert (await woo.get("/wp-json/wc/v3/orders")).json()[
+        "code"
+    ] == "woocommerce_rest_authentication_error"
+    world.faults.add("token_expired", "oms")
+    expired = await baselinker.post(
+        "/connector.php", data={"method": "getOrders", "parameters": json.dumps({})}
+    )
+    assert expired.status_code == 200
+    assert expired.json()["error_code"] == "ERROR_BAD_TOKEN"
+    world.faults.add("down", "magento")
+    assert (
+        await magento.get("/rest/default/V1/orders", params={"searchCriteria": ""})
+    ).status_code == 503
+    world.faults.clear()
+    world.faults.add("throttle", "oms")
+    blocked = await baselinker.post("/connector.php", data={"method": "getOrders"})
+    assert blocked.json()["error_code"] == "ERROR_USER_ACCOUNT_BLOCKED"
+
+
+async def test_registry_validates_and_ratio_chooses_a_stable_share() -> None:
+    faults = FaultRegistry(seed=1)
+    with pytest.raises(FaultError):
+        faults.add("explode", "erp")
+    with pytest.raises(FaultError):
+        faults.add("slow", "shop")
+    with pytest.raises(FaultError):
+        faults.add("reject", "erp", ratio=1.5)
+    half = faults.add("reject", "erp", ratio=0.5)
+    chosen = [half.chooses(str(n)) for n in range(400)]
+    assert 150 < sum(chosen) < 250
+    assert chosen == [half.chooses(str(n)) for n in range(400)]
+
+
+async def test_control_api_lists_and_clears_faults(run_sandbox: RunSandbox) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        bad = await client.post(f"{control}/faults", json={"kind": "slow", "target": "shop"})
+        assert bad.status_code == 422
+        await _fault(client, control, kind="down", target="magento", mode="503")
+        await _fault(client, control, kind="reject", target="erp", ratio=0.3)
+        listed = (await client.get(f"{control}/faults")).json()["faults"]
+        assert [(f["kind"], f["target"], f["ratio"]) for f in listed] == [
+            ("down", "magento", 1.0),
+            ("reject", "erp", 0.3),
+        ]
+        assert (await client.delete(f"{control}/faults/nope")).status_code == 404
+        assert (await client.delete(f"{control}/faults")).json() == {"removed": 2}
+        state = (await client.get(f"{control}/state")).json()
+        assert set(state["ports"]) == {"shop", "magento", "oms", "erp", "control"}
+        assert state["credentials"]["oms"]["token"] == sandbox.config.baselinker.token
+        assert state["faults"] == []

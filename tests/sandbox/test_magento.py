@@ -1,0 +1,91 @@
+"""The Magento 2 imitation: searchCriteria, the list envelope, MSI source items, errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from sandbox import timefmt
+from sandbox.traffic import random_lines
+from sandbox.world import World
+from tests.sandbox.conftest import asgi
+
+pytestmark = pytest.mark.asyncio
+ORDERS = "/rest/default/V1/orders"
+F = "searchCriteria[filter_groups][0][filters][0]"
+
+
+def _orders(world: World, count: int) -> None:
+    for _ in range(count):
+        world.magento.create_order(random_lines(world), timefmt.now())
+
+
+async def test_updated_at_filter_and_paging(world: World, magento: httpx.AsyncClient) -> None:
+    _orders(world, 5)
+    old = world.magento.orders[1]
+    old.updated_at -= timedelta(days=1)
+    since = timefmt.odoo(timefmt.now() - timedelta(hours=1))
+    params = {
+        f"{F}[field]": "updated_at",
+        f"{F}[value]": since,
+        f"{F}[condition_type]": "gt",
+        "searchCriteria[pageSize]": "3",
+        "searchCriteria[currentPage]": "2",
+        "searchCriteria[sortOrders][0][field]": "entity_id",
+        "searchCriteria[sortOrders][0][direction]": "ASC",
+    }
+    body = (await magento.get(ORDERS, params=params)).json()
+    assert body["total_count"] == 4
+    assert [o["entity_id"] for o in body["items"]] == [5]
+    assert body["search_criteria"]["page_size"] == 3
+    assert body["search_criteria"]["current_page"] == 2
+    assert body["search_criteria"]["filter_groups"][0]["filters"][0] == {
+        "field": "updated_at",
+        "value": since,
+        "condition_type": "gt",
+    }
+
+
+async def test_order_shape(world: World, magento: httpx.AsyncClient) -> None:
+    _orders(world, 1)
+    order = (await magento.get(ORDERS, params={"searchCriteria": ""})).json()["items"][0]
+    assert order["increment_id"] == "000001001"
+    assert order["state"] == "processing"
+    assert order["order_currency_code"] == "PLN"
+    assert len(order["created_at"]) == 19
+    assert order["created_at"][10] == " "
+    assert {"sku", "qty_ordered", "price"} <= set(order["items"][0])
+    one = await magento.get(f"{ORDERS}/{order['entity_id']}")
+    assert one.json()["increment_id"] == order["increment_id"]
+
+
+async def test_source_items(magento: httpx.AsyncClient) -> None:
+    params = {f"{F}[field]": "sku", f"{F}[value]": "ABC-1", f"{F}[condition_type]": "eq"}
+    body = (await magento.get("/rest/default/V1/inventory/source-items", params=params)).json()
+    assert body["total_count"] == 1
+    item = body["items"][0]
+    assert set(item) == {"sku", "source_code", "quantity", "status"}
+    assert item["source_code"] == "default"
+
+
+async def test_errors_carry_message_and_parameters(
+    world: World, magento: httpx.AsyncClient
+) -> None:
+    from sandbox.magento import create_magento_app
+
+    async with asgi(create_magento_app(world)) as anonymous:
+        denied = await anonymous.get(ORDERS, params={"searchCriteria": ""})
+    assert denied.status_code == 401
+    assert denied.json() == {
+        "message": "The consumer isn't authorized to access %resources.",
+        "parameters": {"resources": "Magento_Sales::actions_view"},
+    }
+    missing = await magento.get(ORDERS)
+    assert missing.status_code == 400
+    assert missing.json()["parameters"] == {"fieldName": "searchCriteria"}
+    not_found = await magento.get(f"{ORDERS}/999")
+    assert not_found.status_code == 404
+    unknown_store = await magento.get("/rest/nowhere/V1/orders", params={"searchCriteria": ""})
+    assert unknown_store.status_code == 400
