@@ -20,10 +20,15 @@ from app.dashboard.views import router as dashboard_router
 from app.diagnosis.views import router as diagnosis_router
 from app.events.models import EventBatch
 from app.events.views import router as events_router
+from app.incidents.evaluator import incident_evaluator
+from app.incidents.views import router as incidents_router
 from app.middleware import BodySizeLimit
+from app.notifications.views import router as channels_router
+from app.reports.views import router as reports_router
 from app.runtime import Runtime
 from app.settings import Settings
 from app.topology.views import router as topology_router
+from app.warnings.views import router as warnings_router
 from app.webhooks.service import pending_sweeper
 from app.webhooks.views import router as webhooks_router
 from app.workspaces.views import router as workspaces_router
@@ -36,13 +41,17 @@ ROUTERS = (
     events_router,
     tokens_router,
     diagnosis_router,
+    incidents_router,
+    channels_router,
+    warnings_router,
+    reports_router,
     connections_router,
     webhooks_router,
     dashboard_router,
 )
 
 BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
-BACKGROUND: tuple[BackgroundService, ...] = (pollers, pending_sweeper)
+BACKGROUND: tuple[BackgroundService, ...] = (pollers, pending_sweeper, incident_evaluator)
 """Started in order when the server starts and stopped in reverse when it stops (pollers,
 incident evaluator, exporters). Each must log its own failures, never crash the service."""
 

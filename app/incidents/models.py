@@ -1,0 +1,148 @@
+"""The incident API's shapes, and the link to an incident's page that alerts carry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.incidents.lifecycle import IncidentRecord, Phase, Status
+from app.settings import Settings
+from graph.hops import Mode
+from graph.results import LinkRef
+
+
+def incident_url(settings: Settings, workspace_id: str, incident_id: int) -> str:
+    """The incident's page: ``{public_url}/workspaces/{ws}/incidents/{id}``."""
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return f"{base.rstrip('/')}/workspaces/{workspace_id}/incidents/{incident_id}"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Incident(_Out):
+    id: int
+    url: str = Field(description="The incident's page, as alerts link to it.")
+    status: Status
+    phase: Phase = Field(description="investigating, identified, monitoring or resolved")
+    link: LinkRef | None = Field(description="The failing link; null when a system is down.")
+    system: str | None = Field(description="For mode down: the system that is down.")
+    links: list[LinkRef] = Field(description="Every link the incident covers.")
+    mode: Mode
+    family: str = Field(description="Modes of one root cause share a family and an incident.")
+    responsible: str
+    confidence: float
+    affected: int = Field(description="Entities affected now (in the diagnosis window).")
+    opened_affected: int
+    peak_affected: int
+    healthy: int
+    escalation: int = Field(description="Escalation level reached: 0, 1, 2...")
+    flaps: int = Field(description="How often it reopened after being resolved.")
+    summary: str
+    first_failure: datetime
+    last_seen: datetime = Field(description="Latest failure evidence.")
+    opened_at: datetime
+    updated_at: datetime
+    healthy_since: datetime | None
+    resolved_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    time_to_detect_seconds: float = Field(description="From the first failure to the opening.")
+    time_to_resolve_seconds: float | None = Field(description="From the opening to resolution.")
+
+
+class TimelineItem(_Out):
+    time: datetime
+    kind: str
+    phase: Phase
+    message: str
+
+
+class Note(_Out):
+    id: int
+    time: datetime
+    author: str
+    text: str
+
+
+class Delivery(_Out):
+    id: int
+    channel_id: str
+    channel_name: str
+    event: str
+    time: datetime
+    ok: bool
+    attempts: int
+    error: str | None
+
+
+class IncidentDetail(Incident):
+    evidence: dict[str, Any]
+    timeline: list[TimelineItem]
+    notes: list[Note]
+    deliveries: list[Delivery] = Field(description="Every notification sent about it.")
+
+
+class IncidentPage(_Out):
+    incidents: list[Incident]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next (older) page.")
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
+    author: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+StatusQuery = Literal["open", "resolved", "all"]
+
+
+def incident_out(record: IncidentRecord, settings: Settings, workspace_id: str) -> dict[str, Any]:
+    assert record.id is not None
+    resolve = (
+        (record.resolved_at - record.opened_at).total_seconds()
+        if record.resolved_at is not None
+        else None
+    )
+    return {
+        "id": record.id,
+        "url": incident_url(settings, workspace_id, record.id),
+        "status": record.status,
+        "phase": record.phase,
+        "link": record.link,
+        "system": record.system,
+        "links": record.links,
+        "mode": record.mode,
+        "family": record.family,
+        "responsible": record.responsible,
+        "confidence": record.confidence,
+        "affected": record.affected,
+        "opened_affected": record.opened_affected,
+        "peak_affected": record.peak_affected,
+        "healthy": record.healthy,
+        "escalation": record.escalation,
+        "flaps": record.flaps,
+        "summary": record.summary,
+        "first_failure": record.first_failure,
+        "last_seen": record.last_seen,
+        "opened_at": record.opened_at,
+        "updated_at": record.updated_at,
+        "healthy_since": record.healthy_since,
+        "resolved_at": record.resolved_at,
+        "acknowledged_at": record.acknowledged_at,
+        "acknowledged_by": record.acknowledged_by,
+        "time_to_detect_seconds": max(
+            (record.opened_at - record.first_failure).total_seconds(), 0.0
+        ),
+        "time_to_resolve_seconds": resolve,
+    }

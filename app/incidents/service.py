@@ -1,0 +1,315 @@
+"""Incidents in the store: the evaluator's saves, and the API's reads, filters and notes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+
+from app.errors import Invalid, NotFound
+from app.incidents.lifecycle import IncidentRecord, TimelineEntry
+from app.incidents.tables import incident_notes, incident_updates, incidents
+from app.notifications.tables import notification_deliveries
+from graph.results import LinkRef
+
+StatusFilter = Literal["open", "resolved", "all"]
+
+
+def _links_json(links: Iterable[LinkRef]) -> str:
+    return json.dumps([link.model_dump(mode="json", by_alias=True) for link in links])
+
+
+def _values(record: IncidentRecord) -> dict[str, Any]:
+    link = record.link
+    return {
+        "key": record.key,
+        "flow": link.flow if link is not None else None,
+        "from_system": link.from_ if link is not None else None,
+        "to_system": link.to if link is not None else None,
+        "system": record.system,
+        "family": record.family,
+        "mode": record.mode,
+        "responsible": record.responsible,
+        "status": record.status,
+        "phase": record.phase,
+        "confidence": record.confidence,
+        "affected": record.affected,
+        "opened_affected": record.opened_affected,
+        "peak_affected": record.peak_affected,
+        "healthy": record.healthy,
+        "escalation": record.escalation,
+        "flaps": record.flaps,
+        "summary": record.summary,
+        "evidence": json.dumps(record.evidence),
+        "links": _links_json(record.links),
+        "first_failure": record.first_failure,
+        "last_seen": record.last_seen,
+        "opened_at": record.opened_at,
+        "updated_at": record.updated_at,
+        "healthy_since": record.healthy_since,
+        "resolved_at": record.resolved_at,
+        "acknowledged_at": record.acknowledged_at,
+        "acknowledged_by": record.acknowledged_by,
+        "last_open_alert_at": record.last_open_alert_at,
+        "last_resolve_alert_at": record.last_resolve_alert_at,
+    }
+
+
+def record_of(row: Row[Any]) -> IncidentRecord:
+    link = (
+        LinkRef(flow=row.flow, from_=row.from_system, to=row.to_system)
+        if row.flow is not None
+        else None
+    )
+    return IncidentRecord(
+        id=row.id,
+        key=row.key,
+        family=row.family,
+        link=link,
+        system=row.system,
+        mode=row.mode,
+        responsible=row.responsible,
+        status=row.status,
+        phase=row.phase,
+        confidence=row.confidence,
+        affected=row.affected,
+        opened_affected=row.opened_affected,
+        peak_affected=row.peak_affected,
+        healthy=row.healthy,
+        escalation=row.escalation,
+        flaps=row.flaps,
+        summary=row.summary,
+        evidence=json.loads(row.evidence),
+        links=[LinkRef.model_validate(item) for item in json.loads(row.links)],
+        first_failure=row.first_failure,
+        last_seen=row.last_seen,
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+        healthy_since=row.healthy_since,
+        resolved_at=row.resolved_at,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        last_open_alert_at=row.last_open_alert_at,
+        last_resolve_alert_at=row.last_resolve_alert_at,
+    )
+
+
+def latest_by_key(connection: Connection, workspace_id: str) -> dict[str, IncidentRecord]:
+    """The most recent incident of every root cause the workspace ever had."""
+    latest = (
+        select(func.max(incidents.c.id))
+        .where(incidents.c.workspace_id == workspace_id)
+        .group_by(incidents.c.key)
+        .scalar_subquery()
+    )
+    rows = connection.execute(select(incidents).where(incidents.c.id.in_(latest)))
+    return {row.key: record_of(row) for row in rows}
+
+
+def save(
+    connection: Connection,
+    workspace_id: str,
+    record: IncidentRecord,
+    timeline: Sequence[TimelineEntry] = (),
+) -> int:
+    """Insert or update the incident and append its timeline entries; returns its id."""
+    values = _values(record)
+    if record.id is None:
+        result = connection.execute(
+            insert(incidents).values(workspace_id=workspace_id, **values).returning(incidents.c.id)
+        )
+        record.id = int(result.scalar_one())
+    else:
+        connection.execute(update(incidents).where(incidents.c.id == record.id).values(**values))
+    if timeline:
+        connection.execute(
+            insert(incident_updates),
+            [
+                {
+                    "incident_id": record.id,
+                    "time": entry.time,
+                    "kind": entry.kind,
+                    "phase": entry.phase,
+                    "message": entry.message,
+                }
+                for entry in timeline
+            ],
+        )
+    return record.id
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    status: StatusFilter = "all"
+    link: str | None = None
+    party: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def parse_link(text: str) -> tuple[str, str, str]:
+    """``flow:from:to`` as a tuple, or 422.
+
+    >>> parse_link("order:oms:erp")
+    ('order', 'oms', 'erp')
+    """
+    parts = text.split(":")
+    if len(parts) != 3 or not all(parts):
+        raise Invalid.one(["query", "link"], "link must be flow:from:to, e.g. order:oms:erp")
+    return parts[0], parts[1], parts[2]
+
+
+def _encode_cursor(incident_id: int) -> str:
+    return base64.urlsafe_b64encode(f"i{incident_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("i"):
+            raise ValueError(raw)
+        return int(raw[1:])
+    except ValueError as exc:
+        raise Invalid.one(["query", "cursor"], "not a cursor this API returned") from exc
+
+
+def list_incidents(
+    connection: Connection,
+    workspace_id: str,
+    filters: IncidentFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[IncidentRecord], str | None]:
+    """Newest first; the cursor of the next page, or None at the end.
+
+    ``since``/``until`` select incidents that were open at some point of that period.
+    """
+    query = select(incidents).where(incidents.c.workspace_id == workspace_id)
+    if filters.status != "all":
+        query = query.where(incidents.c.status == filters.status)
+    if filters.link is not None:
+        flow, from_, to = parse_link(filters.link)
+        # A "down" incident names its system; it covers a link when that link touches it.
+        query = query.where(
+            or_(
+                and_(
+                    incidents.c.flow == flow,
+                    incidents.c.from_system == from_,
+                    incidents.c.to_system == to,
+                ),
+                and_(incidents.c.flow.is_(None), incidents.c.system.in_([from_, to])),
+            )
+        )
+    if filters.party is not None:
+        query = query.where(func.lower(incidents.c.responsible) == filters.party.lower())
+    if filters.until is not None:
+        query = query.where(incidents.c.opened_at <= filters.until)
+    if filters.since is not None:
+        query = query.where(
+            or_(incidents.c.resolved_at.is_(None), incidents.c.resolved_at >= filters.since)
+        )
+    if cursor is not None:
+        query = query.where(incidents.c.id < _decode_cursor(cursor))
+    rows = connection.execute(query.order_by(incidents.c.id.desc()).limit(limit + 1)).all()
+    found = [record_of(row) for row in rows[:limit]]
+    following = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return found, following
+
+
+def require_incident(connection: Connection, workspace_id: str, incident_id: int) -> IncidentRecord:
+    row = connection.execute(
+        select(incidents).where(
+            incidents.c.workspace_id == workspace_id, incidents.c.id == incident_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"incident {incident_id} does not exist in workspace '{workspace_id}'")
+    return record_of(row)
+
+
+def timeline(connection: Connection, incident_id: int) -> list[Row[Any]]:
+    return list(
+        connection.execute(
+            select(incident_updates)
+            .where(incident_updates.c.incident_id == incident_id)
+            .order_by(incident_updates.c.id)
+        )
+    )
+
+
+def notes(connection: Connection, incident_id: int) -> list[Row[Any]]:
+    return list(
+        connection.execute(
+            select(incident_notes)
+            .where(incident_notes.c.incident_id == incident_id)
+            .order_by(incident_notes.c.id)
+        )
+    )
+
+
+def deliveries(connection: Connection, workspace_id: str, incident_id: int) -> list[Row[Any]]:
+    return list(
+        connection.execute(
+            select(notification_deliveries)
+            .where(
+                notification_deliveries.c.workspace_id == workspace_id,
+                notification_deliveries.c.incident_id == incident_id,
+            )
+            .order_by(notification_deliveries.c.id)
+        )
+    )
+
+
+# -- what people do ----------------------------------------------------------------------------
+
+
+def acknowledge(
+    connection: Connection, workspace_id: str, incident_id: int, *, by: str, at: datetime
+) -> IncidentRecord:
+    """Mark the incident acknowledged (the first acknowledgement stands; repeats are no-ops)."""
+    record = require_incident(connection, workspace_id, incident_id)
+    if record.acknowledged_at is not None:
+        return record
+    record.acknowledged_at, record.acknowledged_by = at, by
+    connection.execute(
+        update(incidents)
+        .where(incidents.c.id == incident_id)
+        .values(acknowledged_at=at, acknowledged_by=by)
+    )
+    connection.execute(
+        insert(incident_updates).values(
+            incident_id=incident_id,
+            time=at,
+            kind="acknowledged",
+            phase=record.phase,
+            message=f"Acknowledged by {by}.",
+        )
+    )
+    return record
+
+
+def add_note(
+    connection: Connection,
+    workspace_id: str,
+    incident_id: int,
+    *,
+    author: str,
+    text: str,
+    at: datetime,
+) -> Row[Any]:
+    require_incident(connection, workspace_id, incident_id)
+    note_id = connection.execute(
+        insert(incident_notes)
+        .values(incident_id=incident_id, time=at, author=author, text=text)
+        .returning(incident_notes.c.id)
+    ).scalar_one()
+    return connection.execute(select(incident_notes).where(incident_notes.c.id == note_id)).one()

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.concurrency import run_in_threadpool
+
+from app.auth.service import Principal
+from app.deps import PrincipalDep, RuntimeDep, WorkspaceDep
+from app.incidents import service
+from app.incidents.models import (
+    AcknowledgeIn,
+    Incident,
+    IncidentDetail,
+    IncidentPage,
+    Note,
+    NoteIn,
+    StatusQuery,
+    incident_out,
+)
+from app.runtime import Runtime
+from app.workspaces.service import require_workspace
+
+router = APIRouter(prefix="/api/v1/workspaces/{ws}/incidents", tags=["incidents"])
+
+
+def _who(principal: Principal) -> str:
+    return "admin" if principal.is_admin else f"token {principal.token_id}"
+
+
+def _detail(runtime: Runtime, ws: str, incident_id: int) -> dict[str, Any]:
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+        record = service.require_incident(connection, ws, incident_id)
+        out = incident_out(record, runtime.settings, ws)
+        out["evidence"] = record.evidence
+        out["timeline"] = [row._asdict() for row in service.timeline(connection, incident_id)]
+        out["notes"] = [row._asdict() for row in service.notes(connection, incident_id)]
+        out["deliveries"] = [
+            row._asdict() for row in service.deliveries(connection, ws, incident_id)
+        ]
+    return out
+
+
+@router.get("", response_model=IncidentPage, response_model_by_alias=True)
+def list_(
+    ws: WorkspaceDep,
+    runtime: RuntimeDep,
+    status: Annotated[StatusQuery, Query(description="open, resolved or all")] = "all",
+    link: Annotated[
+        str | None, Query(description="Only this link, as flow:from:to", examples=["order:oms:erp"])
+    ] = None,
+    party: Annotated[str | None, Query(description="Only those this party answers for")] = None,
+    since: Annotated[datetime | None, Query(description="Open at some point after this")] = None,
+    until: Annotated[datetime | None, Query(description="Opened before this")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """Incidents, newest first, filtered; pages through ``next_cursor``."""
+    filters = service.IncidentFilter(
+        status=status, link=link, party=party, since=_aware(since), until=_aware(until)
+    )
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+        found, following = service.list_incidents(
+            connection, ws, filters, limit=limit, cursor=cursor
+        )
+    return {
+        "incidents": [incident_out(r, runtime.settings, ws) for r in found],
+        "next_cursor": following,
+    }
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail, response_model_by_alias=True)
+async def get(ws: WorkspaceDep, incident_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+    """The incident with its status-page timeline, notes and notification log."""
+    return await run_in_threadpool(_detail, runtime, ws, incident_id)
+
+
+@router.post("/{incident_id}/acknowledge", response_model=Incident, response_model_by_alias=True)
+def acknowledge(
+    ws: WorkspaceDep,
+    incident_id: int,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    body: Annotated[AcknowledgeIn | None, Body()] = None,
+) -> dict[str, Any]:
+    """Someone is on it. The first acknowledgement stands; repeating one changes nothing."""
+    by = body.by if body is not None and body.by else _who(principal)
+    with runtime.engine.begin() as connection:
+        require_workspace(connection, ws)
+        record = service.acknowledge(connection, ws, incident_id, by=by, at=datetime.now(UTC))
+    return incident_out(record, runtime.settings, ws)
+
+
+@router.post(
+    "/{incident_id}/notes", response_model=Note, status_code=201, response_model_by_alias=True
+)
+def add_note(
+    ws: WorkspaceDep,
+    incident_id: int,
+    body: NoteIn,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Add a note (what was tried, what the vendor said) to the incident."""
+    with runtime.engine.begin() as connection:
+        require_workspace(connection, ws)
+        row = service.add_note(
+            connection,
+            ws,
+            incident_id,
+            author=body.author or _who(principal),
+            text=body.text,
+            at=datetime.now(UTC),
+        )
+    return row._asdict()
