@@ -136,7 +136,90 @@ class StreamState:
 Stream = Callable[[StreamState], Awaitable[None]]
 
 
-class PollingConnector:
+class EventBuilder:
+    """Builds the normalized events of one system: its orders and its stock levels."""
+
+    def __init__(
+        self,
+        *,
+        system_id: str,
+        upstream: str | None = None,
+        order_flow: str = "order",
+        stock_flow: str = "stock",
+    ):
+        self.system_id = system_id
+        self.upstream = upstream
+        self.order_flow = order_flow
+        self.stock_flow = stock_flow
+
+    def order_event(
+        self,
+        *,
+        number: str,
+        modified: datetime,
+        state: str | None,
+        total: Any,
+        currency: Any,
+        lines: int,
+        upstream_ref: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        id_parts: tuple[object, ...] = (),
+    ) -> Event:
+        """A ``seen`` order in the order flow; raises ValueError when the record is unusable."""
+        refs = {self.system_id: str(number)}
+        if self.upstream and upstream_ref not in (None, "", 0, "0", False):
+            refs[self.upstream] = str(upstream_ref)
+        data: dict[str, Any] = {"lines": lines}
+        if (amount := money(total)) is not None:
+            data["total"] = amount
+        if currency:
+            data["currency"] = str(currency)
+        data.update(extra or {})
+        parts = id_parts or (iso(modified),)
+        return self._event(
+            id=event_id(self.system_id, "order", number, *parts),
+            time=modified,
+            flow=self.order_flow,
+            kind="seen",
+            system=self.system_id,
+            refs=refs,
+            state=None if state is None else str(state),
+            data=data,
+        )
+
+    def stock_event(
+        self,
+        *,
+        sku: str,
+        quantity: float | None,
+        at: datetime,
+        state: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        id_suffix: str | None = None,
+    ) -> Event:
+        return self._event(
+            id=event_id(self.system_id, "stock", sku, id_suffix or iso(at)),
+            time=at,
+            flow=self.stock_flow,
+            kind="seen",
+            system=self.system_id,
+            refs={"sku": sku},
+            quantity=quantity,
+            state=state,
+            data=dict(extra) if extra else None,
+        )
+
+    @staticmethod
+    def _event(**fields: Any) -> Event:
+        try:
+            return Event.model_validate(fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}") from exc
+
+
+class PollingConnector(EventBuilder):
     """What the four connectors share: construction, the poll round, test(), event builders."""
 
     kind: ClassVar[str] = ""
@@ -157,12 +240,11 @@ class PollingConnector:
         sleep: Sleep = asyncio.sleep,
         limiter: TokenBucket | None = None,
     ):
-        self.system_id = system_id
+        super().__init__(
+            system_id=system_id, upstream=upstream, order_flow=order_flow, stock_flow=stock_flow
+        )
         self.base_url = base_url.rstrip("/")
         self.credentials = dict(credentials)
-        self.upstream = upstream
-        self.order_flow = order_flow
-        self.stock_flow = stock_flow
         self.clock = clock
         self.lookback = lookback
         self.api = HttpApi(
@@ -237,69 +319,6 @@ class PollingConnector:
 
     def first_since(self) -> datetime:
         return self.clock() - self.lookback
-
-    def order_event(
-        self,
-        *,
-        number: str,
-        modified: datetime,
-        state: str | None,
-        total: Any,
-        currency: Any,
-        lines: int,
-        upstream_ref: Any = None,
-        extra: Mapping[str, Any] | None = None,
-        id_parts: tuple[object, ...] = (),
-    ) -> Event:
-        """A ``seen`` order in the order flow; raises ValueError when the record is unusable."""
-        refs = {self.system_id: str(number)}
-        if self.upstream and upstream_ref not in (None, "", 0, "0", False):
-            refs[self.upstream] = str(upstream_ref)
-        data: dict[str, Any] = {"lines": lines}
-        if (amount := money(total)) is not None:
-            data["total"] = amount
-        if currency:
-            data["currency"] = str(currency)
-        data.update(extra or {})
-        parts = id_parts or (iso(modified),)
-        return self._event(
-            id=event_id(self.system_id, "order", number, *parts),
-            time=modified,
-            flow=self.order_flow,
-            kind="seen",
-            system=self.system_id,
-            refs=refs,
-            state=None if state is None else str(state),
-            data=data,
-        )
-
-    def stock_event(
-        self,
-        *,
-        sku: str,
-        quantity: float | None,
-        at: datetime,
-        state: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> Event:
-        return self._event(
-            id=event_id(self.system_id, "stock", sku, iso(at)),
-            time=at,
-            flow=self.stock_flow,
-            kind="seen",
-            system=self.system_id,
-            refs={"sku": sku},
-            quantity=quantity,
-            state=state,
-            data=dict(extra) if extra else None,
-        )
-
-    @staticmethod
-    def _event(**fields: Any) -> Event:
-        try:
-            return Event.model_validate(fields)
-        except ValidationError as exc:
-            raise ValueError(str(exc).splitlines()[0] + ": " + str(exc.errors()[0]["msg"])) from exc
 
     def stock_changes(
         self,

@@ -21,6 +21,7 @@ import httpx
 from connectors.base import ProtocolError
 from connectors.polling import (
     MAX_PAGES_PER_ROUND,
+    EventBuilder,
     Keyset,
     PollingConnector,
     Stream,
@@ -37,9 +38,15 @@ def order_modified(order: dict[str, Any]) -> datetime | None:
     return parse_time(order.get("date_modified_gmt")) or parse_time(order.get("date_modified"))
 
 
-def order_to_event(connector: PollingConnector, order: dict[str, Any]) -> Event:
+def order_to_event(
+    connector: EventBuilder,
+    order: dict[str, Any],
+    *,
+    default_time: datetime | None = None,
+    id_parts: tuple[object, ...] = (),
+) -> Event:
     """The ``seen`` event of one order in the REST v3 / webhook v3 shape."""
-    modified = order_modified(order)
+    modified = order_modified(order) or default_time
     if modified is None:
         raise ValueError("no date_modified_gmt")
     number = order.get("number") or order.get("id")
@@ -54,6 +61,7 @@ def order_to_event(connector: PollingConnector, order: dict[str, Any]) -> Event:
         currency=order.get("currency"),
         lines=len(lines) if isinstance(lines, list) else 0,
         extra={"id": order.get("id")},
+        id_parts=id_parts,
     )
 
 
