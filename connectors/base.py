@@ -206,11 +206,11 @@ def build_connector(
     from connectors.odoo import OdooConnector
     from connectors.woocommerce import WooCommerceConnector
 
-    classes: dict[str, type[WooCommerceConnector | MagentoConnector | BaseLinkerConnector]]
-    classes = {
+    classes: dict[str, Callable[..., Connector]] = {
         "woocommerce": WooCommerceConnector,
         "magento": MagentoConnector,
         "baselinker": BaseLinkerConnector,
+        "odoo": OdooConnector,
     }
     problems = credential_problems(kind, credentials)
     if problems:
@@ -228,6 +228,4 @@ def build_connector(
         "retry": retry or RetryPolicy(),
         "sleep": sleep,
     }
-    if kind == "odoo":
-        return OdooConnector(**common)
     return classes[kind](**common)
