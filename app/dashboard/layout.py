@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 
 from graph.model import Link, Topology
 
-NODE_WIDTH = 180
-NODE_HEIGHT = 64
-COLUMN_GAP = 240
+NODE_WIDTH = 156
+NODE_HEIGHT = 72
+COLUMN_GAP = 210
+LABEL_WIDTH = 170
 """Room between two columns for an edge's label."""
 ROW_GAP = 96
 MARGIN = 12

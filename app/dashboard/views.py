@@ -30,6 +30,7 @@ from app.dashboard.access import (
     trace_href,
     valid_workspace_id,
 )
+from app.dashboard.layout import LABEL_WIDTH
 from app.dashboard.sessions import (
     SESSION_COOKIE,
     SESSION_LIFETIME,
@@ -46,6 +47,7 @@ from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 templates.env.globals["suspect_path"] = service.suspect_path
+templates.env.globals["label_width"] = LABEL_WIDTH
 
 WINDOWS = {3600: "1 hour", 6 * 3600: "6 hours", 86400: "24 hours", 7 * 86400: "7 days"}
 DEFAULT_WINDOW = 86400

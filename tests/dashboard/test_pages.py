@@ -38,7 +38,7 @@ def test_the_overview_draws_the_failed_link_as_failed_and_the_one_behind_it_as_b
     assert 'Responsible: <strong class="responsible">ERP partner</strong>' in html
     assert f'href="{SUSPECT}"' in html
     assert 'data-system="wms"' in html
-    assert "generic · Warehouse Co" in html
+    assert "wms: generic, vendor Warehouse Co" in html
     assert 'data-drift="1"' in html
     assert "No connectors configured" in html
     assert "data-live=" in html

@@ -1,0 +1,238 @@
+"""The dashboard in real headless Chromium against a real uvicorn server on loopback.
+
+The workspace is fed with the fault scenario of ``conftest`` (the ERP answers 503 to every
+order the OMS pushes). Screenshots of each page land in ``test-artifacts/dashboard/``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import ADMIN_TOKEN, free_port
+from tests.dashboard.conftest import (
+    DRIFTING_SKU,
+    fault_events,
+    fault_topology,
+    healthy_erp_document,
+)
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium package")
+    pytest.skip(f"{CHROMIUM} is missing")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server on a free loopback port, fed with the fault scenario through the API."""
+    _require_chromium()
+    data = tmp_path_factory.mktemp("dashboard-browser")
+    settings = Settings(
+        data_dir=data,
+        database_url=f"sqlite:///{data / 'arbiter.db'}",
+        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+        demo=False,
+    )
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not start")
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
+        assert api.put("/api/v1/workspaces/acme", json={"name": "ACME Store"}).is_success
+        assert api.put("/api/v1/workspaces/acme/topology", json=fault_topology()).is_success
+        from datetime import UTC, datetime
+
+        events = fault_events(datetime.now(UTC))
+        assert api.post("/api/v1/workspaces/acme/events", json={"events": events}).is_success
+    try:
+        yield base
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=server, timezone_id="Europe/Warsaw", locale="en-GB")
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    opened.on(
+        "console",
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
+    )
+    opened.problems = problems
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert not problems, problems  # CSP violations and script errors show up here
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any) -> None:
+    page.goto("/")
+    assert page.url.endswith("/signin")
+    shot(page, "01-signin")
+    page.get_by_label("Token").fill(ADMIN_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/workspaces")
+
+
+def test_from_sign_in_to_the_failed_link_its_evidence_and_the_traces(page: Any) -> None:
+    sign_in(page)
+    shot(page, "02-workspaces")
+    page.get_by_role("link", name="ACME Store").click()
+    page.wait_for_url("**/w/acme")
+
+    failed = page.locator('g.edge[data-link="order:oms:erp"]')
+    blocked = page.locator('g.edge[data-link="order:erp:wms"]')
+    assert failed.get_attribute("data-status") == "failed"
+    assert failed.get_attribute("data-responsible") == "ERP partner"
+    assert blocked.get_attribute("data-status") == "blocked"
+    assert page.locator('g.edge[data-link="order:shop:oms"]').get_attribute("data-status") == (
+        "healthy"
+    )
+    stroke = failed.locator("path.edge-line").evaluate("p => getComputedStyle(p).stroke")
+    assert stroke == "rgb(198, 40, 40)"  # failed: red
+    dashes = blocked.locator("path.edge-line").evaluate("p => getComputedStyle(p).strokeDasharray")
+    assert dashes not in ("", "none")  # blocked: grey dashed, not red
+    # Times are rewritten to the browser's zone (the server writes UTC).
+    stamp = page.locator("time[data-live-asof]")
+    assert "UTC" not in stamp.inner_text()
+    assert "Europe/Warsaw" in page.locator("footer").inner_text()
+    shot(page, "03-overview")
+
+    # Live refresh replaces the panels in place: no full reload.
+    page.evaluate("window.__noReload = true")
+    page.wait_for_selector("body[data-refreshed]", state="attached", timeout=12_000)
+    assert page.evaluate("window.__noReload") is True
+    assert page.locator('g.edge[data-link="order:oms:erp"]').get_attribute("data-status") == (
+        "failed"
+    )
+
+    page.locator("ol.suspects a").first.click()
+    page.wait_for_url("**/suspects/order/oms/erp/unavailable")
+    verdict = page.locator("[data-verdict]").inner_text()
+    assert "oms" in verdict
+    assert verdict.endswith("Responsible: ERP partner.")
+    page.wait_for_selector(".chart-slot[data-loaded='true'] rect.bar-affected", state="attached")
+    heights = page.locator("rect.bar-affected").evaluate_all(
+        "bars => bars.map(b => parseFloat(b.getAttribute('height')))"
+    )
+    assert max(heights) > 0
+    shot(page, "04-suspect")
+
+    page.locator("ul.entities a").first.click()
+    page.wait_for_url("**/trace?**")
+    assert page.locator("#failure").get_attribute("data-status") == "failed"
+    assert page.locator('li[data-kind="hop"][data-status="blocked"]').count() >= 1
+    page.get_by_role("link", name="Jump to the failure").click()
+    assert page.evaluate("document.activeElement.id") == "failure"
+    shot(page, "05-trace-failed-order")
+
+    page.keyboard.press("Escape")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "top-search"
+    page.keyboard.type(healthy_erp_document())
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/trace?ns=erp**")
+    assert page.locator('li[data-kind="hop"][data-status="ok"]').count() == 3
+    assert page.locator("#failure").count() == 0
+    shot(page, "06-trace-erp-document")
+
+    page.get_by_role("link", name="Stock", exact=True).click()
+    page.wait_for_url("**/w/acme/stock")
+    first = page.locator("#stock-table tbody tr").first
+    assert first.get_attribute("data-sku") == DRIFTING_SKU
+    assert first.get_attribute("data-oversell") == "true"
+    shot(page, "07-stock")
+
+
+def test_the_overview_reads_on_a_phone_without_sideways_scrolling(
+    browser: Any, server: str
+) -> None:
+    context = browser.new_context(
+        base_url=server, viewport={"width": 390, "height": 844}, device_scale_factor=2
+    )
+    page = context.new_page()
+    try:
+        sign_in(page)
+        page.goto("/w/acme")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1
+        unlabeled = page.evaluate(
+            """[...document.querySelectorAll('input:not([type=hidden]), select')]
+               .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+               .map(el => el.outerHTML)"""
+        )
+        assert unlabeled == []
+        assert page.locator("main#main").count() == 1
+        shot(page, "08-overview-phone")
+    finally:
+        context.close()
