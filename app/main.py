@@ -27,6 +27,9 @@ from app.notifications.views import router as channels_router
 from app.reports.views import router as reports_router
 from app.runtime import Runtime
 from app.settings import Settings
+from app.telemetry import tracing
+from app.telemetry.export import journey_export
+from app.telemetry.otlp_ingest import router as otlp_router
 from app.topology.views import router as topology_router
 from app.warnings.views import router as warnings_router
 from app.webhooks.service import pending_sweeper
@@ -47,11 +50,17 @@ ROUTERS = (
     reports_router,
     connections_router,
     webhooks_router,
+    otlp_router,
     dashboard_router,
 )
 
 BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
-BACKGROUND: tuple[BackgroundService, ...] = (pollers, pending_sweeper, incident_evaluator)
+BACKGROUND: tuple[BackgroundService, ...] = (
+    pollers,
+    pending_sweeper,
+    journey_export,
+    incident_evaluator,
+)
 """Started in order when the server starts and stopped in reverse when it stops (pollers,
 incident evaluator, exporters). Each must log its own failures, never crash the service."""
 
@@ -77,6 +86,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    tracing.install(app, runtime, version=VERSION)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", dashboard_static(), name="static")

@@ -103,7 +103,7 @@ def receiver() -> Iterator[Receiver]:
                 request.ParseFromString(body)
                 with kept.lock:
                     kept.requests.append(request)
-                    kept.headers.append(dict(self.headers))
+                    kept.headers.append({k.lower(): v for k, v in self.headers.items()})
                 answer = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
             else:
