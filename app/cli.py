@@ -50,5 +50,16 @@ def serve(
     )
 
 
+@cli.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def sandbox(context: typer.Context) -> None:
+    """Run the sandbox: imitated shop, OMS and ERP with fault injection (--help for options)."""
+    from sandbox.__main__ import main as sandbox_main
+
+    sandbox_main(context.args)
+
+
 def main() -> None:
     cli()

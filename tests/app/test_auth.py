@@ -75,9 +75,11 @@ def test_generated_admin_token_is_kept_in_the_data_dir(settings_factory: object)
 
     settings = settings_factory(admin_token=None)  # type: ignore[operator]
     first = create_app(settings).state.runtime
+    first.close()
     assert first.admin_token_path is not None
     assert first.admin_token_path.stat().st_mode & 0o077 == 0
     second = create_app(settings).state.runtime
+    second.close()
     assert second.admin_token == first.admin_token
     with TestClient(create_app(settings)) as anon:
         assert anon.get("/api/v1/workspaces", headers=bearer(first.admin_token)).status_code == 200
