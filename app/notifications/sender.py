@@ -11,12 +11,28 @@ hundred more services; which one is chosen by the URL's scheme (``slack://``, ``
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apprise
 
 NotifyKind = Literal["info", "success", "warning", "failure"]
+
+
+def _load_plugins() -> None:
+    """Let apprise discover its plugins now, quietly.
+
+    apprise loads them on first use, and one of them (PGP for e-mail) imports the standard
+    module ``imghdr``, deprecated since Python 3.11: that warning belongs to a dependency, not
+    to whichever alert happens to be the first.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        apprise.Apprise().add("json://localhost")
+
+
+_load_plugins()
 
 
 class NotificationError(Exception):

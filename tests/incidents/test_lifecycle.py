@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 
 from tests.incidents.fixtures import QUIET, Arbiter
+from tests.scenarios import World
 
 
-def erp_outage(arbiter: Arbiter, *, start: float, orders: int, every: float = 30.0) -> None:
+def erp_outage(world: World, *, start: float, orders: int, every: float = 30.0) -> None:
     """The ERP answers 503 to every push of ``orders`` orders from ``start`` on."""
     for i in range(orders):
-        arbiter.world.order(
+        world.order(
             10_000 + int(start) + i, at=start + i * every, pushes=(503, 503, 503), erp_after=None
         )
 
@@ -23,7 +24,7 @@ def kinds(incident: dict[str, Any]) -> list[str]:
 
 def test_an_outage_opens_one_incident_that_escalates_and_resolves(arbiter: Arbiter) -> None:
     arbiter.world.busy(150, start=0, every=60)
-    erp_outage(arbiter, start=1800, orders=40)
+    erp_outage(arbiter.world, start=1800, orders=40)
 
     assert arbiter.evaluate(2500).opened == ()  # failing orders are still within their SLA
 
@@ -90,9 +91,9 @@ def test_blocked_links_raise_no_incident(arbiter: Arbiter) -> None:
 
 def test_one_stuck_order_is_below_the_threshold(arbiter: Arbiter) -> None:
     arbiter.world.busy(30, start=0, every=60)
-    erp_outage(arbiter, start=600, orders=1)
+    erp_outage(arbiter.world, start=600, orders=1)
     assert arbiter.evaluate(3600).opened == ()
-    erp_outage(arbiter, start=2400, orders=1)
+    erp_outage(arbiter.world, start=2400, orders=1)
     assert len(arbiter.evaluate(4000).opened) == 1
 
 
@@ -101,7 +102,7 @@ def test_one_stuck_order_is_below_the_threshold(arbiter: Arbiter) -> None:
 )
 def test_a_failure_must_last_the_minimum_duration(arbiter: Arbiter) -> None:
     arbiter.world.busy(90, start=0, every=60)
-    erp_outage(arbiter, start=1800, orders=40)
+    erp_outage(arbiter.world, start=1800, orders=40)
     assert arbiter.evaluate(3300).opened == ()  # failing for ~25 min only
     assert arbiter.evaluate(4500).opened == ()
     assert len(arbiter.evaluate(5500).opened) == 1
@@ -112,14 +113,14 @@ def test_a_failure_must_last_the_minimum_duration(arbiter: Arbiter) -> None:
 )
 def test_a_flapping_link_reopens_its_incident_and_pages_once(arbiter: Arbiter) -> None:
     arbiter.world.busy(200, start=0, every=60)
-    erp_outage(arbiter, start=1800, orders=10)
+    erp_outage(arbiter.world, start=1800, orders=10)
     opened = arbiter.evaluate(3300)
     [incident_id] = opened.opened
     assert opened.alerts == (("open", incident_id),)
     arbiter.evaluate(4000)  # flowing again: monitoring
     assert arbiter.evaluate(5000).alerts == (("resolve", incident_id),)
 
-    erp_outage(arbiter, start=5500, orders=10)  # fails again 10 minutes after the resolution
+    erp_outage(arbiter.world, start=5500, orders=10)  # fails again 10 minutes after the resolution
     reopened = arbiter.evaluate(7000)
     assert reopened.opened == ()
     assert reopened.reopened == (incident_id,)
@@ -136,11 +137,11 @@ def test_a_flapping_link_reopens_its_incident_and_pages_once(arbiter: Arbiter) -
 
 def test_a_reopening_after_the_flap_window_pages_again(arbiter: Arbiter) -> None:
     arbiter.world.busy(200, start=0, every=60)
-    erp_outage(arbiter, start=1800, orders=10)
+    erp_outage(arbiter.world, start=1800, orders=10)
     [incident_id] = arbiter.evaluate(3300).opened
     arbiter.evaluate(4000)
     assert arbiter.evaluate(5000).resolved == (incident_id,)
-    erp_outage(arbiter, start=5500, orders=10)
+    erp_outage(arbiter.world, start=5500, orders=10)
     result = arbiter.evaluate(7000)  # 3700 s after the last page: the window (3600 s) is over
     assert result.reopened == (incident_id,)
     assert result.alerts == (("open", incident_id),)
@@ -152,7 +153,7 @@ def test_a_failing_evaluation_is_recorded_and_the_next_one_works(
     from app.incidents.evaluator import evaluate_workspace, incident_state
 
     arbiter.world.busy(30, start=0, every=60)
-    erp_outage(arbiter, start=600, orders=10)
+    erp_outage(arbiter.world, start=600, orders=10)
     arbiter.post()
 
     def broken(_workspace_id: str) -> Any:
