@@ -11,7 +11,7 @@ from app.connections.service import Target, load_target
 from app.deps import RuntimeDep, WorkspacePath
 from app.errors import Invalid, NotFound, Unauthorized
 from app.webhooks.service import delivery_id, parse, process_delivery, record_delivery
-from connectors.webhooks import PayloadError, SignatureError
+from connectors.webhooks import PayloadError, SignatureError, UnsupportedWebhookKind
 
 router = APIRouter(tags=["webhooks"])
 
@@ -46,6 +46,8 @@ async def receive(
         raise Unauthorized(f"webhook signature rejected: {exc}") from exc
     except PayloadError as exc:
         raise Invalid.one(["body"], str(exc)) from exc
+    except UnsupportedWebhookKind as exc:
+        raise NotFound(f"system '{system}' (kind '{target.kind}') sends no webhooks") from exc
     if result.is_ping:
         return JSONResponse({"status": "ok", "ping": True})
     delivery = delivery_id(result, body)

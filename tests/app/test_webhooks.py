@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from connectors.webhooks import sign_standard_webhook, sign_woocommerce
+from tests.app.conftest import topology
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+SECRET = "wc-webhook-secret"
+RECEIVER = "/webhooks/acme/shop"
+
+
+def _order() -> bytes:
+    order = json.loads((FIXTURES / "woocommerce" / "webhook_order_updated.json").read_text())
+    return json.dumps(order).encode()
+
+
+def _woo_headers(body: bytes, delivery: str = "9001", secret: str = SECRET) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-WC-Webhook-Source": "https://shop.example.com/",
+        "X-WC-Webhook-Topic": "order.updated",
+        "X-WC-Webhook-Resource": "order",
+        "X-WC-Webhook-Event": "updated",
+        "X-WC-Webhook-ID": "12",
+        "X-WC-Webhook-Delivery-ID": delivery,
+        "X-WC-Webhook-Signature": sign_woocommerce(body, secret),
+    }
+
+
+def _connect_shop(client: TestClient) -> None:
+    response = client.put(
+        "/api/v1/workspaces/acme/systems/shop/connection",
+        json={"base_url": "https://shop.example.com", "webhook_secret": SECRET,
+              "credentials": {"consumer_key": "ck_1", "consumer_secret": "cs_1"}},
+    )
+    assert response.status_code == 201, response.text
+
+
+def _shop_events(client: TestClient) -> list[dict[str, object]]:
+    page = client.get("/api/v1/workspaces/acme/events", params={"flow": "order"}).json()
+    return [e for e in page["events"] if e["system"] == "shop"]
+
+
+def test_signed_delivery_is_stored_then_processed(client: TestClient, workspace: str) -> None:
+    _connect_shop(client)
+    body = _order()
+    response = client.post(RECEIVER, content=body, headers=_woo_headers(body), auth=None)
+    assert response.status_code == 200, response.text
+    assert response.json()["duplicate"] is False
+    events = _shop_events(client)
+    assert len(events) == 1
+    assert events[0]["kind"] == "seen"
+    # A redelivery (same delivery id) is a duplicate and stores nothing new.
+    again = client.post(RECEIVER, content=body, headers=_woo_headers(body))
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert len(_shop_events(client)) == 1
+
+
+def test_bad_or_missing_signature_is_401_and_stores_nothing(client: TestClient, workspace: str) -> None:
+    _connect_shop(client)
+    body = _order()
+    forged = _woo_headers(body, secret="not-the-secret")
+    assert client.post(RECEIVER, content=body, headers=forged).status_code == 401
+    unsigned = {k: v for k, v in _woo_headers(body).items() if k != "X-WC-Webhook-Signature"}
+    assert client.post(RECEIVER, content=body, headers=unsigned).status_code == 401
+    tampered = body.replace(b'"', b"'", 1)
+    assert client.post(RECEIVER, content=tampered, headers=_woo_headers(body)).status_code == 401
+    assert _shop_events(client) == []
+
+
+def test_woocommerce_ping_is_exactly_200(client: TestClient, workspace: str) -> None:
+    _connect_shop(client)
+    response = client.post(
+        RECEIVER, content=b"webhook_id=12", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 200
+    assert _shop_events(client) == []
+
+
+def test_signed_but_malformed_is_422(client: TestClient, workspace: str) -> None:
+    _connect_shop(client)
+    body = b"[not json"
+    assert client.post(RECEIVER, content=body, headers=_woo_headers(body)).status_code == 422
+
+
+def test_unknown_targets_are_404(client: TestClient, workspace: str) -> None:
+    body = _order()
+    assert client.post(RECEIVER, content=body, headers=_woo_headers(body)).status_code == 404
+    assert client.post("/webhooks/nope/shop", content=body, headers=_woo_headers(body)).status_code == 404
+    assert client.post("/webhooks/acme/wms", content=body, headers=_woo_headers(body)).status_code == 404
+
+
+def test_standard_webhooks_for_a_generic_system(client: TestClient) -> None:
+    body_topology = topology()
+    body_topology["systems"].append({"id": "wms", "kind": "generic", "vendor": "WMS vendor"})
+    client.put("/api/v1/workspaces/acme")
+    client.put("/api/v1/workspaces/acme/topology", json=body_topology).raise_for_status()
+    secret = "whsec_" + "c2VjcmV0LWtleS1mb3Itd21zLXdlYmhvb2tzIQ=="
+    created = client.put("/api/v1/workspaces/acme/systems/wms/connection", json={"webhook_secret": secret})
+    assert created.status_code == 201, created.text
+    assert created.json()["polling"] is False
+    event = {"id": "wms-1", "time": "2026-11-25T10:00:00Z", "flow": "stock", "kind": "seen",
+             "system": "wms", "refs": {"sku": "ABC-1"}, "quantity": 4}
+    body = json.dumps(event).encode()
+    now = int(time.time())
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now),
+               "webhook-signature": sign_standard_webhook(secret, "msg_1", now, body),
+               "Content-Type": "application/json"}
+    assert client.post("/webhooks/acme/wms", content=body, headers=headers).status_code == 200
+    stale = {**headers, "webhook-timestamp": str(now - 600),
+             "webhook-signature": sign_standard_webhook(secret, "msg_1", now - 600, body)}
+    assert client.post("/webhooks/acme/wms", content=body, headers=stale).status_code == 401
+    stored = client.get("/api/v1/workspaces/acme/events", params={"ref": "sku:ABC-1"}).json()["events"]
+    assert [e["id"] for e in stored] == ["wms-1"]
+
+
+def test_polled_only_kinds_have_no_receiver(client: TestClient, workspace: str) -> None:
+    client.put(
+        "/api/v1/workspaces/acme/systems/erp/connection",
+        json={"base_url": "https://erp.example.com", "webhook_secret": "s",
+              "credentials": {"protocol": "json2", "api_key": "k"}},
+    ).raise_for_status()
+    assert client.post("/webhooks/acme/erp", content=b"{}", headers={"Content-Type": "application/json"}).status_code == 404
