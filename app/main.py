@@ -17,6 +17,7 @@ from app.connections.poller import pollers
 from app.connections.views import router as connections_router
 from app.dashboard.views import dashboard_static
 from app.dashboard.views import router as dashboard_router
+from app.demo import demo
 from app.diagnosis.views import router as diagnosis_router
 from app.events.models import EventBatch
 from app.events.views import router as events_router
@@ -56,6 +57,7 @@ ROUTERS = (
 
 BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
 BACKGROUND: tuple[BackgroundService, ...] = (
+    demo,
     pollers,
     pending_sweeper,
     journey_export,
