@@ -14,7 +14,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from app.main import create_app
 from app.runtime import Runtime
 from app.settings import Settings
-from app.telemetry.export import JourneyExporter, trace_id_of
+from app.telemetry.export import JourneyExporter
+from app.telemetry.journey_spans import trace_id_of
 from app.telemetry.spans import attributes
 from tests.app.conftest import CONTRACT_EVENTS
 from tests.conftest import ADMIN_TOKEN
