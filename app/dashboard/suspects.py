@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,9 @@ from graph.results import Suspect
 log = logging.getLogger("arbiter.dashboard")
 
 CHART_BUCKETS = 8
+_CACHE_SIZE = 64
+_cache: dict[tuple[str, int, str, int, float], list[Bucket]] = {}
+_cache_lock = threading.Lock()
 _NICE_STEPS = [m * 10**e for e in range(7) for m in (1, 2, 5)]
 
 
@@ -58,12 +62,25 @@ def series(runtime: Runtime, scope: Scope, suspect: Suspect) -> list[Bucket]:
     """
     if scope.topology is None:
         return []
+    index, lock = runtime.indexes.index(scope.workspace.id)
+    # Judging the journeys at eight past moments costs about a second at 100k events; the same
+    # chart asked again within a minute (another viewer, a reload) is answered from memory.
+    key = (
+        scope.workspace.id,
+        index.version,
+        suspect_path(suspect),
+        int(scope.as_of.timestamp() // 60),
+        scope.window_seconds,
+    )
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
     refs = [suspect.link] if suspect.link is not None else suspect.links
     keys = {(r.flow, r.from_, r.to) for r in refs}
     step = scope.window_seconds / CHART_BUCKETS
     start = scope.as_of - timedelta(seconds=scope.window_seconds)
     buckets: list[Bucket] = []
-    index, lock = runtime.indexes.index(scope.workspace.id)
     with lock:
         for i in range(1, CHART_BUCKETS + 1):
             end = start + timedelta(seconds=step * i)
@@ -76,6 +93,10 @@ def series(runtime: Runtime, scope: Scope, suspect: Suspect) -> list[Bucket]:
                     healthy=sum(h.entities.ok for h in mine),
                 )
             )
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = buckets
     return buckets
 
 
