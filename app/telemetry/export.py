@@ -34,6 +34,10 @@ from app.workspaces.service import list_workspaces
 
 log = logging.getLogger("arbiter.telemetry")
 
+_REFS_PER_ROUND = 50_000
+_REMEMBERED = 100_000
+"""Journeys per workspace whose last exported state is remembered."""
+
 
 def span_exporter(settings: Settings) -> SpanExporter | None:
     """The OTLP/HTTP exporter to ``otlp_export_endpoint``; None when it is not set."""
@@ -180,13 +184,15 @@ class JourneyExporter:
                     event_refs.c.seq <= top,
                 )
                 .order_by(event_refs.c.seq)
+                .limit(_REFS_PER_ROUND)
             ).all()
         last = None
         for row in rows:
             if row.seq != last:
                 state.dirty.setdefault((row.namespace, row.value), None)
                 last = row.seq
-        state.watermark = top
+        # A full page may have cut the last event's refs short: read that event again next round.
+        state.watermark = rows[-1].seq - 1 if len(rows) == _REFS_PER_ROUND else top
 
     def _send(
         self,
@@ -204,7 +210,11 @@ class JourneyExporter:
                 result = SpanExportResult.FAILURE
             if result == SpanExportResult.SUCCESS:
                 for key, print_, _, _ in chunk:
+                    state.sent.pop(key, None)  # re-inserted last: the most recent stay longest
                     state.sent[key] = print_
+                while len(state.sent) > _REMEMBERED:
+                    # Forgetting only costs sending an unchanged journey again some day.
+                    del state.sent[next(iter(state.sent))]
                 journeys += len(chunk)
                 spans += len(payload)
             else:
