@@ -107,6 +107,7 @@ class EventReporter:
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep_recent)
         self._wake = asyncio.Event()
         self._sending = asyncio.Lock()
+        self._in_flight = 0
         self.sent = 0
         self.duplicates = 0
         self.rejected = 0
@@ -122,8 +123,9 @@ class EventReporter:
         self.recent.append(event)
         if self.endpoint is None:
             return
-        if len(self._buffer) >= self._max_buffer:
-            self._buffer.popleft()  # bounded memory beats an out-of-memory sandbox
+        if len(self._buffer) >= self._max_buffer and len(self._buffer) > self._in_flight:
+            # bounded memory beats an out-of-memory sandbox: drop the oldest not being sent
+            del self._buffer[self._in_flight]
             self.dropped += 1
         self._buffer.append(event)
         if len(self._buffer) >= BATCH_SIZE:
@@ -158,10 +160,14 @@ class EventReporter:
         async with self._sending:  # one batch in flight at a time, whoever flushes
             while self._buffer:
                 batch = [self._buffer[i] for i in range(min(BATCH_SIZE, len(self._buffer)))]
-                if await self._post(batch) == "retry":
-                    return False
-                for _ in batch:
-                    self._buffer.popleft()
+                self._in_flight = len(batch)
+                try:
+                    if await self._post(batch) == "retry":
+                        return False
+                    for _ in batch:
+                        self._buffer.popleft()
+                finally:
+                    self._in_flight = 0
             return True
 
     async def _post(self, batch: list[dict[str, Any]]) -> str:

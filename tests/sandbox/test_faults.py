@@ -236,6 +236,31 @@ async def test_shop_rejects_or_loses_stock_updates(
         assert (await client.get(f"{control}/stock")).json()["SPN-12"]["shop"] != 4
 
 
+async def test_down_that_answers_nothing_is_a_timeout(
+    run_sandbox: RunSandbox, arbiter: FakeArbiter
+) -> None:
+    async with run_sandbox(request_timeout_seconds=0.3) as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        await _fault(client, control, kind="down", target="erp", mode="hang", hang_seconds=5)
+        await _order(client, control)
+        await eventually(lambda: _pushes(arbiter, 3001001))
+    push = _pushes(arbiter, 3001001)[0]
+    assert push["outcome"]["status"] is None
+    assert push["outcome"]["error"].startswith("timeout")
+
+
+async def test_reporter_bounds_its_buffer() -> None:
+    from sandbox.reporter import EventReporter
+
+    reporter = EventReporter(url="http://127.0.0.1:9", token="t", workspace="w", max_buffer=3)
+    for n in range(5):
+        reporter.emit({"id": str(n)})
+    assert reporter.pending == 3
+    assert reporter.dropped == 2
+    assert await reporter.flush() is False
+    assert reporter.pending == 3
+
+
 async def test_gate_faults_in_each_vendors_format(
     world: World, woo: httpx.AsyncClient, baselinker: httpx.AsyncClient, magento: httpx.AsyncClient
 ) -> None:
