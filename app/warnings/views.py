@@ -1,5 +1,29 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime
+
+from app.deps import RuntimeDep, WorkspaceDep
+from app.warnings.models import WarningList
+from app.warnings.service import warnings_for
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["warnings"])
+
+
+@router.get("/warnings", response_model=WarningList, response_model_by_alias=True)
+async def warnings(
+    ws: WorkspaceDep,
+    runtime: RuntimeDep,
+    as_of: Annotated[
+        AwareDatetime | None, Query(description="As of this moment (RFC 3339); default: now.")
+    ] = None,
+) -> WarningList:
+    """What is about to go wrong: rising error rates, backlogs and latency, silent systems,
+    failing credentials, rate-limit pressure, webhooks about to be disabled. Distinct from
+    incidents, which are failures that already happened."""
+    moment = (as_of or datetime.now(UTC)).astimezone(UTC)
+    return await run_in_threadpool(warnings_for, runtime, ws, moment)

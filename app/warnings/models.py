@@ -1,0 +1,43 @@
+"""Proactive warnings: what is about to go wrong, distinct from incidents (what went wrong)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from graph.results import LinkRef
+
+WarningKind = Literal[
+    "error_rate_rising",
+    "backlog_growing",
+    "latency_rising",
+    "silent",
+    "credentials_failing",
+    "credentials_expiring",
+    "rate_limit_pressure",
+    "rate_limit_headroom_low",
+    "webhook_failing",
+    "webhook_disabled",
+    "connector_stopped",
+    "connector_error",
+]
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+
+
+class Warning(BaseModel):  # the domain's word; builtins.Warning is not needed here
+    kind: WarningKind
+    severity: Severity
+    link: LinkRef | None = Field(default=None, description="The link it is about, if any.")
+    system: str | None = Field(default=None, description="The system it is about, if any.")
+    message: str
+    since: datetime | None = Field(default=None, description="When the condition began.")
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class WarningList(BaseModel):
+    as_of: datetime
+    window_seconds: float
+    warnings: list[Warning] = Field(description="Most severe first.")

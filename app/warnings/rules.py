@@ -1,0 +1,401 @@
+"""Pure rules from link figures, activity and connector status to proactive warnings.
+
+Each rule compares the recent window (``[as_of - window, as_of]``) with the one before it:
+
+- ``error_rate_rising``: at least 5 calls on a link, at least 10 % of them failed, and at least
+  twice the rate of the window before (critical from 50 %). A link already ``failed`` is an
+  incident's business and gets no warning.
+- ``backlog_growing``: at least 5 entities wait on a link within their SLA, at least twice as
+  many as a window ago.
+- ``latency_rising``: the 95th percentile call duration on a link at least doubled and is above
+  one second; critical when it reaches half the link's SLA.
+- ``silent``: a system sent nothing for ``silence_factor`` times its usual gap between events
+  (its poll interval when its connector reported one), and at least ``silence_min_seconds``.
+- From Arbiter's own probes (system ``arbiter``): ``credentials_failing`` (401/403; critical
+  when the latest probe was refused) and ``rate_limit_pressure`` (at least 10 % of probes
+  answered 429).
+- From connector status (see :mod:`app.warnings.service`): ``rate_limit_headroom_low``,
+  ``webhook_failing``, ``webhook_disabled``, ``credentials_expiring``, ``connector_stopped``
+  and ``connector_error``.
+
+>>> from datetime import UTC, datetime
+>>> now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+>>> [w.kind for w in connector_warnings("oms", {"rate_limit": {"limit": 100, "remaining": 4}},
+...     as_of=now, silence_factor=3)]
+['rate_limit_headroom_low']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from app.warnings.models import SEVERITY_ORDER, Severity, Warning
+from graph.results import LinkRef
+
+WEBHOOK_DISABLE_AFTER = 7
+"""Failed deliveries after which WooCommerce disables a webhook (the default it documents)."""
+
+
+@dataclass(frozen=True)
+class CallStats:
+    """Calls in one window: counts, failures by kind, latency, the latest outcome."""
+
+    calls: int = 0
+    failed: int = 0
+    auth_failed: int = 0
+    rate_limited: int = 0
+    p95_ms: float | None = None
+    last_status: int | None = None
+    last_time: datetime | None = None
+    first_failure: datetime | None = None
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.failed / self.calls if self.calls else None
+
+
+def call_stats(calls: Sequence[tuple[datetime, int | None, float]]) -> CallStats:
+    """Figures of ``(time, status, duration_ms)`` calls (any order); latency of answered ones.
+
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 11, 25, tzinfo=UTC)
+    >>> s = call_stats([(t, 200, 100.0), (t, 503, 900.0), (t, 429, 50.0), (t, 401, 20.0)])
+    >>> (s.calls, s.failed, s.rate_limited, s.auth_failed, s.p95_ms)
+    (4, 3, 1, 1, 100.0)
+    """
+    if not calls:
+        return CallStats()
+    ordered = sorted(calls, key=lambda c: c[0])
+    failed = [c for c in ordered if c[1] is None or not 200 <= c[1] < 300]
+    # Latency of the calls that were answered: timeouts already count as failures.
+    durations = sorted(c[2] for c in ordered if c[1] is not None and 200 <= c[1] < 300)
+    return CallStats(
+        calls=len(ordered),
+        failed=len(failed),
+        auth_failed=sum(1 for c in ordered if c[1] in (401, 403)),
+        rate_limited=sum(1 for c in ordered if c[1] == 429),
+        p95_ms=_percentile(durations, 0.95),
+        last_status=ordered[-1][1],
+        last_time=ordered[-1][0],
+        first_failure=failed[0][0] if failed else None,
+    )
+
+
+@dataclass(frozen=True)
+class LinkFigures:
+    link: LinkRef
+    sla_seconds: float
+    status: str
+    recent: CallStats
+    previous: CallStats
+    waiting_now: int
+    waiting_before: int
+
+
+@dataclass(frozen=True)
+class Activity:
+    """When a system last sent anything, and its usual gap between events."""
+
+    system: str
+    last_event: datetime
+    usual_gap_seconds: float | None
+
+
+@dataclass(frozen=True)
+class WarningInputs:
+    as_of: datetime
+    window_seconds: float
+    links: Sequence[LinkFigures] = ()
+    probes: Mapping[str, CallStats] = field(default_factory=dict)
+    activity: Sequence[Activity] = ()
+    connectors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def compute_warnings(
+    inputs: WarningInputs, *, silence_factor: float = 3.0, silence_min_seconds: float = 900.0
+) -> list[Warning]:
+    """Every warning the inputs support, most severe first."""
+    found: list[Warning] = []
+    for figures in inputs.links:
+        found += link_warnings(figures)
+    for system, stats in sorted(inputs.probes.items()):
+        found += probe_warnings(system, stats)
+    intervals = {
+        system: float(status["poll_interval_seconds"])
+        for system, status in inputs.connectors.items()
+        if isinstance(status.get("poll_interval_seconds"), int | float)
+    }
+    for activity in inputs.activity:
+        found += silence_warnings(
+            activity,
+            as_of=inputs.as_of,
+            factor=silence_factor,
+            minimum=silence_min_seconds,
+            poll_interval=intervals.get(activity.system),
+        )
+    for system, status in sorted(inputs.connectors.items()):
+        found += connector_warnings(
+            system, status, as_of=inputs.as_of, silence_factor=silence_factor
+        )
+    return sorted(found, key=lambda w: (SEVERITY_ORDER[w.severity], w.kind, w.system or ""))
+
+
+def link_warnings(figures: LinkFigures) -> list[Warning]:
+    found: list[Warning] = []
+    link, recent, previous = figures.link, figures.recent, figures.previous
+    name = f"{link.flow} {link.from_} → {link.to}"
+    rate, before = recent.error_rate, previous.error_rate
+    if (
+        figures.status != "failed"
+        and rate is not None
+        and recent.calls >= 5
+        and rate >= 0.1
+        and (before is None or rate >= 2 * before)
+    ):
+        found.append(
+            Warning(
+                kind="error_rate_rising",
+                severity="critical" if rate >= 0.5 else "warning",
+                link=link,
+                message=f"{rate:.0%} of calls on {name} failed lately"
+                + (f", up from {before:.0%}" if before is not None else ""),
+                since=recent.first_failure,
+                evidence={
+                    "calls": recent.calls,
+                    "failed": recent.failed,
+                    "error_rate": round(rate, 4),
+                    "previous_error_rate": round(before, 4) if before is not None else None,
+                },
+            )
+        )
+    if figures.waiting_now >= 5 and figures.waiting_now >= 2 * max(figures.waiting_before, 1):
+        found.append(
+            Warning(
+                kind="backlog_growing",
+                severity="warning",
+                link=link,
+                message=f"{figures.waiting_now} entities wait on {name}, "
+                f"up from {figures.waiting_before} a while ago",
+                evidence={"waiting": figures.waiting_now, "waiting_before": figures.waiting_before},
+            )
+        )
+    now_ms, before_ms = recent.p95_ms, previous.p95_ms
+    if now_ms is not None and before_ms and now_ms >= 1000 and now_ms >= 2 * before_ms:
+        near_sla = now_ms / 1000 >= 0.5 * figures.sla_seconds
+        found.append(
+            Warning(
+                kind="latency_rising",
+                severity="critical" if near_sla else "warning",
+                link=link,
+                message=f"calls on {name} take {now_ms / 1000:.1f} s (95th percentile), "
+                f"up from {before_ms / 1000:.1f} s; the hop's SLA is {figures.sla_seconds:g} s",
+                evidence={
+                    "p95_ms": now_ms,
+                    "previous_p95_ms": before_ms,
+                    "sla_seconds": figures.sla_seconds,
+                },
+            )
+        )
+    return found
+
+
+def probe_warnings(system: str, stats: CallStats) -> list[Warning]:
+    found: list[Warning] = []
+    if stats.auth_failed:
+        refused_now = stats.last_status in (401, 403)
+        found.append(
+            Warning(
+                kind="credentials_failing",
+                severity="critical" if refused_now else "warning",
+                system=system,
+                message=f"{system} refused Arbiter's credentials "
+                f"({stats.auth_failed} of {stats.calls} probes answered 401/403)"
+                + ("" if refused_now else "; the latest probe passed"),
+                since=stats.first_failure,
+                evidence={"probes": stats.calls, "refused": stats.auth_failed},
+            )
+        )
+    if stats.calls and stats.rate_limited / stats.calls >= 0.1:
+        found.append(
+            Warning(
+                kind="rate_limit_pressure",
+                severity="warning",
+                system=system,
+                message=f"{system} answered 429 to {stats.rate_limited} of {stats.calls} "
+                "of Arbiter's calls: close to its rate limit",
+                evidence={"probes": stats.calls, "rate_limited": stats.rate_limited},
+            )
+        )
+    return found
+
+
+def silence_warnings(
+    activity: Activity,
+    *,
+    as_of: datetime,
+    factor: float,
+    minimum: float,
+    poll_interval: float | None,
+) -> list[Warning]:
+    usual = poll_interval or activity.usual_gap_seconds
+    allowed = max(factor * usual, minimum) if usual else minimum
+    quiet = (as_of - activity.last_event).total_seconds()
+    if quiet <= allowed:
+        return []
+    return [
+        Warning(
+            kind="silent",
+            severity="critical" if quiet > 4 * allowed else "warning",
+            system=activity.system,
+            message=f"nothing from {activity.system} for {_spoken(quiet)}"
+            + (f" (it usually reports every {_spoken(usual)})" if usual else ""),
+            since=activity.last_event,
+            evidence={"quiet_seconds": round(quiet), "usual_gap_seconds": usual},
+        )
+    ]
+
+
+def connector_warnings(
+    system: str, status: Mapping[str, Any], *, as_of: datetime, silence_factor: float
+) -> list[Warning]:
+    """Warnings from what a connector reported about itself (keys in :mod:`.service`)."""
+    found: list[Warning] = []
+    limits = status.get("rate_limit")
+    if isinstance(limits, Mapping) and limits.get("limit"):
+        remaining, limit = float(limits.get("remaining", 0)), float(limits["limit"])
+        if remaining / limit <= 0.2:
+            found.append(
+                Warning(
+                    kind="rate_limit_headroom_low",
+                    severity="critical" if remaining / limit <= 0.05 else "warning",
+                    system=system,
+                    message=f"{system}: {remaining:g} of {limit:g} API calls left in the "
+                    "current rate-limit window",
+                    evidence=dict(limits),
+                )
+            )
+    failures = status.get("webhook_failures")
+    threshold = int(status.get("webhook_disable_after", WEBHOOK_DISABLE_AFTER))
+    if status.get("webhook_disabled"):
+        found.append(
+            Warning(
+                kind="webhook_disabled",
+                severity="critical",
+                system=system,
+                message=f"{system} disabled its webhook to Arbiter: no more pushes arrive",
+                evidence={"webhook_failures": failures},
+            )
+        )
+    elif isinstance(failures, int) and failures >= max(threshold - 4, 1):
+        found.append(
+            Warning(
+                kind="webhook_failing",
+                severity="critical" if failures >= threshold - 1 else "warning",
+                system=system,
+                message=f"{system}'s webhook failed {failures} times in a row; it is disabled "
+                f"after {threshold}",
+                evidence={"webhook_failures": failures, "disabled_after": threshold},
+            )
+        )
+    expires = _moment(status.get("credentials_expire_at"))
+    if expires is not None and expires - as_of <= timedelta(days=7):
+        left = (expires - as_of).total_seconds()
+        found.append(
+            Warning(
+                kind="credentials_expiring",
+                severity="critical" if left <= 86400 else "warning",
+                system=system,
+                message=f"{system}'s credentials "
+                + (f"expire in {_spoken(left)}" if left > 0 else "have expired"),
+                since=None,
+                evidence={"expires_at": expires.isoformat()},
+            )
+        )
+    last_poll = _moment(status.get("last_poll_at"))
+    interval = status.get("poll_interval_seconds")
+    if last_poll is not None and isinstance(interval, int | float) and interval > 0:
+        late = (as_of - last_poll).total_seconds()
+        if late > silence_factor * interval:
+            found.append(
+                Warning(
+                    kind="connector_stopped",
+                    severity="critical",
+                    system=system,
+                    message=f"Arbiter's poller of {system} last ran {_spoken(late)} ago "
+                    f"(every {_spoken(float(interval))} expected)",
+                    since=last_poll,
+                    evidence={"last_poll_at": last_poll.isoformat(), "interval": interval},
+                )
+            )
+    error = status.get("last_error")
+    if isinstance(error, str) and error:
+        found.append(
+            Warning(
+                kind="connector_error",
+                severity="warning",
+                system=system,
+                message=f"Arbiter's connector to {system} reports: {error[:300]}",
+                evidence={"last_error": error[:1000]},
+            )
+        )
+    return found
+
+
+def usual_gap(times: Iterable[datetime]) -> float | None:
+    """The median gap between consecutive events, None with fewer than three.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> t = datetime(2026, 11, 25, tzinfo=UTC)
+    >>> usual_gap([t, t + timedelta(seconds=60), t + timedelta(seconds=180)])
+    90.0
+    """
+    ordered = sorted(times)
+    gaps = sorted((b - a).total_seconds() for a, b in pairwise(ordered))
+    gaps = [g for g in gaps if g > 0]
+    if len(gaps) < 2:
+        return None
+    middle = len(gaps) // 2
+    return gaps[middle] if len(gaps) % 2 else (gaps[middle - 1] + gaps[middle]) / 2
+
+
+def _percentile(ordered: Sequence[float], share: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, max(math.ceil(share * len(ordered)) - 1, 0))]
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def _spoken(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+__all__ = [
+    "Activity",
+    "CallStats",
+    "LinkFigures",
+    "Severity",
+    "WarningInputs",
+    "call_stats",
+    "compute_warnings",
+]

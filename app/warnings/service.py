@@ -1,0 +1,198 @@
+"""Gathers what the warning rules need from the index, the event store and the connectors.
+
+Connector status
+----------------
+Pollers and webhook receivers report what only they know with
+:func:`record_connector_status` (kept in memory, latest report per system wins, keys merged).
+Every key is optional::
+
+    record_connector_status(runtime, "acme", "oms", {
+        "rate_limit": {"limit": 100, "remaining": 12, "window_seconds": 60},  # BaseLinker
+        "webhook_failures": 5,            # WooCommerce: consecutive failed deliveries
+        "webhook_disable_after": 7,       # its disable threshold (default 7)
+        "webhook_disabled": False,        # WooCommerce set the webhook to "disabled"
+        "credentials_expire_at": "2026-12-01T00:00:00Z",
+        "last_poll_at": "2026-11-25T11:59:30Z",
+        "poll_interval_seconds": 60,      # also sets the system's expected reporting gap
+        "last_error": "401 Unauthorized",  # or None once it recovered
+    })
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.db.tables import events
+from app.incidents.state import attached
+from app.runtime import Runtime
+from app.warnings.models import WarningList
+from app.warnings.rules import (
+    Activity,
+    CallStats,
+    LinkFigures,
+    WarningInputs,
+    call_stats,
+    compute_warnings,
+    usual_gap,
+)
+from graph.model import ARBITER_SYSTEM, Topology
+
+MAX_CALLS = 200_000
+"""Calls read per warning computation; beyond that the oldest of the two windows are dropped."""
+
+
+class ConnectorStatuses:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_workspace: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def record(self, workspace_id: str, system: str, status: Mapping[str, Any]) -> None:
+        with self._lock:
+            systems = self._by_workspace.setdefault(workspace_id, {})
+            merged = systems.setdefault(system, {})
+            merged.update(status)
+            merged["reported_at"] = datetime.now(UTC).isoformat()
+
+    def of(self, workspace_id: str) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {s: dict(v) for s, v in self._by_workspace.get(workspace_id, {}).items()}
+
+
+def connector_statuses(runtime: Runtime) -> ConnectorStatuses:
+    return attached(runtime, "connector_statuses", ConnectorStatuses)
+
+
+def record_connector_status(
+    runtime: Runtime, workspace_id: str, system: str, status: Mapping[str, Any]
+) -> None:
+    """Report what a connector knows about ``system`` (keys: see the module docstring)."""
+    connector_statuses(runtime).record(workspace_id, system, status)
+
+
+_Call = tuple[datetime, int | None, float]
+
+
+def _calls(
+    runtime: Runtime, workspace_id: str, start: datetime, end: datetime
+) -> dict[tuple[str, str, str], list[_Call]]:
+    """Every call in ``[start, end]`` by (flow, caller, target)."""
+    query = (
+        select(events.c.time, events.c.flow, events.c.system, events.c.target, events.c.body)
+        .where(
+            events.c.workspace_id == workspace_id,
+            events.c.kind == "call",
+            events.c.time >= start,
+            events.c.time <= end,
+        )
+        .order_by(events.c.time.desc())
+        .limit(MAX_CALLS)
+    )
+    found: dict[tuple[str, str, str], list[_Call]] = {}
+    with runtime.engine.connect() as connection:
+        for row in connection.execute(query):
+            outcome = json.loads(row.body).get("outcome") or {}
+            found.setdefault((row.flow, row.system, row.target), []).append(
+                (row.time, outcome.get("status"), float(outcome.get("duration_ms") or 0.0))
+            )
+    return found
+
+
+def _activity(
+    runtime: Runtime, workspace_id: str, as_of: datetime, lookback: float
+) -> list[Activity]:
+    since = as_of - timedelta(seconds=lookback)
+    with runtime.engine.connect() as connection:
+        latest = connection.execute(
+            select(events.c.system, func.max(events.c.time))
+            .where(events.c.workspace_id == workspace_id, events.c.time <= as_of)
+            .group_by(events.c.system)
+        ).all()
+        recent = connection.execute(
+            select(events.c.system, events.c.time)
+            .where(
+                events.c.workspace_id == workspace_id,
+                events.c.time >= since,
+                events.c.time <= as_of,
+            )
+            .order_by(events.c.time.desc())
+            .limit(MAX_CALLS)
+        ).all()
+    times: dict[str, list[datetime]] = {}
+    for system, moment in recent:
+        times.setdefault(system, []).append(moment)
+    return [
+        Activity(system, _aware(last), usual_gap(times.get(system, [])))
+        for system, last in sorted(latest)
+        if system != ARBITER_SYSTEM and last is not None
+    ]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def gather(
+    runtime: Runtime, workspace_id: str, topology: Topology, as_of: datetime
+) -> WarningInputs:
+    settings = runtime.settings
+    window = settings.warning_window_seconds
+    before = as_of - timedelta(seconds=window)
+    index, lock = runtime.indexes.index(workspace_id)
+    with lock:
+        health_now = index.link_health(topology, as_of=as_of, window_seconds=window)
+        health_before = index.link_health(topology, as_of=before, window_seconds=window)
+    calls = _calls(runtime, workspace_id, before - timedelta(seconds=window), as_of)
+
+    def split(found: list[_Call]) -> tuple[CallStats, CallStats]:
+        return (
+            call_stats([c for c in found if c[0] > before]),
+            call_stats([c for c in found if c[0] <= before]),
+        )
+
+    figures: list[LinkFigures] = []
+    for link, now, earlier in zip(topology.links, health_now, health_before, strict=True):
+        recent, previous = split(calls.get((link.flow, link.caller, link.callee), []))
+        figures.append(
+            LinkFigures(
+                link=now.link,
+                sla_seconds=link.sla_seconds,
+                status=now.status,
+                recent=recent,
+                previous=previous,
+                waiting_now=now.entities.pending,
+                waiting_before=earlier.entities.pending,
+            )
+        )
+    probes: dict[str, list[_Call]] = {}
+    for (_flow, caller, target), found in calls.items():
+        if caller == ARBITER_SYSTEM:
+            probes.setdefault(target, []).extend(c for c in found if c[0] > before)
+    return WarningInputs(
+        as_of=as_of,
+        window_seconds=window,
+        links=figures,
+        probes={system: call_stats(found) for system, found in probes.items() if found},
+        activity=_activity(runtime, workspace_id, as_of, 2 * window),
+        connectors=connector_statuses(runtime).of(workspace_id),
+    )
+
+
+def warnings_for(runtime: Runtime, workspace_id: str, as_of: datetime) -> WarningList:
+    settings = runtime.settings
+    topology = runtime.indexes.topology(workspace_id)
+    inputs = gather(runtime, workspace_id, topology, as_of)
+    return WarningList(
+        as_of=as_of,
+        window_seconds=inputs.window_seconds,
+        warnings=compute_warnings(
+            inputs,
+            silence_factor=settings.warning_silence_factor,
+            silence_min_seconds=settings.warning_silence_min_seconds,
+        ),
+    )
