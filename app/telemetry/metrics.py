@@ -3,7 +3,9 @@
 Other modules record through the functions here, never through the metric objects:
 
 - :func:`record_ingest` after storing a batch (``source`` is ``api``, ``otlp``, ``webhook``...).
-- :func:`record_connector_call` for each call a connector makes to a system.
+- :func:`record_connector_call` for a call a connector makes to a system that is not stored as
+  a probe event: the probe call events connectors store (system ``arbiter``) are counted
+  already, as they are stored.
 - :func:`time_diagnosis` around a diagnosis (the API's diagnosis route is timed already).
 - :func:`register_open_incidents` once, with a callback that returns the open incidents per
   workspace; it is called at each scrape and the value is exported as a gauge. Call the

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Sequence
 
 from fastapi import FastAPI
 from fastapi.responses import Response
@@ -31,6 +31,7 @@ from app.runtime import Runtime
 from app.settings import Settings
 from app.telemetry import metrics
 from app.telemetry.export import span_exporter
+from graph.model import ARBITER_SYSTEM, Event
 
 log = logging.getLogger("arbiter.telemetry")
 
@@ -53,8 +54,13 @@ def install(app: FastAPI, runtime: Runtime, *, version: str) -> None:
         return Response(body, media_type=content_type)
 
 
-def _count_stored(workspace_id: str, stored: Any) -> None:
+def _count_stored(workspace_id: str, stored: Sequence[tuple[int, Event]]) -> None:
     metrics.record_stored(workspace_id, len(stored))
+    for _, event in stored:
+        # Connectors record each of their own calls as a probe event of system `arbiter`.
+        if event.system == ARBITER_SYSTEM and event.kind == "call" and event.target:
+            status = event.outcome.status if event.outcome is not None else None
+            metrics.record_connector_call(workspace_id, event.target, status)
 
 
 def tracer_provider(settings: Settings, *, version: str) -> TracerProvider | None:

@@ -63,3 +63,33 @@ def test_metrics_after_some_ingest(client: TestClient, workspace_token: str) -> 
 def test_label_values_are_bounded() -> None:
     bounded = metrics._BoundedLabels(2)
     assert [bounded("system", s) for s in ("a", "b", "c", "a")] == ["a", "b", "other", "a"]
+
+
+def test_connector_probe_events_count_as_connector_calls(
+    client: TestClient, workspace_token: str
+) -> None:
+    probe = {
+        "id": "arbiter-probe-erp-1",
+        "time": "2026-11-25T10:05:00Z",
+        "flow": "order",
+        "kind": "call",
+        "system": "arbiter",
+        "target": "erp",
+        "outcome": {"status": 429, "duration_ms": 12},
+    }
+    before = _families(client)["arbiter_connector_calls"]
+
+    def rate_limited(samples: list[tuple[dict[str, str], float]]) -> float:
+        return sum(
+            v
+            for labels, v in samples
+            if labels.get("system") == "erp"
+            and labels.get("status") == "429"
+            and labels.get("workspace") == "acme"
+        )
+
+    response = client.post("/api/v1/workspaces/acme/events", json={"events": [probe]})
+    assert response.status_code == 202
+    client.post("/api/v1/workspaces/acme/events", json={"events": [probe]})  # a duplicate
+    after = _families(client)["arbiter_connector_calls"]
+    assert rate_limited(after) - rate_limited(before) == 1
