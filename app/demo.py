@@ -16,12 +16,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from app.auth.service import create_token
 from app.connections.models import ConnectionIn
 from app.connections.service import put_connection
 from app.runtime import Runtime
+from app.settings import Settings
 from app.topology.service import put_topology
 from app.workspaces.service import list_workspaces, put_workspace
 from graph.model import Topology
@@ -33,14 +34,14 @@ log = logging.getLogger("arbiter.demo")
 WORKSPACE = "demo"
 
 
-def demo_enabled(runtime: Runtime) -> bool:
-    """On when asked, or by default when nothing is configured (SQLite, no workspace of one's own)."""
-    settings = runtime.settings
+def demo_enabled(settings: Settings, engine: Engine) -> bool:
+    """On when asked, or by default when nothing is configured: SQLite, and no workspace of
+    one's own in the store."""
     if settings.demo is not None:
         return settings.demo
     if settings.database_url is not None:
         return False
-    with runtime.engine.connect() as connection:
+    with engine.connect() as connection:
         return all(w.id == WORKSPACE for w in list_workspaces(connection))
 
 
@@ -62,7 +63,7 @@ def configure(connection: Connection, runtime: Runtime, base_port: int) -> tuple
         "shop": ConnectionIn(
             base_url=f"http://{host}:{base_port}",
             credentials={"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret},
-            webhook_secret=webhook_secret,  # type: ignore[arg-type]
+            webhook_secret=webhook_secret,
             poll_interval_seconds=interval,
         ),
         "oms": ConnectionIn(
@@ -89,7 +90,7 @@ def configure(connection: Connection, runtime: Runtime, base_port: int) -> tuple
 @asynccontextmanager
 async def demo(runtime: Runtime) -> AsyncIterator[None]:
     """Background service: the sandbox subprocess and the demo workspace, when enabled."""
-    if not await asyncio.to_thread(demo_enabled, runtime):
+    if not runtime.demo:
         yield
         return
     settings = runtime.settings
@@ -102,15 +103,22 @@ async def demo(runtime: Runtime) -> AsyncIterator[None]:
 
     token, webhook_secret = await asyncio.to_thread(setup)
     command = [
-        sys.executable, "-m", "sandbox",
-        "--base-port", str(base_port),
-        "--arbiter-url", arbiter_url,
-        "--workspace", WORKSPACE,
-        "--webhook-url", f"{arbiter_url}/webhooks/{WORKSPACE}/shop",
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--base-port",
+        str(base_port),
+        "--arbiter-url",
+        arbiter_url,
+        "--workspace",
+        WORKSPACE,
+        "--webhook-url",
+        f"{arbiter_url}/webhooks/{WORKSPACE}/shop",
     ]
     env = dict(os.environ, SANDBOX_ARBITER_TOKEN=token, SANDBOX_WEBHOOK_SECRET=webhook_secret)
     process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)  # noqa: S603
-    print(  # noqa: T201 - the user started the demo and should see where it is
+    # The user started the demo and should see where it is.
+    print(
         f"Demo: sandbox on 127.0.0.1:{base_port}-{base_port + 4} "
         f"(fault control API: http://127.0.0.1:{base_port + 4}/faults); "
         f"workspace '{WORKSPACE}' at {arbiter_url}/",

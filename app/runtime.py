@@ -14,7 +14,11 @@ from app.connections.crypto import SecretBox
 from app.db.engine import make_engine, migrate
 from app.diagnosis.service import IndexRegistry
 from app.settings import Settings
+from graph.hops import SKEW_TOLERANCE_SECONDS
 from graph.model import Event
+
+DEMO_CLOCK_SKEW_SECONDS = 10.0
+"""The sandbox's systems share one clock: the demo shows failures soon after their SLA."""
 
 StoredListener = Callable[[str, Sequence[tuple[int, Event]]], None]
 
@@ -28,12 +32,16 @@ class Runtime:
     admin_token: str
     admin_token_path: Path | None
     secrets: SecretBox
+    demo: bool = False
     indexes: IndexRegistry = field(init=False)
     listeners: list[StoredListener] = field(default_factory=list)
     """Called with (workspace, newly stored events) after each commit; must not block."""
 
     def __post_init__(self) -> None:
-        self.indexes = IndexRegistry(self.engine)
+        skew = self.settings.clock_skew_seconds
+        if skew is None:
+            skew = DEMO_CLOCK_SKEW_SECONDS if self.demo else SKEW_TOLERANCE_SECONDS
+        self.indexes = IndexRegistry(self.engine, skew_tolerance_seconds=skew)
 
     def events_stored(self, workspace_id: str, stored: Sequence[tuple[int, Event]]) -> None:
         """Tell the index and every listener about events just committed to the store."""
@@ -52,12 +60,15 @@ class Runtime:
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
         token, path = ensure_admin_token(settings)
+        from app.demo import demo_enabled  # the demo module builds on this one
+
         return cls(
             settings=settings,
             engine=engine,
             admin_token=token,
             admin_token_path=path,
             secrets=SecretBox.from_settings(settings),
+            demo=demo_enabled(settings, engine),
         )
 
     def close(self) -> None:

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         description="Run the sandbox demo; default: on when no database_url is configured "
         "and the store has no workspace of its own.",
     )
+    clock_skew_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description="How far systems' clocks may disagree; added to every SLA deadline so skew "
+        "alone never makes a late or lost verdict. Default 180 s (10 s in the sandbox demo, "
+        "whose systems share one clock).",
+    )
     demo_sandbox_port: int = Field(
         default=8100, ge=1, le=65530, description="First of the demo sandbox's five ports."
     )

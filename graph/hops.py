@@ -4,7 +4,8 @@ Clock skew
 ----------
 Event times come from the clocks of different systems, which disagree by a minute or two.
 Every comparison of a time from one system with a deadline derived from another's adds
-:data:`SKEW_TOLERANCE_SECONDS` (180 s): a hop is ``late`` only when it arrived more than
+the clock's ``skew``, by default :data:`SKEW_TOLERANCE_SECONDS` (180 s; a setting of the
+service, ``ARBITER_CLOCK_SKEW_SECONDS``): a hop is ``late`` only when it arrived more than
 ``sla + 180 s`` after it was entered, and an unfinished hop turns from ``pending`` into failed
 (``missing``, ``lost``...) only once ``as_of`` is past ``entered + sla + 180 s``. Three minutes
 covers two clocks each up to ~90 s off in opposite directions, or one up to 2 min off, so skew
@@ -47,10 +48,12 @@ HopStatus = Literal["ok", "pending", "failed", "blocked"]
 class Clock:
     """``as_of`` that records the nearest compared times below and above it."""
 
-    __slots__ = ("at", "hi", "lo")
+    __slots__ = ("at", "hi", "lo", "skew")
 
-    def __init__(self, at: float) -> None:
+    def __init__(self, at: float, skew: float = SKEW_TOLERANCE_SECONDS) -> None:
         self.at = at
+        self.skew = skew
+
         self.lo = -math.inf
         self.hi = math.inf
 
@@ -164,7 +167,7 @@ def failure_mode(
         if accepted:
             return "lost", sample_calls(entity_calls), False
         return classify(entity_calls[-1]), sample_calls(entity_calls), False
-    window_start = start - SKEW_TOLERANCE_SECONDS
+    window_start = start - clock.skew
     bare = [
         c
         for c in shared.bare(spec.flow, spec.caller, spec.callee, window_start, end)
@@ -175,7 +178,7 @@ def failure_mode(
         return classify(failing[-1]), sample_calls(failing), True
     probes = [
         c
-        for c in shared.probes(spec.callee, window_start, end + SKEW_TOLERANCE_SECONDS)
+        for c in shared.probes(spec.callee, window_start, end + clock.skew)
         if clock.reached(c.time)
     ]
     if probes and probes[-1].unanswered:

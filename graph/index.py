@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 
 from graph.calls import CallLogs
 from graph.health import link_health
-from graph.hops import Clock, JourneyVerdict
+from graph.hops import SKEW_TOLERANCE_SECONDS, Clock, JourneyVerdict
 from graph.journeys import Call, Fact, Seen, UnionFind, canonical_data
 from graph.model import Event, Topology
 from graph.plan import Plan, compile_plan
@@ -60,7 +60,8 @@ class WorkspaceIndex:
     Not thread-safe: calls on one index must not overlap (the app holds a lock per index).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, skew_tolerance_seconds: float = SKEW_TOLERANCE_SECONDS) -> None:
+        self._skew = skew_tolerance_seconds
         self._ids: dict[str, int] = {}
         self._json: list[str] = []
         self._journeys = UnionFind()
@@ -177,7 +178,7 @@ class WorkspaceIndex:
         for root, facts in self._facts.items():
             verdict = cache.get(root)
             if verdict is None or not verdict.lo <= as_of < verdict.hi:
-                verdict = judge_journey(facts, plan, Clock(as_of), self._logs)
+                verdict = judge_journey(facts, plan, Clock(as_of, self._skew), self._logs)
                 cache[root] = verdict
                 if verdict.uses_shared:
                     self._shared_users.add(root)
@@ -219,7 +220,13 @@ class WorkspaceIndex:
         with _no_gc_pauses():
             tally = self._tally(plan, at, window_seconds)
             suspects = rank_suspects(
-                tally, plan, self._logs, self._identify, as_of=at, window=window_seconds
+                tally,
+                plan,
+                self._logs,
+                self._identify,
+                as_of=at,
+                window=window_seconds,
+                skew=self._skew,
             )
         return Diagnosis(as_of=_utc(as_of), window_seconds=window_seconds, suspects=suspects)
 
@@ -243,7 +250,13 @@ class WorkspaceIndex:
         with _no_gc_pauses():
             tally = self._tally(plan, at, window_seconds)
             suspects = rank_suspects(
-                tally, plan, self._logs, self._identify, as_of=at, window=window_seconds
+                tally,
+                plan,
+                self._logs,
+                self._identify,
+                as_of=at,
+                window=window_seconds,
+                skew=self._skew,
             )
             return link_health(tally, plan, self._logs, suspects, as_of=at, window=window_seconds)
 
@@ -306,7 +319,7 @@ class WorkspaceIndex:
         if value not in refs.get(namespace, set()):
             return None
         plan = compile_plan(topology)
-        verdict = judge_journey(facts, plan, Clock(at), self._logs)
+        verdict = judge_journey(facts, plan, Clock(at, self._skew), self._logs)
         hops: list[TraceHop] = []
         for flow in verdict.flows:
             for hop in flow.hops:

@@ -33,7 +33,6 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from graph.hops import (
-    SKEW_TOLERANCE_SECONDS,
     Clock,
     Hop,
     JourneyVerdict,
@@ -76,7 +75,7 @@ def judge_stock_hop(
     if not downstream:
         if not calls:
             return None
-        if not clock.reached(deadline + SKEW_TOLERANCE_SECONDS):
+        if not clock.reached(deadline + clock.skew):
             return replace(base, status="pending", calls=tuple(calls)), False
         mode, shown, used = failure_mode(spec, calls, since_a, deadline, clock, shared)
         last = max([since_a, *(c.time for c in shown)])
@@ -91,9 +90,9 @@ def judge_stock_hop(
     if _same(qa, qb):
         return replace(base, status="ok", arrived=since_b, last=last_seen, quantities=pair), False
     if any(_same(qb, q) for _, q in upstream):
-        if not clock.reached(deadline + SKEW_TOLERANCE_SECONDS):
+        if not clock.reached(deadline + clock.skew):
             return replace(base, status="pending", quantities=pair), False
-        recent = [c for c in calls if c.time >= since_a - SKEW_TOLERANCE_SECONDS]
+        recent = [c for c in calls if c.time >= since_a - clock.skew]
         mode, shown, used = failure_mode(spec, recent, since_a, deadline, clock, shared)
         detail = (
             f"{spec.to} still shows {_number(qb)}, an older {spec.from_} quantity, "
@@ -114,7 +113,7 @@ def judge_stock_hop(
         return stale, used
     since = max(since_a, since_b)
     detail = f"{spec.to} shows {_number(qb)}, a quantity {spec.from_} never had ({_number(qa)})"
-    if not clock.reached(since + spec.sla_seconds + SKEW_TOLERANCE_SECONDS):
+    if not clock.reached(since + spec.sla_seconds + clock.skew):
         return replace(
             base, status="pending", arrived=since_b, detail=detail, quantities=pair
         ), False

@@ -96,12 +96,16 @@ def rank_suspects(
     *,
     as_of: float,
     window: float,
+    skew: float = SKEW_TOLERANCE_SECONDS,
 ) -> list[Suspect]:
-    """The suspects of ``tally``, most likely first; [] when nothing failed."""
+    """The suspects of ``tally``, most likely first; [] when nothing failed.
+
+    ``skew`` widens the periods compared across systems' clocks (see graph.hops).
+    """
     candidates: list[_Candidate] = []
     groups = dict(tally.groups)
     for system in sorted(plan.vendor):
-        down = _down(system, groups, plan, logs, tally, as_of=as_of, window=window)
+        down = _down(system, groups, plan, logs, tally, as_of=as_of, window=window, skew=skew)
         if down is not None:
             for group in down.groups:
                 groups.pop((group.link, group.mode), None)
@@ -135,6 +139,7 @@ def _down(
     *,
     as_of: float,
     window: float,
+    skew: float,
 ) -> _Candidate | None:
     into, out_of = plan.links_into.get(system, ()), plan.links_out_of.get(system, ())
     if not into or not out_of:
@@ -155,18 +160,16 @@ def _down(
         if failing:
             sides.append((min(g.first for g in failing), max(g.last for g in failing)))
             continue
-        unanswered = _unanswered_span(system, side, plan, logs, start, end)
+        unanswered = _unanswered_span(system, side, plan, logs, start, end, skew)
         if unanswered is None:
             return None
         sides.append(unanswered)
         answered_nothing = True
     (a0, a1), (b0, b1) = sides
-    if max(a0, b0) > min(a1, b1) + SKEW_TOLERANCE_SECONDS:
+    if max(a0, b0) > min(a1, b1) + skew:
         return None
     # Both sides failing at once is the period the system itself was out: judge probes there.
-    probes = logs.probes(
-        system, max(a0, b0) - SKEW_TOLERANCE_SECONDS, min(a1, b1, as_of) + SKEW_TOLERANCE_SECONDS
-    )
+    probes = logs.probes(system, max(a0, b0) - skew, min(a1, b1, as_of) + skew)
     if any(p.succeeded for p in probes):
         return None
     if not answered_nothing and not probes:
@@ -196,7 +199,13 @@ def _healthy_meanwhile(tally: Tally, plan: Plan, groups: list[Group]) -> int:
 
 
 def _unanswered_span(
-    system: str, side: tuple[int, ...], plan: Plan, logs: CallLogs, start: float, end: float
+    system: str,
+    side: tuple[int, ...],
+    plan: Plan,
+    logs: CallLogs,
+    start: float,
+    end: float,
+    skew: float,
 ) -> tuple[float, float] | None:
     """When calls to ``system`` on these links all went unanswered in the period, their span."""
     found: list[Call] = []
@@ -208,8 +217,8 @@ def _unanswered_span(
             spec.flow,
             spec.caller,
             spec.callee,
-            start - SKEW_TOLERANCE_SECONDS,
-            end + SKEW_TOLERANCE_SECONDS,
+            start - skew,
+            end + skew,
         )
     if not found or not all(c.unanswered for c in found):
         return None

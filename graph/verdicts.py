@@ -35,7 +35,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from graph.hops import (
-    SKEW_TOLERANCE_SECONDS,
     Clock,
     FlowVerdict,
     Hop,
@@ -188,7 +187,7 @@ def _judge_order_hop(
     arrived = presence.get(spec.to)
     evidence = sample_calls(calls)
     if arrived is not None:
-        if arrived > deadline + SKEW_TOLERANCE_SECONDS:
+        if arrived > deadline + clock.skew:
             return Hop(
                 flow,
                 link,
@@ -216,7 +215,7 @@ def _judge_order_hop(
             spec.sla_seconds,
             clock,
         ), False
-    if not clock.reached(deadline + SKEW_TOLERANCE_SECONDS):
+    if not clock.reached(deadline + clock.skew):
         return Hop(flow, link, "pending", None, entered, None, deadline, calls=evidence), False
     mode, shown, used = failure_mode(spec, calls, entered, deadline, clock, shared)
     last = max([entered, *(c.time for c in shown)])
@@ -248,7 +247,7 @@ def _compare_data(
     since = max(arrived, mine[0], theirs[0])
     key, a, b = difference
     detail = f"{key} {a} in {upstream} but {b} in {downstream}"
-    if not clock.reached(since + sla + SKEW_TOLERANCE_SECONDS):
+    if not clock.reached(since + sla + clock.skew):
         return Hop(
             flow, link, "pending", None, entered, arrived, deadline, calls=evidence, detail=detail
         )

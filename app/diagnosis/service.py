@@ -25,14 +25,15 @@ from graph.results import Diagnosis, Trace
 
 @dataclass
 class _Entry:
-    index: WorkspaceIndex = field(default_factory=WorkspaceIndex)
+    index: WorkspaceIndex
     watermark: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class IndexRegistry:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, skew_tolerance_seconds: float) -> None:
         self._engine = engine
+        self._skew = skew_tolerance_seconds
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
@@ -51,7 +52,11 @@ class IndexRegistry:
     def index(self, workspace_id: str) -> tuple[WorkspaceIndex, threading.Lock]:
         """The workspace index, caught up with the store, and the lock to hold while reading."""
         with self._lock:
-            entry = self._entries.setdefault(workspace_id, _Entry())
+            entry = self._entries.get(workspace_id)
+            if entry is None:
+                entry = self._entries[workspace_id] = _Entry(
+                    WorkspaceIndex(skew_tolerance_seconds=self._skew)
+                )
         with entry.lock, self._engine.connect() as connection:
             self._add(entry, iter_stored(connection, workspace_id, after_seq=entry.watermark))
         return entry.index, entry.lock

@@ -81,6 +81,7 @@ def arbiter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Arbiter]:
         ARBITER_ADMIN_TOKEN=ADMIN_TOKEN,
         ARBITER_DEMO="false",
         ARBITER_LOG_LEVEL="warning",
+        ARBITER_CLOCK_SKEW_SECONDS="2",
     )
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(
