@@ -74,11 +74,14 @@ class Sandbox:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((config.host, config.port_for(index)))
-            except OSError:
+            except OSError as exc:
                 sock.close()
                 for other in sockets.values():
                     other.close()
-                raise
+                raise OSError(
+                    exc.errno,
+                    f"{name} port {config.port_for(index)} on {config.host}: {exc.strerror}",
+                ) from exc
             sockets[name] = sock
             world.ports[name] = int(sock.getsockname()[1])
         if config.webhook_url and config.webhook_secret:
@@ -208,5 +211,9 @@ def run(config: SandboxConfig) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:  # a port in use, most often: say which, not a traceback
+        raise SystemExit(f"sandbox: {exc}") from exc
