@@ -26,7 +26,8 @@ from sandbox.magento import create_magento_app
 from sandbox.odoo import create_odoo_app
 from sandbox.seen import SeenReporter
 from sandbox.traffic import orders, stock
-from sandbox.woo import create_woo_app, resource_json
+from sandbox.woo import create_woo_app
+from sandbox.woo_format import resource_json
 from sandbox.woo_webhooks import WooWebhooks
 from sandbox.world import World
 

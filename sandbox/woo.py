@@ -11,10 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,12 +20,20 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from sandbox import timefmt
 from sandbox.gates import down_response, retry_after
-from sandbox.stores import CATALOG, Line, WooOrder, WooProduct
+from sandbox.stores import Line, WooOrder, WooProduct
+from sandbox.woo_format import (
+    PREFIX,
+    WooError,
+    date_param,
+    item_error,
+    order_json,
+    page,
+    product_json,
+    sort_items,
+)
 from sandbox.world import World
 
-PREFIX = "/wp-json/wc/v3"
 BATCH_LIMIT = 100
 ORDER_STATUSES = {
     "pending",
@@ -38,211 +44,6 @@ ORDER_STATUSES = {
     "refunded",
     "failed",
 }
-
-
-class WooError(Exception):
-    def __init__(self, status: int, code: str, message: str, **data: Any) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.data = status, code, message, data
-
-    def response(self) -> JSONResponse:
-        body = {
-            "code": self.code,
-            "message": self.message,
-            "data": {"status": self.status, **self.data},
-        }
-        return JSONResponse(body, status_code=self.status)
-
-
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
-def order_json(order: WooOrder, base: str) -> dict[str, Any]:
-    line_items = []
-    for index, line in enumerate(order.lines, start=1):
-        product = next((p for p in CATALOG if p.sku == line.sku), None)
-        line_items.append(
-            {
-                "id": order.id * 10 + index,
-                "name": line.name,
-                "product_id": 10 + CATALOG.index(product) * 3 if product else 0,
-                "variation_id": 0,
-                "quantity": line.quantity,
-                "tax_class": "",
-                "subtotal": _money(line.total),
-                "subtotal_tax": "0.00",
-                "total": _money(line.total),
-                "total_tax": "0.00",
-                "taxes": [],
-                "meta_data": [],
-                "sku": line.sku,
-                "price": float(line.price),
-            }
-        )
-    paid = order.status in {"processing", "completed"}
-    return {
-        "id": order.id,
-        "parent_id": 0,
-        "number": order.number,
-        "order_key": f"wc_order_{order.id:x}sbx",
-        "created_via": "checkout",
-        "version": "9.4.0",
-        "status": order.status,
-        "currency": order.currency,
-        "date_created": timefmt.woo(order.date_created),
-        "date_created_gmt": timefmt.woo(order.date_created),
-        "date_modified": timefmt.woo(order.date_modified),
-        "date_modified_gmt": timefmt.woo(order.date_modified),
-        "discount_total": "0.00",
-        "discount_tax": "0.00",
-        "shipping_total": "0.00",
-        "shipping_tax": "0.00",
-        "cart_tax": "0.00",
-        "total": _money(order.total),
-        "total_tax": "0.00",
-        "prices_include_tax": True,
-        "customer_id": 0,
-        "customer_note": "",
-        "billing": {
-            "first_name": "Sandbox",
-            "last_name": "Buyer",
-            "email": order.email,
-            "country": "PL",
-        },
-        "shipping": {"first_name": "Sandbox", "last_name": "Buyer", "country": "PL"},
-        "payment_method": "bacs",
-        "payment_method_title": "Direct bank transfer",
-        "transaction_id": "",
-        "date_paid": timefmt.woo(order.date_created) if paid else None,
-        "date_paid_gmt": timefmt.woo(order.date_created) if paid else None,
-        "date_completed": timefmt.woo(order.date_modified) if order.status == "completed" else None,
-        "date_completed_gmt": timefmt.woo(order.date_modified)
-        if order.status == "completed"
-        else None,
-        "meta_data": [],
-        "line_items": line_items,
-        "shipping_lines": [],
-        "fee_lines": [],
-        "coupon_lines": [],
-        "refunds": [],
-        "_links": {
-            "self": [{"href": f"{base}{PREFIX}/orders/{order.id}"}],
-            "collection": [{"href": f"{base}{PREFIX}/orders"}],
-        },
-    }
-
-
-def product_json(product: WooProduct, base: str) -> dict[str, Any]:
-    return {
-        "id": product.id,
-        "name": product.name,
-        "slug": product.sku.lower(),
-        "permalink": f"{base}/product/{product.sku.lower()}/",
-        "date_created": timefmt.woo(product.date_created),
-        "date_created_gmt": timefmt.woo(product.date_created),
-        "date_modified": timefmt.woo(product.date_modified),
-        "date_modified_gmt": timefmt.woo(product.date_modified),
-        "type": "simple",
-        "status": "publish",
-        "sku": product.sku,
-        "price": _money(product.price),
-        "regular_price": _money(product.price),
-        "sale_price": "",
-        "manage_stock": product.manage_stock,
-        "stock_quantity": product.stock_quantity if product.manage_stock else None,
-        "stock_status": product.stock_status,
-        "backorders": "no",
-        "_links": {
-            "self": [{"href": f"{base}{PREFIX}/products/{product.id}"}],
-            "collection": [{"href": f"{base}{PREFIX}/products"}],
-        },
-    }
-
-
-def resource_json(resource: WooOrder | WooProduct, base: str) -> dict[str, Any]:
-    """A webhook's payload: the resource as the REST API shows it."""
-    if isinstance(resource, WooOrder):
-        return order_json(resource, base)
-    return product_json(resource, base)
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if value < low or (high is not None and value > high):
-        bound = (
-            f"between {low} (inclusive) and {high} (inclusive)"
-            if high
-            else f"greater than or equal to {low}"
-        )
-        raise WooError(
-            400,
-            "rest_invalid_param",
-            f"Invalid parameter(s): {name}",
-            params={name: f"{name} must be {bound}"},
-        )
-    return value
-
-
-def _date_param(request: Request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        return timefmt.parse(raw)
-    except ValueError as exc:
-        raise WooError(
-            400,
-            "rest_invalid_param",
-            f"Invalid parameter(s): {name}",
-            params={name: "Invalid date."},
-        ) from exc
-
-
-def _page(request: Request, items: list[Any], render: Callable[[Any], dict[str, Any]]) -> Response:
-    page = _int_param(request, "page", 1, 1, None)
-    per_page = _int_param(request, "per_page", 10, 1, BATCH_LIMIT)
-    total = len(items)
-    pages = math.ceil(total / per_page) if total else 0
-    chunk = items[(page - 1) * per_page : page * per_page]
-    headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
-    links = []
-    base = str(request.url.remove_query_params("page"))
-    joiner = "&" if "?" in base else "?"
-    if page > 1:
-        links.append(f'<{base}{joiner}page={page - 1}>; rel="prev"')
-    if page < pages:
-        links.append(f'<{base}{joiner}page={page + 1}>; rel="next"')
-    if links:
-        headers["Link"] = ", ".join(links)
-    return JSONResponse([render(item) for item in chunk], headers=headers)
-
-
-def _sorted(request: Request, items: list[Any], keys: dict[str, Callable[[Any], Any]]) -> list[Any]:
-    orderby = request.query_params.get("orderby", "date")
-    direction = request.query_params.get("order", "desc")
-    if orderby not in keys:
-        raise WooError(
-            400,
-            "rest_invalid_param",
-            "Invalid parameter(s): orderby",
-            params={"orderby": f"orderby is not one of {', '.join(keys)}."},
-        )
-    if direction not in {"asc", "desc"}:
-        raise WooError(
-            400,
-            "rest_invalid_param",
-            "Invalid parameter(s): order",
-            params={"order": "order is not one of asc, desc."},
-        )
-    key = keys[orderby]
-    return sorted(items, key=lambda i: (key(i), i.id), reverse=direction == "desc")
 
 
 async def _json_body(request: Request) -> Any:
@@ -338,7 +139,7 @@ def create_woo_app(world: World) -> FastAPI:
             "modified_before": lambda o, t: o.date_modified < t,
         }
         for name, keep in filters.items():
-            moment = _date_param(request, name)
+            moment = date_param(request, name)
             if moment is not None:
                 orders = [o for o in orders if keep(o, moment)]
         statuses = {
@@ -346,7 +147,7 @@ def create_woo_app(world: World) -> FastAPI:
         }
         if statuses:
             orders = [o for o in orders if o.status in statuses]
-        orders = _sorted(
+        orders = sort_items(
             request,
             orders,
             {
@@ -358,7 +159,7 @@ def create_woo_app(world: World) -> FastAPI:
                 "modified": lambda o: o.date_modified,
             },
         )
-        return _page(request, orders, lambda o: order_json(o, base()))
+        return page(request, orders, lambda o: order_json(o, base()))
 
     @app.get(PREFIX + "/orders/{order_id:int}")
     async def get_order(order_id: int) -> Response:
@@ -421,10 +222,10 @@ def create_woo_app(world: World) -> FastAPI:
         skus = {s for s in request.query_params.get("sku", "").split(",") if s}
         if skus:
             products = [p for p in products if p.sku in skus]
-        moment = _date_param(request, "modified_after")
+        moment = date_param(request, "modified_after")
         if moment is not None:
             products = [p for p in products if p.date_modified > moment]
-        products = _sorted(
+        products = sort_items(
             request,
             products,
             {
@@ -436,7 +237,7 @@ def create_woo_app(world: World) -> FastAPI:
                 "modified": lambda p: p.date_modified,
             },
         )
-        return _page(request, products, lambda p: product_json(p, base()))
+        return page(request, products, lambda p: product_json(p, base()))
 
     @app.get(PREFIX + "/products/{product_id:int}")
     async def get_product(product_id: int) -> Response:
@@ -464,7 +265,7 @@ def create_woo_app(world: World) -> FastAPI:
         result: dict[str, list[dict[str, Any]]] = {}
         if body.get("create"):
             result["create"] = [
-                _item_error(
+                item_error(
                     0,
                     "woocommerce_rest_cannot_create",
                     "Creating products is disabled in this sandbox.",
@@ -480,7 +281,7 @@ def create_woo_app(world: World) -> FastAPI:
                 )
                 if product is None:
                     result["update"].append(
-                        _item_error(
+                        item_error(
                             int(item.get("id") or 0) if isinstance(item, dict) else 0,
                             "woocommerce_rest_product_invalid_id",
                             "Invalid ID.",
@@ -492,11 +293,11 @@ def create_woo_app(world: World) -> FastAPI:
                     result["update"].append(_apply_product_update(product, item))
                 except WooError as exc:
                     result["update"].append(
-                        _item_error(product.id, exc.code, exc.message, exc.status)
+                        item_error(product.id, exc.code, exc.message, exc.status)
                     )
         if body.get("delete"):
             result["delete"] = [
-                _item_error(
+                item_error(
                     int(i),
                     "woocommerce_rest_cannot_delete",
                     "Deleting products is disabled in this sandbox.",
@@ -548,10 +349,6 @@ def create_woo_app(world: World) -> FastAPI:
     @app.get(PREFIX + "/webhooks")
     async def list_webhooks(request: Request) -> Response:
         hooks = world.webhooks.hooks if world.webhooks is not None else []
-        return _page(request, hooks, lambda h: h.to_json())
+        return page(request, hooks, lambda h: h.to_json())
 
     return app
-
-
-def _item_error(item_id: int, code: str, message: str, status: int) -> dict[str, Any]:
-    return {"id": item_id, "error": {"code": code, "message": message, "data": {"status": status}}}
