@@ -79,6 +79,10 @@ class SharedCalls(Protocol):
 
     def probes(self, target: str, start: float, end: float) -> list[Call]: ...
 
+    def calls(
+        self, flow: str, caller: str, target: str, start: float, end: float
+    ) -> list[Call]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Hop:
@@ -165,6 +169,14 @@ def failure_mode(
     if entity_calls:
         accepted = [c for c in entity_calls if c.succeeded]
         if accepted:
+            # Accepted, but the receiver cannot be looked at since: not proven dropped.
+            probes = [
+                c
+                for c in shared.probes(spec.callee, accepted[-1].time, clock.at)
+                if clock.reached(c.time)
+            ]
+            if probes and all(c.unanswered for c in probes):
+                return "unavailable", sample_calls(probes), True
             return "lost", sample_calls(entity_calls), False
         return classify(entity_calls[-1]), sample_calls(entity_calls), False
     window_start = start - clock.skew
@@ -176,6 +188,13 @@ def failure_mode(
     failing = [c for c in bare if not c.succeeded]
     if failing:
         return classify(failing[-1]), sample_calls(failing), True
+    # A throttled or unanswered link holds back what the caller has not tried yet: when the
+    # latest calls on the link (from one SLA before the entity came), whatever their entity,
+    # were all refused alike, they speak for it.
+    around = shared.calls(spec.flow, spec.caller, spec.callee, start - spec.sla_seconds, end)
+    held = _refused_run([c for c in around if clock.reached(c.time)])
+    if held:
+        return classify(held[-1]), sample_calls(held), True
     probes = [
         c
         for c in shared.probes(spec.callee, window_start, end + clock.skew)
@@ -184,6 +203,22 @@ def failure_mode(
     if probes and probes[-1].unanswered:
         return "unavailable", sample_calls([c for c in probes if c.unanswered]), True
     return "missing", sample_calls(bare), True
+
+
+LINK_WIDE_RUN = 3
+"""Refusals in a row, of one kind, after which a link counts as throttled or unanswered."""
+
+
+def _refused_run(calls: list[Call]) -> list[Call]:
+    """The latest unbroken run of 429s, or of unanswered calls, when it is long enough."""
+    run: list[Call] = []
+    for call in reversed(calls):
+        if call.succeeded or classify(call) not in ("rate_limited", "unavailable"):
+            break
+        if run and classify(call) != classify(run[0]):
+            break
+        run.append(call)
+    return run[::-1] if len(run) >= LINK_WIDE_RUN else []
 
 
 def sample_calls(calls: list[Call]) -> tuple[Call, ...]:

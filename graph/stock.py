@@ -52,6 +52,12 @@ Quantity = float | int
 _EPSILON = 1e-9
 
 
+def _unobservable_since(system: str, since: float, clock: Clock, shared: SharedCalls) -> bool:
+    """Whether every probe of ``system`` since ``since`` went unanswered (and there was one)."""
+    probes = [c for c in shared.probes(system, since, clock.at) if clock.reached(c.time)]
+    return bool(probes) and all(c.unanswered for c in probes)
+
+
 def judge_stock_hop(
     flow: str,
     link: int,
@@ -113,6 +119,11 @@ def judge_stock_hop(
         return stale, used
     since = max(since_a, since_b)
     detail = f"{spec.to} shows {_number(qb)}, a quantity {spec.from_} never had ({_number(qa)})"
+    if _unobservable_since(spec.from_, since_b, clock, shared):
+        # Arbiter has not been able to read the upstream since: it may hold that value now.
+        return replace(
+            base, status="pending", arrived=since_b, detail=detail, quantities=pair
+        ), True
     if not clock.reached(since + spec.sla_seconds + clock.skew):
         return replace(
             base, status="pending", arrived=since_b, detail=detail, quantities=pair

@@ -220,9 +220,16 @@ def _unanswered_span(
             start - skew,
             end + skew,
         )
-    if not found or not all(c.unanswered for c in found):
+    # The system was out from the first of the latest unbroken run of unanswered calls.
+    found.sort(key=_call_order)
+    run: list[Call] = []
+    for call in reversed(found):
+        if not call.unanswered:
+            break
+        run.append(call)
+    if not run:
         return None
-    return min(c.time for c in found), max(c.time for c in found)
+    return run[-1].time, run[0].time
 
 
 def _suspect(

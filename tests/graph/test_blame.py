@@ -195,3 +195,42 @@ def test_erp_back_after_an_outage_was_down() -> None:
     suspect = diagnose(world, 3 * HOUR).suspects[0]
     assert suspect.mode == "down"
     assert suspect.summary.startswith("erp was down from 10:33 UTC to 11:23 UTC")
+
+
+def test_throttled_link_explains_orders_the_caller_held_back() -> None:
+    world = World()
+    world.busy(20, every=60)
+    # The ERP throttles: the first orders get 429s, the OMS holds the rest back untried.
+    for n in range(3):
+        world.order(n, at=1500 + 10 * n, pushes=(429, 429, 429), erp_after=None)
+    for n in range(3, 9):
+        world.order(n, at=1530 + 10 * n, pushes=(), erp_after=None)
+    suspects = diagnose(world, 3 * HOUR).suspects
+    assert [(s.mode, s.responsible) for s in suspects] == [("rate_limited", "ERP partner")]
+    assert suspects[0].affected == 9
+
+
+def test_down_after_answering_earlier_in_the_period() -> None:
+    world = World()
+    world.busy(20, every=60)
+    # Stock pulls answered until 1500 s, then nothing answers: the erp went down then.
+    for t in range(1200, 1500, 30):
+        world.call("oms", "erp", t, 200, flow="stock")
+    for t in range(1500, 3000, 30):
+        world.call("oms", "erp", t, 503, flow="stock")
+    for n in range(6):
+        world.order(n, at=1400 + 30 * n, pushes=(503, 503, 503), erp_after=None)
+    suspect = diagnose(world, 2 * HOUR).suspects[0]
+    assert (suspect.mode, suspect.system, suspect.responsible) == ("down", "erp", "ERP partner")
+
+
+def test_accepted_but_receiver_unobservable_is_not_lost() -> None:
+    world = World()
+    world.busy(20, every=60)
+    for n in range(5):
+        world.order(n, at=1500 + 30 * n, pushes=(201,), erp_after=None)
+    for t in range(1600, 6000, 60):
+        world.probe("erp", t, 503)
+    modes = {s.mode for s in diagnose(world, 2 * HOUR).suspects}
+    assert "lost" not in modes
+    assert modes & {"unavailable", "down"}
