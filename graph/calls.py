@@ -31,7 +31,8 @@ class CallLogs:
         self._entity: dict[CallKey, list[Call]] = {}
         self._probes: dict[str, list[Call]] = {}
         self.shared_version = 0
-        """Bumped when evidence shared by many journeys (bare calls, probes) changes."""
+        """Bumped with every call: bare calls, probes and other entities' calls on a link are
+        all evidence a stuck journey may have consulted."""
 
     def add(self, call: Call) -> None:
         key = (call.flow, call.caller, call.target)
@@ -40,8 +41,7 @@ class CallLogs:
         insort(logs.setdefault(key, []), call, key=_order)
         if call.caller == ARBITER_SYSTEM:
             insort(self._probes.setdefault(call.target, []), call, key=_order)
-        if call.bare or call.caller == ARBITER_SYSTEM:
-            self.shared_version += 1
+        self.shared_version += 1
 
     def bare(self, flow: str, caller: str, target: str, start: float, end: float) -> list[Call]:
         """Calls naming no entity on (flow, caller, target) with ``start <= time <= end``."""

@@ -189,9 +189,9 @@ def failure_mode(
     if failing:
         return classify(failing[-1]), sample_calls(failing), True
     # A throttled or unanswered link holds back what the caller has not tried yet: when the
-    # latest calls on the link (from one SLA before the entity came), whatever their entity,
-    # were all refused alike, they speak for it.
-    around = shared.calls(spec.flow, spec.caller, spec.callee, start - spec.sla_seconds, end)
+    # latest calls on the link up to as_of (from one SLA before the entity came), whatever
+    # their entity, were all refused alike, they speak for it.
+    around = shared.calls(spec.flow, spec.caller, spec.callee, start - spec.sla_seconds, clock.at)
     held = _refused_run([c for c in around if clock.reached(c.time)])
     if held:
         return classify(held[-1]), sample_calls(held), True
@@ -205,8 +205,9 @@ def failure_mode(
     return "missing", sample_calls(bare), True
 
 
-LINK_WIDE_RUN = 3
-"""Refusals in a row, of one kind, after which a link counts as throttled or unanswered."""
+LINK_WIDE_RUN: dict[Mode, int] = {"rate_limited": 1, "unavailable": 3}
+"""Refusals in a row after which a link counts as refusing everything: a rate limit is the
+link's by nature; a 5xx or a timeout can be one entity's, so it takes a few."""
 
 
 def _refused_run(calls: list[Call]) -> list[Call]:
@@ -218,7 +219,7 @@ def _refused_run(calls: list[Call]) -> list[Call]:
         if run and classify(call) != classify(run[0]):
             break
         run.append(call)
-    return run[::-1] if len(run) >= LINK_WIDE_RUN else []
+    return run[::-1] if run and len(run) >= LINK_WIDE_RUN[classify(run[0])] else []
 
 
 def sample_calls(calls: list[Call]) -> tuple[Call, ...]:
