@@ -35,7 +35,9 @@ def test_put_get_masks_and_seals_secrets(client: TestClient, workspace: str) -> 
         assert secret not in str(row)
 
     # Sending the mask back keeps the stored secret; omitting webhook_secret keeps it too.
-    again = client.put(URL.format("shop"), json={**body_of(WOO), "credentials": body["credentials"]})
+    again = client.put(
+        URL.format("shop"), json={**body_of(WOO), "credentials": body["credentials"]}
+    )
     assert again.status_code == 200
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     from app.connections.service import load_target
@@ -55,14 +57,18 @@ def body_of(connection: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_bad_connections_are_422_naming_the_field(client: TestClient, workspace: str) -> None:
-    missing = client.put(URL.format("shop"), json={"base_url": "https://x.example", "credentials": {}})
+    missing = client.put(
+        URL.format("shop"), json={"base_url": "https://x.example", "credentials": {}}
+    )
     assert missing.status_code == 422
     assert "consumer_key" in str(missing.json())
     assert "ck" not in str(missing.json()).replace("consumer_key", "")
     no_url = client.put(URL.format("oms"), json={"credentials": {"token": "t"}})
     assert no_url.status_code == 422
     assert no_url.json()["detail"][0]["loc"] == ["body", "base_url"]
-    bad_url = client.put(URL.format("oms"), json={"base_url": "ftp://x", "credentials": {"token": "t"}})
+    bad_url = client.put(
+        URL.format("oms"), json={"base_url": "ftp://x", "credentials": {"token": "t"}}
+    )
     assert bad_url.status_code == 422
     unknown = client.put(URL.format("wms"), json=WOO)
     assert unknown.status_code == 404
@@ -73,7 +79,10 @@ def test_bad_connections_are_422_naming_the_field(client: TestClient, workspace:
 def test_secret_never_in_errors(client: TestClient, workspace: str) -> None:
     response = client.put(
         URL.format("shop"),
-        json={"base_url": "https://x.example", "credentials": {"consumer_key": "ck_topsecret", "oops": "cs_hidden"}},
+        json={
+            "base_url": "https://x.example",
+            "credentials": {"consumer_key": "ck_topsecret", "oops": "cs_hidden"},
+        },
     )
     assert response.status_code == 422
     assert "topsecret" not in response.text

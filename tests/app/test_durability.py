@@ -1,4 +1,4 @@
-"""A real `arbiter serve` is killed mid-stream: every batch answered 202 is there, none is half there."""
+"""`arbiter serve` killed mid-stream: every batch answered 202 is there, none half there."""
 
 from __future__ import annotations
 

@@ -35,8 +35,11 @@ def _woo_headers(body: bytes, delivery: str = "9001", secret: str = SECRET) -> d
 def _connect_shop(client: TestClient) -> None:
     response = client.put(
         "/api/v1/workspaces/acme/systems/shop/connection",
-        json={"base_url": "https://shop.example.com", "webhook_secret": SECRET,
-              "credentials": {"consumer_key": "ck_1", "consumer_secret": "cs_1"}},
+        json={
+            "base_url": "https://shop.example.com",
+            "webhook_secret": SECRET,
+            "credentials": {"consumer_key": "ck_1", "consumer_secret": "cs_1"},
+        },
     )
     assert response.status_code == 201, response.text
 
@@ -62,7 +65,9 @@ def test_signed_delivery_is_stored_then_processed(client: TestClient, workspace:
     assert len(_shop_events(client)) == 1
 
 
-def test_bad_or_missing_signature_is_401_and_stores_nothing(client: TestClient, workspace: str) -> None:
+def test_bad_or_missing_signature_is_401_and_stores_nothing(
+    client: TestClient, workspace: str
+) -> None:
     _connect_shop(client)
     body = _order()
     forged = _woo_headers(body, secret="not-the-secret")
@@ -77,7 +82,9 @@ def test_bad_or_missing_signature_is_401_and_stores_nothing(client: TestClient, 
 def test_woocommerce_ping_is_exactly_200(client: TestClient, workspace: str) -> None:
     _connect_shop(client)
     response = client.post(
-        RECEIVER, content=b"webhook_id=12", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        RECEIVER,
+        content=b"webhook_id=12",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 200
     assert _shop_events(client) == []
@@ -92,8 +99,14 @@ def test_signed_but_malformed_is_422(client: TestClient, workspace: str) -> None
 def test_unknown_targets_are_404(client: TestClient, workspace: str) -> None:
     body = _order()
     assert client.post(RECEIVER, content=body, headers=_woo_headers(body)).status_code == 404
-    assert client.post("/webhooks/nope/shop", content=body, headers=_woo_headers(body)).status_code == 404
-    assert client.post("/webhooks/acme/wms", content=body, headers=_woo_headers(body)).status_code == 404
+    assert (
+        client.post("/webhooks/nope/shop", content=body, headers=_woo_headers(body)).status_code
+        == 404
+    )
+    assert (
+        client.post("/webhooks/acme/wms", content=body, headers=_woo_headers(body)).status_code
+        == 404
+    )
 
 
 def test_standard_webhooks_for_a_generic_system(client: TestClient) -> None:
@@ -102,28 +115,53 @@ def test_standard_webhooks_for_a_generic_system(client: TestClient) -> None:
     client.put("/api/v1/workspaces/acme")
     client.put("/api/v1/workspaces/acme/topology", json=body_topology).raise_for_status()
     secret = "whsec_" + "c2VjcmV0LWtleS1mb3Itd21zLXdlYmhvb2tzIQ=="
-    created = client.put("/api/v1/workspaces/acme/systems/wms/connection", json={"webhook_secret": secret})
+    created = client.put(
+        "/api/v1/workspaces/acme/systems/wms/connection", json={"webhook_secret": secret}
+    )
     assert created.status_code == 201, created.text
     assert created.json()["polling"] is False
-    event = {"id": "wms-1", "time": "2026-11-25T10:00:00Z", "flow": "stock", "kind": "seen",
-             "system": "wms", "refs": {"sku": "ABC-1"}, "quantity": 4}
+    event = {
+        "id": "wms-1",
+        "time": "2026-11-25T10:00:00Z",
+        "flow": "stock",
+        "kind": "seen",
+        "system": "wms",
+        "refs": {"sku": "ABC-1"},
+        "quantity": 4,
+    }
     body = json.dumps(event).encode()
     now = int(time.time())
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now),
-               "webhook-signature": sign_standard_webhook(secret, "msg_1", now, body),
-               "Content-Type": "application/json"}
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(now),
+        "webhook-signature": sign_standard_webhook(secret, "msg_1", now, body),
+        "Content-Type": "application/json",
+    }
     assert client.post("/webhooks/acme/wms", content=body, headers=headers).status_code == 200
-    stale = {**headers, "webhook-timestamp": str(now - 600),
-             "webhook-signature": sign_standard_webhook(secret, "msg_1", now - 600, body)}
+    stale = {
+        **headers,
+        "webhook-timestamp": str(now - 600),
+        "webhook-signature": sign_standard_webhook(secret, "msg_1", now - 600, body),
+    }
     assert client.post("/webhooks/acme/wms", content=body, headers=stale).status_code == 401
-    stored = client.get("/api/v1/workspaces/acme/events", params={"ref": "sku:ABC-1"}).json()["events"]
+    stored = client.get("/api/v1/workspaces/acme/events", params={"ref": "sku:ABC-1"}).json()[
+        "events"
+    ]
     assert [e["id"] for e in stored] == ["wms-1"]
 
 
 def test_polled_only_kinds_have_no_receiver(client: TestClient, workspace: str) -> None:
     client.put(
         "/api/v1/workspaces/acme/systems/erp/connection",
-        json={"base_url": "https://erp.example.com", "webhook_secret": "s",
-              "credentials": {"protocol": "json2", "api_key": "k"}},
+        json={
+            "base_url": "https://erp.example.com",
+            "webhook_secret": "s",
+            "credentials": {"protocol": "json2", "api_key": "k"},
+        },
     ).raise_for_status()
-    assert client.post("/webhooks/acme/erp", content=b"{}", headers={"Content-Type": "application/json"}).status_code == 404
+    assert (
+        client.post(
+            "/webhooks/acme/erp", content=b"{}", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 404
+    )

@@ -86,7 +86,9 @@ def arbiter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Arbiter]:
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
@@ -106,7 +108,9 @@ class Sandbox:
         return f"http://127.0.0.1:{self.base_port + 4}"
 
     def inject(self, kind: str, target: str, ratio: float = 1.0) -> None:
-        response = httpx.post(f"{self.control}/faults", json={"kind": kind, "target": target, "ratio": ratio})
+        response = httpx.post(
+            f"{self.control}/faults", json={"kind": kind, "target": target, "ratio": ratio}
+        )
         assert response.status_code == 201, response.text
 
 
@@ -116,11 +120,30 @@ def start_sandbox(
     base = base_port
     env = dict(os.environ, SANDBOX_ARBITER_TOKEN=token, SANDBOX_WEBHOOK_SECRET=webhook_secret)
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--base-port", str(base), "--arbiter-url", arbiter.url,
-         "--workspace", workspace, "--webhook-url", f"{arbiter.url}/webhooks/{workspace}/shop",
-         "--order-interval", "0.4", "--stock-interval", "1.5", "--integration-interval", "0.5",
-         "--seed", "7"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--base-port",
+            str(base),
+            "--arbiter-url",
+            arbiter.url,
+            "--workspace",
+            workspace,
+            "--webhook-url",
+            f"{arbiter.url}/webhooks/{workspace}/shop",
+            "--order-interval",
+            "0.4",
+            "--stock-interval",
+            "1.5",
+            "--integration-interval",
+            "0.5",
+            "--seed",
+            "7",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_until_up(f"http://127.0.0.1:{base + 4}/healthz", process)
     return Sandbox(base, process)
@@ -136,21 +159,39 @@ def configure_workspace(
     woo, bl, odoo = WooCredentials(), BaseLinkerCredentials(), OdooCredentials()
     secret = f"whsec-{workspace}"
     connections: dict[str, dict[str, Any]] = {
-        "shop": {"base_url": f"http://127.0.0.1:{base}", "webhook_secret": secret,
-                 "credentials": {"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret}},
-        "oms": {"base_url": f"http://127.0.0.1:{base + 2}",
-                "credentials": {"token": bl.token, "inventory_id": str(bl.inventory_id)}},
-        "erp": {"base_url": f"http://127.0.0.1:{base + 3}",
-                "credentials": {"protocol": "jsonrpc", "database": odoo.db, "login": odoo.login,
-                                "password": odoo.password}},
+        "shop": {
+            "base_url": f"http://127.0.0.1:{base}",
+            "webhook_secret": secret,
+            "credentials": {
+                "consumer_key": woo.consumer_key,
+                "consumer_secret": woo.consumer_secret,
+            },
+        },
+        "oms": {
+            "base_url": f"http://127.0.0.1:{base + 2}",
+            "credentials": {"token": bl.token, "inventory_id": str(bl.inventory_id)},
+        },
+        "erp": {
+            "base_url": f"http://127.0.0.1:{base + 3}",
+            "credentials": {
+                "protocol": "jsonrpc",
+                "database": odoo.db,
+                "login": odoo.login,
+                "password": odoo.password,
+            },
+        },
     }
     with arbiter.api() as api:
         api.put(f"/workspaces/{workspace}").raise_for_status()
-        api.put(f"/workspaces/{workspace}/topology", json=demo_topology(sla_seconds=sla)).raise_for_status()
+        api.put(
+            f"/workspaces/{workspace}/topology", json=demo_topology(sla_seconds=sla)
+        ).raise_for_status()
         for system, body in connections.items():
             api.put(
                 f"/workspaces/{workspace}/systems/{system}/connection",
                 json={**body, "poll_interval_seconds": 1},
             ).raise_for_status()
-        token = api.post(f"/workspaces/{workspace}/tokens", json={"name": "sandbox"}).json()["token"]
+        token = api.post(f"/workspaces/{workspace}/tokens", json={"name": "sandbox"}).json()[
+            "token"
+        ]
     return token, secret

@@ -18,7 +18,11 @@ DEADLINE_SECONDS = 60
 
 def _matches(suspect: dict[str, Any], where: str, modes: set[str], party: str) -> bool:
     link = suspect["link"]
-    place = f"system {suspect['system']}" if link is None else f"{link['flow']} {link['from']}>{link['to']}"
+    place = (
+        f"system {suspect['system']}"
+        if link is None
+        else f"{link['flow']} {link['from']}>{link['to']}"
+    )
     return place == where and suspect["mode"] in modes and suspect["responsible"] == party
 
 
@@ -48,7 +52,9 @@ def test_fault_is_diagnosed(
         suspects: list[dict[str, Any]] = []
         with arbiter.api() as api:
             while time.monotonic() < deadline:
-                answer = api.get(f"/workspaces/{workspace}/diagnosis", params={"window_seconds": 600})
+                answer = api.get(
+                    f"/workspaces/{workspace}/diagnosis", params={"window_seconds": 600}
+                )
                 assert answer.status_code == 200, answer.text
                 suspects = answer.json()["suspects"]
                 if suspects and _matches(suspects[0], where, modes, party):
