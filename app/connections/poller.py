@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from app.background import in_thread
 from app.connections.service import Target, all_targets, save_poll
 from app.events.service import store_events, unknown_names
 from app.runtime import Runtime
@@ -71,9 +72,7 @@ async def poll_once(runtime: Runtime, target: Target, client: httpx.AsyncClient)
         if result.rate_limit is not None:
             status["rate_limit"] = asdict(result.rate_limit)
     status["events_last_poll"] = len(events)
-    stored = await asyncio.to_thread(
-        _persist, runtime, target, admissible(events, target), cursor, status
-    )
+    stored = await in_thread(_persist, runtime, target, admissible(events, target), cursor, status)
     runtime.events_stored(target.workspace_id, stored)
     return status
 
@@ -95,23 +94,28 @@ async def _loop(runtime: Runtime) -> None:
     next_due: dict[tuple[str, str], float] = {}
     running: dict[tuple[str, str], asyncio.Task[Any]] = {}
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as client:
-        while True:
-            try:
-                targets = await asyncio.to_thread(_targets, runtime)
-            except Exception:
-                log.exception("could not load connections")
-                targets = []
-            now = time.monotonic()
-            for target in targets:
-                key = (target.workspace_id, target.system_id)
-                if not target.polls or key in running or next_due.get(key, 0.0) > now:
-                    continue
-                next_due[key] = now + target.poll_interval_seconds
-                running[key] = asyncio.create_task(_guarded(runtime, target, client))
-            for key, task in list(running.items()):
-                if task.done():
-                    del running[key]
-            await asyncio.sleep(TICK_SECONDS)
+        try:
+            while True:
+                try:
+                    targets = await in_thread(_targets, runtime)
+                except Exception:
+                    log.exception("could not load connections")
+                    targets = []
+                now = time.monotonic()
+                for target in targets:
+                    key = (target.workspace_id, target.system_id)
+                    if not target.polls or key in running or next_due.get(key, 0.0) > now:
+                        continue
+                    next_due[key] = now + target.poll_interval_seconds
+                    running[key] = asyncio.create_task(_guarded(runtime, target, client))
+                for key, task in list(running.items()):
+                    if task.done():
+                        del running[key]
+                await asyncio.sleep(TICK_SECONDS)
+        finally:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
 
 
 def _targets(runtime: Runtime) -> list[Target]:

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from sqlalchemy import Engine, func, select
 
+from app.background import in_thread
 from app.db.tables import event_refs, events
 from app.diagnosis.service import IndexRegistry
 from app.errors import ApiError
@@ -244,7 +245,7 @@ async def journey_export(runtime: Runtime) -> AsyncIterator[None]:
     async def run() -> None:
         while not stop.is_set():
             try:
-                await asyncio.to_thread(worker.export_once)
+                await in_thread(worker.export_once)
             except Exception:
                 log.exception("journey export round failed")
             with suppress(TimeoutError):

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.background import in_thread
 from app.connections.service import Target, all_targets
 from app.connections.tables import webhook_deliveries
 from app.events.service import store_events, unknown_names
@@ -148,7 +149,7 @@ async def pending_sweeper(runtime: Runtime) -> AsyncIterator[None]:
     async def loop() -> None:
         while True:
             try:
-                await asyncio.to_thread(process_pending, runtime)
+                await in_thread(process_pending, runtime)
             except Exception:
                 log.exception("processing pending webhook deliveries failed")
             await asyncio.sleep(30)
