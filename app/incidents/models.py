@@ -14,9 +14,9 @@ from graph.results import LinkRef
 
 
 def incident_url(settings: Settings, workspace_id: str, incident_id: int) -> str:
-    """The incident's page: ``{public_url}/workspaces/{ws}/incidents/{id}``."""
+    """The incident's dashboard page: ``{public_url}/w/{ws}/incidents/{id}``."""
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
-    return f"{base.rstrip('/')}/workspaces/{workspace_id}/incidents/{incident_id}"
+    return f"{base.rstrip('/')}/w/{workspace_id}/incidents/{incident_id}"
 
 
 class _Out(BaseModel):

@@ -35,7 +35,7 @@ def test_an_outage_opens_one_incident_that_escalates_and_resolves(arbiter: Arbit
     assert incident["link"] == {"flow": "order", "from": "oms", "to": "erp"}
     assert (incident["mode"], incident["responsible"]) == ("unavailable", "ERP partner")
     assert (incident["status"], incident["phase"]) == ("open", "identified")
-    assert incident["url"] == f"https://arbiter.example/workspaces/acme/incidents/{incident['id']}"
+    assert incident["url"] == f"https://arbiter.example/w/acme/incidents/{incident['id']}"
     assert incident["time_to_detect_seconds"] > 0
     first_affected = incident["affected"]
     assert first_affected >= 2

@@ -109,7 +109,7 @@ def test_alerts_on_open_escalate_and_resolve(arbiter: Arbiter, receiver: Receive
     assert "unavailable" in opened["title"]
     assert "ERP partner" in opened["title"]
     assert "Responsible: ERP partner" in opened["message"]
-    assert f"https://arbiter.example/workspaces/acme/incidents/{n}" in opened["message"]
+    assert f"https://arbiter.example/w/acme/incidents/{n}" in opened["message"]
     assert opened["type"] == "failure"
 
     log = arbiter.incident(n)["deliveries"]
