@@ -19,6 +19,7 @@ from app.dashboard.views import dashboard_static
 from app.dashboard.views import router as dashboard_router
 from app.demo import demo
 from app.diagnosis.views import router as diagnosis_router
+from app.diagnosis.warmup import index_warmer
 from app.events.models import EventBatch
 from app.events.views import router as events_router
 from app.incidents.evaluator import incident_evaluator
@@ -58,6 +59,7 @@ ROUTERS = (
 BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
 BACKGROUND: tuple[BackgroundService, ...] = (
     demo,
+    index_warmer,
     pollers,
     pending_sweeper,
     journey_export,

@@ -23,7 +23,8 @@ from app.background import in_thread
 from app.connections.service import Target, all_targets, save_poll
 from app.events.service import store_events, unknown_names
 from app.runtime import Runtime
-from connectors.base import ConnectorError, PollResult, build_connector
+from app.warnings.service import record_connector_status
+from connectors.base import Connector, ConnectorError, PollResult, build_connector
 from graph.model import Event
 
 log = logging.getLogger("arbiter.pollers")
@@ -42,11 +43,11 @@ def _flows(target: Target) -> tuple[str, str]:
     return ("order" if "order" in flows else flows[0], "stock" if "stock" in flows else flows[-1])
 
 
-async def poll_once(runtime: Runtime, target: Target, client: httpx.AsyncClient) -> dict[str, Any]:
-    """Poll one system once, store what it returned, and return the new status."""
+def connector_for(target: Target, client: httpx.AsyncClient) -> Connector:
+    """The connector of the target's kind, speaking through ``client``."""
     assert target.base_url is not None
     order_flow, stock_flow = _flows(target)
-    connector = build_connector(
+    return build_connector(
         target.kind,
         system_id=target.system_id,
         base_url=target.base_url,
@@ -56,6 +57,21 @@ async def poll_once(runtime: Runtime, target: Target, client: httpx.AsyncClient)
         order_flow=order_flow,
         stock_flow=stock_flow,
     )
+
+
+def _fingerprint(target: Target) -> tuple[object, ...]:
+    """What a connector is built from: a change of any of it needs a new connector."""
+    return (
+        target.kind,
+        target.base_url,
+        tuple(sorted(target.credentials.items())),
+        target.upstream,
+        _flows(target),
+    )
+
+
+async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> dict[str, Any]:
+    """Poll one system once, store what it returned, and return the new status."""
     now = datetime.now(UTC).isoformat()
     status: dict[str, Any] = {**target.status, "last_poll_at": now}
     cursor: dict[str, Any] | None = None
@@ -74,6 +90,17 @@ async def poll_once(runtime: Runtime, target: Target, client: httpx.AsyncClient)
     status["events_last_poll"] = len(events)
     stored = await in_thread(_persist, runtime, target, admissible(events, target), cursor, status)
     runtime.events_stored(target.workspace_id, stored)
+    record_connector_status(
+        runtime,
+        target.workspace_id,
+        target.system_id,
+        {
+            "rate_limit": status.get("rate_limit"),
+            "last_poll_at": now,
+            "poll_interval_seconds": target.poll_interval_seconds,
+            "last_error": status.get("last_error"),
+        },
+    )
     return status
 
 
@@ -93,6 +120,8 @@ def _persist(
 async def _loop(runtime: Runtime) -> None:
     next_due: dict[tuple[str, str], float] = {}
     running: dict[tuple[str, str], asyncio.Task[Any]] = {}
+    # Kept between polls: connectors cache sessions, SKU maps and rate-limit buckets.
+    connectors: dict[tuple[str, str], tuple[tuple[object, ...], Connector]] = {}
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as client:
         try:
             while True:
@@ -107,7 +136,11 @@ async def _loop(runtime: Runtime) -> None:
                     if not target.polls or key in running or next_due.get(key, 0.0) > now:
                         continue
                     next_due[key] = now + target.poll_interval_seconds
-                    running[key] = asyncio.create_task(_guarded(runtime, target, client))
+                    fingerprint = _fingerprint(target)
+                    cached = connectors.get(key)
+                    if cached is None or cached[0] != fingerprint:
+                        cached = connectors[key] = (fingerprint, connector_for(target, client))
+                    running[key] = asyncio.create_task(_guarded(runtime, target, cached[1]))
                 for key, task in list(running.items()):
                     if task.done():
                         del running[key]
@@ -123,9 +156,9 @@ def _targets(runtime: Runtime) -> list[Target]:
         return all_targets(connection, runtime.secrets)
 
 
-async def _guarded(runtime: Runtime, target: Target, client: httpx.AsyncClient) -> None:
+async def _guarded(runtime: Runtime, target: Target, connector: Connector) -> None:
     try:
-        await poll_once(runtime, target, client)
+        await poll_once(runtime, target, connector)
     except Exception:  # a bug in one connector must not stop the others
         log.exception("poll of %s/%s failed", target.workspace_id, target.system_id)
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.connections.models import CheckOut, ConnectionIn, ConnectionOut, ConnectionTestOut
+from app.connections.poller import connector_for
 from app.connections.service import (
     Target,
     delete_connection,
@@ -16,7 +17,6 @@ from app.connections.service import (
 from app.deps import RuntimeDep, WorkspaceDep
 from app.errors import Conflict, NotFound
 from app.workspaces.service import require_workspace
-from connectors.base import build_connector
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["connections"])
 
@@ -72,15 +72,7 @@ async def test(ws: WorkspaceDep, system: str, runtime: RuntimeDep) -> Connection
     if not target.polls or target.base_url is None:
         raise Conflict(f"system '{system}' is not polled (kind '{target.kind}'): nothing to test")
     async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as client:
-        connector = build_connector(
-            target.kind,
-            system_id=system,
-            base_url=target.base_url,
-            credentials=target.credentials,
-            client=client,
-            upstream=target.upstream,
-        )
-        checks = await connector.test()
+        checks = await connector_for(target, client).test()
     return ConnectionTestOut(
         ok=bool(checks) and all(c.ok for c in checks),
         checks=[CheckOut(name=c.name, ok=c.ok, detail=c.detail) for c in checks],

@@ -6,47 +6,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-CONTRACT_TOPOLOGY: dict[str, Any] = {
-    "systems": [
-        {"id": "shop", "kind": "woocommerce", "vendor": "Shop agency"},
-        {"id": "oms", "kind": "baselinker", "vendor": "BaseLinker"},
-        {"id": "erp", "kind": "odoo", "vendor": "ERP partner"},
-    ],
-    "links": [
-        {
-            "flow": "order",
-            "from": "shop",
-            "to": "oms",
-            "initiator": "to",
-            "owner": "BaseLinker",
-            "sla_seconds": 600,
-        },
-        {
-            "flow": "order",
-            "from": "oms",
-            "to": "erp",
-            "initiator": "from",
-            "owner": "ERP partner",
-            "sla_seconds": 900,
-        },
-        {
-            "flow": "stock",
-            "from": "erp",
-            "to": "oms",
-            "initiator": "to",
-            "owner": "BaseLinker",
-            "sla_seconds": 1800,
-        },
-        {
-            "flow": "stock",
-            "from": "oms",
-            "to": "shop",
-            "initiator": "from",
-            "owner": "BaseLinker",
-            "sla_seconds": 900,
-        },
-    ],
-}
+from tests.scenarios import STANDARD_TOPOLOGY_JSON
+
+CONTRACT_TOPOLOGY: dict[str, Any] = STANDARD_TOPOLOGY_JSON
 
 CONTRACT_EVENTS: list[dict[str, Any]] = [
     {

@@ -1,0 +1,51 @@
+"""Build every workspace's index at start, so the first diagnosis after a restart is warm."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from app.background import in_thread
+from app.errors import ApiError
+from app.runtime import Runtime
+from app.workspaces.service import list_workspaces
+
+log = logging.getLogger("arbiter.diagnosis")
+
+
+def warm(runtime: Runtime) -> int:
+    """Load and diagnose each workspace once; how many were warmed."""
+    with runtime.engine.connect() as connection:
+        workspaces = [w.id for w in list_workspaces(connection)]
+    warmed = 0
+    for workspace_id in workspaces:
+        try:
+            runtime.indexes.diagnose(workspace_id, datetime.now(UTC), 86400)
+        except ApiError:  # no topology yet, or deleted meanwhile: nothing to warm
+            continue
+        warmed += 1
+    return warmed
+
+
+@asynccontextmanager
+async def index_warmer(runtime: Runtime) -> AsyncIterator[None]:
+    """Background service: warm the indexes once, after the server is up."""
+
+    async def run() -> None:
+        try:
+            count = await in_thread(warm, runtime)
+            log.info("warmed the diagnosis index of %d workspaces", count)
+        except Exception:
+            log.exception("warming the diagnosis indexes failed")
+
+    task = asyncio.create_task(run(), name="arbiter-index-warmer")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
