@@ -42,9 +42,14 @@ def title(suspect: Suspect) -> str:
 
 def sentence(suspect: Suspect) -> str:
     """The verdict in one plain sentence, with the party that answers for it."""
-    summary = suspect.summary.strip().rstrip(".")
-    summary = summary[:1].upper() + summary[1:]
-    return f"{summary}. Responsible: {suspect.responsible}."
+    return verdict_sentence(suspect.summary, suspect.responsible)
+
+
+def verdict_sentence(summary: str, responsible: str) -> str:
+    """A diagnosis summary as a sentence naming the responsible party (suspects, incidents)."""
+    text = summary.strip().rstrip(".")
+    text = text[:1].upper() + text[1:]
+    return f"{text}. Responsible: {responsible}."
 
 
 @dataclass(frozen=True)

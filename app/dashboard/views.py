@@ -1,12 +1,13 @@
 """The dashboard's routes: sign-in and out, workspace list, overview, suspect, trace, stock.
 
 Thin handlers: page data comes from ``service``/``suspects``/``traces``, sessions from
-``sessions``, rendering and access rules from ``access``.
+``sessions``, rendering and access rules from ``access``, what every page shares from
+``pages``. The incident pages (``incident_views``) and the SLA report (``report_views``) are
+routers of their own, included here.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,7 +18,15 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from app.auth.service import authenticate
-from app.dashboard import service, suspects, traces
+from app.dashboard import (
+    incident_views,
+    incidents,
+    report_views,
+    reports,
+    service,
+    suspects,
+    traces,
+)
 from app.dashboard.access import (
     SECURITY_HEADERS,
     MaybeSessionDep,
@@ -28,9 +37,18 @@ from app.dashboard.access import (
     safe_next,
     templates,
     trace_href,
-    valid_workspace_id,
 )
 from app.dashboard.layout import LABEL_WIDTH
+from app.dashboard.pages import (
+    AsOfParam,
+    WindowParam,
+    is_secure,
+    page_context,
+    page_scope,
+    problem_page,
+    replay_query,
+    see_other,
+)
 from app.dashboard.sessions import (
     SESSION_COOKIE,
     SESSION_LIFETIME,
@@ -46,13 +64,12 @@ from app.deps import RuntimeDep
 from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
+router.include_router(incident_views.router)
+router.include_router(report_views.router)
 templates.env.globals["suspect_path"] = service.suspect_path
 templates.env.globals["label_width"] = LABEL_WIDTH
-
-WINDOWS = {3600: "1 hour", 6 * 3600: "6 hours", 86400: "24 hours", 7 * 86400: "7 days"}
-DEFAULT_WINDOW = 86400
-AsOfParam = Annotated[str | None, Query(max_length=64)]
-WindowParam = Annotated[int | None, Query(ge=60, le=90 * 86400)]
+templates.env.globals["incident_suspect_path"] = incidents.incident_suspect_path
+templates.env.filters["duration"] = incidents.duration
 
 
 def dashboard_static() -> StaticFiles:
@@ -60,100 +77,12 @@ def dashboard_static() -> StaticFiles:
     return StaticFiles(packages=[("app.dashboard", "static")])
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def _redirect(url: str) -> RedirectResponse:
-    response = RedirectResponse(url, status_code=303)
-    response.headers.update(SECURITY_HEADERS)
-    return response
-
-
-def _moment(as_of: str | None) -> tuple[datetime, bool]:
-    """The page's moment and whether it is live; an unreadable or naive as_of means now."""
-    if as_of:
-        try:
-            moment = datetime.fromisoformat(as_of.strip().replace(" ", "+"))
-        except ValueError:
-            moment = None
-        if moment is not None and moment.tzinfo is not None:
-            return moment.astimezone(UTC), False
-    return datetime.now(UTC), True
-
-
-def _replay_query(scope: service.Scope) -> str:
-    params: dict[str, str] = {}
-    if not scope.live:
-        params["as_of"] = scope.as_of.isoformat().replace("+00:00", "Z")
-    if scope.window_seconds != DEFAULT_WINDOW:
-        params["window"] = str(int(scope.window_seconds))
-    return urlencode(params)
-
-
-def _problem_page(
-    request: Request, session: Session | None, status: int, title: str, message: str
-) -> HTMLResponse:
-    context = {
-        "session": session,
-        "csrf": session.csrf_token if session else "",
-        "title": title,
-        "message": message,
-        "ws": None,
-    }
-    return render(request, "problem.html", context, status)
-
-
-async def _scope(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    ws: str,
-    as_of: str | None,
-    window: int | None,
-) -> service.Scope | HTMLResponse:
-    if not valid_workspace_id(ws):
-        message = f"“{ws}” is not a workspace id."
-        return _problem_page(request, session, 404, "No such workspace", message)
-    if not session.principal.may_access(ws):
-        return _problem_page(
-            request,
-            session,
-            403,
-            "Not your workspace",
-            "You signed in with another workspace's token. Sign out and sign in with a token "
-            "of this workspace (or the admin token) to see it.",
-        )
-    moment, live = _moment(as_of)
-    scope = await run_in_threadpool(
-        service.load_scope, runtime, ws, moment, float(window or DEFAULT_WINDOW), live=live
-    )
-    if scope is None:
-        return _problem_page(
-            request, session, 404, "No such workspace", f"There is no workspace “{ws}”."
-        )
-    return scope
-
-
-def _context(session: Session, scope: service.Scope, nav: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "session": session,
-        "csrf": session.csrf_token,
-        "ws": scope.workspace,
-        "scope": scope,
-        "nav": nav,
-        "replay": _replay_query(scope),
-        "windows": WINDOWS,
-        **extra,
-    }
-
-
 # -- signing in and out ------------------------------------------------------------------------
 
 
 @router.get("/")
 def home(session: MaybeSessionDep) -> RedirectResponse:
-    return _redirect("/signin" if session is None else home_of(session))
+    return see_other("/signin" if session is None else home_of(session))
 
 
 @router.get("/signin")
@@ -161,7 +90,7 @@ def signin_form(
     request: Request, session: MaybeSessionDep, next: Annotated[str | None, Query()] = None
 ) -> Response:
     if session is not None:
-        return _redirect(safe_next(next) or home_of(session))
+        return see_other(safe_next(next) or home_of(session))
     return _signin_page(request, next, None, 200)
 
 
@@ -185,7 +114,7 @@ def _signin_page(
         path="/signin",
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=is_secure(request),
     )
     return response
 
@@ -215,7 +144,7 @@ async def signin(
     if opened is None:
         return _signin_page(request, next, "That token is not valid.", 401)
     session_id, session = opened
-    response = _redirect(safe_next(next) or home_of(session))
+    response = see_other(safe_next(next) or home_of(session))
     response.set_cookie(
         SESSION_COOKIE,
         session_id,
@@ -223,7 +152,7 @@ async def signin(
         path="/",
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=is_secure(request),
     )
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
     return response
@@ -237,9 +166,9 @@ async def signout(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if session is None:
-        return _redirect("/signin")
+        return see_other("/signin")
     if not tokens_match(csrf, session.csrf_token):
-        return _problem_page(
+        return problem_page(
             request, session, 403, "Request refused", "The form was not sent from this session."
         )
 
@@ -248,7 +177,7 @@ async def signout(
             close_session(connection, request.cookies.get(SESSION_COOKIE))
 
     await run_in_threadpool(close)
-    response = _redirect("/signin")
+    response = see_other("/signin")
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
 
@@ -259,7 +188,7 @@ async def signout(
 @router.get("/workspaces")
 async def workspace_list(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     if not session.principal.is_admin:
-        return _redirect(home_of(session))
+        return see_other(home_of(session))
     found = await run_in_threadpool(service.workspaces, runtime)
     context = {"session": session, "csrf": session.csrf_token, "ws": None, "workspaces": found}
     return render(request, "workspaces.html", context)
@@ -274,11 +203,20 @@ async def overview(
     as_of: AsOfParam = None,
     window: WindowParam = None,
 ) -> Response:
-    scope = await _scope(request, session, runtime, ws, as_of, window)
+    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return scope
-    page = await run_in_threadpool(service.overview, runtime, scope)
-    return render(request, "overview.html", _context(session, scope, "overview", page=page))
+    page = await run_in_threadpool(_overview, runtime, scope)
+    return render(request, "overview.html", page_context(session, scope, "overview", **page))
+
+
+def _overview(runtime: Runtime, scope: service.Scope) -> dict[str, Any]:
+    """The overview's data: the flows and suspects, the open incidents, the warnings."""
+    return {
+        "page": service.overview(runtime, scope),
+        "open_incidents": incidents.open_incidents(runtime, scope.workspace.id),
+        "warned": reports.warnings(runtime, scope),
+    }
 
 
 @router.get("/w/{ws}/live")
@@ -291,14 +229,14 @@ async def overview_live(
     window: WindowParam = None,
 ) -> Response:
     """The overview's live panels as HTML fragments, for the page's polling script."""
-    scope = await _scope(request, session, runtime, ws, as_of, window)
+    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return JSONResponse({"detail": "not available"}, scope.status_code)
-    page = await run_in_threadpool(service.overview, runtime, scope)
-    context = _context(session, scope, "overview", page=page)
+    page = await run_in_threadpool(_overview, runtime, scope)
+    context = page_context(session, scope, "overview", **page)
     body = {
         "as_of": scope.as_of.isoformat().replace("+00:00", "Z"),
-        "links": {e.key: e.status for f in page.flows for e in f.edges},
+        "links": {e.key: e.status for f in page["page"].flows for e in f.edges},
         "html": {
             "banner": render_fragment("_banner.html", context),
             "flows": render_fragment("_flows.html", context),
@@ -325,7 +263,7 @@ async def suspect(
     as_of: AsOfParam = None,
     window: WindowParam = None,
 ) -> Response:
-    scope = await _scope(request, session, runtime, ws, as_of, window)
+    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return scope
     path, view = _split_suspect(rest.strip("/"))
@@ -334,7 +272,7 @@ async def suspect(
         return render(
             request,
             "problem.html",
-            _context(
+            page_context(
                 session,
                 scope,
                 "overview",
@@ -364,7 +302,7 @@ async def suspect(
         buckets = await run_in_threadpool(suspects.series, runtime, scope, found)
         html = render_fragment("_chart.html", {"chart": suspects.chart(buckets)})
         return HTMLResponse(html, headers=SECURITY_HEADERS)
-    context = _context(
+    context = page_context(
         session,
         scope,
         "overview",
@@ -390,7 +328,7 @@ async def trace(
     as_of: AsOfParam = None,
     window: WindowParam = None,
 ) -> Response:
-    scope = await _scope(request, session, runtime, ws, as_of, window)
+    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return scope
     view = None
@@ -401,9 +339,11 @@ async def trace(
         matches = await run_in_threadpool(traces.search, runtime, scope, q)
         if len(matches) == 1:
             query = {"ns": matches[0].namespace, "id": matches[0].value}
-            extra = _replay_query(scope)
-            return _redirect(f"/w/{ws}/trace?{urlencode(query)}" + (f"&{extra}" if extra else ""))
-    context = _context(session, scope, "trace", view=view, matches=matches, q=q or "", ns=ns, id=id)
+            extra = replay_query(scope)
+            return see_other(f"/w/{ws}/trace?{urlencode(query)}" + (f"&{extra}" if extra else ""))
+    context = page_context(
+        session, scope, "trace", view=view, matches=matches, q=q or "", ns=ns, id=id
+    )
     status = 404 if (ns and id and view is None) or (q and not matches) else 200
     return render(request, "trace.html", context, status)
 
@@ -417,9 +357,9 @@ async def stock(
     as_of: AsOfParam = None,
     window: WindowParam = None,
 ) -> Response:
-    scope = await _scope(request, session, runtime, ws, as_of, window)
+    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return scope
     drift, columns, problem = await run_in_threadpool(service.stock, runtime, scope)
-    context = _context(session, scope, "stock", drift=drift, columns=columns, problem=problem)
+    context = page_context(session, scope, "stock", drift=drift, columns=columns, problem=problem)
     return render(request, "stock.html", context)

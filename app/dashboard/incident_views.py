@@ -1,0 +1,165 @@
+"""The incident pages: the list, one incident, and its acknowledge and note forms.
+
+Forms post the session's CSRF token and redirect back to the incident (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from app.dashboard import incidents
+from app.dashboard.access import SessionDep, render
+from app.dashboard.pages import page_context, page_scope, problem_page, see_other
+from app.dashboard.service import Scope
+from app.dashboard.sessions import Session, tokens_match, utc_now
+from app.deps import RuntimeDep
+from app.runtime import Runtime
+
+router = APIRouter(include_in_schema=False)
+
+StatusParam = Annotated[str, Query(max_length=20)]
+NameField = Annotated[str, Form(max_length=200)]
+
+
+def _incident_id(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+def _not_found(request: Request, session: Session, scope: Scope, incident: str) -> Response:
+    context = page_context(
+        session,
+        scope,
+        "incidents",
+        title="No such incident",
+        message=f"This workspace has no incident “{incident}”.",
+    )
+    return render(request, "problem.html", context, 404)
+
+
+@router.get("/w/{ws}/incidents")
+async def incident_list(
+    request: Request,
+    ws: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    status: StatusParam = "open",
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    scope = await page_scope(request, session, runtime, ws)
+    if isinstance(scope, Response):
+        return scope
+    shown = status if status in incidents.STATUS_FILTERS else "open"
+    listed = await run_in_threadpool(incidents.incident_list, runtime, ws, shown, cursor)
+    context = page_context(
+        session, scope, "incidents", listed=listed, filters=incidents.STATUS_FILTERS
+    )
+    return render(request, "incidents.html", context)
+
+
+async def _detail_page(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    scope: Scope,
+    incident: str,
+    *,
+    error: str | None = None,
+    note: str = "",
+) -> Response:
+    incident_id = _incident_id(incident)
+    detail = None
+    if incident_id is not None:
+        detail = await run_in_threadpool(
+            incidents.incident_detail, runtime, scope.workspace.id, incident_id
+        )
+    if detail is None:
+        return _not_found(request, session, scope, incident)
+    context = page_context(
+        session,
+        scope,
+        "incidents",
+        detail=detail,
+        record=detail.record,
+        suspect_path=incidents.incident_suspect_path(detail.record),
+        suspect_query=incidents.suspect_query(detail.record),
+        error=error,
+        note=note,
+    )
+    return render(request, "incident.html", context, 422 if error else 200)
+
+
+@router.get("/w/{ws}/incidents/{incident}")
+async def incident_detail(
+    request: Request, ws: str, incident: str, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    scope = await page_scope(request, session, runtime, ws)
+    if isinstance(scope, Response):
+        return scope
+    return await _detail_page(request, session, runtime, scope, incident)
+
+
+def _refused(request: Request, session: Session) -> Response:
+    return problem_page(
+        request, session, 403, "Request refused", "The form was not sent from this session."
+    )
+
+
+@router.post("/w/{ws}/incidents/{incident}/acknowledge")
+async def acknowledge(
+    request: Request,
+    ws: str,
+    incident: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    by: NameField = "",
+) -> Response:
+    if not tokens_match(csrf, session.csrf_token):
+        return _refused(request, session)
+    scope = await page_scope(request, session, runtime, ws)
+    if isinstance(scope, Response):
+        return scope
+    incident_id = _incident_id(incident)
+    signer = incidents.who(session.principal, by)
+    done = incident_id is not None and await run_in_threadpool(
+        incidents.acknowledge, runtime, ws, incident_id, signer, utc_now()
+    )
+    if not done:
+        return _not_found(request, session, scope, incident)
+    return see_other(f"/w/{ws}/incidents/{incident_id}#acknowledged")
+
+
+@router.post("/w/{ws}/incidents/{incident}/notes")
+async def add_note(
+    request: Request,
+    ws: str,
+    incident: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    text: Annotated[str, Form(max_length=20000)] = "",
+    author: NameField = "",
+) -> Response:
+    if not tokens_match(csrf, session.csrf_token):
+        return _refused(request, session)
+    scope = await page_scope(request, session, runtime, ws)
+    if isinstance(scope, Response):
+        return scope
+    written = text.strip()
+    if not written or len(written) > 10000:
+        error = "Write the note first." if not written else "A note holds 10,000 characters."
+        return await _detail_page(
+            request, session, runtime, scope, incident, error=error, note=text[:10000]
+        )
+    incident_id = _incident_id(incident)
+    signer = incidents.who(session.principal, author)
+    done = incident_id is not None and await run_in_threadpool(
+        incidents.add_note, runtime, ws, incident_id, signer, written, utc_now()
+    )
+    if not done:
+        return _not_found(request, session, scope, incident)
+    return see_other(f"/w/{ws}/incidents/{incident_id}#notes")

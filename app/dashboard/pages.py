@@ -1,0 +1,115 @@
+"""What every page route shares: its scope (workspace, moment, window), redirects, problem pages.
+
+The route modules (``views``, ``incident_views``, ``report_views``) stay thin by leaning on
+these: a route resolves its scope (or gets the friendly 403/404 page to answer with), renders
+its template with :func:`page_context`, and redirects after a form with :func:`see_other`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from app.dashboard import service
+from app.dashboard.access import SECURITY_HEADERS, render, valid_workspace_id
+from app.dashboard.sessions import Session
+from app.runtime import Runtime
+
+WINDOWS = {3600: "1 hour", 6 * 3600: "6 hours", 86400: "24 hours", 7 * 86400: "7 days"}
+DEFAULT_WINDOW = 86400
+AsOfParam = Annotated[str | None, Query(max_length=64)]
+WindowParam = Annotated[int | None, Query(ge=60, le=90 * 86400)]
+
+
+def is_secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def see_other(url: str) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def moment_of(as_of: str | None) -> tuple[datetime, bool]:
+    """The page's moment and whether it is live; an unreadable or naive as_of means now."""
+    if as_of:
+        try:
+            moment = datetime.fromisoformat(as_of.strip().replace(" ", "+"))
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(UTC), False
+    return datetime.now(UTC), True
+
+
+def replay_query(scope: service.Scope) -> str:
+    params: dict[str, str] = {}
+    if not scope.live:
+        params["as_of"] = scope.as_of.isoformat().replace("+00:00", "Z")
+    if scope.window_seconds != DEFAULT_WINDOW:
+        params["window"] = str(int(scope.window_seconds))
+    return urlencode(params)
+
+
+def problem_page(
+    request: Request, session: Session | None, status: int, title: str, message: str
+) -> HTMLResponse:
+    context = {
+        "session": session,
+        "csrf": session.csrf_token if session else "",
+        "title": title,
+        "message": message,
+        "ws": None,
+    }
+    return render(request, "problem.html", context, status)
+
+
+async def page_scope(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    ws: str,
+    as_of: str | None = None,
+    window: int | None = None,
+) -> service.Scope | HTMLResponse:
+    """The scope of a workspace page, or the friendly page to answer with instead."""
+    if not valid_workspace_id(ws):
+        message = f"“{ws}” is not a workspace id."
+        return problem_page(request, session, 404, "No such workspace", message)
+    if not session.principal.may_access(ws):
+        return problem_page(
+            request,
+            session,
+            403,
+            "Not your workspace",
+            "You signed in with another workspace's token. Sign out and sign in with a token "
+            "of this workspace (or the admin token) to see it.",
+        )
+    moment, live = moment_of(as_of)
+    scope = await run_in_threadpool(
+        service.load_scope, runtime, ws, moment, float(window or DEFAULT_WINDOW), live=live
+    )
+    if scope is None:
+        return problem_page(
+            request, session, 404, "No such workspace", f"There is no workspace “{ws}”."
+        )
+    return scope
+
+
+def page_context(session: Session, scope: service.Scope, nav: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "session": session,
+        "csrf": session.csrf_token,
+        "ws": scope.workspace,
+        "scope": scope,
+        "nav": nav,
+        "replay": replay_query(scope),
+        "windows": WINDOWS,
+        **extra,
+    }
