@@ -1,0 +1,299 @@
+"""The incident pages: list, detail, acknowledge and note forms, the overview's panels.
+
+The service runs with its background evaluator off; each test opens the incident itself with
+:func:`~app.incidents.evaluator.evaluate_workspace`, as of a moment of the fault scenario.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert
+
+from app.dashboard.incidents import duration
+from app.incidents.evaluator import evaluate_workspace
+from app.main import create_app
+from app.notifications.tables import notification_deliveries
+from app.runtime import Runtime
+from app.settings import Settings
+from tests.dashboard.conftest import (
+    WORKSPACE,
+    admin_api,
+    csrf_of,
+    feed,
+    sign_in,
+    workspace_token,
+)
+
+
+@dataclass
+class Opened:
+    client: TestClient
+    runtime: Runtime
+    incident: int
+    as_of: datetime
+
+    @property
+    def page(self) -> str:
+        return f"/w/{WORKSPACE}/incidents/{self.incident}"
+
+    def api_incident(self) -> dict[str, Any]:
+        answer = admin_api(self.client).get(f"/api/v1/workspaces/acme/incidents/{self.incident}")
+        assert answer.status_code == 200, answer.text
+        found: dict[str, Any] = answer.json()
+        return found
+
+
+@pytest.fixture
+def quiet_client(settings_factory: Callable[..., Settings]) -> Iterator[TestClient]:
+    """A fresh service whose incidents open only when a test evaluates."""
+    settings = settings_factory(
+        demo=False, incident_interval_seconds=0, public_url="https://arbiter.example"
+    )
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def opened(quiet_client: TestClient) -> Opened:
+    """The fault scenario fed and evaluated a minute ago: one incident on ``order oms→erp``."""
+    as_of = datetime.now(UTC) - timedelta(minutes=1)
+    feed(admin_api(quiet_client), now=as_of)
+    runtime: Runtime = quiet_client.app.state.runtime  # type: ignore[attr-defined]
+    result = evaluate_workspace(runtime, WORKSPACE, as_of)
+    assert result.ok, result.error
+    assert len(result.opened) == 1, result
+    return Opened(quiet_client, runtime, result.opened[0], as_of)
+
+
+def test_the_list_shows_each_open_incident_with_its_facts(opened: Opened) -> None:
+    client = opened.client
+    sign_in(client)
+    page = client.get("/w/acme/incidents")
+    assert page.status_code == 200
+    row = re.search(
+        rf'<tr data-incident="{opened.incident}" data-status="open">(.*?)</tr>', page.text, re.S
+    )
+    assert row, page.text
+    cells = row.group(1)
+    assert f'href="/w/acme/incidents/{opened.incident}"' in cells
+    assert "order oms → erp" in cells
+    assert "unavailable" in cells
+    assert "ERP partner" in cells
+    assert "identified" in cells
+    assert "<time datetime=" in cells
+    assert ">no<" in cells  # not acknowledged yet
+    assert 'aria-current="page">Incidents</a>' in page.text
+    assert 'aria-current="page">Open</a>' in page.text
+
+    resolved = client.get("/w/acme/incidents", params={"status": "resolved"})
+    assert resolved.status_code == 200
+    assert "No resolved incident yet" in resolved.text
+    assert "data-incident=" not in resolved.text
+    every = client.get("/w/acme/incidents", params={"status": "all"})
+    assert f'data-incident="{opened.incident}"' in every.text
+    odd = client.get("/w/acme/incidents", params={"status": "<b>", "cursor": "garbage"})
+    assert odd.status_code == 200
+    assert "That page link is not valid" in odd.text
+
+
+def test_the_detail_says_the_verdict_and_links_the_evidence_and_traces(opened: Opened) -> None:
+    client = opened.client
+    sign_in(client)
+    page = client.get(opened.page)
+    assert page.status_code == 200
+    html = page.text
+    verdict = re.search(r'<p class="verdict" data-verdict>(.*?)</p>', html, re.S)
+    assert verdict
+    assert "stuck between oms and erp" in verdict.group(1)
+    assert verdict.group(1).endswith("Responsible: ERP partner.")
+    assert 'data-kind="opened" data-phase="identified"' in html
+    assert "Time to detect</dt><dd>2 h" in html
+    assert "No alert was sent about this incident" in html
+    assert "No note yet" in html
+    suspect = re.search(r'href="(/w/acme/suspects/[^"]+)"', html)
+    assert suspect
+    assert suspect.group(1) == "/w/acme/suspects/order/oms/erp/unavailable"
+    assert client.get(suspect.group(1)).status_code == 200
+    traces = re.findall(r'href="(/w/acme/trace\?[^"]+)" data-entity=', html)
+    assert len(traces) >= 2
+    follow = client.get(traces[0].replace("&amp;", "&"))
+    assert follow.status_code == 200
+    assert 'id="failure"' in follow.text
+
+
+def test_acknowledging_goes_through_the_incident_service_and_returns_to_the_page(
+    opened: Opened,
+) -> None:
+    client = opened.client
+    sign_in(client)
+    csrf = csrf_of(client.get(opened.page).text)
+    answer = client.post(f"{opened.page}/acknowledge", data={"csrf": csrf, "by": "  Ola  N. "})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"{opened.page}#acknowledged"
+    stored = opened.api_incident()
+    assert stored["acknowledged_by"] == "Ola N."
+    assert stored["acknowledged_at"]
+    assert any(t["kind"] == "acknowledged" for t in stored["timeline"])
+    page = client.get(opened.page).text
+    assert 'data-acknowledged="true"' in page
+    assert "Acknowledged by <strong>Ola N.</strong>" in page
+    assert (
+        'action="/w/acme/incidents/' not in page.split('id="ack-title"')[1].split("</section>")[0]
+    )
+    listed = client.get("/w/acme/incidents").text
+    assert "Ola N." in listed
+    # The first acknowledgement stands; without a name the signer-in is named.
+    again = client.post(f"{opened.page}/acknowledge", data={"csrf": csrf})
+    assert again.status_code == 303
+    assert opened.api_incident()["acknowledged_by"] == "Ola N."
+
+
+def test_a_note_is_stored_escaped_and_an_empty_one_is_refused(opened: Opened) -> None:
+    client = opened.client
+    sign_in(client)
+    csrf = csrf_of(client.get(opened.page).text)
+    text = 'Vendor says <script>alert("x")</script> & restarts\nthe API at 15:00'
+    answer = client.post(f"{opened.page}/notes", data={"csrf": csrf, "text": text})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"{opened.page}#notes"
+    notes = opened.api_incident()["notes"]
+    assert notes[0]["text"] == text
+    assert notes[0]["author"] == "admin"
+    page = client.get(opened.page).text
+    assert "<script>alert" not in page
+    assert "Vendor says &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; restarts" in page
+    empty = client.post(f"{opened.page}/notes", data={"csrf": csrf, "text": "   "})
+    assert empty.status_code == 422
+    assert "Write the note first." in empty.text
+    assert len(opened.api_incident()["notes"]) == 1
+
+
+def test_forms_without_the_sessions_csrf_token_change_nothing(opened: Opened) -> None:
+    client = opened.client
+    sign_in(client)
+    for data in ({}, {"csrf": "forged"}):
+        ack = client.post(f"{opened.page}/acknowledge", data=data)
+        assert ack.status_code == 403
+        assert "Request refused" in ack.text
+        note = client.post(f"{opened.page}/notes", data={**data, "text": "hi"})
+        assert note.status_code == 403
+    stored = opened.api_incident()
+    assert stored["acknowledged_at"] is None
+    assert stored["notes"] == []
+    client.cookies.clear()
+    anonymous = client.post(f"{opened.page}/acknowledge", data={"csrf": "x"})
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/signin")
+
+
+def test_a_workspace_token_sees_no_other_workspaces_incidents(opened: Opened) -> None:
+    client = opened.client
+    _, other_secret = workspace_token(client, "other")
+    sign_in(client, other_secret)
+    assert client.get("/w/other/incidents").status_code == 200
+    for path in ("/w/acme/incidents", opened.page, "/w/acme/reports/sla"):
+        answer = client.get(path)
+        assert answer.status_code == 403, path
+        assert "Not your workspace" in answer.text
+        assert "oms → erp" not in answer.text
+    csrf = csrf_of(client.get("/w/other/incidents").text)
+    ack = client.post(f"{opened.page}/acknowledge", data={"csrf": csrf})
+    assert ack.status_code == 403
+    assert opened.api_incident()["acknowledged_at"] is None
+    # Under its own workspace's address, another workspace's incident does not exist.
+    stolen = client.get(f"/w/other/incidents/{opened.incident}")
+    assert stolen.status_code == 404
+    assert "No such incident" in stolen.text
+    note = client.post(
+        f"/w/other/incidents/{opened.incident}/notes", data={"csrf": csrf, "text": "x"}
+    )
+    assert note.status_code == 404
+    assert opened.api_incident()["notes"] == []
+
+
+def test_unknown_incidents_are_friendly_404s(opened: Opened) -> None:
+    client = opened.client
+    sign_in(client)
+    for incident in ("999999", "abc", "1e3", "99999999999999999999999"):
+        answer = client.get(f"/w/acme/incidents/{incident}")
+        assert answer.status_code == 404, incident
+        assert "No such incident" in answer.text
+    assert client.get("/w/nowhere/incidents").status_code == 404
+
+
+def test_the_delivery_log_lists_each_alert_sent(opened: Opened) -> None:
+    with opened.runtime.engine.begin() as connection:
+        connection.execute(
+            insert(notification_deliveries),
+            [
+                {
+                    "workspace_id": WORKSPACE,
+                    "incident_id": opened.incident,
+                    "channel_id": "c1",
+                    "channel_name": "Ops <Slack>",
+                    "event": "open",
+                    "time": opened.as_of,
+                    "ok": True,
+                    "attempts": 1,
+                    "error": None,
+                },
+                {
+                    "workspace_id": WORKSPACE,
+                    "incident_id": opened.incident,
+                    "channel_id": "c2",
+                    "channel_name": "E-mail",
+                    "event": "open",
+                    "time": opened.as_of,
+                    "ok": False,
+                    "attempts": 3,
+                    "error": "connection refused",
+                },
+            ],
+        )
+    sign_in(opened.client)
+    html = opened.client.get(opened.page).text
+    assert html.count("<tr data-ok=") == 2
+    assert "Ops &lt;Slack&gt;" in html
+    assert 'data-ok="false"' in html
+    assert "connection refused" in html
+
+
+def test_the_overview_shows_open_incidents_and_warnings_and_polls_them(opened: Opened) -> None:
+    client = opened.client
+    sign_in(client)
+    html = client.get("/w/acme").text
+    assert 'data-open-incidents="1"' in html
+    assert f'href="/w/acme/incidents/{opened.incident}"' in html
+    assert 'id="warnings-title"' in html
+    assert 'href="/w/acme/incidents"' in html
+    assert 'href="/w/acme/reports/sla"' in html
+    side = client.get("/w/acme/live").json()["html"]["side"]
+    assert 'data-open-incidents="1"' in side
+    assert 'id="warnings-title"' in side
+
+
+def test_a_workspace_with_nothing_yet_has_friendly_empty_states(
+    quiet_client: TestClient,
+) -> None:
+    admin_api(quiet_client).put("/api/v1/workspaces/empty", json={"name": "Empty"})
+    sign_in(quiet_client)
+    listed = quiet_client.get("/w/empty/incidents")
+    assert listed.status_code == 200
+    assert "No open incident" in listed.text
+    overview = quiet_client.get("/w/empty")
+    assert overview.status_code == 200
+    assert "No topology yet" in overview.text
+
+
+def test_durations_read_at_a_glance() -> None:
+    assert duration(None) == "—"
+    assert duration(42) == "42 s"
+    assert duration(3900) == "1 h 05 min"
+    assert duration(90000) == "1 d 1 h"
