@@ -170,7 +170,9 @@ def _down(
         return None
     # Both sides failing at once is the period the system itself was out: judge probes there.
     probes = logs.probes(system, max(a0, b0) - skew, min(a1, b1, as_of) + skew)
-    if any(p.succeeded for p in probes):
+    # A probe answered at the edge of the period is the system before it went down; the
+    # latest one answered means it is up.
+    if probes and probes[-1].succeeded:
         return None
     if not answered_nothing and not probes:
         return None
