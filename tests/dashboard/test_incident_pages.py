@@ -1,75 +1,24 @@
-"""The incident pages: list, detail, acknowledge and note forms, the overview's panels.
-
-The service runs with its background evaluator off; each test opens the incident itself with
-:func:`~app.incidents.evaluator.evaluate_workspace`, as of a moment of the fault scenario.
-"""
+"""The incident pages: list, detail, acknowledge and note forms, the overview's panels."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from app.dashboard.incidents import duration
-from app.incidents.evaluator import evaluate_workspace
-from app.main import create_app
 from app.notifications.tables import notification_deliveries
-from app.runtime import Runtime
-from app.settings import Settings
 from tests.dashboard.conftest import (
     WORKSPACE,
     admin_api,
     csrf_of,
-    feed,
     sign_in,
     workspace_token,
 )
+from tests.dashboard.incident_fixtures import Opened, opened, quiet_client
 
-
-@dataclass
-class Opened:
-    client: TestClient
-    runtime: Runtime
-    incident: int
-    as_of: datetime
-
-    @property
-    def page(self) -> str:
-        return f"/w/{WORKSPACE}/incidents/{self.incident}"
-
-    def api_incident(self) -> dict[str, Any]:
-        answer = admin_api(self.client).get(f"/api/v1/workspaces/acme/incidents/{self.incident}")
-        assert answer.status_code == 200, answer.text
-        found: dict[str, Any] = answer.json()
-        return found
-
-
-@pytest.fixture
-def quiet_client(settings_factory: Callable[..., Settings]) -> Iterator[TestClient]:
-    """A fresh service whose incidents open only when a test evaluates."""
-    settings = settings_factory(
-        demo=False, incident_interval_seconds=0, public_url="https://arbiter.example"
-    )
-    with TestClient(create_app(settings), follow_redirects=False) as client:
-        yield client
-
-
-@pytest.fixture
-def opened(quiet_client: TestClient) -> Opened:
-    """The fault scenario fed and evaluated a minute ago: one incident on ``order oms→erp``."""
-    as_of = datetime.now(UTC) - timedelta(minutes=1)
-    feed(admin_api(quiet_client), now=as_of)
-    runtime: Runtime = quiet_client.app.state.runtime  # type: ignore[attr-defined]
-    result = evaluate_workspace(runtime, WORKSPACE, as_of)
-    assert result.ok, result.error
-    assert len(result.opened) == 1, result
-    return Opened(quiet_client, runtime, result.opened[0], as_of)
+__all__ = ["opened", "quiet_client"]  # fixtures
 
 
 def test_the_list_shows_each_open_incident_with_its_facts(opened: Opened) -> None:
