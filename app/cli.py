@@ -35,6 +35,9 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level.lower() != "debug":
+        # One line per outgoing poll request drowns what matters.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     runtime = Runtime.start(settings)
     store = "SQLite" if settings.is_sqlite else "PostgreSQL"
     typer.echo(f"Arbiter on http://{settings.host}:{settings.port}/  (store: {store})")
