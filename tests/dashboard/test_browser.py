@@ -10,13 +10,16 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
+from app.incidents.evaluator import evaluate_workspace
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN, free_port
@@ -52,8 +55,8 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real server on a free loopback port, fed with the fault scenario through the API."""
+def service_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The application the server runs; tests reach its runtime to evaluate incidents."""
     _require_chromium()
     data = tmp_path_factory.mktemp("dashboard-browser")
     settings = Settings(
@@ -62,9 +65,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
         demo=False,
     )
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def server(service_app: FastAPI) -> Iterator[str]:
+    """A real server on a free loopback port, fed with the fault scenario through the API."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        service_app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
@@ -79,8 +88,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
         assert api.put("/api/v1/workspaces/acme", json={"name": "ACME Store"}).is_success
         assert api.put("/api/v1/workspaces/acme/topology", json=fault_topology()).is_success
-        from datetime import UTC, datetime
-
         events = fault_events(datetime.now(UTC))
         assert api.post("/api/v1/workspaces/acme/events", json={"events": events}).is_success
     try:
@@ -236,3 +243,53 @@ def test_the_overview_reads_on_a_phone_without_sideways_scrolling(
         shot(page, "08-overview-phone")
     finally:
         context.close()
+
+
+def test_an_incident_from_the_list_to_acknowledged_and_the_printable_sla_report(
+    page: Any, service_app: FastAPI
+) -> None:
+    result = evaluate_workspace(service_app.state.runtime, "acme", datetime.now(UTC))
+    assert result.ok, result.error
+    sign_in(page)
+    page.goto("/w/acme")
+    assert int(page.locator("[data-open-incidents]").get_attribute("data-open-incidents")) >= 1
+    page.get_by_role("navigation", name="Workspace").get_by_role("link", name="Incidents").click()
+    page.wait_for_url("**/w/acme/incidents")
+    row = page.locator("#incident-table tbody tr").first
+    assert row.get_attribute("data-status") == "open"
+    assert "oms → erp" in row.inner_text()
+    assert "UTC" not in row.locator("time").first.inner_text()  # the browser's zone
+    shot(page, "09-incidents")
+
+    row.get_by_role("link").click()
+    page.wait_for_url("**/w/acme/incidents/*")
+    assert page.locator("[data-verdict]").inner_text().endswith("Responsible: ERP partner.")
+    assert page.locator('ol.timeline li[data-kind="opened"]').count() == 1
+    page.get_by_label("Your name").first.fill("On-call Ola")
+    page.get_by_role("button", name="Acknowledge").click()
+    page.wait_for_selector("[data-acknowledged]")
+    assert "On-call Ola" in page.locator("[data-acknowledged]").inner_text()
+    assert page.locator('ol.timeline li[data-kind="acknowledged"]').count() == 1
+    page.get_by_label("Add a note").fill("ERP partner says the API restarts at 15:00.")
+    page.get_by_role("button", name="Add the note").click()
+    page.wait_for_selector("ol.notes li")
+    assert "restarts at 15:00" in page.locator("ol.notes").inner_text()
+    shot(page, "10-incident")
+
+    page.locator("ul.entities a").first.click()
+    page.wait_for_url("**/trace?**")
+    assert page.locator("#failure").get_attribute("data-status") == "failed"
+    page.go_back()
+
+    page.get_by_role("link", name="SLA report", exact=True).first.click()
+    page.wait_for_url("**/w/acme/reports/sla")
+    assert page.locator('#sla-vendors tr[data-vendor="ERP partner"]').count() == 1
+    assert page.locator("#sla-incidents tbody tr").count() >= 1
+    shot(page, "11-sla-report")
+    page.emulate_media(media="print")
+    assert page.locator("header.topbar").evaluate("e => getComputedStyle(e).display") == "none"
+    breaks = page.locator(".report-section").evaluate_all(
+        "sections => sections.map(s => getComputedStyle(s).breakBefore)"
+    )
+    assert breaks == ["auto", "page", "page"]
+    shot(page, "12-sla-report-print")

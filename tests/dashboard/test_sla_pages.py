@@ -34,7 +34,8 @@ def test_the_report_defaults_to_this_month_and_shows_vendors_links_and_incidents
     assert f'<time datetime="{first}T00:00:00Z">' in html
     assert html.count('class="report-section"') == 3
     assert '<tr data-vendor="ERP partner">' in html
-    assert 'data-link="order:oms:erp" class="breached"' in html
+    assert 'data-link="order:oms:erp" class="downtime"' in html
+    assert 'data-link="order:shop:oms">' in html
     assert f'<tr data-incident="{opened.incident}">' in html
     assert f'href="/w/acme/incidents/{opened.incident}"' in html
     assert 'aria-current="page">SLA report</a>' in html
