@@ -42,6 +42,7 @@ from graph.results import (
     LinkHealth,
     LinkRef,
     StockDrift,
+    Suspect,
     Trace,
     TraceHop,
     maybe_utc,
@@ -215,20 +216,20 @@ class WorkspaceIndex:
         >>> WorkspaceIndex().diagnose(topo, as_of=datetime(2026, 11, 25, tzinfo=UTC)).suspects
         []
         """
+        with _no_gc_pauses():
+            _plan, _tally, suspects = self._suspects(topology, as_of, window_seconds)
+        return Diagnosis(as_of=_utc(as_of), window_seconds=window_seconds, suspects=suspects)
+
+    def _suspects(
+        self, topology: Topology, as_of: datetime, window: float
+    ) -> tuple[Plan, Tally, list[Suspect]]:
         plan = compile_plan(topology)
         at = _seconds(as_of)
-        with _no_gc_pauses():
-            tally = self._tally(plan, at, window_seconds)
-            suspects = rank_suspects(
-                tally,
-                plan,
-                self._logs,
-                self._identify,
-                as_of=at,
-                window=window_seconds,
-                skew=self._skew,
-            )
-        return Diagnosis(as_of=_utc(as_of), window_seconds=window_seconds, suspects=suspects)
+        tally = self._tally(plan, at, window)
+        suspects = rank_suspects(
+            tally, plan, self._logs, self._identify, as_of=at, window=window, skew=self._skew
+        )
+        return plan, tally, suspects
 
     def link_health(
         self, topology: Topology, *, as_of: datetime, window_seconds: float = 86400
@@ -245,20 +246,11 @@ class WorkspaceIndex:
         ...     topo, as_of=datetime(2026, 11, 25, tzinfo=UTC))]
         ['no_data']
         """
-        plan = compile_plan(topology)
-        at = _seconds(as_of)
         with _no_gc_pauses():
-            tally = self._tally(plan, at, window_seconds)
-            suspects = rank_suspects(
-                tally,
-                plan,
-                self._logs,
-                self._identify,
-                as_of=at,
-                window=window_seconds,
-                skew=self._skew,
+            plan, tally, suspects = self._suspects(topology, as_of, window_seconds)
+            return link_health(
+                tally, plan, self._logs, suspects, as_of=_seconds(as_of), window=window_seconds
             )
-            return link_health(tally, plan, self._logs, suspects, as_of=at, window=window_seconds)
 
     def stock_drift(self, topology: Topology, *, as_of: datetime) -> list[StockDrift]:
         """Items whose quantities disagree along a stock flow, oversell risk first.
