@@ -107,9 +107,10 @@ class Sandbox:
     def control(self) -> str:
         return f"http://127.0.0.1:{self.base_port + 4}"
 
-    def inject(self, kind: str, target: str, ratio: float = 1.0) -> None:
+    def inject(self, kind: str, target: str, ratio: float = 1.0, **params: Any) -> None:
         response = httpx.post(
-            f"{self.control}/faults", json={"kind": kind, "target": target, "ratio": ratio}
+            f"{self.control}/faults",
+            json={"kind": kind, "target": target, "ratio": ratio, **params},
         )
         assert response.status_code == 201, response.text
 

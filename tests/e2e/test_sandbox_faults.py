@@ -36,6 +36,8 @@ def _matches(suspect: dict[str, Any], where: str, modes: set[str], party: str) -
         (("token_expired", "shop"), "order shop>oms", {"rejected"}, "BaseLinker"),
         (("wrong_stock", "oms"), "stock oms>shop", {"mismatch"}, "BaseLinker"),
         (("stale_stock", "oms"), "stock oms>shop", {"missing"}, "BaseLinker"),
+        # Booked after 10 s against a 4 s SLA: lost until it shows, then late.
+        (("slow", "erp"), "order oms>erp", {"late", "lost"}, "ERP partner"),
     ],
     ids=lambda value: ":".join(value) if isinstance(value, tuple) else None,
 )
@@ -47,7 +49,7 @@ def test_fault_is_diagnosed(
     token, secret = configure_workspace(arbiter, workspace, base, SLA)
     sandbox = start_sandbox(arbiter, workspace, token, secret, base_port=base)
     try:
-        sandbox.inject(*fault)
+        sandbox.inject(*fault, **({"delay_seconds": 10} if fault[0] == "slow" else {}))
         deadline = time.monotonic() + DEADLINE_SECONDS
         suspects: list[dict[str, Any]] = []
         with arbiter.api() as api:
@@ -64,5 +66,26 @@ def test_fault_is_diagnosed(
                 pytest.fail(f"{fault}: expected {where} {modes} {party} first; got {suspects[:3]}")
             # Blocked hops are never blamed: nothing downstream of the failed link is a suspect.
             assert all(s["affected"] > 0 for s in suspects)
+    finally:
+        stop(sandbox.process)
+
+
+def test_connection_test_reports_what_works(arbiter: Arbiter) -> None:
+    workspace = "e2e-connection-test"
+    base = free_port_block(5)
+    token, secret = configure_workspace(arbiter, workspace, base, SLA)
+    sandbox = start_sandbox(arbiter, workspace, token, secret, base_port=base)
+    try:
+        with arbiter.api() as api:
+            for system in ("shop", "oms", "erp"):
+                answer = api.post(f"/workspaces/{workspace}/systems/{system}/connection/test")
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["ok"] is True, answer.json()
+            sandbox.inject("token_expired", "erp")
+            broken = api.post(f"/workspaces/{workspace}/systems/erp/connection/test").json()
+            assert broken["ok"] is False
+            assert any(not check["ok"] for check in broken["checks"])
+            # Secrets never come back, not even in the checks' details.
+            assert "sandbox-odoo-password" not in str(broken)
     finally:
         stop(sandbox.process)
