@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.callback(runtime.close)
-            for service in BACKGROUND:
+            for service in BACKGROUND if runtime.settings.background else ():
                 await stack.enter_async_context(service(runtime))
             yield
 

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         default=None, description="Base URL of the service as users reach it (alert links)."
     )
     log_level: str = Field(default="info", description="Log level of the service.")
+    background: bool = Field(
+        default=True,
+        description="Run the pollers, the webhook sweeper, the incident evaluator and the "
+        "exporters in this process. With several processes on one PostgreSQL, keep it on in "
+        "exactly one.",
+    )
     incident_interval_seconds: float = Field(
         default=30.0,
         ge=0,
