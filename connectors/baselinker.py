@@ -179,22 +179,15 @@ class BaseLinkerConnector(PollingConnector):
             orders = body.get("orders")
             if not isinstance(orders, list):
                 raise ProtocolError("getOrders: no orders list in the answer")
-            dated: list[tuple[str, datetime]] = []
-            by_key: dict[str, dict[str, Any]] = {}
-            for order in orders:
-                confirmed = None
-                if isinstance(order, dict):
-                    confirmed = parse_time(order.get("date_confirmed")) or parse_time(
-                        order.get("date_add")
-                    )
-                if confirmed is None:
-                    state.notes.append("orders: skipped a record without a confirmation date")
-                    continue
-                key = str(order.get("order_id"))
-                by_key[key] = order
-                dated.append((key, confirmed))
-            for key in keyset.take(dated):
-                self._emit_order(state, by_key[key])
+            fresh = keyset.take_records(
+                orders,
+                "order_id",
+                _confirmed,
+                lambda _: "orders: skipped a record without a confirmation date",
+                state.notes,
+            )
+            for _, order in fresh:
+                self._emit_order(state, order)
             if keyset.since == before and len(orders) >= self.orders_per_call:
                 # A full page within one second cannot be paged further: step past it.
                 state.notes.append(f"orders: {len(orders)}+ orders confirmed at {iso(before)}")
@@ -411,3 +404,10 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return int(number) if number.is_integer() else number
+
+
+def _confirmed(order: Any) -> datetime | None:
+    """When an order was confirmed (else added); None for a record that is not an order."""
+    if not isinstance(order, dict):
+        return None
+    return parse_time(order.get("date_confirmed")) or parse_time(order.get("date_add"))

@@ -16,7 +16,7 @@ credentials name one. Auth is a bearer integration access token. Errors look lik
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from connectors.base import ProtocolError
@@ -110,17 +110,15 @@ class MagentoConnector(PollingConnector):
                 sort=("updated_at", "ASC"),
             )
             orders, total = await self._search("orders", self.order_flow, params)
-            dated: list[tuple[str, datetime]] = []
-            by_key: dict[str, dict[str, Any]] = {}
-            for order in orders:
-                updated = parse_time(order.get("updated_at"))
-                if updated is None:
-                    state.notes.append(f"orders: order {order.get('entity_id')} has no updated_at")
-                    continue
-                by_key[str(order.get("entity_id"))] = order
-                dated.append((str(order.get("entity_id")), updated))
-            for key in keyset.take(dated):
-                self._emit_order(state, by_key[key])
+            fresh = keyset.take_records(
+                orders,
+                "entity_id",
+                lambda order: parse_time(order.get("updated_at")),
+                lambda order: f"orders: order {order.get('entity_id')} has no updated_at",
+                state.notes,
+            )
+            for _, order in fresh:
+                self._emit_order(state, order)
             state.cursor = keyset.to_cursor()
             if total <= page * self.page_size or not orders:
                 return

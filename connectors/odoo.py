@@ -21,7 +21,6 @@ A SKU whose quants vanished (Odoo deletes empty quants) is reported as 0.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -167,17 +166,15 @@ class OdooConnector(PollingConnector):
                 limit=self.page,
                 offset=offset,
             )
-            dated: list[tuple[str, datetime]] = []
-            by_key: dict[str, dict[str, Any]] = {}
-            for record in records:
-                written = parse_time(record.get("write_date"))
-                if written is None:
-                    state.notes.append(f"orders: sale.order {record.get('id')} has no write_date")
-                    continue
-                by_key[str(record.get("id"))] = record
-                dated.append((str(record.get("id")), written))
-            for key in keyset.take(dated):
-                self._emit_order(state, by_key[key])
+            fresh = keyset.take_records(
+                records,
+                "id",
+                lambda record: parse_time(record.get("write_date")),
+                lambda record: f"orders: sale.order {record.get('id')} has no write_date",
+                state.notes,
+            )
+            for _, record in fresh:
+                self._emit_order(state, record)
             state.cursor = keyset.to_cursor()
             if len(records) < self.page:
                 return

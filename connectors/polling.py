@@ -123,6 +123,31 @@ class Keyset:
                 self.edge.add(key)
         return [key for key, _ in fresh]
 
+    def take_records(
+        self,
+        records: Iterable[Any],
+        key: str,
+        moment_of: Callable[[Any], datetime | None],
+        undated: Callable[[Any], str],
+        notes: list[str],
+    ) -> list[tuple[str, Any]]:
+        """The records not emitted before, with their ``key`` field as text, as :meth:`take`.
+
+        ``moment_of`` dates a record; one it cannot date is skipped with the note
+        ``undated(record)``.
+        """
+        dated: list[tuple[str, datetime]] = []
+        by_key: dict[str, Any] = {}
+        for record in records:
+            moment = moment_of(record)
+            if moment is None:
+                notes.append(undated(record))
+                continue
+            name = str(record.get(key))
+            by_key[name] = record
+            dated.append((name, moment))
+        return [(name, by_key[name]) for name in self.take(dated)]
+
 
 @dataclass
 class StreamState:

@@ -115,19 +115,16 @@ class WooCommerceConnector(PollingConnector):
                 "page": page,
             }
             orders, total_pages = await self._get("orders", self.order_flow, params)
-            dated: list[tuple[str, datetime]] = []
-            by_key: dict[str, dict[str, Any]] = {}
-            for order in orders:
-                modified = order_modified(order) if isinstance(order, dict) else None
-                if modified is None:
-                    state.notes.append("orders: skipped a record without a modification date")
-                    continue
-                key = str(order.get("id"))
-                by_key[key] = order
-                dated.append((key, modified))
-            for key in keyset.take(dated):
+            fresh = keyset.take_records(
+                orders,
+                "id",
+                lambda order: order_modified(order) if isinstance(order, dict) else None,
+                lambda _: "orders: skipped a record without a modification date",
+                state.notes,
+            )
+            for key, order in fresh:
                 try:
-                    state.events.append(order_to_event(self, by_key[key]))
+                    state.events.append(order_to_event(self, order))
                 except ValueError as exc:
                     state.notes.append(f"orders: order id {key} skipped: {exc}")
             state.cursor = keyset.to_cursor()
