@@ -3,6 +3,11 @@
 An index is built from the store the first time a workspace is diagnosed, fed with each batch
 right after it is committed, and caught up from the store (events after the highest sequence
 number it holds) before every answer, so events stored by another process are not missed.
+
+On PostgreSQL, concurrent transactions of other processes can commit a lower sequence number
+after a higher one was read; so each catch-up also re-reads the events received in the last
+:data:`REREAD_SECONDS` (the index ignores ids it holds). A transaction that takes longer than
+that to commit after taking its numbers is the one case left out until the next start.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -21,6 +26,8 @@ from app.workspaces.service import require_workspace
 from graph.index import WorkspaceIndex
 from graph.model import Event, Topology
 from graph.results import Diagnosis, Trace
+
+REREAD_SECONDS = 30.0
 
 
 @dataclass
@@ -34,6 +41,8 @@ class IndexRegistry:
     def __init__(self, engine: Engine, *, skew_tolerance_seconds: float) -> None:
         self._engine = engine
         self._skew = skew_tolerance_seconds
+        # SQLite commits one writer at a time, in sequence order: nothing to re-read there.
+        self._reread = REREAD_SECONDS if engine.dialect.name == "postgresql" else None
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
@@ -58,6 +67,9 @@ class IndexRegistry:
                     WorkspaceIndex(skew_tolerance_seconds=self._skew)
                 )
         with entry.lock, self._engine.connect() as connection:
+            if self._reread is not None and entry.watermark:
+                since = datetime.now(UTC) - timedelta(seconds=self._reread)
+                self._add(entry, iter_stored(connection, workspace_id, received_since=since))
             self._add(entry, iter_stored(connection, workspace_id, after_seq=entry.watermark))
         return entry.index, entry.lock
 

@@ -218,16 +218,22 @@ def read_events(
 
 
 def iter_stored(
-    connection: Connection, workspace_id: str, *, after_seq: int = 0, chunk: int = 5000
+    connection: Connection,
+    workspace_id: str,
+    *,
+    after_seq: int = 0,
+    received_since: datetime | None = None,
+    chunk: int = 5000,
 ) -> Iterator[tuple[int, Event]]:
-    """Every stored event of the workspace after ``after_seq``, in arrival order."""
+    """Every stored event of the workspace after ``after_seq`` (and, when given, received at
+    or after ``received_since``), in arrival order."""
     while True:
-        rows = connection.execute(
-            select(events.c.seq, events.c.body)
-            .where(events.c.workspace_id == workspace_id, events.c.seq > after_seq)
-            .order_by(events.c.seq)
-            .limit(chunk)
-        ).all()
+        query = select(events.c.seq, events.c.body).where(
+            events.c.workspace_id == workspace_id, events.c.seq > after_seq
+        )
+        if received_since is not None:
+            query = query.where(events.c.received_at >= received_since)
+        rows = connection.execute(query.order_by(events.c.seq).limit(chunk)).all()
         for row in rows:
             yield row.seq, Event.model_validate_json(row.body)
         if len(rows) < chunk:

@@ -98,3 +98,50 @@ def test_indexes_are_warmed_and_follow_new_events(client: TestClient, workspace:
     )
     assert response.json() == {"accepted": len(added), "duplicates": 0}
     assert len(runtime.indexes.index("acme")[0]) == before + len(added)
+
+
+def test_a_second_process_sees_what_the_first_stored(
+    client: TestClient, workspace: str, settings_factory: Any
+) -> None:
+    from app.main import create_app
+
+    other = create_app(settings_factory()).state.runtime
+    try:
+        world = _erp_refusing_world()
+        before = len(other.indexes.index("acme")[0])
+        _post(client, world)
+        assert len(other.indexes.index("acme")[0]) == before + len(world.events)
+    finally:
+        other.close()
+
+
+def test_a_late_commit_below_the_watermark_is_not_missed(
+    client: TestClient, workspace: str, database_url: str
+) -> None:
+    """PostgreSQL can commit a lower sequence number after a higher one was read."""
+    import json
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, text
+
+    from app.db.tables import events
+
+    if not database_url.startswith("postgresql"):
+        return  # SQLite commits one writer at a time, in sequence order
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.engine.begin() as connection:  # leave room below for a transaction "in flight"
+        connection.execute(text("SELECT setval(pg_get_serial_sequence('events', 'seq'), 5000)"))
+    world = _erp_refusing_world()
+    _post(client, world)
+    index, _lock = runtime.indexes.index("acme")
+    late = world.order(901, at=20)[0]
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            insert(events).values(
+                seq=100, workspace_id="acme", event_id=late.id, time=late.time,
+                flow=late.flow, kind=late.kind, system=late.system, target=late.target,
+                body=json.dumps(late.to_json()), received_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+    count = len(index)
+    assert len(runtime.indexes.index("acme")[0]) == count + 1
