@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from app.dashboard import incidents
 from app.dashboard.access import SessionDep, render
-from app.dashboard.pages import page_context, page_scope, problem_page, see_other
+from app.dashboard.pages import ScopeDep, page_context, refused, see_other
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, tokens_match, utc_now
 from app.deps import RuntimeDep
@@ -46,10 +46,10 @@ async def incident_list(
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: ScopeDep,
     status: StatusParam = "open",
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    scope = await page_scope(request, session, runtime, ws)
     if isinstance(scope, Response):
         return scope
     shown = status if status in incidents.STATUS_FILTERS else "open"
@@ -94,18 +94,11 @@ async def _detail_page(
 
 @router.get("/w/{ws}/incidents/{incident}")
 async def incident_detail(
-    request: Request, ws: str, incident: str, session: SessionDep, runtime: RuntimeDep
+    request: Request, incident: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
 ) -> Response:
-    scope = await page_scope(request, session, runtime, ws)
     if isinstance(scope, Response):
         return scope
     return await _detail_page(request, session, runtime, scope, incident)
-
-
-def _refused(request: Request, session: Session) -> Response:
-    return problem_page(
-        request, session, 403, "Request refused", "The form was not sent from this session."
-    )
 
 
 @router.post("/w/{ws}/incidents/{incident}/acknowledge")
@@ -115,12 +108,12 @@ async def acknowledge(
     incident: str,
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: ScopeDep,
     csrf: Annotated[str, Form(max_length=200)] = "",
     by: NameField = "",
 ) -> Response:
     if not tokens_match(csrf, session.csrf_token):
-        return _refused(request, session)
-    scope = await page_scope(request, session, runtime, ws)
+        return refused(request, session)
     if isinstance(scope, Response):
         return scope
     incident_id = _incident_id(incident)
@@ -140,13 +133,13 @@ async def add_note(
     incident: str,
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: ScopeDep,
     csrf: Annotated[str, Form(max_length=200)] = "",
     text: Annotated[str, Form(max_length=20000)] = "",
     author: NameField = "",
 ) -> Response:
     if not tokens_match(csrf, session.csrf_token):
-        return _refused(request, session)
-    scope = await page_scope(request, session, runtime, ws)
+        return refused(request, session)
     if isinstance(scope, Response):
         return scope
     written = text.strip()

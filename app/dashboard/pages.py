@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.dashboard import service
-from app.dashboard.access import SECURITY_HEADERS, render, valid_workspace_id
+from app.dashboard.access import SECURITY_HEADERS, SessionDep, render, valid_workspace_id
 from app.dashboard.sessions import Session
+from app.deps import RuntimeDep
 from app.runtime import Runtime
 
 WINDOWS = {3600: "1 hour", 6 * 3600: "6 hours", 86400: "24 hours", 7 * 86400: "7 days"}
@@ -100,6 +101,36 @@ async def page_scope(
             request, session, 404, "No such workspace", f"There is no workspace “{ws}”."
         )
     return scope
+
+
+async def _workspace_scope(
+    request: Request, ws: str, session: SessionDep, runtime: RuntimeDep
+) -> service.Scope | HTMLResponse:
+    return await page_scope(request, session, runtime, ws)
+
+
+async def _replayable_scope(
+    request: Request,
+    ws: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    as_of: AsOfParam = None,
+    window: WindowParam = None,
+) -> service.Scope | HTMLResponse:
+    return await page_scope(request, session, runtime, ws, as_of, window)
+
+
+ScopeDep = Annotated[service.Scope | HTMLResponse, Depends(_workspace_scope)]
+"""The live scope of the ``{ws}`` page (:func:`page_scope`), or the page to answer with."""
+ReplayScopeDep = Annotated[service.Scope | HTMLResponse, Depends(_replayable_scope)]
+"""As :data:`ScopeDep`, at the ``as_of`` moment over the ``window`` of the query."""
+
+
+def refused(request: Request, session: Session) -> HTMLResponse:
+    """The 403 page for a form whose CSRF token is not this session's."""
+    return problem_page(
+        request, session, 403, "Request refused", "The form was not sent from this session."
+    )
 
 
 def page_context(session: Session, scope: service.Scope, nav: str, **extra: Any) -> dict[str, Any]:

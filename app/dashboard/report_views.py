@@ -15,11 +15,12 @@ from starlette.responses import Response
 
 from app.dashboard import reports
 from app.dashboard.access import SECURITY_HEADERS, SessionDep, render
-from app.dashboard.pages import page_context, page_scope
+from app.dashboard.pages import ScopeDep, page_context
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import RuntimeDep
 from app.reports.service import SlaReport, report_csv
+from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,35 +61,52 @@ async def sla_page(
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: ScopeDep,
     since: DayParam = None,
     until: DayParam = None,
 ) -> Response:
-    scope = await page_scope(request, session, runtime, ws)
     if isinstance(scope, Response):
         return scope
+    found = await _period_report(request, session, runtime, ws, scope, since, until)
+    if isinstance(found, Response):
+        return found
+    chosen, report, problem = found
+    return _page(request, session, scope, chosen, report, problem, 200, since, until)
+
+
+async def _period_report(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    ws: str,
+    scope: Scope,
+    since: str | None,
+    until: str | None,
+) -> tuple[reports.Period, SlaReport | None, str | None] | Response:
+    """The period asked for and its report (or why there is none), else the 422 page."""
     chosen = reports.period(since, until, utc_now())
     if isinstance(chosen, str):
         return _page(request, session, scope, None, None, chosen, 422, since, until)
     report, problem = await run_in_threadpool(reports.sla, runtime, ws, chosen)
-    return _page(request, session, scope, chosen, report, problem, 200, since, until)
+    return chosen, report, problem
 
 
 async def _download(
     request: Request,
     ws: str,
     session: Session,
-    runtime: RuntimeDep,
+    runtime: Runtime,
+    scope: Scope | Response,
     since: str | None,
     until: str | None,
     extension: str,
 ) -> Response:
-    scope = await page_scope(request, session, runtime, ws)
     if isinstance(scope, Response):
         return scope
-    chosen = reports.period(since, until, utc_now())
-    if isinstance(chosen, str):
-        return _page(request, session, scope, None, None, chosen, 422, since, until)
-    report, problem = await run_in_threadpool(reports.sla, runtime, ws, chosen)
+    found = await _period_report(request, session, runtime, ws, scope, since, until)
+    if isinstance(found, Response):
+        return found
+    chosen, report, problem = found
     if report is None:
         return _page(request, session, scope, chosen, None, problem, 409, since, until)
     headers = {
@@ -108,10 +126,11 @@ async def sla_csv(
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: ScopeDep,
     since: DayParam = None,
     until: DayParam = None,
 ) -> Response:
-    return await _download(request, ws, session, runtime, since, until, "csv")
+    return await _download(request, ws, session, runtime, scope, since, until, "csv")
 
 
 @router.get("/w/{ws}/reports/sla.json")
@@ -120,7 +139,8 @@ async def sla_json(
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: ScopeDep,
     since: DayParam = None,
     until: DayParam = None,
 ) -> Response:
-    return await _download(request, ws, session, runtime, since, until, "json")
+    return await _download(request, ws, session, runtime, scope, since, until, "json")

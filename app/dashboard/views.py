@@ -40,12 +40,10 @@ from app.dashboard.access import (
 )
 from app.dashboard.layout import LABEL_WIDTH
 from app.dashboard.pages import (
-    AsOfParam,
-    WindowParam,
+    ReplayScopeDep,
     is_secure,
     page_context,
-    page_scope,
-    problem_page,
+    refused,
     replay_query,
     see_other,
 )
@@ -168,9 +166,7 @@ async def signout(
     if session is None:
         return see_other("/signin")
     if not tokens_match(csrf, session.csrf_token):
-        return problem_page(
-            request, session, 403, "Request refused", "The form was not sent from this session."
-        )
+        return refused(request, session)
 
     def close() -> None:
         with runtime.engine.begin() as connection:
@@ -196,14 +192,8 @@ async def workspace_list(request: Request, session: SessionDep, runtime: Runtime
 
 @router.get("/w/{ws}")
 async def overview(
-    request: Request,
-    ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    as_of: AsOfParam = None,
-    window: WindowParam = None,
+    request: Request, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
 ) -> Response:
-    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return scope
     page = await run_in_threadpool(_overview, runtime, scope)
@@ -221,15 +211,9 @@ def _overview(runtime: Runtime, scope: service.Scope) -> dict[str, Any]:
 
 @router.get("/w/{ws}/live")
 async def overview_live(
-    request: Request,
-    ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    as_of: AsOfParam = None,
-    window: WindowParam = None,
+    session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
 ) -> Response:
     """The overview's live panels as HTML fragments, for the page's polling script."""
-    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return JSONResponse({"detail": "not available"}, scope.status_code)
     page = await run_in_threadpool(_overview, runtime, scope)
@@ -255,15 +239,8 @@ def _split_suspect(rest: str) -> tuple[str, str]:
 
 @router.get("/w/{ws}/suspects/{rest:path}")
 async def suspect(
-    request: Request,
-    ws: str,
-    rest: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    as_of: AsOfParam = None,
-    window: WindowParam = None,
+    request: Request, rest: str, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
 ) -> Response:
-    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return scope
     path, view = _split_suspect(rest.strip("/"))
@@ -322,13 +299,11 @@ async def trace(
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
+    scope: ReplayScopeDep,
     q: Annotated[str | None, Query(max_length=traces.MAX_QUERY)] = None,
     ns: Annotated[str | None, Query(max_length=100)] = None,
     id: Annotated[str | None, Query(max_length=200)] = None,
-    as_of: AsOfParam = None,
-    window: WindowParam = None,
 ) -> Response:
-    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return scope
     view = None
@@ -350,14 +325,8 @@ async def trace(
 
 @router.get("/w/{ws}/stock")
 async def stock(
-    request: Request,
-    ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    as_of: AsOfParam = None,
-    window: WindowParam = None,
+    request: Request, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
 ) -> Response:
-    scope = await page_scope(request, session, runtime, ws, as_of, window)
     if isinstance(scope, Response):
         return scope
     drift, columns, problem = await run_in_threadpool(service.stock, runtime, scope)
