@@ -5,6 +5,7 @@ Forms post the session's CSRF token and redirect back to the incident (post/redi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -101,6 +102,24 @@ async def incident_detail(
     return await _detail_page(request, session, runtime, scope, incident)
 
 
+async def _act(
+    request: Request,
+    session: Session,
+    scope: Scope,
+    ws: str,
+    incident: str,
+    anchor: str,
+    action: Callable[[int], bool],
+) -> Response:
+    """Run a form's ``action`` on the incident (False: no such incident, the 404 page), then
+    redirect back to the incident at ``anchor``."""
+    incident_id = _incident_id(incident)
+    done = incident_id is not None and await run_in_threadpool(action, incident_id)
+    if not done:
+        return _not_found(request, session, scope, incident)
+    return see_other(f"/w/{ws}/incidents/{incident_id}#{anchor}")
+
+
 @router.post("/w/{ws}/incidents/{incident}/acknowledge")
 async def acknowledge(
     request: Request,
@@ -116,14 +135,16 @@ async def acknowledge(
         return refused(request, session)
     if isinstance(scope, Response):
         return scope
-    incident_id = _incident_id(incident)
     signer = incidents.who(session.principal, by)
-    done = incident_id is not None and await run_in_threadpool(
-        incidents.acknowledge, runtime, ws, incident_id, signer, utc_now()
+    return await _act(
+        request,
+        session,
+        scope,
+        ws,
+        incident,
+        "acknowledged",
+        lambda incident_id: incidents.acknowledge(runtime, ws, incident_id, signer, utc_now()),
     )
-    if not done:
-        return _not_found(request, session, scope, incident)
-    return see_other(f"/w/{ws}/incidents/{incident_id}#acknowledged")
 
 
 @router.post("/w/{ws}/incidents/{incident}/notes")
@@ -148,11 +169,15 @@ async def add_note(
         return await _detail_page(
             request, session, runtime, scope, incident, error=error, note=text[:10000]
         )
-    incident_id = _incident_id(incident)
     signer = incidents.who(session.principal, author)
-    done = incident_id is not None and await run_in_threadpool(
-        incidents.add_note, runtime, ws, incident_id, signer, written, utc_now()
+    return await _act(
+        request,
+        session,
+        scope,
+        ws,
+        incident,
+        "notes",
+        lambda incident_id: incidents.add_note(
+            runtime, ws, incident_id, signer, written, utc_now()
+        ),
     )
-    if not done:
-        return _not_found(request, session, scope, incident)
-    return see_other(f"/w/{ws}/incidents/{incident_id}#notes")
