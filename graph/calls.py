@@ -60,6 +60,19 @@ class CallLogs:
         found.sort(key=_order)
         return found
 
+    def between(self, caller: str, target: str, start: float, end: float) -> list[Call]:
+        """All calls from ``caller`` to ``target`` in the range, whatever their flow, in order.
+
+        A rate limit or an outage is the callee's toward that caller on every flow at once.
+        """
+        found: list[Call] = []
+        for logs in (self._entity, self._bare):
+            for (_flow, who, whom), log in logs.items():
+                if who == caller and whom == target:
+                    found += _between(log, start, end)
+        found.sort(key=_order)
+        return found
+
     def outcomes(
         self, flow: str, caller: str, target: str, start: float, end: float
     ) -> tuple[int, int]:

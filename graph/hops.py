@@ -73,15 +73,14 @@ class Clock:
 
 
 class SharedCalls(Protocol):
-    """Evidence shared by many journeys: calls naming no entity, and Arbiter's probes."""
+    """Evidence shared by many journeys: calls naming no entity, Arbiter's probes, and every
+    call between two systems."""
 
     def bare(self, flow: str, caller: str, target: str, start: float, end: float) -> list[Call]: ...
 
     def probes(self, target: str, start: float, end: float) -> list[Call]: ...
 
-    def calls(
-        self, flow: str, caller: str, target: str, start: float, end: float
-    ) -> list[Call]: ...
+    def between(self, caller: str, target: str, start: float, end: float) -> list[Call]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +187,10 @@ def failure_mode(
     failing = [c for c in bare if not c.succeeded]
     if failing:
         return classify(failing[-1]), sample_calls(failing), True
-    # A throttled or unanswered link holds back what the caller has not tried yet: when the
-    # latest calls on the link up to as_of (from one SLA before the entity came), whatever
-    # their entity, were all refused alike, they speak for it.
-    around = shared.calls(spec.flow, spec.caller, spec.callee, start - spec.sla_seconds, clock.at)
+    # A throttled or unanswered callee holds back what the caller has not tried yet: when the
+    # caller's latest calls to it up to as_of (from one SLA before the entity came), whatever
+    # their entity or flow, were all refused alike, they speak for it.
+    around = shared.between(spec.caller, spec.callee, start - spec.sla_seconds, clock.at)
     held = _refused_run([c for c in around if clock.reached(c.time)])
     if held:
         return classify(held[-1]), sample_calls(held), True

@@ -234,3 +234,15 @@ def test_accepted_but_receiver_unobservable_is_not_lost() -> None:
     modes = {s.mode for s in diagnose(world, 2 * HOUR).suspects}
     assert "lost" not in modes
     assert modes & {"unavailable", "down"}
+
+
+def test_throttled_on_another_flow_explains_the_held_back_orders() -> None:
+    world = World()
+    world.busy(20, every=60)
+    # The ERP throttles the OMS's account: its stock reads get 429, no order is even tried.
+    for t in range(1500, 3000, 60):
+        world.call("oms", "erp", t, 429, flow="stock")
+    for n in range(6):
+        world.order(n, at=1500 + 30 * n, pushes=(), erp_after=None)
+    suspects = diagnose(world, 2 * HOUR).suspects
+    assert [(s.mode, s.responsible) for s in suspects][:1] == [("rate_limited", "ERP partner")]
