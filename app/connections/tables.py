@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     Float,
-    ForeignKey,
     LargeBinary,
     String,
     Table,
@@ -13,17 +12,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from app.db.tables import Seq, UTCDateTime, metadata
+from app.db.tables import Seq, UTCDateTime, metadata, workspace_column
 
 connections = Table(
     "connections",
     metadata,
-    Column(
-        "workspace_id",
-        String(63),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    workspace_column(primary_key=True),
     Column("system_id", String(64), primary_key=True),
     Column("base_url", String(2000), nullable=True),
     Column("credentials", Text(), nullable=False),  # Fernet-encrypted JSON object
@@ -38,12 +32,7 @@ webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
     Column("seq", Seq, primary_key=True, autoincrement=True),
-    Column(
-        "workspace_id",
-        String(63),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    workspace_column(nullable=False),
     Column("system_id", String(64), nullable=False),
     Column("delivery_id", String(200), nullable=False),
     Column("headers", Text(), nullable=False),

@@ -8,20 +8,15 @@ every session it opened.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Column, Index, String, Table
 
-from app.db.tables import UTCDateTime, metadata
+from app.db.tables import UTCDateTime, metadata, workspace_column
 
 dashboard_sessions = Table(
     "dashboard_sessions",
     metadata,
     Column("id_hash", String(64), primary_key=True),
-    Column(
-        "workspace_id",
-        String(63),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        nullable=True,
-    ),
+    workspace_column(nullable=True),
     Column("credential_hash", String(64), nullable=False),
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),

@@ -49,6 +49,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def workspace_column(**options: Any) -> Column[str]:
+    """The ``workspace_id`` column: every row belongs to a workspace and goes with it."""
+    return Column(
+        "workspace_id", String(63), ForeignKey("workspaces.id", ondelete="CASCADE"), **options
+    )
+
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid).
 Seq = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -63,12 +70,7 @@ workspaces = Table(
 topologies = Table(
     "topologies",
     metadata,
-    Column(
-        "workspace_id",
-        String(63),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    workspace_column(primary_key=True),
     Column("body", Text(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -77,13 +79,7 @@ tokens = Table(
     "tokens",
     metadata,
     Column("id", String(40), primary_key=True),
-    Column(
-        "workspace_id",
-        String(63),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    workspace_column(nullable=False, index=True),
     Column("name", String(200), nullable=False),
     Column("secret_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime(), nullable=False),
@@ -93,12 +89,7 @@ events = Table(
     "events",
     metadata,
     Column("seq", Seq, primary_key=True, autoincrement=True),
-    Column(
-        "workspace_id",
-        String(63),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    workspace_column(nullable=False),
     Column("event_id", String(200), nullable=False),
     Column("time", UTCDateTime(), nullable=False),
     Column("flow", String(64), nullable=False),

@@ -17,18 +17,13 @@ from sqlalchemy import (
     Text,
 )
 
-from app.db.tables import Seq, UTCDateTime, metadata
+from app.db.tables import Seq, UTCDateTime, metadata, workspace_column
 
 incidents = Table(
     "incidents",
     metadata,
     Column("id", Seq, primary_key=True, autoincrement=True),
-    Column(
-        "workspace_id",
-        String(63),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    workspace_column(nullable=False),
     Column("key", String(300), nullable=False),  # one root cause: (link or system, mode family)
     Column("flow", String(64), nullable=True),
     Column("from_system", String(64), nullable=True),

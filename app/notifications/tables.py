@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
 
-from app.db.tables import Seq, UTCDateTime, metadata
+from app.db.tables import Seq, UTCDateTime, metadata, workspace_column
 
 notification_channels = Table(
     "notification_channels",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column(
-        "workspace_id",
-        String(63),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    workspace_column(nullable=False, index=True),
     Column("name", String(200), nullable=False),
     Column("url", Text(), nullable=False),  # Fernet-encrypted apprise URL: it holds secrets
     Column("masked_url", Text(), nullable=False),
@@ -28,12 +22,7 @@ notification_deliveries = Table(
     "notification_deliveries",
     metadata,
     Column("id", Seq, primary_key=True, autoincrement=True),
-    Column(
-        "workspace_id",
-        String(63),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    workspace_column(nullable=False),
     # No foreign keys on purpose: the log outlives a deleted channel, and a test message
     # belongs to no incident.
     Column("incident_id", Seq, nullable=True),
