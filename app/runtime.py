@@ -17,8 +17,14 @@ from app.settings import Settings
 from graph.hops import SKEW_TOLERANCE_SECONDS
 from graph.model import Event
 
-DEMO_CLOCK_SKEW_SECONDS = 10.0
-"""The sandbox's systems share one clock: the demo shows failures soon after their SLA."""
+DEMO_DEFAULTS = {
+    # The sandbox's systems share one clock: failures show soon after their SLA.
+    "clock_skew_seconds": 10.0,
+    # A new user should see an incident open and resolve within minutes, not an hour.
+    "incident_min_duration_seconds": 60.0,
+    "incident_resolve_after_seconds": 120.0,
+}
+"""Defaults of the sandbox demo, for the settings the environment does not set."""
 
 StoredListener = Callable[[str, Sequence[tuple[int, Event]]], None]
 
@@ -39,9 +45,9 @@ class Runtime:
 
     def __post_init__(self) -> None:
         skew = self.settings.clock_skew_seconds
-        if skew is None:
-            skew = DEMO_CLOCK_SKEW_SECONDS if self.demo else SKEW_TOLERANCE_SECONDS
-        self.indexes = IndexRegistry(self.engine, skew_tolerance_seconds=skew)
+        self.indexes = IndexRegistry(
+            self.engine, skew_tolerance_seconds=SKEW_TOLERANCE_SECONDS if skew is None else skew
+        )
 
     def events_stored(self, workspace_id: str, stored: Sequence[tuple[int, Event]]) -> None:
         """Tell the index and every listener about events just committed to the store."""
@@ -62,13 +68,17 @@ class Runtime:
         token, path = ensure_admin_token(settings)
         from app.demo import demo_enabled  # the demo module builds on this one
 
+        demo = demo_enabled(settings, engine)
+        if demo:
+            unset = {k: v for k, v in DEMO_DEFAULTS.items() if k not in settings.model_fields_set}
+            settings = settings.model_copy(update=unset)
         return cls(
             settings=settings,
             engine=engine,
             admin_token=token,
             admin_token_path=path,
             secrets=SecretBox.from_settings(settings),
-            demo=demo_enabled(settings, engine),
+            demo=demo,
         )
 
     def close(self) -> None:

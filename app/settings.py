@@ -47,7 +47,8 @@ class Settings(BaseSettings):
         le=3600,
         description="How far systems' clocks may disagree; added to every SLA deadline so skew "
         "alone never makes a late or lost verdict. Default 180 s (10 s in the sandbox demo, "
-        "whose systems share one clock).",
+        "whose systems share one clock; the demo also opens incidents after 60 s and resolves "
+        "them after 120 s unless those settings are set).",
     )
     demo_sandbox_port: int = Field(
         default=8100, ge=1, le=65530, description="First of the demo sandbox's five ports."
