@@ -14,7 +14,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, insert, select, update
@@ -80,12 +79,6 @@ def record_delivery(
     except IntegrityError:
         return None
     return seq
-
-
-@dataclass(frozen=True)
-class Processed:
-    workspace_id: str
-    stored: list[tuple[int, Event]]
 
 
 def process_delivery(runtime: Runtime, target: Target, seq: int, events: list[Event]) -> None:

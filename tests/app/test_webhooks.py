@@ -165,3 +165,34 @@ def test_polled_only_kinds_have_no_receiver(client: TestClient, workspace: str) 
         ).status_code
         == 404
     )
+
+
+def test_a_delivery_left_unprocessed_by_a_crash_is_processed_later(
+    client: TestClient, workspace: str
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.connections.service import load_target
+    from app.connections.tables import webhook_deliveries
+    from app.webhooks.service import process_pending, record_delivery
+
+    _connect_shop(client)
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    body = _order()
+    headers = {k.lower(): v for k, v in _woo_headers(body).items()}
+    with runtime.engine.begin() as connection:  # stored, answered, then the process died
+        target = load_target(connection, runtime.secrets, "acme", "shop")
+        assert record_delivery(connection, target, "9001", headers, body) is not None
+    assert _shop_events(client) == []
+    assert process_pending(runtime, older_than=timedelta(0)) == 1
+    assert len(_shop_events(client)) == 1
+    assert process_pending(runtime, older_than=timedelta(0)) == 0
+    with runtime.engine.connect() as connection:
+        row = connection.execute(select(webhook_deliveries)).one()
+    assert row.processed_at is not None
+    assert row.error is None
+    # The webhook's redelivery after the crash is still a duplicate.
+    again = client.post(RECEIVER, content=body, headers=_woo_headers(body))
+    assert again.json()["duplicate"] is True
