@@ -73,6 +73,17 @@ class CallLogs:
         found.sort(key=_order)
         return found
 
+    def all_between(self, start: float, end: float) -> list[Call]:
+        """Every call in the range, probes included, in time order."""
+        found = [
+            call
+            for logs in (self._entity, self._bare)
+            for log in logs.values()
+            for call in _between(log, start, end)
+        ]
+        found.sort(key=_order)
+        return found
+
     def outcomes(
         self, flow: str, caller: str, target: str, start: float, end: float
     ) -> tuple[int, int]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,6 +65,7 @@ class WorkspaceIndex:
     def __init__(self, *, skew_tolerance_seconds: float = SKEW_TOLERANCE_SECONDS) -> None:
         self._skew = skew_tolerance_seconds
         self._ids: dict[str, int] = {}
+        self._system_times: dict[str, list[float]] = {}
         self._json: list[str] = []
         self._journeys = UnionFind()
         self._facts: dict[int, list[Fact]] = {}
@@ -101,7 +103,9 @@ class WorkspaceIndex:
                     continue
                 self._ids[event.id] = len(self._json)
                 self._json.append(event.model_dump_json(exclude_none=True))
-                self._file(event, self._fact(event))
+                fact = self._fact(event)
+                self._file(event, fact)
+                insort(self._system_times.setdefault(event.system, []), fact.time)
                 new += 1
         if new:
             self._version += new
@@ -204,6 +208,35 @@ class WorkspaceIndex:
         return EntityRef(namespace=namespace, value=value)
 
     # -- the public questions ----------------------------------------------------------------
+
+    def calls_between(self, *, start: datetime, end: datetime) -> list[Call]:
+        """Every call with ``start <= time <= end``, Arbiter's probes included, in time order.
+
+        >>> WorkspaceIndex().calls_between(start=datetime(2026, 11, 25, tzinfo=UTC),
+        ...     end=datetime(2026, 11, 26, tzinfo=UTC))
+        []
+        """
+        return self._logs.all_between(_seconds(start), _seconds(end))
+
+    def activity(
+        self, *, since: datetime, until: datetime
+    ) -> dict[str, tuple[datetime, list[datetime]]]:
+        """Per system that sent anything by ``until``: its latest event time then, and the
+        times of its events in ``[since, until]`` (oldest first).
+
+        >>> WorkspaceIndex().activity(since=datetime(2026, 11, 25, tzinfo=UTC),
+        ...     until=datetime(2026, 11, 26, tzinfo=UTC))
+        {}
+        """
+        lo, hi = _seconds(since), _seconds(until)
+        found: dict[str, tuple[datetime, list[datetime]]] = {}
+        for system, times in self._system_times.items():
+            last = bisect_right(times, hi)
+            if last == 0:
+                continue
+            recent = times[bisect_left(times, lo) : last]
+            found[system] = (_at(times[last - 1]), [_at(t) for t in recent])
+        return found
 
     def diagnose(
         self, topology: Topology, *, as_of: datetime, window_seconds: float = 86400
@@ -371,6 +404,10 @@ def _seconds(moment: datetime) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -20,15 +20,11 @@ Every key is optional::
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
-from app.db.tables import events
 from app.incidents.state import attached
 from app.runtime import Runtime
 from app.warnings.models import WarningList
@@ -41,10 +37,8 @@ from app.warnings.rules import (
     compute_warnings,
     usual_gap,
 )
+from graph.journeys import Call
 from graph.model import ARBITER_SYSTEM, Topology
-
-MAX_CALLS = 200_000
-"""Calls read per warning computation; beyond that the oldest of the two windows are dropped."""
 
 
 class ConnectorStatuses:
@@ -78,58 +72,22 @@ def record_connector_status(
 _Call = tuple[datetime, int | None, float]
 
 
-def _calls(
-    runtime: Runtime, workspace_id: str, start: datetime, end: datetime
-) -> dict[tuple[str, str, str], list[_Call]]:
-    """Every call in ``[start, end]`` by (flow, caller, target)."""
-    query = (
-        select(events.c.time, events.c.flow, events.c.system, events.c.target, events.c.body)
-        .where(
-            events.c.workspace_id == workspace_id,
-            events.c.kind == "call",
-            events.c.time >= start,
-            events.c.time <= end,
-        )
-        .order_by(events.c.time.desc())
-        .limit(MAX_CALLS)
-    )
+def _calls(calls: Iterable[Call]) -> dict[tuple[str, str, str], list[_Call]]:
+    """The calls by (flow, caller, target), as (time, status, duration_ms)."""
     found: dict[tuple[str, str, str], list[_Call]] = {}
-    with runtime.engine.connect() as connection:
-        for row in connection.execute(query):
-            outcome = json.loads(row.body).get("outcome") or {}
-            found.setdefault((row.flow, row.system, row.target), []).append(
-                (row.time, outcome.get("status"), float(outcome.get("duration_ms") or 0.0))
-            )
+    for call in calls:
+        moment = datetime.fromtimestamp(call.time, UTC)
+        found.setdefault((call.flow, call.caller, call.target), []).append(
+            (moment, call.status, call.duration_ms)
+        )
     return found
 
 
-def _activity(
-    runtime: Runtime, workspace_id: str, as_of: datetime, lookback: float
-) -> list[Activity]:
-    since = as_of - timedelta(seconds=lookback)
-    with runtime.engine.connect() as connection:
-        latest = connection.execute(
-            select(events.c.system, func.max(events.c.time))
-            .where(events.c.workspace_id == workspace_id, events.c.time <= as_of)
-            .group_by(events.c.system)
-        ).all()
-        recent = connection.execute(
-            select(events.c.system, events.c.time)
-            .where(
-                events.c.workspace_id == workspace_id,
-                events.c.time >= since,
-                events.c.time <= as_of,
-            )
-            .order_by(events.c.time.desc())
-            .limit(MAX_CALLS)
-        ).all()
-    times: dict[str, list[datetime]] = {}
-    for system, moment in recent:
-        times.setdefault(system, []).append(moment)
+def _activity(seen: Mapping[str, tuple[datetime, list[datetime]]]) -> list[Activity]:
     return [
-        Activity(system, _aware(last), usual_gap(times.get(system, [])))
-        for system, last in sorted(latest)
-        if system != ARBITER_SYSTEM and last is not None
+        Activity(system, last, usual_gap(recent))
+        for system, (last, recent) in sorted(seen.items())
+        if system != ARBITER_SYSTEM
     ]
 
 
@@ -147,7 +105,8 @@ def gather(
     with lock:
         health_now = index.link_health(topology, as_of=as_of, window_seconds=window)
         health_before = index.link_health(topology, as_of=before, window_seconds=window)
-    calls = _calls(runtime, workspace_id, before - timedelta(seconds=window), as_of)
+        calls = _calls(index.calls_between(start=before - timedelta(seconds=window), end=as_of))
+        seen = index.activity(since=as_of - timedelta(seconds=2 * window), until=as_of)
 
     def split(found: list[_Call]) -> tuple[CallStats, CallStats]:
         return (
@@ -178,7 +137,7 @@ def gather(
         window_seconds=window,
         links=figures,
         probes={system: call_stats(found) for system, found in probes.items() if found},
-        activity=_activity(runtime, workspace_id, as_of, 2 * window),
+        activity=_activity(seen),
         connectors=connector_statuses(runtime).of(workspace_id),
     )
 

@@ -91,3 +91,29 @@ def test_calls_between_unlinked_systems_are_kept_but_blame_nothing() -> None:
     assert trace is not None
     assert any(e.get("target") == "erp" and e["system"] == "shop" for e in trace.events)
     assert index.diagnose(STANDARD_TOPOLOGY, as_of=world.time(7200)).suspects == []
+
+
+def test_calls_and_activity_for_the_warnings() -> None:
+    from tests.scenarios import World
+
+    world = World()
+    world.order(1, at=0, pushes=(503, 201))
+    world.probe("erp", 50, None)
+    index = world.index()
+    calls = index.calls_between(start=world.time(0), end=world.time(3600))
+    assert [(c.caller, c.target, c.status) for c in calls] == [
+        ("arbiter", "erp", None),  # at 50 s
+        ("oms", "shop", 200),  # the pull, 5 s before the order reached the OMS at 60 s
+        ("oms", "erp", 503),  # pushes at 90 s and 110 s
+        ("oms", "erp", 201),
+    ]
+    assert [c.status for c in index.calls_between(start=world.time(100), end=world.time(200))] == [
+        201
+    ]
+    seen = index.activity(since=world.time(60), until=world.time(3600))
+    assert set(seen) == {"shop", "oms", "erp", "arbiter"}
+    last_shop, recent_shop = seen["shop"]
+    assert last_shop == world.time(0)
+    assert recent_shop == []
+    assert len(seen["oms"][1]) == 3  # seen at 60 s, then two pushes; the pull at 55 s is older
+    assert index.activity(since=world.time(0), until=world.time(-1)) == {}
