@@ -34,6 +34,10 @@ def _load_plugins() -> None:
 
 _load_plugins()
 
+# apprise logs the URLs it cannot parse, and those hold credentials: its records stay with the
+# LogCapture of a delivery (scrubbed there) and never reach the service's own logs.
+logging.getLogger("apprise").propagate = False
+
 
 class NotificationError(Exception):
     pass

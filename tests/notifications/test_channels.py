@@ -160,3 +160,28 @@ def test_a_flaky_channel_succeeds_on_retry(arbiter: Arbiter, receiver: Receiver)
     [delivery] = arbiter.incident(incident_id)["deliveries"]
     assert (delivery["ok"], delivery["attempts"]) == (True, 2)
     assert len(receiver.messages) == 1
+
+
+def test_a_malformed_channel_url_never_reaches_the_logs() -> None:
+    from app.notifications.sender import BadChannelUrl, check
+
+    class Keep(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.lines: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.lines.append(record.getMessage())
+
+    kept = Keep()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(kept)
+    root.setLevel(logging.DEBUG)
+    try:
+        with pytest.raises(BadChannelUrl):
+            check("s3cr3t://unknown-scheme-s3cr3t-t0ken")
+    finally:
+        root.removeHandler(kept)
+        root.setLevel(level)
+    assert not any("s3cr3t" in line for line in kept.lines), kept.lines
