@@ -22,8 +22,8 @@ from graph.model import Link, Topology
 
 NODE_WIDTH = 156
 NODE_HEIGHT = 72
-COLUMN_GAP = 210
-LABEL_WIDTH = 170
+COLUMN_GAP = 226
+LABEL_WIDTH = 188
 """Room between two columns for an edge's label."""
 ROW_GAP = 96
 MARGIN = 12
