@@ -157,11 +157,17 @@ def _target(row: Any, box: SecretBox, topology: Topology, kind: str) -> Target:
     )
 
 
-def all_targets(connection: Connection, box: SecretBox) -> list[Target]:
-    """Every connection whose system is still in its workspace's topology."""
+def all_targets(
+    connection: Connection, box: SecretBox, workspace_id: str | None = None
+) -> list[Target]:
+    """Every connection (of one workspace, when given) whose system is still in its
+    workspace's topology."""
     targets: list[Target] = []
     topologies: dict[str, Topology | None] = {}
-    for row in connection.execute(select(connections)):
+    query = select(connections).order_by(connections.c.workspace_id, connections.c.system_id)
+    if workspace_id is not None:
+        query = query.where(connections.c.workspace_id == workspace_id)
+    for row in connection.execute(query):
         if row.workspace_id not in topologies:
             topologies[row.workspace_id] = get_topology(connection, row.workspace_id)
         topology = topologies[row.workspace_id]
@@ -188,7 +194,7 @@ def describe(target: Target) -> ConnectionOut:
 
 def list_status(connection: Connection, box: SecretBox, workspace_id: str) -> list[ConnectionOut]:
     """Every connection of the workspace, masked, with its pollers' health."""
-    return [describe(t) for t in all_targets(connection, box) if t.workspace_id == workspace_id]
+    return [describe(t) for t in all_targets(connection, box, workspace_id)]
 
 
 def delete_connection(connection: Connection, workspace_id: str, system_id: str) -> bool:
