@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from sqlalchemy import Connection, Engine
@@ -45,6 +46,41 @@ def demo_enabled(settings: Settings, engine: Engine) -> bool:
         return all(w.id == WORKSPACE for w in list_workspaces(connection))
 
 
+def sandbox_connections(
+    base_port: int, *, webhook_secret: str, poll_interval_seconds: float
+) -> dict[str, dict[str, Any]]:
+    """The bodies of ``PUT .../systems/{system}/connection`` that point the demo topology's
+    shop, OMS and ERP at a sandbox whose first port is ``base_port``."""
+    woo, bl, odoo = WooCredentials(), BaseLinkerCredentials(), OdooCredentials()
+    url = "http://127.0.0.1:{}".format
+    return {
+        "shop": {
+            "base_url": url(base_port),
+            "credentials": {
+                "consumer_key": woo.consumer_key,
+                "consumer_secret": woo.consumer_secret,
+            },
+            "webhook_secret": webhook_secret,
+            "poll_interval_seconds": poll_interval_seconds,
+        },
+        "oms": {
+            "base_url": url(base_port + 2),
+            "credentials": {"token": bl.token, "inventory_id": str(bl.inventory_id)},
+            "poll_interval_seconds": poll_interval_seconds,
+        },
+        "erp": {
+            "base_url": url(base_port + 3),
+            "credentials": {
+                "protocol": "jsonrpc",
+                "database": odoo.db,
+                "login": odoo.login,
+                "password": odoo.password,
+            },
+            "poll_interval_seconds": poll_interval_seconds,
+        },
+    }
+
+
 def configure(connection: Connection, runtime: Runtime, base_port: int) -> tuple[str, str]:
     """The demo workspace against the sandbox: topology, connections, a token for its reports.
 
@@ -55,34 +91,16 @@ def configure(connection: Connection, runtime: Runtime, base_port: int) -> tuple
     put_workspace(connection, WORKSPACE, "Demo shop (sandbox)")
     topology = Topology.model_validate(demo_topology(sla_seconds=settings.demo_sla_seconds))
     put_topology(connection, WORKSPACE, topology)
-    host = "127.0.0.1"
-    woo, bl, odoo = WooCredentials(), BaseLinkerCredentials(), OdooCredentials()
     webhook_secret = secrets.token_urlsafe(24)
-    interval = settings.demo_poll_interval_seconds
-    for system, body in {
-        "shop": ConnectionIn(
-            base_url=f"http://{host}:{base_port}",
-            credentials={"consumer_key": woo.consumer_key, "consumer_secret": woo.consumer_secret},
-            webhook_secret=webhook_secret,
-            poll_interval_seconds=interval,
-        ),
-        "oms": ConnectionIn(
-            base_url=f"http://{host}:{base_port + 2}",
-            credentials={"token": bl.token, "inventory_id": str(bl.inventory_id)},
-            poll_interval_seconds=interval,
-        ),
-        "erp": ConnectionIn(
-            base_url=f"http://{host}:{base_port + 3}",
-            credentials={
-                "protocol": "jsonrpc",
-                "database": odoo.db,
-                "login": odoo.login,
-                "password": odoo.password,
-            },
-            poll_interval_seconds=interval,
-        ),
-    }.items():
-        put_connection(connection, runtime.secrets, WORKSPACE, system, body)
+    bodies = sandbox_connections(
+        base_port,
+        webhook_secret=webhook_secret,
+        poll_interval_seconds=settings.demo_poll_interval_seconds,
+    )
+    for system, body in bodies.items():
+        put_connection(
+            connection, runtime.secrets, WORKSPACE, system, ConnectionIn.model_validate(body)
+        )
     _info, token = create_token(connection, WORKSPACE, "sandbox integrations")
     return token, webhook_secret
 

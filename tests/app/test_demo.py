@@ -28,3 +28,30 @@ def test_demo_defaults_apply_only_where_the_environment_is_silent(
         assert plain.settings.incident_min_duration_seconds == 300.0
     finally:
         plain.close()
+
+
+def test_the_demo_workspace_points_at_the_sandbox(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    from app.auth.service import authenticate
+    from app.connections.service import list_status
+    from app.demo import configure
+
+    runtime = Runtime.start(settings_factory(demo=True))
+    try:
+        with runtime.engine.begin() as connection:
+            token, secret = configure(connection, runtime, 18100)
+        with runtime.engine.connect() as connection:
+            listed = list_status(connection, runtime.secrets, "demo")
+            principal = authenticate(connection, token, runtime.admin_token)
+        assert [(c.system, c.kind, c.base_url) for c in listed] == [
+            ("erp", "odoo", "http://127.0.0.1:18103"),
+            ("oms", "baselinker", "http://127.0.0.1:18102"),
+            ("shop", "woocommerce", "http://127.0.0.1:18100"),
+        ]
+        assert [c.webhook_secret_set for c in listed] == [False, False, True]
+        assert secret
+        assert principal is not None
+        assert principal.workspace_id == "demo"
+    finally:
+        runtime.close()

@@ -154,34 +154,11 @@ def configure_workspace(
     arbiter: Arbiter, workspace: str, base: int, sla: dict[str, float]
 ) -> tuple[str, str]:
     """Workspace, short-SLA demo topology, connections to the sandbox; (token, webhook secret)."""
-    from sandbox.config import BaseLinkerCredentials, OdooCredentials, WooCredentials
+    from app.demo import sandbox_connections
     from sandbox.topology import demo_topology
 
-    woo, bl, odoo = WooCredentials(), BaseLinkerCredentials(), OdooCredentials()
     secret = f"whsec-{workspace}"
-    connections: dict[str, dict[str, Any]] = {
-        "shop": {
-            "base_url": f"http://127.0.0.1:{base}",
-            "webhook_secret": secret,
-            "credentials": {
-                "consumer_key": woo.consumer_key,
-                "consumer_secret": woo.consumer_secret,
-            },
-        },
-        "oms": {
-            "base_url": f"http://127.0.0.1:{base + 2}",
-            "credentials": {"token": bl.token, "inventory_id": str(bl.inventory_id)},
-        },
-        "erp": {
-            "base_url": f"http://127.0.0.1:{base + 3}",
-            "credentials": {
-                "protocol": "jsonrpc",
-                "database": odoo.db,
-                "login": odoo.login,
-                "password": odoo.password,
-            },
-        },
-    }
+    connections = sandbox_connections(base, webhook_secret=secret, poll_interval_seconds=1)
     with arbiter.api() as api:
         api.put(f"/workspaces/{workspace}").raise_for_status()
         api.put(
@@ -190,7 +167,7 @@ def configure_workspace(
         for system, body in connections.items():
             api.put(
                 f"/workspaces/{workspace}/systems/{system}/connection",
-                json={**body, "poll_interval_seconds": 1},
+                json=body,
             ).raise_for_status()
         token = api.post(f"/workspaces/{workspace}/tokens", json={"name": "sandbox"}).json()[
             "token"
