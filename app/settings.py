@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.http import EgressMode
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -66,6 +68,18 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         default=None, description="Base URL of the service as users reach it (alert links)."
+    )
+    egress: EgressMode = Field(
+        default="private",
+        description="Where Arbiter may send requests (connectors, connection tests, alert "
+        "channels, OTLP export), checked on the address connected to: 'private' also reaches "
+        "loopback and private networks, 'public' only public addresses (a multi-tenant "
+        "install). Link-local addresses (cloud metadata) are never reached.",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without a token; by default it needs the admin token "
+        "(its series name workspaces and systems).",
     )
     log_level: str = Field(default="info", description="Log level of the service.")
     background: bool = Field(

@@ -11,16 +11,19 @@ system. Errors are translated into the :mod:`connectors.base` tree at this bound
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import ipaddress
 import json
 import random
+import socket
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from tenacity import (
@@ -40,6 +43,96 @@ from connectors.base import (
     Unavailable,
 )
 from graph.model import ARBITER_SYSTEM, Event, Outcome
+
+EgressMode = Literal["private", "public"]
+"""Where Arbiter may send requests: ``private`` also reaches loopback and private networks (a
+merchant's ERP often lives on one); ``public`` reaches public addresses only (multi-tenant)."""
+
+_NEVER_REACHED = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "169.254.0.0/16",  # link-local: the cloud metadata services live here
+        "fe80::/10",
+        "fd00:ec2::254/128",  # AWS metadata over IPv6 (inside the private fc00::/7)
+        "100.100.100.200/32",  # Alibaba Cloud metadata (inside the shared 100.64/10)
+    )
+)
+
+
+def egress_refusal(address: str, mode: EgressMode) -> str | None:
+    """Why ``address`` (an IP literal) may not be reached under ``mode``, or None when it may.
+
+    >>> egress_refusal("169.254.169.254", "private")
+    'a link-local address (cloud metadata) is never reached'
+    >>> egress_refusal("10.0.0.5", "private") is None, egress_refusal("10.0.0.5", "public")
+    (True, 'a loopback or private address is refused (egress policy: public)')
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 reaches the same host
+    if ip.is_link_local or any(ip in net for net in _NEVER_REACHED):
+        return "a link-local address (cloud metadata) is never reached"
+    if ip.is_unspecified or ip.is_multicast or (ip.is_reserved and not ip.is_loopback):
+        return "an unspecified, multicast or reserved address is never reached"
+    if mode == "public" and not ip.is_global:
+        return "a loopback or private address is refused (egress policy: public)"
+    return None
+
+
+class EgressRefused(httpx.ConnectError):
+    """The egress policy refused every address the request's host resolves to."""
+
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class EgressTransport(httpx.AsyncBaseTransport):
+    """Applies the egress policy to every request, on the address actually connected to.
+
+    The host is resolved here, the first permitted address is checked and the request is sent to
+    that address (Host header and TLS server name stay the host's): a DNS answer that changes
+    between a check and the connection (rebinding) cannot steer the request elsewhere.
+    """
+
+    def __init__(
+        self,
+        mode: EgressMode,
+        inner: httpx.AsyncBaseTransport | None = None,
+        *,
+        resolve: Resolver = _resolve,
+    ):
+        self.mode = mode
+        self._inner = inner if inner is not None else httpx.AsyncHTTPTransport()
+        self._resolve = resolve
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        host = url.host
+        port = url.port or (443 if url.scheme == "https" else 80)
+        timeout = request.extensions.get("timeout", {}).get("connect")
+        try:
+            addresses = await asyncio.wait_for(self._resolve(host, port), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise httpx.ConnectError(f"cannot resolve {host}", request=request) from exc
+        reasons = {address: egress_refusal(address, self.mode) for address in addresses}
+        allowed = [address for address, reason in reasons.items() if reason is None]
+        if not allowed:
+            address, reason = next(iter(reasons.items()), (host, "no address"))
+            raise EgressRefused(f"{host} ({address}): {reason}", request=request)
+        if allowed[0] != host:
+            request.url = url.copy_with(host=allowed[0])
+            if url.scheme == "https":
+                request.extensions = {**request.extensions, "sni_hostname": host}
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
 
 NO_JSON: Any = object()
 """Stands for a body that is not JSON (empty, HTML, truncated)."""
@@ -136,7 +229,7 @@ class Reply:
 def vendor_error(body: Any) -> tuple[str | None, str | None]:
     """(code, message) from the error bodies of the vendors we speak, else (None, None)."""
     if not isinstance(body, dict):
-        return None, body if isinstance(body, str) and body else None
+        return None, None
     if "error_code" in body or "error_message" in body:  # BaseLinker
         return _text(body.get("error_code")), _text(body.get("error_message"))
     if isinstance(body.get("error"), dict):  # JSON-RPC (Odoo)
@@ -295,6 +388,12 @@ class HttpApi:
         t0 = time.perf_counter()
         try:
             response = await self._client.request(method, self.url(path), **kwargs)
+        except EgressRefused as exc:
+            # Not recorded as a call: the system was never reached, so this is no evidence
+            # about it (the operator's policy refused the address, not the system).
+            raise ConnectorError(
+                f"{label}: refused by the egress policy: {exc}", code="egress_refused"
+            ) from exc
         except httpx.TimeoutException as exc:
             error: ConnectorError = Unavailable(f"{label}: timed out ({type(exc).__name__})")
             self._record(flow, label, started, t0, None, error.message)
@@ -313,9 +412,12 @@ class HttpApi:
                 code="empty_body",
             )
         elif failure is None and body is NO_JSON:
-            snippet = response.text[:200].replace("\n", " ")
+            # The body itself is never quoted: the URL may point at a page its reader must not
+            # see through Arbiter (an internal service); its type and size say enough.
+            kind = response.headers.get("content-type", "no content type").split(";")[0][:100]
             failure = ProtocolError(
-                f"{label}: malformed JSON in a {response.status_code} answer: {snippet!r}",
+                f"{label}: malformed JSON in a {response.status_code} answer "
+                f"({kind}, {len(response.content)} bytes)",
                 status=response.status_code,
                 code="malformed_json",
             )
@@ -335,9 +437,9 @@ class HttpApi:
         if status < 400:
             return None
         code, message = vendor_error(body)
-        if message is None and body is NO_JSON:
-            message = response.text[:200].replace("\n", " ") or response.reason_phrase
-        text = f"{label}: HTTP {status}" + (f" {code}" if code else "") + f": {message}"
+        # Only the vendor's structured error (code, message) is quoted, never a raw body.
+        message = message[:300] if message else response.reason_phrase
+        text = f"{label}: HTTP {status}" + (f" {code[:100]}" if code else "") + f": {message}"
         if status == 429:
             wait = retry_after_seconds(response.headers.get("retry-after"), now)
             return RateLimited(text, retry_after=wait, status=status, code=code)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
@@ -9,7 +10,9 @@ MASK = "********"
 
 class ConnectionIn(BaseModel):
     """How Arbiter reaches a system. Secrets are write-only: a credential sent back as the mask
-    keeps its stored value; an omitted ``webhook_secret`` keeps the stored one, "" clears it."""
+    keeps its stored value (unless ``base_url`` moves to another scheme, host or port: then the
+    secrets must be sent again); an omitted ``webhook_secret`` keeps the stored one, "" clears
+    it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -33,7 +36,33 @@ class ConnectionIn(BaseModel):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")) or len(value) < 10:
             raise ValueError("must be an http:// or https:// URL")
+        parts = urlsplit(value)
+        # A fragment would silently cut off the path every connector appends, and userinfo
+        # would send credentials the write-only fields do not guard.
+        if "#" in value:
+            raise ValueError("must not hold a fragment (#...)")
+        if "@" in parts.netloc:
+            raise ValueError("must not hold user:password@; put credentials in credentials")
+        try:
+            parts.port  # noqa: B018 - raises on a port out of range or not a number
+        except ValueError as exc:
+            raise ValueError("has an invalid port") from exc
+        if not parts.hostname:
+            raise ValueError("must name a host")
         return value
+
+
+def origin(url: str | None) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of a URL: changing any of them changes who receives the secrets.
+
+    >>> origin("https://Shop.example.com/wp-json") == origin("https://shop.example.com:443")
+    True
+    """
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 class ConnectionOut(BaseModel):

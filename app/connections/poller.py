@@ -11,20 +11,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
+from sqlalchemy import Connection
 
 from app.background import in_thread
 from app.connections.service import Target, all_targets, save_poll
-from app.events.service import store_events, unknown_names
+from app.events.service import admit, store_events
 from app.runtime import Runtime
 from app.warnings.service import record_connector_status
 from connectors.base import Connector, ConnectorError, PollResult, build_connector
+from connectors.http import EgressTransport
 from graph.model import Event
 
 log = logging.getLogger("arbiter.pollers")
@@ -32,12 +35,10 @@ log = logging.getLogger("arbiter.pollers")
 TICK_SECONDS = 1.0
 
 
-def admissible(events: Sequence[Event], target: Target) -> list[Event]:
-    """The events whose flow and systems the topology knows (the rest cannot be diagnosed)."""
-    return [e for e in events if not unknown_names(e, target.topology)]
+MAX_DROPPED_SHOWN = 20
 
 
-def _flows(target: Target) -> tuple[str, str]:
+def connector_flows(target: Target) -> tuple[str, str]:
     """The names of the order and the stock flow in this topology (the defaults when present)."""
     flows = target.topology.flows
     return ("order" if "order" in flows else flows[0], "stock" if "stock" in flows else flows[-1])
@@ -46,7 +47,7 @@ def _flows(target: Target) -> tuple[str, str]:
 def connector_for(target: Target, client: httpx.AsyncClient) -> Connector:
     """The connector of the target's kind, speaking through ``client``."""
     assert target.base_url is not None
-    order_flow, stock_flow = _flows(target)
+    order_flow, stock_flow = connector_flows(target)
     return build_connector(
         target.kind,
         system_id=target.system_id,
@@ -66,7 +67,7 @@ def _fingerprint(target: Target) -> tuple[object, ...]:
         target.base_url,
         tuple(sorted(target.credentials.items())),
         target.upstream,
-        _flows(target),
+        connector_flows(target),
     )
 
 
@@ -87,8 +88,16 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
         status.update(last_success_at=now, last_error=None, error_kind=None, notes=result.notes)
         if result.rate_limit is not None:
             status["rate_limit"] = asdict(result.rate_limit)
-    status["events_last_poll"] = len(events)
-    stored = await in_thread(_persist, runtime, target, admissible(events, target), cursor, status)
+    usable, dropped = await in_thread(admit, events, target.topology)
+    # Shown in the connection's status: events the topology cannot take are never silently lost.
+    status.update(
+        events_last_poll=len(events),
+        dropped_last_poll=len(dropped),
+        dropped=dropped[:MAX_DROPPED_SHOWN],
+    )
+    if dropped:
+        log.warning("poll of %s/%s: %s", target.workspace_id, target.system_id, dropped[0])
+    stored = await runtime.writer.run_async(partial(_persist, target, usable, cursor, status))
     runtime.events_stored(target.workspace_id, stored)
     record_connector_status(
         runtime,
@@ -105,15 +114,14 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
 
 
 def _persist(
-    runtime: Runtime,
     target: Target,
     events: list[Event],
     cursor: dict[str, Any] | None,
     status: dict[str, Any],
+    connection: Connection,
 ) -> list[tuple[int, Event]]:
-    with runtime.engine.begin() as connection:
-        stored = store_events(connection, target.workspace_id, events).stored if events else []
-        save_poll(connection, target.workspace_id, target.system_id, cursor=cursor, status=status)
+    stored = store_events(connection, target.workspace_id, events).stored if events else []
+    save_poll(connection, target.workspace_id, target.system_id, cursor=cursor, status=status)
     return stored
 
 
@@ -122,7 +130,10 @@ async def _loop(runtime: Runtime) -> None:
     running: dict[tuple[str, str], asyncio.Task[Any]] = {}
     # Kept between polls: connectors cache sessions, SKU maps and rate-limit buckets.
     connectors: dict[tuple[str, str], tuple[tuple[object, ...], Connector]] = {}
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)) as client:
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        transport=EgressTransport(runtime.settings.egress),
+    ) as client:
         try:
             while True:
                 try:

@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, delete, insert, select, update
 
 from app.connections.crypto import SecretBox
-from app.connections.models import MASK, ConnectionIn, ConnectionOut
+from app.connections.models import MASK, ConnectionIn, ConnectionOut, origin
 from app.connections.tables import connections
 from app.errors import Invalid, NotFound
 from app.topology.service import get_topology
@@ -68,11 +68,25 @@ def put_connection(
     _topology, kind = _kind(get_topology(connection, workspace_id), workspace_id, system_id)
     existing = _row(connection, workspace_id, system_id)
     stored_credentials = cast(dict[str, str], box.open(existing.credentials)) if existing else {}
+    problems: list[dict[str, Any]] = []
+    if existing is not None and origin(existing.base_url) != origin(body.base_url):
+        # The stored secrets go only where they were entered for: a new destination needs them
+        # typed again, or a token holder could send them to a listener of its own.
+        stored_credentials = {}
+        problems += [
+            {
+                "loc": ["body", "credentials", name],
+                "msg": "base_url changes scheme, host or port: send this secret again, "
+                "not the mask",
+                "type": "value_error",
+            }
+            for name, value in body.credentials.items()
+            if value == MASK
+        ]
     credentials = {
         name: stored_credentials.get(name, "") if value == MASK else value
         for name, value in body.credentials.items()
     }
-    problems: list[dict[str, Any]] = []
     if kind in SECRET_FIELDS:
         problems += [
             {"loc": ["body", "credentials"], "msg": msg, "type": "value_error"}

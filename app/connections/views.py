@@ -17,6 +17,7 @@ from app.connections.service import (
 from app.deps import RuntimeDep, WorkspaceDep
 from app.errors import Conflict, NotFound
 from app.workspaces.service import require_workspace
+from connectors.http import EgressTransport
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["connections"])
 
@@ -71,7 +72,10 @@ async def test(ws: WorkspaceDep, system: str, runtime: RuntimeDep) -> Connection
     target = await run_in_threadpool(load)
     if not target.polls or target.base_url is None:
         raise Conflict(f"system '{system}' is not polled (kind '{target.kind}'): nothing to test")
-    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as client:
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(15.0, connect=5.0),
+        transport=EgressTransport(runtime.settings.egress),
+    ) as client:
         checks = await connector_for(target, client).test()
     return ConnectionTestOut(
         ok=bool(checks) and all(c.ok for c in checks),
