@@ -105,6 +105,8 @@ class PollResult:
     cursor: dict[str, Any]
     rate_limit: RateLimitStatus | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Problems the user must see (connector warnings), as opposed to routine ``notes``."""
 
 
 class Connector(Protocol):
@@ -122,7 +124,7 @@ class Connector(Protocol):
 CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     "woocommerce": ("consumer_key", "consumer_secret"),
     "magento": ("access_token", "store_code", "source_code"),
-    "baselinker": ("token", "inventory_id", "warehouse_id"),
+    "baselinker": ("token", "inventory_id", "warehouse_id", "order_source_id"),
     "odoo": ("protocol", "database", "login", "username", "password", "api_key", "stock_quantity"),
 }
 """Every credential field each kind accepts (required and optional); see credential_problems."""
@@ -177,6 +179,9 @@ def credential_problems(kind: str, credentials: Mapping[str, str]) -> list[str]:
     inventory_id = credentials.get("inventory_id") if kind == "baselinker" else None
     if inventory_id and not str(inventory_id).isdigit():
         problems.append("inventory_id must be a number")
+    source_id = credentials.get("order_source_id") if kind == "baselinker" else None
+    if source_id and not str(source_id).isdigit():
+        problems.append("order_source_id must be a number (the shop's id in getOrderSources)")
     return problems
 
 

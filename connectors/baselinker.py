@@ -2,18 +2,34 @@
 ``parameters`` (JSON).
 
 Errors come with HTTP 200 as ``{"status": "ERROR", "error_code", "error_message"}``; they are
-translated like any other error (a bad token is an :class:`AuthError`). The account may make
-100 requests a minute: a client-side token bucket (shared by every connector using the same
-token in this process) keeps us under it.
+translated like any other error. A bad token is an :class:`AuthError`; ``ERROR_BLOCKED_TOKEN``
+is what BaseLinker answers once the limit (100 requests a minute) was exceeded and the token is
+blocked for a while, so it is :class:`RateLimited` (backoff), never "bad credentials". A
+client-side token bucket (shared by every connector using the same token in this process) keeps
+us under the limit.
 
-- ``getOrders``: confirmed orders, at most 100 a call, paged by ``date_confirmed_from``.
-  Refs: this system's namespace gets ``order_id``; the upstream shop's number comes from
-  ``external_order_id`` (else ``shop_order_id``).
+- ``getOrders``: confirmed orders, at most 100 a call, paged by ``date_confirmed_from``. An
+  order *arrives* in BaseLinker at ``date_add``; ``date_in_status`` is when it entered its
+  current status, a later event of the same order, emitted as a second ``seen`` when later.
+  Refs: this system's namespace gets ``order_id``. Per the getOrders documentation,
+  ``external_order_id`` is "an order identifier taken from an external source, e.g. the order
+  number in the store, or the eBay transaction number" and ``shop_order_id`` the "order ID
+  given by the store"; ``order_source`` is ``shop``, ``personal``, ``order_return`` or a
+  marketplace code (``allegro``, ``amazon``, ``ebay``...) and ``order_source_id`` is unique only
+  together with it. So the upstream shop's namespace gets ``external_order_id`` (else
+  ``shop_order_id``) only for ``order_source == "shop"`` and, when the credentials name the
+  connected shop's ``order_source_id``, only for that source. Any other order's id is filed
+  under ``<order_source>:<order_source_id>``: a marketplace order never joins the shop's
+  journeys.
 - ``getJournalList``: order events of the last 3 days after ``last_log_id`` (1 created,
   18 status change, ...). It is off until Base support enables it for the account, and then
-  answers nothing or an error: the round says so in its notes instead of failing.
+  answers nothing or an error: the round says so in its notes instead of failing. Published
+  clients disagree on the entry's key (``log_id`` or ``id``): both are read; an entry with
+  neither is a connector warning.
 - ``getInventoryProductsStock``: stock per warehouse (``bl_N``) of the catalogue
-  ``inventory_id``, 1000 products a page; SKUs come from ``getInventoryProductsList``.
+  ``inventory_id``, 1000 products a page, with each variant's stock under ``variants``. SKUs
+  come from ``getInventoryProductsList`` (products) and ``getInventoryProductsData``
+  (variants); an id without a SKU is remembered as such, so it is not looked up every round.
 """
 
 from __future__ import annotations
@@ -22,6 +38,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 import httpx
@@ -34,6 +51,7 @@ from connectors.polling import (
     PollingConnector,
     Stream,
     StreamState,
+    add_sku,
     event_id,
     iso,
     parse_time,
@@ -76,7 +94,15 @@ JOURNAL_DISABLED = (
 )
 
 AUTH_CODES = {"ERROR_BAD_TOKEN", "ERROR_USER_ACCOUNT_BLOCKED", "ERROR_EMPTY_TOKEN"}
-LIMIT_CODES = {"ERROR_TOO_MANY_REQUESTS", "ERROR_LIMIT_EXCEEDED"}
+LIMIT_CODES = {
+    "ERROR_BLOCKED_TOKEN",
+    "ERROR_TOO_MANY_REQUESTS",
+    "ERROR_LIMIT_EXCEEDED",
+    "ERROR_REQUESTS_LIMIT",
+}
+BLOCKED_FOR = 150.0
+"""Seconds to wait after ``ERROR_BLOCKED_TOKEN``: longer than the retry policy sleeps through
+in one round, so the round ends and the poller backs off instead of hammering a blocked token."""
 
 _BUCKETS: dict[str, TokenBucket] = {}
 
@@ -110,20 +136,34 @@ def classify(method: str) -> Callable[[httpx.Response, Any], ConnectorError | No
         text = f"{method}: {body.get('status') or 'no status'} {code}: {message}"
         status = response.status_code
         upper = message.upper()
+        # Throttling first: ERROR_BLOCKED_TOKEN names the token but means "too many requests".
+        if code == "ERROR_BLOCKED_TOKEN":
+            return RateLimited(text, retry_after=BLOCKED_FOR, status=status, code=code)
+        if code in LIMIT_CODES or "LIMIT" in code or ("LIMIT" in upper and "REQUEST" in upper):
+            return RateLimited(text, retry_after=60.0, status=status, code=code)
         if code in AUTH_CODES or "TOKEN" in code:
             return AuthError(text, status=status, code=code)
-        if code in LIMIT_CODES or ("LIMIT" in upper and "REQUEST" in upper):
-            return RateLimited(text, retry_after=60.0, status=status, code=code)
         return ProtocolError(text, status=status, code=code or None)
 
     return check
 
 
-def order_total(order: dict[str, Any]) -> float:
-    total = float(order.get("delivery_price") or 0)
+def order_total(order: dict[str, Any]) -> Decimal:
+    """The gross total: products' gross prices times quantities plus ``delivery_price``
+    (getOrders has no total field; shipping is not a product line)."""
+    total = _decimal(order.get("delivery_price"))
     for product in order.get("products") or []:
-        total += float(product.get("price_brutto") or 0) * float(product.get("quantity") or 0)
+        if isinstance(product, dict):
+            total += _decimal(product.get("price_brutto")) * _decimal(product.get("quantity"))
     return total
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value if value not in (None, "") else 0))
+    except InvalidOperation:
+        return Decimal(0)
+    return amount if amount.is_finite() else Decimal(0)
 
 
 class BaseLinkerConnector(PollingConnector):
@@ -138,7 +178,7 @@ class BaseLinkerConnector(PollingConnector):
             limiter=limiter or shared_bucket(kwargs["base_url"], credentials.get("token", "")),
             **kwargs,
         )
-        self._skus: dict[str, str] = {}
+        self._skus: dict[str, str | None] = {}  # product or variant id -> SKU (or none)
 
     async def call(self, method: str, parameters: dict[str, Any], flow: str) -> dict[str, Any]:
         reply = await self.api.request(
@@ -198,35 +238,66 @@ class BaseLinkerConnector(PollingConnector):
         state.notes.append("orders: more pages remain; the next round continues")
 
     def _emit_order(self, state: StreamState, order: dict[str, Any]) -> None:
-        moment = (
-            parse_time(order.get("date_in_status"))
-            or parse_time(order.get("date_confirmed"))
-            or parse_time(order.get("date_add"))
-        )
+        added = parse_time(order.get("date_add")) or parse_time(order.get("date_confirmed"))
+        in_status = parse_time(order.get("date_in_status"))
         try:
-            if moment is None:
-                raise ValueError("no date")
-            products = order.get("products") or []
-            shop_ref = order.get("external_order_id") or order.get("shop_order_id")
+            if added is None:
+                raise ValueError("no date_add")
+            products = [p for p in order.get("products") or [] if isinstance(p, dict)]
+            skus: dict[str, float] = {}
+            for product in products:
+                add_sku(skus, product.get("sku"), product.get("quantity"))
+            shop_ref, other_refs = self._source_refs(order)
+            status = str(order.get("order_status_id", "")) or None
+            later = in_status is not None and in_status > added
+            common: dict[str, Any] = {
+                "number": str(order["order_id"]),
+                "total": order_total(order),
+                "currency": order.get("currency"),
+                "lines": len(products),
+                "skus": skus,
+                "upstream_ref": shop_ref,
+                "refs": other_refs,
+                "extra": {
+                    "order_id": order.get("order_id"),
+                    "order_source": order.get("order_source"),
+                    "order_source_id": order.get("order_source_id"),
+                },
+            }
+            # The arrival carries the state only when the order is still in its first status:
+            # a later status is its own event, at date_in_status.
             state.events.append(
                 self.order_event(
-                    number=str(order["order_id"]),
-                    modified=moment,
-                    state=str(order.get("order_status_id", "")) or None,
-                    total=order_total(order),
-                    currency=order.get("currency"),
-                    lines=len(products),
-                    upstream_ref=shop_ref,
-                    extra={
-                        "order_id": order.get("order_id"),
-                        "order_source": order.get("order_source"),
-                        "skus": [p.get("sku") for p in products if p.get("sku")],
-                    },
-                    id_parts=(order.get("order_status_id"), iso(moment)),
+                    modified=added,
+                    state=None if later else status,
+                    id_parts=("added", iso(added)),
+                    **common,
                 )
             )
+            if later and in_status is not None:
+                state.events.append(
+                    self.order_event(
+                        modified=in_status,
+                        state=status,
+                        id_parts=(order.get("order_status_id"), iso(in_status)),
+                        **common,
+                    )
+                )
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             state.notes.append(f"orders: order {order.get('order_id')} skipped: {exc}")
+
+    def _source_refs(self, order: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+        """(the connected shop's order number or None, refs in the order source's namespace)."""
+        source = str(order.get("order_source") or "")
+        source_id = str(order.get("order_source_id") or "")
+        own = self.credentials.get("order_source_id")
+        reference = order.get("external_order_id") or order.get("shop_order_id")
+        if reference in (None, "", 0, "0"):
+            return None, {}
+        if source == "shop" and (not own or own == source_id):
+            return reference, {}
+        namespace = f"{source or 'unknown'}:{source_id}" if source_id else source or "unknown"
+        return None, {namespace: str(reference)}
 
     # -- journal --------------------------------------------------------------------------------
 
@@ -248,11 +319,19 @@ class BaseLinkerConnector(PollingConnector):
             if not isinstance(logs, list):
                 state.notes.append(JOURNAL_DISABLED.format(why=" (it answered no logs list)"))
                 return
-            fresh = [
-                log
-                for log in logs
-                if isinstance(log, dict) and int(log.get("id") or 0) > int(last or 0)
-            ]
+            fresh: list[tuple[int, dict[str, Any]]] = []
+            unreadable = 0
+            for log in logs:
+                key = _log_id(log)
+                if key is None:
+                    unreadable += 1
+                elif key > int(last or 0):
+                    fresh.append((key, log))
+            if unreadable:
+                state.warnings.append(
+                    f"journal: {unreadable} getJournalList entries have neither log_id nor id "
+                    "(an answer shape this connector does not know); they were not read"
+                )
             if not fresh:
                 if last is None:
                     state.notes.append(
@@ -260,15 +339,17 @@ class BaseLinkerConnector(PollingConnector):
                         + JOURNAL_DISABLED.format(why="")
                     )
                 return
-            for log in sorted(fresh, key=lambda entry: int(entry["id"])):
-                self._emit_log(state, log, oldest)
-                last = int(log["id"])
+            for key, log in sorted(fresh, key=lambda pair: pair[0]):
+                self._emit_log(state, log, key, oldest)
+                last = key
             state.cursor = {"last_log_id": last}
             if len(logs) < JOURNAL_PAGE:
                 return
         state.notes.append("journal: more entries remain; the next round continues")
 
-    def _emit_log(self, state: StreamState, log: dict[str, Any], oldest: datetime) -> None:
+    def _emit_log(
+        self, state: StreamState, log: dict[str, Any], log_id: int, oldest: datetime
+    ) -> None:
         moment = parse_time(log.get("date"))
         if moment is None or moment < oldest or not log.get("order_id"):
             return
@@ -277,14 +358,14 @@ class BaseLinkerConnector(PollingConnector):
         data: dict[str, Any] = {
             "journal": JOURNAL_TYPES.get(log_type, f"type {log_type}"),
             "log_type": log_type,
-            "log_id": log.get("id"),
+            "log_id": log_id,
         }
         if log.get("object_id"):
             data["object_id"] = log.get("object_id")
         try:
             state.events.append(
                 self._event(
-                    id=event_id(self.system_id, "journal", log.get("id")),
+                    id=event_id(self.system_id, "journal", log_id),
                     time=moment,
                     flow=self.order_flow,
                     kind="seen",
@@ -295,15 +376,15 @@ class BaseLinkerConnector(PollingConnector):
                 )
             )
         except ValueError as exc:
-            state.notes.append(f"journal: entry {log.get('id')} skipped: {exc}")
+            state.notes.append(f"journal: entry {log_id} skipped: {exc}")
 
     # -- stock ----------------------------------------------------------------------------------
 
     async def _stock(self, state: StreamState) -> None:
         at = self.clock()
         inventory_id = int(self.credentials["inventory_id"])
-        warehouse = self.credentials.get("warehouse_id")
         stocks: dict[str, dict[str, Any]] = {}
+        variants: dict[str, tuple[str, dict[str, Any]]] = {}  # variant id -> (parent, stock)
         page = 1
         while True:
             body = await self.call(
@@ -317,25 +398,40 @@ class BaseLinkerConnector(PollingConnector):
             if not isinstance(products, dict):
                 raise ProtocolError("getInventoryProductsStock: no products object in the answer")
             for product_id, product in products.items():
-                if isinstance(product, dict) and isinstance(product.get("stock"), dict):
-                    stocks[str(product.get("product_id") or product_id)] = product["stock"]
+                if not isinstance(product, dict):
+                    continue
+                parent = str(product.get("product_id") or product_id)
+                if isinstance(product.get("stock"), dict):
+                    stocks[parent] = product["stock"]
+                for variant_id, stock in _variant_stocks(product.get("variants")):
+                    variants[variant_id] = (parent, stock)
             if len(products) < self.stock_per_page:
                 break
             page += 1
         if set(stocks) - set(self._skus):
             await self._load_skus(inventory_id)
+        unknown = {parent for variant, (parent, _) in variants.items() if variant not in self._skus}
+        if unknown:
+            await self._load_variant_skus(inventory_id, sorted(unknown), set(variants))
         levels: dict[str, tuple[float | None, str | None, dict[str, Any]]] = {}
         for product_id, stock in stocks.items():
-            sku = self._skus.get(product_id)
-            if not sku:
-                continue
-            per_warehouse = {str(k): v for k, v in stock.items()}
-            if warehouse:
-                quantity: float | None = _number(per_warehouse.get(warehouse))
-            else:
-                quantity = sum(_number(v) or 0 for v in per_warehouse.values())
-            levels[sku] = (quantity, None, {"product_id": product_id, "stock": per_warehouse})
+            if sku := self._skus.get(product_id):
+                levels[sku] = self._level(stock, {"product_id": product_id})
+        for variant_id, (parent, stock) in variants.items():
+            if sku := self._skus.get(variant_id):
+                levels[sku] = self._level(stock, {"product_id": parent, "variant_id": variant_id})
         self.stock_changes(state, levels, at)
+
+    def _level(
+        self, stock: dict[str, Any], extra: dict[str, Any]
+    ) -> tuple[float | None, str | None, dict[str, Any]]:
+        per_warehouse = {str(k): v for k, v in stock.items()}
+        warehouse = self.credentials.get("warehouse_id")
+        if warehouse:
+            quantity: float | None = _number(per_warehouse.get(warehouse))
+        else:
+            quantity = sum(_number(v) or 0 for v in per_warehouse.values())
+        return quantity, None, {**extra, "stock": per_warehouse}
 
     async def _load_skus(self, inventory_id: int) -> None:
         page = 1
@@ -349,11 +445,39 @@ class BaseLinkerConnector(PollingConnector):
             if not isinstance(products, dict):
                 raise ProtocolError("getInventoryProductsList: no products object in the answer")
             for product_id, product in products.items():
-                if isinstance(product, dict) and product.get("sku"):
-                    self._skus[str(product.get("id") or product_id)] = str(product["sku"])
+                if isinstance(product, dict):
+                    # A parent of variants usually has no SKU of its own: remember that too,
+                    # or every round would list the catalogue again (100 calls a minute).
+                    self._skus[str(product.get("id") or product_id)] = (
+                        str(product["sku"]) if product.get("sku") else None
+                    )
             if len(products) < self.stock_per_page:
                 return
             page += 1
+
+    async def _load_variant_skus(
+        self, inventory_id: int, parents: list[str], variant_ids: set[str]
+    ) -> None:
+        """Variant SKUs from getInventoryProductsData (at most 1000 products a call)."""
+        for start in range(0, len(parents), self.stock_per_page):
+            chunk = parents[start : start + self.stock_per_page]
+            body = await self.call(
+                "getInventoryProductsData",
+                {"inventory_id": inventory_id, "products": [int(p) for p in chunk]},
+                self.stock_flow,
+            )
+            products = body.get("products") or {}
+            if not isinstance(products, dict):
+                raise ProtocolError("getInventoryProductsData: no products object in the answer")
+            for product in products.values():
+                found = product.get("variants") if isinstance(product, dict) else None
+                if isinstance(found, dict):
+                    for variant_id, variant in found.items():
+                        if isinstance(variant, dict):
+                            sku = variant.get("sku")
+                            self._skus[str(variant_id)] = str(sku) if sku else None
+        for variant_id in variant_ids - set(self._skus):
+            self._skus[variant_id] = None
 
     # -- test -----------------------------------------------------------------------------------
 
@@ -404,6 +528,32 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return int(number) if number.is_integer() else number
+
+
+def _variant_stocks(variants: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(variant id, stock per warehouse) from a product's ``variants``: an object keyed by
+    variant id (the documented shape), or a list of ``{variant_id, stock}``; [] otherwise."""
+    if isinstance(variants, dict):
+        return [(str(k), v) for k, v in variants.items() if isinstance(v, dict)]
+    if isinstance(variants, list):
+        return [
+            (str(v["variant_id"]), v["stock"])
+            for v in variants
+            if isinstance(v, dict) and v.get("variant_id") and isinstance(v.get("stock"), dict)
+        ]
+    return []
+
+
+def _log_id(log: Any) -> int | None:
+    """A journal entry's id: ``log_id`` (the API documentation) or ``id`` (some clients)."""
+    if not isinstance(log, dict):
+        return None
+    for name in ("log_id", "id"):
+        try:
+            return int(log[name])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None
 
 
 def _confirmed(order: Any) -> datetime | None:

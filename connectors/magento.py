@@ -26,6 +26,7 @@ from connectors.polling import (
     PollingConnector,
     Stream,
     StreamState,
+    add_sku,
     parse_time,
     sql_time,
 )
@@ -57,12 +58,13 @@ def search_criteria(
     return params
 
 
-def order_lines(order: dict[str, Any]) -> int:
-    """Visible lines: a configurable product's child items are not lines of their own."""
+def order_items(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """Visible lines: a configurable (or bundle) product's child items repeat their parent, so
+    only items without ``parent_item_id`` count; the parent carries the chosen child's SKU."""
     items = order.get("items")
     if not isinstance(items, list):
-        return 0
-    return sum(1 for item in items if isinstance(item, dict) and not item.get("parent_item_id"))
+        return []
+    return [item for item in items if isinstance(item, dict) and not item.get("parent_item_id")]
 
 
 class MagentoConnector(PollingConnector):
@@ -130,14 +132,20 @@ class MagentoConnector(PollingConnector):
             updated = parse_time(order.get("updated_at"))
             if updated is None or not order.get("increment_id"):
                 raise ValueError("no increment_id or updated_at")
+            items = order_items(order)
+            skus: dict[str, float] = {}
+            for item in items:
+                add_sku(skus, item.get("sku"), item.get("qty_ordered"))
             state.events.append(
                 self.order_event(
                     number=str(order["increment_id"]),
                     modified=updated,
                     state=order.get("status") or order.get("state"),
+                    # grand_total: the gross total, shipping and fees included
                     total=order.get("grand_total"),
                     currency=order.get("order_currency_code"),
-                    lines=order_lines(order),
+                    lines=len(items),
+                    skus=skus,
                     upstream_ref=order.get("ext_order_id"),
                     extra={"entity_id": order.get("entity_id")},
                 )

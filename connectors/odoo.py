@@ -12,7 +12,11 @@
   status codes with ``{"name", "message", ...}``.
 
 Orders are read by ``write_date`` (keyset, see :mod:`connectors.polling`); ``name`` is this
-system's number and ``client_order_ref`` carries the upstream (OMS) number. Stock is summed per
+system's number and ``client_order_ref`` carries the upstream (OMS) number. The comparable
+facts: ``amount_total`` (gross, delivery included) and, from ``sale.order.line``, the product
+lines only: a delivery line (``is_delivery``, from the ``delivery`` module) and section or note
+lines (``display_type``) are not lines of the order as the shop and the OMS count them.
+Stock is summed per
 product ``default_code`` (the SKU) over quants in internal locations: available
 (``quantity - reserved_quantity``) by default, or on hand with ``stock_quantity: on_hand``.
 A SKU whose quants vanished (Odoo deletes empty quants) is reported as 0.
@@ -32,8 +36,10 @@ from connectors.polling import (
     PollingConnector,
     Stream,
     StreamState,
+    add_sku,
     parse_time,
     sql_time,
+    whole,
 )
 
 PAGE = 200
@@ -46,6 +52,7 @@ ORDER_FIELDS = [
     "write_date",
     "order_line",
 ]
+LINE_FIELDS = ["order_id", "product_id", "product_uom_qty", "display_type"]
 AUTH_EXCEPTIONS = ("AccessDenied", "AccessError", "SessionExpired")
 
 
@@ -90,6 +97,7 @@ class OdooConnector(PollingConnector):
         self._uid: int | None = None
         self._rpc_id = 0
         self._codes: dict[int, str | None] = {}
+        self._has_delivery = True  # until Odoo says sale.order.line has no is_delivery
 
     # -- transport ------------------------------------------------------------------------------
 
@@ -173,20 +181,64 @@ class OdooConnector(PollingConnector):
                 lambda record: f"orders: sale.order {record.get('id')} has no write_date",
                 state.notes,
             )
+            lines = await self._order_lines([record for _, record in fresh])
             for _, record in fresh:
-                self._emit_order(state, record)
+                self._emit_order(state, record, lines)
             state.cursor = keyset.to_cursor()
             if len(records) < self.page:
                 return
             offset = offset + len(records) if keyset.since == before else 0
         state.notes.append("orders: more pages remain; the next round continues")
 
-    def _emit_order(self, state: StreamState, record: dict[str, Any]) -> None:
+    async def _order_lines(self, orders: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        """The orders' ``sale.order.line`` records by id (one call per page of orders)."""
+        ids = sorted({i for o in orders for i in o.get("order_line") or [] if isinstance(i, int)})
+        found: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), self.page):
+            chunk = ids[start : start + self.page]
+            try:
+                rows = await self.search_read(
+                    "sale.order.line",
+                    self.order_flow,
+                    domain=[["id", "in", chunk]],
+                    fields=[*LINE_FIELDS, *(["is_delivery"] if self._has_delivery else [])],
+                )
+            except ProtocolError as exc:
+                if not self._has_delivery or "is_delivery" not in exc.message:
+                    raise
+                # No delivery module installed: no delivery lines, and no such field.
+                self._has_delivery = False
+                rows = await self.search_read(
+                    "sale.order.line",
+                    self.order_flow,
+                    domain=[["id", "in", chunk]],
+                    fields=LINE_FIELDS,
+                )
+            found.update({int(row["id"]): row for row in rows if isinstance(row.get("id"), int)})
+        product_ids = {
+            pid for row in found.values() if (pid := _many2one_id(row.get("product_id")))
+        }
+        await self._load_codes(product_ids - set(self._codes))
+        return found
+
+    def _emit_order(
+        self, state: StreamState, record: dict[str, Any], lines: dict[int, dict[str, Any]]
+    ) -> None:
         try:
             written = parse_time(record.get("write_date"))
             if written is None:
                 raise ValueError("no write_date")
-            lines = record.get("order_line")
+            product_lines = [
+                lines[i]
+                for i in record.get("order_line") or []
+                if i in lines
+                and not lines[i].get("is_delivery")
+                and not lines[i].get("display_type")
+            ]
+            skus: dict[str, float] = {}
+            for line in product_lines:
+                code = self._codes.get(_many2one_id(line.get("product_id")) or 0)
+                add_sku(skus, code, line.get("product_uom_qty"))
             state.events.append(
                 self.order_event(
                     number=str(record["name"]),
@@ -194,7 +246,8 @@ class OdooConnector(PollingConnector):
                     state=record.get("state") or None,
                     total=record.get("amount_total"),
                     currency=_many2one_name(record.get("currency_id")),
-                    lines=len(lines) if isinstance(lines, list) else 0,
+                    lines=len(product_lines),
+                    skus=skus,
                     upstream_ref=record.get("client_order_ref") or None,
                     extra={"id": record.get("id")},
                 )
@@ -233,7 +286,7 @@ class OdooConnector(PollingConnector):
         levels: dict[str, tuple[float | None, str | None, dict[str, Any]]] = {}
         for sku, (quantity, reserved) in totals.items():
             value = quantity if on_hand else quantity - reserved
-            levels[sku] = (_whole(value), None, {"on_hand": quantity, "reserved": reserved})
+            levels[sku] = (whole(value), None, {"on_hand": quantity, "reserved": reserved})
         for sku in state.cursor.get("levels") or {}:
             levels.setdefault(sku, (0, None, {"on_hand": 0, "reserved": 0}))
         self.stock_changes(state, levels, at)
@@ -276,7 +329,3 @@ class OdooConnector(PollingConnector):
             ("sale.order", count("sale.order", self.order_flow)),
             ("stock.quant", count("stock.quant", self.stock_flow)),
         ]
-
-
-def _whole(value: float) -> float:
-    return int(value) if float(value).is_integer() else value

@@ -69,6 +69,23 @@ def money(value: Any) -> str | None:
     return str(amount.quantize(Decimal("0.01")))
 
 
+def whole(value: float) -> float:
+    """2.0 as 2: quantities compare and read as the vendors wrote them."""
+    return int(value) if float(value).is_integer() else value
+
+
+def add_sku(skus: dict[str, float], sku: Any, quantity: Any) -> None:
+    """Add one line's quantity to an order's SKU map (a SKU on two lines counts once, summed);
+    a line without a SKU or a numeric quantity is left out."""
+    if not sku:
+        return
+    try:
+        amount = float(quantity)
+    except (TypeError, ValueError):
+        return
+    skus[str(sku)] = skus.get(str(sku), 0.0) + amount
+
+
 def parse_time(value: Any) -> datetime | None:
     """Vendor timestamps as aware UTC: ISO 8601, "YYYY-MM-DD HH:MM:SS" (UTC) or epoch seconds."""
     if value is None or value == "" or isinstance(value, bool):
@@ -156,6 +173,8 @@ class StreamState:
     cursor: dict[str, Any]
     events: list[Event] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the user must hear about (an answer the connector cannot read), not routine notes."""
 
 
 Stream = Callable[[StreamState], Awaitable[None]]
@@ -186,19 +205,29 @@ class EventBuilder:
         total: Any,
         currency: Any,
         lines: int,
+        skus: Mapping[str, float] | None = None,
         upstream_ref: Any = None,
         extra: Mapping[str, Any] | None = None,
         id_parts: tuple[object, ...] = (),
+        refs: Mapping[str, str] | None = None,
     ) -> Event:
-        """A ``seen`` order in the order flow; raises ValueError when the record is unusable."""
-        refs = {self.system_id: str(number)}
+        """A ``seen`` order in the order flow; raises ValueError when the record is unusable.
+
+        The comparable facts (CONTRACT.md's ``data`` row): ``total`` is the gross total with
+        shipping and fees, ``lines`` counts product lines only, ``skus`` maps SKU to quantity.
+        ``refs`` adds identifiers in other namespaces (a marketplace's order id, say).
+        """
+        all_refs = {self.system_id: str(number)}
         if self.upstream and upstream_ref not in (None, "", 0, "0", False):
-            refs[self.upstream] = str(upstream_ref)
+            all_refs[self.upstream] = str(upstream_ref)
+        all_refs.update(refs or {})
         data: dict[str, Any] = {"lines": lines}
         if (amount := money(total)) is not None:
             data["total"] = amount
         if currency:
-            data["currency"] = str(currency)
+            data["currency"] = str(currency).upper()
+        if skus:
+            data["skus"] = {sku: whole(quantity) for sku, quantity in sorted(skus.items())}
         data.update(extra or {})
         parts = id_parts or (iso(modified),)
         return self._event(
@@ -207,7 +236,7 @@ class EventBuilder:
             flow=self.order_flow,
             kind="seen",
             system=self.system_id,
-            refs=refs,
+            refs=all_refs,
             state=None if state is None else str(state),
             data=data,
         )
@@ -298,6 +327,7 @@ class PollingConnector(EventBuilder):
         new_cursor: dict[str, Any] = dict(previous)
         events: list[Event] = []
         notes: list[str] = []
+        warnings: list[str] = []
         failures: list[ConnectorError] = []
         self.api.drain()
         streams = self.streams()
@@ -313,6 +343,7 @@ class PollingConnector(EventBuilder):
                 notes.append(f"{name}: {type(exc).__name__}: {exc.message}")
             events.extend(state.events)
             notes.extend(state.notes)
+            warnings.extend(state.warnings)
             if state.cursor:
                 new_cursor[name] = state.cursor
         events.extend(self.api.drain())
@@ -320,7 +351,11 @@ class PollingConnector(EventBuilder):
             failures[0].events = events
             raise failures[0]
         return PollResult(
-            events=events, cursor=new_cursor, rate_limit=self.api.rate_limit(), notes=notes
+            events=events,
+            cursor=new_cursor,
+            rate_limit=self.api.rate_limit(),
+            notes=notes,
+            warnings=warnings,
         )
 
     async def test(self) -> list[CheckResult]:

@@ -26,6 +26,7 @@ from connectors.polling import (
     PollingConnector,
     Stream,
     StreamState,
+    add_sku,
     parse_time,
 )
 from graph.model import Event
@@ -52,14 +53,20 @@ def order_to_event(
     number = order.get("number") or order.get("id")
     if number in (None, ""):
         raise ValueError("no number")
-    lines = order.get("line_items")
+    # Only line_items are product lines: shipping_lines, fee_lines and coupon_lines are not,
+    # though ``total`` (the gross total) includes them.
+    items = [i for i in order.get("line_items") or [] if isinstance(i, dict)]
+    skus: dict[str, float] = {}
+    for item in items:
+        add_sku(skus, item.get("sku"), item.get("quantity"))
     return connector.order_event(
         number=str(number),
         modified=modified,
         state=order.get("status"),
         total=order.get("total"),
         currency=order.get("currency"),
-        lines=len(lines) if isinstance(lines, list) else 0,
+        lines=len(items),
+        skus=skus,
         extra={"id": order.get("id")},
         id_parts=id_parts,
     )

@@ -92,6 +92,15 @@ def deps(
 
 # -- WooCommerce ---------------------------------------------------------------------------------
 
+ORDER_4505_DATA = {
+    "lines": 2,
+    "total": "199.00",
+    "currency": "PLN",
+    "skus": {"ABC-1": 1, "ABC-2": 1},
+    "id": 4505,
+}
+"""The comparable facts of orders.json's order 4505, whether polled or pushed by a webhook."""
+
 
 class FakeWoo:
     """Orders filtered by modified_after (strict, GMT), sorted by modification, paged."""
@@ -182,6 +191,7 @@ class FakeOdoo:
             "sale.order": load("odoo", "sale_order.json"),
             "stock.quant": load("odoo", "stock_quant.json"),
             "product.product": load("odoo", "product_product.json"),
+            "sale.order.line": load("odoo", "sale_order_line.json"),
         }
         self.api_key = "odoo-key"
         self.password = "secret"
@@ -189,6 +199,9 @@ class FakeOdoo:
 
     def _search(self, model: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         rows = self.tables[model]
+        unknown = set(kwargs.get("fields") or []) - {k for row in rows for k in row}
+        if rows and unknown:  # Odoo refuses a field the model does not have
+            raise ValueError(f"Invalid field {sorted(unknown)[0]!r} on model {model!r}")
         for field_name, op, value in kwargs.get("domain", []):
             if field_name == "write_date" and op == ">=":
                 rows = [r for r in rows if r["write_date"] >= value]
@@ -198,7 +211,11 @@ class FakeOdoo:
             rows = sorted(rows, key=lambda r: (r["write_date"], r["id"]))
         offset = kwargs.get("offset", 0)
         limit = kwargs.get("limit") or len(rows)
-        return copy.deepcopy(rows[offset : offset + limit])
+        fields = kwargs.get("fields")
+        return [
+            {k: v for k, v in row.items() if not fields or k in fields or k == "id"}
+            for row in copy.deepcopy(rows[offset : offset + limit])
+        ]
 
     def _run(self, model: str, method: str, kwargs: dict[str, Any]) -> Any:
         self.requests.append((model, method, kwargs))
@@ -220,14 +237,22 @@ class FakeOdoo:
                 },
             )
         _db, _uid, _password, model, method, _args, kwargs = params["args"]
-        result = self._run(model, method, kwargs)
+        try:
+            result = self._run(model, method, kwargs)
+        except ValueError as exc:
+            error = {"name": "builtins.ValueError", "message": str(exc)}
+            body = {"code": 200, "message": "Odoo Server Error", "data": error}
+            return httpx.Response(200, json={"jsonrpc": "2.0", "id": payload["id"], "error": body})
         return httpx.Response(200, json={"jsonrpc": "2.0", "id": payload["id"], "result": result})
 
     def json2(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get("authorization") != f"bearer {self.api_key}":
             return httpx.Response(401, json=load("odoo", "json2_invalid_apikey.json"))
         _, _, _, model, method = request.url.path.split("/")
-        return httpx.Response(200, json=self._run(model, method, json.loads(request.content)))
+        try:
+            return httpx.Response(200, json=self._run(model, method, json.loads(request.content)))
+        except ValueError as exc:
+            return httpx.Response(422, json={"name": "builtins.ValueError", "message": str(exc)})
 
 
 @pytest.fixture

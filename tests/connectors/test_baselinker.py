@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -44,17 +45,25 @@ async def test_orders_carry_the_shop_number_and_journal_status_changes(
 
     result = await make(deps).poll(None)
 
-    orders = [e for e in seen(result.events) if e.id.startswith("oms:order:")]
+    # Arrival at date_add; the later status (date_in_status) is a second event of the order.
+    orders = [e for e in seen(result.events) if e.id.startswith("oms:order:") and ":added:" in e.id]
+    assert [e.time for e in orders] == [
+        datetime.fromtimestamp(o["date_add"], UTC) for o in baselinker.orders
+    ]
+    assert all(e.state is None for e in orders)  # the arrival's status is not known
+    moved = [e for e in seen(result.events) if e.id.startswith("oms:order:7789:8002:")]
+    assert [e.time for e in moved] == [datetime.fromtimestamp(1795605600, UTC)]
+    assert moved[0].state == "8002"
     assert [e.refs for e in orders] == [
         {"oms": "7787", "shop": "100041"},
         {"oms": "7788", "shop": "100043"},  # from shop_order_id: external_order_id is empty
         {"oms": "7789", "shop": "100045"},
     ]
-    assert orders[2].state == "8002"
     assert orders[2].data is not None
     assert orders[2].data["total"] == "199.00"  # 2 x 92 + 15 delivery
     assert orders[2].data["lines"] == 1
     assert orders[2].data["currency"] == "PLN"
+    assert orders[2].data["skus"] == {"ABC-1": 2}
     journal = [e for e in seen(result.events) if e.id.startswith("oms:journal:")]
     assert [(e.refs, e.state) for e in journal] == [
         ({"oms": "7789"}, None),
@@ -86,7 +95,7 @@ async def test_paging_on_date_confirmed_and_resume_without_duplicates(
     connector.orders_per_call = 2
 
     first = await connector.poll(None)
-    assert [e.refs["oms"] for e in seen(first.events) if ":order:" in e.id] == [
+    assert [e.refs["oms"] for e in seen(first.events) if ":added:" in e.id] == [
         "7787",
         "7788",
         "7789",
@@ -112,6 +121,7 @@ async def test_paging_on_date_confirmed_and_resume_without_duplicates(
     restarted.orders_per_call = 2
     second = await restarted.poll(first.cursor)
     assert [e.id.split(":")[1:3] for e in seen(second.events)] == [
+        ["order", "7790"],
         ["order", "7790"],
         ["journal", "654304"],
     ]
@@ -148,7 +158,7 @@ async def test_journal_not_enabled_is_said_in_notes(
     )
     result = await make(deps).poll(None)
     assert any("journal (getJournalList) is not enabled" in n for n in result.notes)
-    assert len(seen(result.events)) == 3
+    assert len([e for e in seen(result.events) if ":added:" in e.id]) == 3
 
     baselinker.overrides["getJournalList"] = lambda: bl({"status": "SUCCESS"})
     result = await make(deps).poll(None)
@@ -273,3 +283,102 @@ async def test_test_connection(
         ("inventory", False),
     ]
     assert "306 (Default)" in checks[2].detail
+
+
+@pytest.mark.asyncio
+async def test_marketplace_orders_are_namespaced_by_their_source(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
+) -> None:
+    baselinker.orders = load("baselinker", "getOrders_marketplace.json")["orders"]
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+
+    result = await make(deps, order_source_id="4012").poll(None)
+
+    arrivals = {e.refs["oms"]: e for e in seen(result.events) if ":added:" in e.id}
+    # Amazon's order id is Amazon's, not the shop's: it must not join a shop journey.
+    assert arrivals["1630473"].refs == {"oms": "1630473", "amazon:2598": "534534234"}
+    # Another shop connected to the same BaseLinker account is not the monitored shop.
+    assert arrivals["1630480"].refs == {"oms": "1630480", "shop:777": "3100"}
+    assert arrivals["1630481"].refs == {"oms": "1630481", "shop": "100050"}
+    amazon = arrivals["1630473"].data
+    assert amazon is not None
+    assert (amazon["total"], amazon["currency"], amazon["lines"]) == ("50.00", "GBP", 1)
+    assert amazon["skus"] == {"LU4235": 2}
+    own = arrivals["1630481"].data
+    assert own is not None
+    # 50 + 3 x 24.50 + 15 delivery; delivery is in the total, not a line.
+    assert (own["total"], own["lines"], own["skus"]) == ("138.50", 2, {"ABC-1": 1, "ABC-2": 3})
+
+    # Without the shop's source id configured, every "shop" source joins the shop's journeys.
+    loose = await make(deps).poll(None)
+    refs = [e.refs for e in seen(loose.events) if ":added:" in e.id]
+    assert {"oms": "1630480", "shop": "3100"} in refs
+
+
+@pytest.mark.asyncio
+async def test_blocked_token_is_rate_limiting_not_bad_credentials(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], sleeps: Sleeps
+) -> None:
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    baselinker.overrides["getOrders"] = lambda: bl(load("baselinker", "error_blocked_token.json"))
+
+    with pytest.raises(RateLimited) as caught:
+        await make(deps).poll(None)
+
+    assert caught.value.code == "ERROR_BLOCKED_TOKEN"
+    # Longer than one round sleeps through: the poller backs off, the token is not hammered.
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after > 120
+    assert [m for m, _, _ in baselinker.calls] == ["getOrders"]
+    assert sleeps.delays == []
+
+
+@pytest.mark.asyncio
+async def test_journal_reads_log_id_and_warns_about_unknown_shapes(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
+) -> None:
+    clock.now = datetime.fromtimestamp(1795600100, UTC)
+    payload = load("baselinker", "getJournalList_log_id.json")
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    baselinker.overrides["getJournalList"] = lambda: bl(payload)
+
+    result = await make(deps).poll(None)
+
+    journal = [e for e in seen(result.events) if ":journal:" in e.id]
+    assert [(e.id, e.state) for e in journal] == [
+        ("oms:journal:456269", None),
+        ("oms:journal:456270", "8003"),
+    ]
+    assert result.cursor["journal"] == {"last_log_id": 456270}
+    assert result.warnings == []
+
+    payload["logs"] = [{"entry": 1, "order_id": 6911942, "log_type": 18, "date": 1795600090}]
+    odd = await make(deps).poll(result.cursor)
+    assert any("neither log_id nor id" in w for w in odd.warnings)
+
+
+@pytest.mark.asyncio
+async def test_variants_are_read_and_parents_without_sku_are_not_relisted(
+    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
+) -> None:
+    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    for method in ("getInventoryProductsStock", "getInventoryProductsList"):
+        name = f"{method}_variants.json"
+        baselinker.overrides[method] = lambda name=name: bl(load("baselinker", name))
+
+    connector = make(deps, inventory_id="306")
+    result = await connector.poll(None)
+
+    stock = {e.refs["sku"]: e.quantity for e in seen(result.events, "stock")}
+    assert stock == {"ABC-1": 10, "TS-M": 3, "TS-L": 0}
+    methods = [m for m, _, _ in baselinker.calls]
+    assert methods.count("getInventoryProductsList") == 1
+    [data_call] = [p for m, p, _ in baselinker.calls if m == "getInventoryProductsData"]
+    assert data_call["products"] == [600]
+
+    baselinker.calls.clear()
+    clock.advance(60)
+    await connector.poll(result.cursor)
+    methods = [m for m, _, _ in baselinker.calls]
+    assert "getInventoryProductsList" not in methods  # the SKU-less parent is remembered
+    assert "getInventoryProductsData" not in methods

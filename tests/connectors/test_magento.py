@@ -51,7 +51,14 @@ async def test_orders_by_increment_id_with_search_criteria(
         {"shop": "000000203"},
         {"shop": "000000204"},
     ]
-    assert orders[1].data == {"lines": 1, "total": "65.00", "currency": "PLN", "entity_id": 202}
+    # The configurable parent and its simple child are one line, with the child's SKU.
+    assert orders[1].data == {
+        "lines": 1,
+        "total": "65.00",
+        "currency": "PLN",
+        "skus": {"TSHIRT-M": 1},
+        "entity_id": 202,
+    }
     assert orders[3].state == "complete"
     assert orders[3].data is not None
     assert orders[3].data["total"] == "199.50"

@@ -48,7 +48,18 @@ async def test_sale_orders_carry_the_oms_number(protocol: str, deps: dict[str, A
     ]
     assert orders[3].id == "erp:order:S00034:2026-11-25T11:25:00Z"
     assert orders[3].state == "sale"
-    assert orders[3].data == {"lines": 1, "total": "199.00", "currency": "PLN", "id": 34}
+    # The delivery line is in amount_total but not a product line.
+    assert orders[3].data == {
+        "lines": 1,
+        "total": "199.00",
+        "currency": "PLN",
+        "skus": {"ABC-1": 2},
+        "id": 34,
+    }
+    # A section line (display_type) is not a product line either.
+    assert orders[2].data is not None
+    assert (orders[2].data["lines"], orders[2].data["skus"]) == (1, {"ABC-2": 1})
+
     assert all(e.target == "erp" for e in result.events if e.kind == "call")
 
 
@@ -169,3 +180,20 @@ async def test_test_connection(protocol: str, deps: dict[str, Any]) -> None:
         ("stock.quant", True),
     ]
     assert "4 records" in checks[1].detail
+
+
+@pytest.mark.asyncio
+async def test_without_the_delivery_module_lines_are_read_without_is_delivery(
+    protocol: str, deps: dict[str, Any], odoo: FakeOdoo
+) -> None:
+    for row in odoo.tables["sale.order.line"]:
+        row.pop("is_delivery")
+    odoo.tables["sale.order.line"] = [r for r in odoo.tables["sale.order.line"] if r["id"] != 341]
+
+    result = await make(deps, protocol).poll(None)
+
+    orders = seen(result.events)
+    assert [e.data["lines"] for e in orders if e.data] == [1, 2, 1, 1]
+    fields = [k["fields"] for m, _, k in odoo.requests if m == "sale.order.line"]
+    assert fields[0][-1] == "is_delivery"
+    assert "is_delivery" not in fields[-1]

@@ -7,9 +7,10 @@ import pytest
 import respx
 
 from connectors.base import AuthError, ProtocolError, RateLimited, Unavailable
-from connectors.woocommerce import WooCommerceConnector
+from connectors.polling import EventBuilder
+from connectors.woocommerce import WooCommerceConnector, order_to_event
 from graph.model import ARBITER_SYSTEM
-from tests.connectors.conftest import Clock, FakeWoo, Sleeps, load
+from tests.connectors.conftest import ORDER_4505_DATA, Clock, FakeWoo, Sleeps, load
 
 BASE = "https://shop.example.com"
 ORDERS = f"{BASE}/wp-json/wc/v3/orders"
@@ -41,7 +42,8 @@ async def test_orders_become_seen_events_with_number_refs_and_call_evidence(
     last = orders[-1]
     assert last.id == "shop:order:100045:2026-11-25T11:15:00Z"
     assert last.state == "completed"
-    assert last.data == {"lines": 2, "total": "199.00", "currency": "PLN", "id": 4505}
+    # shipping_lines and fee_lines are in the total, not among the product lines.
+    assert last.data == ORDER_4505_DATA
     calls = [e for e in result.events if e.kind == "call"]
     assert {(c.system, c.target, c.outcome.status) for c in calls} == {
         (ARBITER_SYSTEM, "shop", 200)
@@ -243,3 +245,18 @@ async def test_test_connection_reports_each_check(
     assert [(c.name, c.ok) for c in checks] == [("orders", True), ("products", False)]
     assert "5 in all" in checks[0].detail
     assert "AuthError" in checks[1].detail
+
+
+def test_shipping_fees_and_coupons_are_in_the_total_not_the_lines() -> None:
+    order = load("woocommerce", "order_shipping_fee_variation.json")
+    builder = EventBuilder(system_id="shop")
+
+    event = order_to_event(builder, order)
+
+    assert event.data is not None
+    # 6.00 + 12.00 + 1.35 tax + 10.00 shipping + 11.00 fee: WooCommerce's own gross total.
+    assert event.data["total"] == "40.35"
+    assert event.data["currency"] == "USD"
+    assert event.data["lines"] == 2  # line_items only: no shipping, fee or coupon line
+    # The variation's own SKU, as webhooks and the variations endpoint report it.
+    assert event.data["skus"] == {"WOO-SINGLE-1": 2, "SHIP-IDEA-BLACK-M": 1}
