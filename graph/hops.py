@@ -155,15 +155,17 @@ def failure_mode(
     end: float,
     clock: Clock,
     shared: SharedCalls,
-) -> tuple[Mode, tuple[Call, ...], bool]:
+) -> tuple[Mode | None, tuple[Call, ...], bool]:
     """Why a hop entered at ``start`` with deadline ``end`` never completed.
 
     ``entity_calls`` are this entity's calls on the link already judged at or before as_of.
-    Returns the mode, the calls that show it, and whether shared evidence was consulted.
-    The calls decide: any accepted call means the receiver dropped the entity (``lost``);
-    otherwise the latest failed call names the mode. Without calls of its own, the link's
-    calls about no single entity in the same period speak for it, then Arbiter's probes of
-    the callee; with no evidence at all, nobody tried (``missing``).
+    Returns the mode (None while the evidence has not settled: the hop is still pending), the
+    calls that show it, and whether shared evidence was consulted.
+    The calls decide: any accepted call means the receiver dropped the entity (``lost``), once
+    the receiver has had the link's SLA since the latest acceptance to show it; otherwise the
+    latest failed call names the mode. Without calls of its own, the link's calls about no
+    single entity in the same period speak for it, then Arbiter's probes of the callee; with
+    no evidence at all, nobody tried (``missing``).
     """
     if entity_calls:
         accepted = [c for c in entity_calls if c.succeeded]
@@ -176,7 +178,11 @@ def failure_mode(
             ]
             if probes and all(c.unanswered for c in probes):
                 return "unavailable", sample_calls(probes), True
-            return "lost", sample_calls(entity_calls), False
+            # Settled evidence only: what the receiver showed before it had its own SLA to
+            # show the accepted data may simply predate the write.
+            if not clock.reached(accepted[-1].time + spec.sla_seconds + clock.skew):
+                return None, sample_calls(entity_calls), True
+            return "lost", sample_calls(entity_calls), True
         return classify(entity_calls[-1]), sample_calls(entity_calls), False
     window_start = start - clock.skew
     bare = [
@@ -202,6 +208,73 @@ def failure_mode(
     if probes and probes[-1].unanswered:
         return "unavailable", sample_calls([c for c in probes if c.unanswered]), True
     return "missing", sample_calls(bare), True
+
+
+def late_cause(
+    spec: Link,
+    entity_calls: list[Call],
+    start: float,
+    arrived: float,
+    clock: Clock,
+    shared: SharedCalls,
+) -> tuple[Mode, tuple[Call, ...], bool]:
+    """Who made a hop late: it was entered at ``start`` and arrived past its deadline.
+
+    Lateness is blamed on whoever caused it. When the caller's attempts made in time met
+    refusals (no answer or 5xx, 429, another 4xx), the mode is what they met, answered to the
+    callee's vendor or the link's owner as for a hop that never completed. When the entity has
+    no failed attempt of its own, the link was still failing when the entity fell due (calls
+    about no single entity, a run of refusals to the caller on any flow, Arbiter's probes of
+    the callee all unanswered) explains it. Otherwise every attempt was answered and the side
+    that was slow is the link's: ``late``.
+    Returns the mode, the calls that show it, and whether shared evidence was consulted.
+
+    >>> from graph.calls import CallLogs
+    >>> link = Link.model_validate({"flow": "order", "from": "oms", "to": "erp",
+    ...     "initiator": "from", "owner": "Integrator", "sla_seconds": 900})
+    >>> tries = [Call(60.0, "c1", "order", "oms", "erp", 503, 30.0, None, False),
+    ...          Call(4000.0, "c2", "order", "oms", "erp", 200, 80.0, None, False)]
+    >>> late_cause(link, tries, 0.0, 4000.0, Clock(5000.0, 10.0), CallLogs())[0]
+    'unavailable'
+    >>> late_cause(link, tries[1:], 0.0, 4000.0, Clock(5000.0, 10.0), CallLogs())[0]
+    'late'
+    """
+    due = start + spec.sla_seconds + clock.skew
+    mine = [c for c in entity_calls if start - clock.skew <= c.time <= arrived]
+    failing = [c for c in mine if not c.succeeded and c.time <= due]
+    if failing:
+        return classify(failing[-1]), sample_calls(mine), False
+    until = min(arrived, due)
+    bare = [
+        c
+        for c in shared.bare(spec.flow, spec.caller, spec.callee, start - clock.skew, until)
+        if clock.reached(c.time)
+    ]
+    # The link must still have been failing when the entity fell due: an early blip that was
+    # over by then did not hold it back.
+    still = _failing_tail(bare)
+    if still:
+        return classify(still[-1]), sample_calls(still), True
+    around = shared.between(spec.caller, spec.callee, start - spec.sla_seconds, until)
+    held = _refused_run([c for c in around if clock.reached(c.time)])
+    if held:
+        return classify(held[-1]), sample_calls(held), True
+    probes = [
+        c for c in shared.probes(spec.callee, start - clock.skew, until) if clock.reached(c.time)
+    ]
+    if probes and all(c.unanswered for c in probes):
+        return "unavailable", sample_calls(probes), True
+    return "late", sample_calls(mine), True
+
+
+def _failing_tail(calls: list[Call]) -> list[Call]:
+    """The unbroken run of failed calls at the end of ``calls`` (time order)."""
+    tail: list[Call] = []
+    for call in reversed(calls):
+        if call.succeeded:
+            break
+        tail.append(call)
+    return tail[::-1]
 
 
 LINK_WIDE_RUN: dict[Mode, int] = {"rate_limited": 1, "unavailable": 3}

@@ -68,20 +68,42 @@ class Call(NamedTuple):
 Fact = Seen | Call
 
 
+COMPARED = ("total", "lines", "skus")
+"""The facts of ``data`` compared across systems (CONTRACT.md); ``currency`` qualifies
+``total``; every other key is kept and shown, never compared."""
+
+MINOR_UNIT_EXPONENT = {
+    "BHD": 3, "CLP": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3, "LYD": 3,
+    "OMR": 3, "PYG": 0, "TND": 3, "UGX": 0, "VND": 0, "XAF": 0, "XOF": 0,
+}  # fmt: skip
+"""ISO 4217 currencies whose minor unit is not a hundredth (every other one has two digits)."""
+
+
 def canonical_data(data: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
     """The comparable scalar facts of ``data``, numbers in one canonical spelling.
 
     Systems spell the same total as ``"199.00"``, ``199`` or ``199.0``; all compare equal.
-    Nested values are left out: no two systems nest their documents alike.
+    ``skus`` (sku → quantity) becomes one sorted ``sku=quantity`` list; other nested values
+    are left out: no two systems nest their documents alike.
 
-    >>> canonical_data({"total": "199.00", "lines": 2, "currency": "PLN", "items": [1]})
-    (('currency', 'PLN'), ('lines', '2'), ('total', '199'))
+    >>> canonical_data({"total": "199.00", "lines": 2, "currency": "pln", "items": [1],
+    ...                 "skus": {"B-2": 1.0, "A-1": "2"}})
+    (('currency', 'PLN'), ('lines', '2'), ('skus', 'A-1=2, B-2=1'), ('total', '199'))
     """
     if not data:
         return None
     items: list[tuple[str, str]] = []
     for key, value in data.items():
-        if isinstance(value, bool) or value is None:
+        if key == "skus" and isinstance(value, dict):
+            pairs = sorted(
+                (str(sku), _canonical_scalar(qty))
+                for sku, qty in value.items()
+                if isinstance(qty, int | float | str) and not isinstance(qty, bool)
+            )
+            items.append((key, ", ".join(f"{sku}={qty}" for sku, qty in pairs)))
+        elif key == "currency" and isinstance(value, str):
+            items.append((key, value.strip().upper()))
+        elif isinstance(value, bool) or value is None:
             items.append((key, str(value).lower()))
         elif isinstance(value, int | float | str):
             items.append((key, _canonical_scalar(value)))
@@ -106,19 +128,57 @@ def _canonical_scalar(value: float | str) -> str:
 def data_difference(
     upstream: tuple[tuple[str, str], ...] | None, downstream: tuple[tuple[str, str], ...] | None
 ) -> tuple[str, str, str] | None:
-    """The first fact both sides state but disagree on, as ``(key, upstream, downstream)``.
+    """The first compared fact both sides state but disagree on: ``(key, upstream, downstream)``.
+
+    Only ``total``, ``lines`` and ``skus`` are compared, each only when both sides state it.
+    Money is equal within one minor unit of its currency, and totals in two different
+    currencies are not compared at all (an ERP may book in its own currency). ``skus`` are
+    compared when the two sides name at least one SKU alike; with no SKU in common they name
+    products differently, and that proves nothing.
 
     >>> data_difference((("lines", "2"), ("total", "199")), (("total", "189"),))
     ('total', '199', '189')
+    >>> data_difference((("total", "199.99"),), (("total", "200"),)) is None
+    True
+    >>> data_difference((("currency", "EUR"), ("total", "50")),
+    ...                 (("currency", "PLN"), ("total", "215.40"))) is None
+    True
+    >>> data_difference((("skus", "A=2, B=1"),), (("skus", "A=1, B=1"),))
+    ('skus', 'A=2, B=1', 'A=1, B=1')
+    >>> data_difference((("erp_id", "7"), ("skus", "A=2")), (("erp_id", "9"), ("skus", "X=2")))
     """
     if not upstream or not downstream:
         return None
-    theirs = dict(downstream)
-    for key, value in upstream:
-        other = theirs.get(key)
-        if other is not None and other != value:
-            return key, value, other
+    mine, theirs = dict(upstream), dict(downstream)
+    for key in COMPARED:
+        a, b = mine.get(key), theirs.get(key)
+        if a is None or b is None or a == b:
+            continue
+        if key == "total":
+            currencies = {c for c in (mine.get("currency"), theirs.get("currency")) if c}
+            if len(currencies) > 1 or _money_equal(a, b, next(iter(currencies), None)):
+                continue
+        elif key == "skus" and not _skus_comparable(a, b):
+            continue
+        return key, a, b
     return None
+
+
+def _money_equal(a: str, b: str, currency: str | None) -> bool:
+    try:
+        difference = abs(Decimal(a) - Decimal(b))
+    except InvalidOperation:
+        return False
+    if not difference.is_finite():
+        return False
+    return difference <= Decimal(10) ** -MINOR_UNIT_EXPONENT.get(currency or "", 2)
+
+
+def _skus_comparable(a: str, b: str) -> bool:
+    def names(text: str) -> set[str]:
+        return {part.rsplit("=", 1)[0] for part in text.split(", ") if part}
+
+    return bool(names(a) & names(b))
 
 
 class UnionFind:

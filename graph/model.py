@@ -89,12 +89,36 @@ class Event(BaseModel):
         return {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
 
 
+StateName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class SystemStates(BaseModel):
+    """What a system's entity ``state`` values mean for the flows (CONTRACT.md, ``states``).
+
+    ``waiting``: not expected downstream yet (an unpaid order); the next hop's SLA clock starts
+    when the entity leaves these states. ``closed``: the journey ends there, with no blame.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    waiting: list[StateName] = Field(default_factory=list, max_length=100)
+    closed: list[StateName] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> SystemStates:
+        both = sorted({s.casefold() for s in self.waiting} & {s.casefold() for s in self.closed})
+        if both:
+            raise ValueError(f"states: {', '.join(both)} cannot be both waiting and closed")
+        return self
+
+
 class System(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: SystemId
     kind: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     vendor: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    states: SystemStates | None = None
 
 
 class Link(BaseModel):
@@ -151,4 +175,5 @@ class Topology(BaseModel):
         return next((s for s in self.systems if s.id == system_id), None)
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        # A system without ``states`` round-trips as it was sent (the field is optional).
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

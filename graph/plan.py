@@ -23,6 +23,7 @@ from functools import lru_cache
 import networkx as nx
 
 from graph.model import Link, Topology
+from graph.states import StateRules, state_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,11 @@ class Plan:
     vendor: dict[str, str]
     links_into: dict[str, tuple[int, ...]] = field(default_factory=dict)
     links_out_of: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    states: dict[str, StateRules] = field(default_factory=dict)
+    """Each system's waiting and closed states (graph.states)."""
+
+    def rules(self, system: str) -> StateRules:
+        return self.states.get(system, _NO_RULES)
 
     def responsible(self, link: int, mode: str) -> str:
         """Who answers for ``mode`` on ``link``, by the rule of DESIGN.md.
@@ -104,4 +110,8 @@ def _compile(topology_json: str) -> Plan:
         vendor={system.id: system.vendor for system in topology.systems},
         links_into={k: tuple(v) for k, v in into.items()},
         links_out_of={k: tuple(v) for k, v in out_of.items()},
+        states={s.id: state_rules(s.kind, s.states) for s in topology.systems},
     )
+
+
+_NO_RULES = StateRules()

@@ -84,6 +84,8 @@ def judge_stock_hop(
         if not clock.reached(deadline + clock.skew):
             return replace(base, status="pending", calls=tuple(calls)), False
         mode, shown, used = failure_mode(spec, calls, since_a, deadline, clock, shared)
+        if mode is None:
+            return replace(base, status="pending", calls=shown), used
         last = max([since_a, *(c.time for c in shown)])
         failed = replace(
             base, status="failed", mode=mode, first=since_a, last=last, ongoing=True, calls=shown
@@ -100,6 +102,9 @@ def judge_stock_hop(
             return replace(base, status="pending", quantities=pair), False
         recent = [c for c in calls if c.time >= since_a - clock.skew]
         mode, shown, used = failure_mode(spec, recent, since_a, deadline, clock, shared)
+        if mode is None:
+            # Accepted a moment ago: a read of the far side may predate the write.
+            return replace(base, status="pending", quantities=pair, calls=shown), used
         detail = (
             f"{spec.to} still shows {_number(qb)}, an older {spec.from_} quantity, "
             f"instead of {_number(qa)}"

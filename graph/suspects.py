@@ -396,12 +396,15 @@ def _summary(group: Group, plan: Plan, calls: list[Call], as_of: float) -> str:
         else f"{count} stuck between {spec.from_} and {spec.to}"
     )
     arbiter_only = calls and all(c.caller not in (spec.caller, spec.callee) for c in calls)
+    held = _held_back(group, spec.sla_seconds)
+    if held and group.arrived_late == group.affected:
+        stuck = f"{count} reached {spec.to} from {spec.from_} late"
     match group.mode:
         case "unavailable" if arbiter_only:
-            return f"{stuck}: {spec.callee} also failed Arbiter's own checks since {since}"
+            return f"{stuck}: {spec.callee} also failed Arbiter's own checks since {since}{held}"
         case "unavailable" | "rejected" | "rate_limited":
             text = describe_calls(calls, spec.callee) if calls else f"{spec.callee} failed"
-            return f"{stuck}: {text} since {since}"
+            return f"{stuck}: {text} since {since}{held}"
         case "missing":
             verb = "fetched them from" if spec.initiator == "to" else "sent them to"
             return f"{stuck}: {spec.caller} never {verb} {spec.callee} since {since}"
@@ -418,6 +421,16 @@ def _summary(group: Group, plan: Plan, calls: list[Call], as_of: float) -> str:
         case _:
             example = min(group.details)[1] if group.details else "the data differs"
             return f"{count} differ between {spec.from_} and {spec.to} since {since}: {example}"
+
+
+def _held_back(group: Group, sla: float) -> str:
+    """What a mode did to the entities that got through only after their SLA, if any did."""
+    if not group.arrived_late:
+        return ""
+    slowest = f"the slowest took {spoken_duration(group.slowest)} against {spoken_duration(sla)}"
+    if group.arrived_late == group.affected:
+        return f"; {slowest}"
+    return f"; {group.arrived_late} of them got through late, {slowest}"
 
 
 def _down_summary(

@@ -66,6 +66,8 @@ class Group:
     calls: dict[str, Call] = field(default_factory=dict)
     details: list[tuple[float, str]] = field(default_factory=list)
     slowest: float = 0.0
+    arrived_late: int = 0
+    """Entities that did get through, past the SLA, held back by what this mode names."""
 
     def add(self, root: int, hop: Hop) -> None:
         self.affected += 1
@@ -85,6 +87,8 @@ class Group:
             self.details.append((first if first is not None else math.inf, hop.detail))
         if hop.arrived is not None and hop.entered is not None:
             self.slowest = max(self.slowest, hop.arrived - hop.entered)
+            if hop.mode not in ("late", "mismatch"):
+                self.arrived_late += 1
 
 
 @dataclass(slots=True)

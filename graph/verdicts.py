@@ -32,7 +32,7 @@ Hops whose near side reports stock quantities are judged by :mod:`graph.stock` i
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from graph.hops import (
     Clock,
@@ -41,12 +41,15 @@ from graph.hops import (
     JourneyVerdict,
     SharedCalls,
     failure_mode,
+    late_cause,
     sample_calls,
     spoken_duration,
 )
 from graph.journeys import Call, Fact, Seen, data_difference
 from graph.plan import FlowPlan, Plan
+from graph.states import StateRules
 from graph.stock import judge_stock_hop, readings
+from graph.suspects import clock_time
 
 _REACHED, _PENDING, _BLOCKED = "reached", "pending", "blocked"
 
@@ -104,6 +107,11 @@ def _judge_flow(
             source = plan.links[link].from_
             if source not in presence or fact.time < presence[source]:
                 presence[source] = fact.time
+    lives = {
+        s: life_in(seen.get(s, []), presence[s], plan.rules(s))
+        for s in flow.order
+        if s in presence and s not in counted
+    }
     on_path = [s for s in flow.order if s in presence]
     entries = {s for s in on_path if not (flow.ancestors[s] & presence.keys())}
     state: dict[str, str] = {s: _REACHED for s in entries}
@@ -136,9 +144,12 @@ def _judge_flow(
                 hop, used = judged
                 consulted = consulted or used
             else:
-                hop, used = _judge_order_hop(
-                    flow.name, link, presence, seen, calls.get(link, []), clock, shared, plan
+                judged = _judge_order_hop(
+                    flow, link, presence, seen, lives, calls.get(link, []), clock, shared, plan
                 )
+                if judged is None:
+                    continue  # the entity was closed before it was due on this link
+                hop, used = judged
                 consulted = consulted or used
             if hop.status == "failed" and system not in tainted:
                 hop = _blame(hop)
@@ -171,39 +182,129 @@ def _combine(current: str | None, hop: Hop) -> str:
     return current
 
 
+@dataclass(frozen=True, slots=True)
+class Life:
+    """The entity's life in one system, as far as the hops out of it care.
+
+    ``released``: when the next hop's SLA clock starts (None while it is still waiting);
+    ``waiting``: the waiting state it was first seen in, and when; ``closed``: the closed
+    state its life there ended in, and when (None when its latest state is not closed).
+    """
+
+    released: float | None
+    waiting: tuple[str, float] | None = None
+    closed: tuple[str, float] | None = None
+
+
+def life_in(seen: list[Seen], present: float, rules: StateRules) -> Life:
+    """Read one system's observations of the entity (time order) with its state rules.
+
+    An unpaid order waits, then is paid: the clock starts at payment.
+
+    >>> from graph.states import state_rules
+    >>> woo = state_rules("woocommerce", None)
+    >>> def at(t, state): return Seen(t, f"e{t}", "order", "shop", state, None, None)
+    >>> life_in([at(0.0, "on-hold"), at(7200.0, "processing")], 0.0, woo)
+    Life(released=7200.0, waiting=('on-hold', 0.0), closed=None)
+
+    Cancelled before it was paid: closed, never released.
+
+    >>> life_in([at(0.0, "pending"), at(600.0, "cancelled")], 0.0, woo)
+    Life(released=None, waiting=('pending', 0.0), closed=('cancelled', 600.0))
+
+    A failed payment retried and paid is not closed. Without rules, the clock starts at once.
+
+    >>> life_in([at(0.0, "failed"), at(60.0, "processing")], 0.0, woo).closed is None
+    True
+    >>> life_in([at(0.0, "on-hold")], 0.0, state_rules("generic", None))
+    Life(released=0.0, waiting=None, closed=None)
+    """
+    if not rules.known:
+        return Life(present)
+    released: float | None = None
+    waiting: tuple[str, float] | None = None
+    closed: tuple[str, float] | None = None
+    stated = False
+    for fact in seen:
+        if fact.state is None:
+            continue
+        stated = True
+        meaning = rules.meaning(fact.state)
+        if meaning == "closed":
+            if closed is None:
+                closed = (fact.state, fact.time)
+            continue
+        closed = None
+        if meaning == "waiting":
+            if released is None and waiting is None:
+                waiting = (fact.state, fact.time)
+        elif released is None:
+            released = fact.time
+    if not stated:
+        return Life(present)
+    return Life(released, waiting, closed)
+
+
+def _ended_before(
+    flow: FlowPlan, system: str, lives: dict[str, Life]
+) -> tuple[str, str, float] | None:
+    """The earliest close of the entity at ``system`` or upstream of it: (system, state, when)."""
+    ended: tuple[str, str, float] | None = None
+    for where in (system, *sorted(flow.ancestors.get(system, ()))):
+        life = lives.get(where)
+        if life is None or life.closed is None:
+            continue
+        state, when = life.closed
+        if ended is None or when < ended[2]:
+            ended = (where, state, when)
+    return ended
+
+
 def _judge_order_hop(
-    flow: str,
+    flow: FlowPlan,
     link: int,
     presence: dict[str, float],
     seen: dict[str, list[Seen]],
+    lives: dict[str, Life],
     calls: list[Call],
     clock: Clock,
     shared: SharedCalls,
     plan: Plan,
-) -> tuple[Hop, bool]:
+) -> tuple[Hop, bool] | None:
+    """Judge one order hop; ``None`` when the entity's journey ended before it (closed)."""
     spec = plan.links[link]
-    entered = presence[spec.from_]
-    deadline = entered + spec.sla_seconds
+    life = lives[spec.from_]
+    start = life.released
+    if calls and (start is None or calls[0].time < start):
+        start = calls[0].time  # an attempt to pass it on proves it was no longer waiting
     arrived = presence.get(spec.to)
+    ended = _ended_before(flow, spec.from_, lives)
     evidence = sample_calls(calls)
+    note = _clock_note(life, start, clock)
     if arrived is not None:
+        entered = arrived if start is None else min(start, arrived)
+        deadline = entered + spec.sla_seconds
         if arrived > deadline + clock.skew:
+            took = (
+                f"took {spoken_duration(arrived - entered)} "
+                f"against {spoken_duration(spec.sla_seconds)}"
+            )
+            cause, shown, used = late_cause(spec, calls, entered, arrived, clock, shared)
             return Hop(
-                flow,
+                flow.name,
                 link,
                 "failed",
-                "late",
+                cause,
                 entered,
                 arrived,
                 deadline,
                 entered,
                 arrived,
-                calls=evidence,
-                detail=f"took {spoken_duration(arrived - entered)} "
-                f"against {spoken_duration(spec.sla_seconds)}",
-            ), False
+                calls=shown if cause != "late" else evidence,
+                detail=_joined(took, note),
+            ), used
         return _compare_data(
-            flow,
+            flow.name,
             link,
             spec.from_,
             spec.to,
@@ -214,14 +315,61 @@ def _judge_order_hop(
             evidence,
             spec.sla_seconds,
             clock,
+            note,
         ), False
+    if ended is not None and (start is None or ended[2] <= start + spec.sla_seconds + clock.skew):
+        return None  # closed before it was due downstream: its journey ends there, no blame
+    if start is None:
+        state, since = life.waiting or ("waiting", presence[spec.from_])
+        detail = (
+            f"waiting in {spec.from_} ({state}) since {clock_time(since, clock.at)}: "
+            f"not expected in {spec.to} until it leaves that state"
+        )
+        return Hop(flow.name, link, "pending", calls=evidence, detail=detail), False
+    deadline = start + spec.sla_seconds
     if not clock.reached(deadline + clock.skew):
-        return Hop(flow, link, "pending", None, entered, None, deadline, calls=evidence), False
-    mode, shown, used = failure_mode(spec, calls, entered, deadline, clock, shared)
-    last = max([entered, *(c.time for c in shown)])
+        return Hop(
+            flow.name, link, "pending", None, start, None, deadline, calls=evidence, detail=note
+        ), False
+    mode, shown, used = failure_mode(spec, calls, start, deadline, clock, shared)
+    if mode is None:
+        return Hop(
+            flow.name, link, "pending", None, start, None, deadline, calls=shown, detail=note
+        ), used
+    last = max([start, *(c.time for c in shown)])
+    ongoing = True
+    if ended is not None:
+        # It failed while due and was closed later: the failure stands, but it is over.
+        last, ongoing = min(last, ended[2]), False
+        note = _joined(
+            note, f"closed in {ended[0]} ({ended[1]}) at {clock_time(ended[2], clock.at)}"
+        )
     return Hop(
-        flow, link, "failed", mode, entered, None, deadline, entered, last, True, calls=shown
+        flow.name,
+        link,
+        "failed",
+        mode,
+        start,
+        None,
+        deadline,
+        start,
+        last,
+        ongoing,
+        calls=shown,
+        detail=note,
     ), used
+
+
+def _clock_note(life: Life, start: float | None, clock: Clock) -> str | None:
+    """Say when the hop's clock started, when that was not when the entity first appeared."""
+    if life.waiting is None or start is None:
+        return None
+    state, _ = life.waiting
+    return f"clock started when it left {state}, {clock_time(start, clock.at)}"
+
+
+def _joined(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None
 
 
 def _compare_data(
@@ -236,13 +384,14 @@ def _compare_data(
     evidence: tuple[Call, ...],
     sla: float,
     clock: Clock,
+    note: str | None = None,
 ) -> Hop:
     """``ok``, or ``mismatch`` when both sides state a fact differently past the SLA."""
     mine = _latest_data(seen.get(upstream))
     theirs = _latest_data(seen.get(downstream))
     difference = data_difference(mine[1], theirs[1]) if mine and theirs else None
     if difference is None or mine is None or theirs is None:
-        return Hop(flow, link, "ok", None, entered, arrived, deadline, calls=evidence)
+        return Hop(flow, link, "ok", None, entered, arrived, deadline, calls=evidence, detail=note)
     # The far side gets one SLA to catch up with an edit made on the near side.
     since = max(arrived, mine[0], theirs[0])
     key, a, b = difference

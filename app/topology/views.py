@@ -13,7 +13,9 @@ from graph.model import Topology
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/topology", tags=["topology"])
 
 
-@router.put("", response_model=Topology, response_model_by_alias=True)
+@router.put(
+    "", response_model=Topology, response_model_by_alias=True, response_model_exclude_none=True
+)
 def put(ws: WorkspaceDep, topology: Topology, runtime: RuntimeDep) -> dict[str, Any]:
     """Replace the topology. Each flow must be a DAG over the declared systems (else 422)."""
     with runtime.engine.begin() as connection:
@@ -22,7 +24,9 @@ def put(ws: WorkspaceDep, topology: Topology, runtime: RuntimeDep) -> dict[str, 
     return topology.to_json()
 
 
-@router.get("", response_model=Topology, response_model_by_alias=True)
+@router.get(
+    "", response_model=Topology, response_model_by_alias=True, response_model_exclude_none=True
+)
 def get(ws: WorkspaceDep, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.engine.connect() as connection:
         require_workspace(connection, ws)

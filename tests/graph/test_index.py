@@ -13,7 +13,8 @@ from tests.scenarios import STANDARD_TOPOLOGY, STANDARD_TOPOLOGY_JSON, World
 
 MODULES = [
     "graph.calls", "graph.health", "graph.hops", "graph.index", "graph.journeys", "graph.plan",
-    "graph.results", "graph.stock", "graph.suspects", "graph.tally", "graph.verdicts",
+    "graph.results", "graph.states", "graph.stock", "graph.suspects", "graph.tally",
+    "graph.verdicts",
     "tests.scenarios",
 ]  # fmt: skip
 

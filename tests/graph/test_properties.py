@@ -18,7 +18,7 @@ def mixed_world() -> World:
     for n in range(4):
         world.order(n, at=900 + 40 * n, pushes=(503, None), erp_after=None)
         world.order(10 + n, at=900 + 40 * n, pulls=(), oms_after=None)
-        world.order(20 + n, at=900, erp_after=1500)
+        world.order(20 + n, at=3000, erp_after=1500)  # late, with the ERP answering
         world.order(30 + n, at=900, erp_data={"total": "1.00"})
     world.order(40, at=7000, pushes=(503,), erp_after=None)  # still pending
     for minute in range(10):
