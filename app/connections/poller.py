@@ -85,7 +85,13 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
             status["error_status"] = exc.status
     else:
         events, cursor = result.events, result.cursor
-        status.update(last_success_at=now, last_error=None, error_kind=None, notes=result.notes)
+        status.update(
+            last_success_at=now,
+            last_error=None,
+            error_kind=None,
+            notes=result.notes,
+            warnings=result.warnings,
+        )
         if result.rate_limit is not None:
             status["rate_limit"] = asdict(result.rate_limit)
     usable, dropped = await in_thread(admit, events, target.topology)
@@ -108,6 +114,8 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
             "last_poll_at": now,
             "poll_interval_seconds": target.poll_interval_seconds,
             "last_error": status.get("last_error"),
+            "error_kind": status.get("error_kind"),
+            "warnings": status.get("warnings") or [],
         },
     )
     return status

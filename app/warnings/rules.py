@@ -15,8 +15,10 @@ Each rule compares the recent window (``[as_of - window, as_of]``) with the one 
   when the latest probe was refused) and ``rate_limit_pressure`` (at least 10 % of probes
   answered 429).
 - From connector status (see :mod:`app.warnings.service`): ``rate_limit_headroom_low``,
-  ``webhook_failing``, ``webhook_disabled``, ``credentials_expiring``, ``connector_stopped``
-  and ``connector_error``.
+  ``webhook_failing``, ``webhook_disabled``, ``credentials_expiring``, ``connector_stopped``,
+  ``connector_error`` (also for each warning the connector raised about an answer it cannot
+  read) and ``credentials_failing`` when the last poll was refused (an ``AuthError``: over
+  BaseLinker's HTTP 200 error bodies too, which no probe status shows).
 
 >>> from datetime import UTC, datetime
 >>> now = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -333,7 +335,19 @@ def connector_warnings(
                 )
             )
     error = status.get("last_error")
-    if isinstance(error, str) and error:
+    if isinstance(error, str) and error and status.get("error_kind") == "AuthError":
+        # Arbiter's own access refused: nothing the system does can be seen, say it loudly.
+        found.append(
+            Warning(
+                kind="credentials_failing",
+                severity="critical",
+                system=system,
+                message=f"{system} refuses Arbiter's access, so nothing it does is seen: "
+                f"{error[:300]}",
+                evidence={"last_error": error[:1000], "error_kind": "AuthError"},
+            )
+        )
+    elif isinstance(error, str) and error:
         found.append(
             Warning(
                 kind="connector_error",
@@ -343,6 +357,17 @@ def connector_warnings(
                 evidence={"last_error": error[:1000]},
             )
         )
+    for remark in status.get("warnings") or []:
+        if isinstance(remark, str) and remark:
+            found.append(
+                Warning(
+                    kind="connector_error",
+                    severity="warning",
+                    system=system,
+                    message=f"Arbiter's connector to {system} warns: {remark[:300]}",
+                    evidence={"warning": remark[:1000]},
+                )
+            )
     return found
 
 

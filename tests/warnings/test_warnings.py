@@ -116,6 +116,12 @@ def test_connector_reports() -> None:
     ]
     assert check({"last_poll_at": "2026-11-25T11:59:00Z", "poll_interval_seconds": 60}) == []
     assert check({"last_error": "401 Unauthorized"}) == [("connector_error", "warning")]
+    # A refused poll (BaseLinker says so in an HTTP 200 body) names the system's refusal.
+    refused = {"last_error": "getOrders: ERROR ERROR_BAD_TOKEN", "error_kind": "AuthError"}
+    assert check(refused) == [("credentials_failing", "critical")]
+    assert check({"warnings": ["journal: 2 entries have neither log_id nor id"]}) == [
+        ("connector_error", "warning")
+    ]
 
 
 def test_the_api_warns_before_the_incident(arbiter: Arbiter) -> None:
