@@ -108,11 +108,11 @@ def order_json(order: BlOrder, world: World) -> dict[str, Any]:
         "user_comments": "",
         "admin_comments": "",
         "currency": order.currency,
-        "payment_method": "Direct bank transfer",
-        "payment_method_cod": "0",
+        "payment_method": order.payment_method or "Direct bank transfer",
+        "payment_method_cod": "1" if order.payment_method == "Cash on delivery" else "0",
         "payment_done": float(order.payment_done),
-        "delivery_method": "Courier",
-        "delivery_price": 0,
+        "delivery_method": order.delivery_method or "Courier",
+        "delivery_price": float(order.delivery_price),
         "delivery_fullname": "Sandbox Buyer",
         "delivery_country_code": "PL",
         "invoice_fullname": "",
@@ -218,7 +218,7 @@ def create_baselinker_app(world: World) -> FastAPI:
         oldest = world.clock() - timedelta(days=JOURNAL_DAYS)
         logs = [
             {
-                "id": e.id,
+                "log_id": e.id,  # the documented key (some published clients read "id")
                 "order_id": e.order_id,
                 "log_type": e.log_type,
                 "object_id": e.object_id,

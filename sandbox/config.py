@@ -63,6 +63,14 @@ class SandboxConfig:
     stock_interval_seconds: float = 20.0
     """Mean time between ERP stock changes; 0 turns them off."""
     integration_interval_seconds: float = 3.0
+    bank_transfer_wait_seconds: float = 150.0
+    """Mean time (±50 %) a bank-transfer order waits ``on-hold`` until the money arrives; in
+    life hours or days, in the demo a few minutes: longer than the demo's 60 s SLA."""
+    online_payment_seconds: float = 5.0
+    """Mean time an online payment (Przelewy24) keeps its order ``pending``."""
+    oms_import_statuses: tuple[str, ...] = ("processing", "completed")
+    """The shop statuses BaseLinker's WooCommerce integration imports (its status settings):
+    paid orders; an unpaid one is taken when it becomes paid, a cancelled one never."""
     report_seen: bool = False
     """Also report ``seen`` events (normally Arbiter's own pollers observe the systems)."""
     seed: int | None = None

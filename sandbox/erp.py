@@ -21,6 +21,8 @@ from sandbox.stores import CATALOG, CURRENCY
 
 ERP_PARTNER_ID = 1
 STOCK_LOCATION_ID = 8
+DELIVERY_CODE = "DELIVERY"
+"""The service product of Odoo's delivery lines (``sale.order.line.is_delivery``); no stock."""
 
 
 class ErpService:
@@ -67,6 +69,10 @@ class ErpService:
                     "in_date": timefmt.odoo(clock()),
                 },
             )
+        db.insert(
+            "product.product",
+            {"default_code": DELIVERY_CODE, "name": "Delivery", "list_price": 0.0, "active": True},
+        )
         return cls(db, faults)
 
     # --- the ERP's own side (its warehouse staff, the traffic generator) ---------------------
@@ -256,6 +262,7 @@ class ErpService:
             "product_uom_qty": quantity,
             "price_unit": price,
             "price_subtotal": round(quantity * price, 2),
+            "is_delivery": bool(values.get("is_delivery")),
         }
 
 

@@ -5,19 +5,25 @@ A fault has a ``kind``, the system it afflicts (``target``) and the share of wha
 at random; faults that choose per entity (``reject``, ``lost``, ``slow``, ``wrong_stock``)
 decide by a hash of the fault and the entity, so a retried order meets the same fate and a
 test can predict nothing less than "this share of orders".
+
+Any fault given ``duration_seconds`` ends by itself that long after it was injected. An
+``outage`` is a ``down`` that does so (default 300 s): the system comes back, and whoever held
+work back for it (the OMS's pushes to the ERP) replays the backlog.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 FAULT_TARGETS: dict[str, frozenset[str]] = {
     # a system answers 503 (or nothing) to everyone
     "down": frozenset({"shop", "magento", "oms", "erp"}),
+    # down for ``duration_seconds``, then back
+    "outage": frozenset({"shop", "magento", "oms", "erp"}),
     # 429 with Retry-After (BaseLinker: its own limit error)
     "throttle": frozenset({"shop", "magento", "oms", "erp"}),
     # the system's API refuses the credentials everyone holds
@@ -34,8 +40,12 @@ FAULT_TARGETS: dict[str, frozenset[str]] = {
     "stale_stock": frozenset({"oms"}),
 }
 
+ACTS_AS = {"outage": "down"}
+"""Kinds that behave as another kind while they last."""
+
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "down": {"mode": "503"},
+    "outage": {"mode": "503", "duration_seconds": 300.0},
     "throttle": {"retry_after": 30},
     "slow": {"delay_seconds": 1200.0},
     "wrong_stock": {"delta": 5},
@@ -59,6 +69,16 @@ class Fault:
     def param(self, name: str) -> Any:
         return self.params.get(name, DEFAULT_PARAMS.get(self.kind, {}).get(name))
 
+    @property
+    def expires_at(self) -> datetime | None:
+        duration = self.param("duration_seconds")
+        if duration is None:
+            return None
+        return self.created_at + timedelta(seconds=float(duration))
+
+    def acts_as(self, kind: str) -> bool:
+        return self.kind == kind or ACTS_AS.get(self.kind) == kind
+
     def chooses(self, key: str) -> bool:
         """Whether this fault hits the entity named ``key``; stable for a given fault."""
         if self.ratio >= 1.0:
@@ -73,8 +93,13 @@ class Fault:
             "target": self.target,
             "ratio": self.ratio,
             "params": {**DEFAULT_PARAMS.get(self.kind, {}), **self.params},
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": _iso(self.created_at),
+            "expires_at": _iso(self.expires_at) if self.expires_at else None,
         }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class FaultRegistry:
@@ -97,6 +122,14 @@ class FaultRegistry:
             )
         if not 0.0 <= ratio <= 1.0:
             raise FaultError("ratio: must be between 0 and 1")
+        duration = (params or {}).get("duration_seconds")
+        if duration is not None:
+            try:
+                valid = float(duration) > 0
+            except (TypeError, ValueError):
+                valid = False
+            if not valid:
+                raise FaultError("duration_seconds: must be a number of seconds above 0")
         self._counter += 1
         fault = Fault(f"f{self._counter}", kind, target, ratio, dict(params or {}))
         self._faults[fault.id] = fault
@@ -111,20 +144,32 @@ class FaultRegistry:
         return count
 
     def all(self) -> list[Fault]:
+        self._expire()
         return list(self._faults.values())
+
+    def _expire(self) -> None:
+        now = datetime.now(UTC)
+        for fault in list(self._faults.values()):
+            if fault.expires_at is not None and fault.expires_at <= now:
+                del self._faults[fault.id]
+
+    def _acting(self, kind: str, target: str) -> list[Fault]:
+        """The faults in force that act as ``kind`` on ``target``, each shown as that kind."""
+        self._expire()
+        return [
+            f if f.kind == kind else replace(f, kind=kind)
+            for f in self._faults.values()
+            if f.acts_as(kind) and f.target == target
+        ]
 
     def active(self, kind: str, target: str) -> Fault | None:
         """The first fault of that kind on that target, whatever its ratio."""
-        return next(
-            (f for f in self._faults.values() if f.kind == kind and f.target == target), None
-        )
+        return next(iter(self._acting(kind, target)), None)
 
     def strikes(self, kind: str, target: str, key: str | None = None) -> Fault | None:
         """The fault of that kind on that target that hits this request (``key=None``, drawn at
         random) or this entity (``key``, decided by hash), if any."""
-        for fault in self._faults.values():
-            if fault.kind != kind or fault.target != target:
-                continue
+        for fault in self._acting(kind, target):
             if key is not None:
                 if fault.chooses(key):
                     return fault

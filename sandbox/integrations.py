@@ -20,12 +20,10 @@ from typing import Any
 import httpx
 
 from sandbox import timefmt
-from sandbox.erp import ERP_PARTNER_ID
+from sandbox.erp import DELIVERY_CODE, ERP_PARTNER_ID
 from sandbox.middleware import Middleware, Outcome
-from sandbox.stores import BL_STATUS_ERP_ERROR, BL_STATUS_IN_ERP, BlOrder, Line
+from sandbox.stores import BL_STATUS_ERP_ERROR, BL_STATUS_IN_ERP, CENT, BlOrder, Line
 from sandbox.world import World
-
-IMPORTED_SHOP_STATUSES = {"processing", "on-hold", "completed"}
 
 
 class OmsIntegrations(Middleware):
@@ -35,7 +33,7 @@ class OmsIntegrations(Middleware):
         self._poll_seq = 0
         self._stock_seq = 0
         self._erp_products: dict[str, int] = {}
-        self._shop_products: dict[str, int] = {}
+        self._shop_products: dict[str, tuple[str, int]] = {}
         self._pushed_stock: dict[str, int] = {p.sku: p.stock for p in world.oms.products.values()}
         self._refused_stock: dict[str, int] = {}
 
@@ -92,20 +90,28 @@ class OmsIntegrations(Middleware):
     def _import(self, raw: dict[str, Any], outcome: Outcome, started: Any) -> None:
         oms = self.world.oms
         shop_id = int(raw["id"])
+        # BaseLinker takes an order only in the statuses its integration is set to import
+        # (paid ones); an unpaid order is taken once paid, a cancelled one never.
         if (
-            raw.get("status") not in IMPORTED_SHOP_STATUSES
+            raw.get("status") not in self.world.config.oms_import_statuses
             or oms.by_shop_order(shop_id) is not None
         ):
             return
+        # BaseLinker keeps one gross unit price per product: the price after the coupon
         lines = [
             Line(
                 str(item.get("sku") or ""),
                 str(item.get("name") or ""),
                 int(item.get("quantity") or 0),
-                Decimal(str(item.get("price") or 0)).quantize(Decimal("0.01")),
+                (_money(item.get("total")) / max(int(item.get("quantity") or 1), 1)).quantize(CENT),
             )
             for item in raw.get("line_items") or []
         ]
+        # ... and one delivery price, which takes the shop's fees (cash on delivery) too
+        delivery = _money(raw.get("shipping_total")) + sum(
+            (_money(fee.get("total")) for fee in raw.get("fee_lines") or []), Decimal("0.00")
+        )
+        shipping = raw.get("shipping_lines") or [{}]
         order = oms.import_order(
             shop_order_id=shop_id,
             number=str(raw["number"]),
@@ -117,6 +123,9 @@ class OmsIntegrations(Middleware):
             currency=str(raw.get("currency") or "PLN"),
             paid=raw.get("date_paid_gmt") is not None,
             moment=self.world.clock(),
+            delivery_method=str(shipping[0].get("method_title") or ""),
+            delivery_price=delivery,
+            payment_method=str(raw.get("payment_method_title") or ""),
         )
         self.world.integration("order shop→oms").moved += 1
         self._report(
@@ -149,7 +158,8 @@ class OmsIntegrations(Middleware):
         order.erp_attempts += 1
         event_key = f"oms/erp/order/{order.order_id}/{order.erp_attempts}"
         refs = {"oms": str(order.order_id), "shop": order.external_order_id}
-        if any(line.sku not in self._erp_products for line in order.lines):
+        needed = [line.sku for line in order.lines] + [DELIVERY_CODE] * bool(order.delivery_price)
+        if any(sku not in self._erp_products for sku in needed):
             started = self.world.clock()
             lookup = await self._lookup_erp_products()
             if not lookup.ok:
@@ -164,7 +174,7 @@ class OmsIntegrations(Middleware):
                 )
                 self._honour("erp", lookup)
                 return
-        values = {
+        values: dict[str, Any] = {
             "partner_id": ERP_PARTNER_ID,
             "client_order_ref": str(order.order_id),
             "origin": f"WooCommerce #{order.external_order_id}",
@@ -183,6 +193,21 @@ class OmsIntegrations(Middleware):
                 for line in order.lines
             ],
         }
+        if order.delivery_price:
+            # Odoo's delivery line: a service product, flagged so it is not a product line
+            values["order_line"].append(
+                [
+                    0,
+                    0,
+                    {
+                        "product_id": self._erp_products.get(DELIVERY_CODE, 0),
+                        "product_uom_qty": 1,
+                        "price_unit": float(order.delivery_price),
+                        "name": order.delivery_method or "Delivery",
+                        "is_delivery": True,
+                    },
+                ]
+            )
         started = self.world.clock()
         outcome = await self._odoo("sale.order", "create", [values])
         data = {"erp_id": outcome.body} if outcome.ok else None
@@ -294,20 +319,31 @@ class OmsIntegrations(Middleware):
         self._stock_seq += 1
         if not await self._known_shop_products():
             return
-        updates, sent = [], {}
+        # one batch per endpoint: products/batch for simple products, and
+        # products/{parent}/variations/batch for the variations of each variable product
+        batches: dict[str, dict[int, tuple[str, int, int]]] = {}
         for sku, quantity in sorted(changed.items()):
             if sku not in self._shop_products:
                 continue
+            path, product_id = self._shop_products[sku]
             wrong = world.faults.strikes("wrong_stock", "oms", key=sku)
             shown = max(0, quantity + int(wrong.param("delta"))) if wrong is not None else quantity
-            updates.append(
-                {"id": self._shop_products[sku], "stock_quantity": shown, "manage_stock": True}
-            )
-            sent[self._shop_products[sku]] = (sku, quantity, shown)
+            batches.setdefault(path, {})[product_id] = (sku, quantity, shown)
+        for path, sent in batches.items():
+            await self._push_batch(path, sent)
+            if self._waiting("shop"):
+                return
+
+    async def _push_batch(self, path: str, sent: dict[int, tuple[str, int, int]]) -> None:
+        world = self.world
+        updates = [
+            {"id": product_id, "stock_quantity": shown, "manage_stock": True}
+            for product_id, (_sku, _quantity, shown) in sent.items()
+        ]
         started = world.clock()
         outcome = await self._http(
             "POST",
-            world.url("shop") + "/wp-json/wc/v3/products/batch",
+            world.url("shop") + "/wp-json/wc/v3/" + path,
             json={"update": updates},
             auth=self._woo_auth(),
         )
@@ -342,24 +378,52 @@ class OmsIntegrations(Middleware):
                 self._refused_stock[sku] = quantity
 
     async def _known_shop_products(self) -> bool:
+        """Learn where each SKU's stock is written: ``sku → (batch path, id)``."""
         if self._shop_products:
             return True
+        known: dict[str, tuple[str, int]] = {}
+        listed = await self._shop_list("products")
+        if listed is None:
+            return False
+        for product in listed:
+            if product.get("type") == "variable":
+                variations = await self._shop_list(f"products/{product['id']}/variations")
+                if variations is None:
+                    return False
+                path = f"products/{product['id']}/variations/batch"
+                known.update(
+                    (str(v["sku"]), (path, int(v["id"]))) for v in variations if v.get("sku")
+                )
+            elif product.get("sku"):
+                known[str(product["sku"])] = ("products/batch", int(product["id"]))
+        self._shop_products = known
+        return True
+
+    async def _shop_list(self, path: str) -> list[dict[str, Any]] | None:
+        """One page of a WooCommerce list (the sandbox's catalogue fits in one); None on failure,
+        which is reported as a call of the stock flow."""
         started = self.world.clock()
         outcome = await self._http(
             "GET",
-            self.world.url("shop") + "/wp-json/wc/v3/products",
+            self.world.url("shop") + "/wp-json/wc/v3/" + path,
             params={"per_page": 100},
             auth=self._woo_auth(),
         )
         if not outcome.ok or not isinstance(outcome.body, list):
             self._report(
-                f"oms/shop/products/{self._stock_seq}",
+                f"oms/shop/{path}/{self._stock_seq}",
                 flow="stock",
                 target="shop",
                 outcome=outcome,
                 started=started,
             )
             self._honour("shop", outcome)
-            return False
-        self._shop_products = {str(p["sku"]): int(p["id"]) for p in outcome.body if p.get("sku")}
-        return True
+            return None
+        return [p for p in outcome.body if isinstance(p, dict)]
+
+
+def _money(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value or 0)).quantize(CENT)
+    except ArithmeticError:
+        return Decimal("0.00")

@@ -67,6 +67,9 @@ MODELS: dict[str, dict[str, tuple[str, str | None]]] = {
         "product_uom_qty": ("float", None),
         "price_unit": ("float", None),
         "price_subtotal": ("monetary", None),
+        "is_delivery": ("boolean", None),
+        # Section and note lines have a display_type; product lines have none (False).
+        "display_type": ("selection", None),
     },
 }
 COMMON_FIELDS: dict[str, tuple[str, str | None]] = {

@@ -25,7 +25,7 @@ from sandbox.integrations import OmsIntegrations
 from sandbox.magento import create_magento_app
 from sandbox.odoo import create_odoo_app
 from sandbox.seen import SeenReporter
-from sandbox.traffic import orders, stock
+from sandbox.traffic import orders, payments, stock
 from sandbox.woo import create_woo_app
 from sandbox.woo_format import resource_json
 from sandbox.woo_webhooks import WooWebhooks
@@ -116,6 +116,7 @@ class Sandbox:
         for name, step in integrations.tasks().items():
             self._spawn(name, integrations.loop(name, step))
         self._spawn("traffic-orders", orders(world))
+        self._spawn("traffic-payments", payments(world))
         self._spawn("traffic-stock", stock(world))
         if config.report_seen:
             self._spawn("seen", SeenReporter(world).run())

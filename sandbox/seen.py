@@ -16,12 +16,23 @@ from typing import Any
 
 from sandbox import timefmt
 from sandbox.reporter import seen_event
-from sandbox.stores import BL_STATUSES
 from sandbox.world import World
 
 
-def _order_data(total: Decimal | float, currency: str, lines: int) -> dict[str, Any]:
-    return {"total": f"{Decimal(str(total)):.2f}", "currency": currency, "lines": lines}
+def _order_data(
+    total: Decimal | float, currency: str, skus: list[tuple[str, float]]
+) -> dict[str, Any]:
+    """CONTRACT.md's comparable facts: the gross total (shipping and fees included), the
+    number of product lines (no shipping, fee or discount line) and quantity per SKU."""
+    by_sku: dict[str, float] = {}
+    for sku, quantity in skus:
+        by_sku[sku] = by_sku.get(sku, 0) + quantity
+    return {
+        "total": f"{Decimal(str(total)):.2f}",
+        "currency": currency,
+        "lines": len(skus),
+        "skus": by_sku,
+    }
 
 
 class SeenReporter:
@@ -50,7 +61,9 @@ class SeenReporter:
                         system="shop",
                         refs={"shop": order.number},
                         state=order.status,
-                        data=_order_data(order.total, order.currency, len(order.lines)),
+                        data=_order_data(
+                            order.total, order.currency, [(x.sku, x.quantity) for x in order.lines]
+                        ),
                     ),
                 )
         if not world.is_down("oms"):
@@ -63,8 +76,12 @@ class SeenReporter:
                         flow="order",
                         system="oms",
                         refs={"oms": str(bl.order_id), "shop": bl.external_order_id},
-                        state=BL_STATUSES.get(bl.status_id, ("unknown", ""))[0],
-                        data=_order_data(bl.total, bl.currency, len(bl.lines)),
+                        # BaseLinker's statuses are the account's own: its API names them by
+                        # order_status_id, as Arbiter's connector reports them
+                        state=str(bl.status_id),
+                        data=_order_data(
+                            bl.total, bl.currency, [(x.sku, x.quantity) for x in bl.lines]
+                        ),
                     ),
                 )
         if not world.is_down("erp"):
@@ -72,11 +89,12 @@ class SeenReporter:
             for sale in db.visible("sale.order"):
                 if not sale.get("client_order_ref"):
                     continue
-                lines = sum(
-                    1
+                products = [
+                    (str(product["default_code"]), float(line["product_uom_qty"]))
                     for line in db.tables["sale.order.line"].values()
-                    if line["order_id"] == sale["id"]
-                )
+                    if line["order_id"] == sale["id"] and not line.get("is_delivery")
+                    if (product := db.get("product.product", int(line["product_id"])))
+                ]
                 visible_at: datetime | None = sale.get("_visible_at")
                 moment = max(
                     timefmt.parse(str(sale["create_date"])),
@@ -91,7 +109,7 @@ class SeenReporter:
                         system="erp",
                         refs={"erp": str(sale["name"]), "oms": str(sale["client_order_ref"])},
                         state=str(sale["state"]),
-                        data=_order_data(float(sale["amount_total"]), "PLN", lines),
+                        data=_order_data(float(sale["amount_total"]), "PLN", products),
                     ),
                 )
         self._scan_stock()

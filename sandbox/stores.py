@@ -8,7 +8,7 @@ format and the integrations move it between stores over HTTP.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,6 +18,9 @@ class CatalogItem:
     sku: str
     name: str
     price: Decimal
+    parent: str = ""
+    """The SKU of the variable product this item is a variation of (WooCommerce keeps the
+    parent, with no stock of its own, and one variation per size, each with SKU and stock)."""
 
 
 CATALOG: tuple[CatalogItem, ...] = (
@@ -29,8 +32,13 @@ CATALOG: tuple[CatalogItem, ...] = (
     CatalogItem("CUP-6", "Espresso cups, set of 6", Decimal("89.99")),
     CatalogItem("BAG-3", "Canvas tote bag", Decimal("35.00")),
     CatalogItem("SPN-12", "Tea spoons, set of 12", Decimal("59.00")),
+    CatalogItem("TSH-S", "Organic T-shirt - S", Decimal("79.00"), parent="TSH"),
+    CatalogItem("TSH-M", "Organic T-shirt - M", Decimal("79.00"), parent="TSH"),
+    CatalogItem("TSH-L", "Organic T-shirt - L", Decimal("84.00"), parent="TSH"),
 )
+VARIABLE_PRODUCTS = {"TSH": "Organic T-shirt"}
 CURRENCY = "PLN"
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -39,14 +47,48 @@ class Line:
     name: str
     quantity: int
     price: Decimal
+    """Unit price before any discount."""
+    discount: Decimal = Decimal("0.00")
+    """The line's share of the order's coupon discount (WooCommerce's ``subtotal - total``)."""
+    product_id: int = 0
+    variation_id: int = 0
+    """WooCommerce's ids: the product (the parent, for a variation) and the variation."""
+
+    @property
+    def subtotal(self) -> Decimal:
+        return (self.price * self.quantity).quantize(CENT)
 
     @property
     def total(self) -> Decimal:
-        return self.price * self.quantity
+        return self.subtotal - self.discount
 
 
 def lines_total(lines: list[Line]) -> Decimal:
-    return sum((line.total for line in lines), Decimal("0.00")).quantize(Decimal("0.01"))
+    return sum((line.total for line in lines), Decimal("0.00")).quantize(CENT)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A WooCommerce shipping line or fee line: ``method_id`` is the shipping method
+    (``flat_rate``, ``free_shipping``) or empty for a fee."""
+
+    name: str
+    total: Decimal
+    method_id: str = ""
+
+
+def percent_discount(lines: list[Line], percent: int) -> list[Line]:
+    """The lines with a percentage coupon applied, per unit and rounded down to the cent.
+
+    WooCommerce floors each line's discount in cents; flooring per unit instead keeps every
+    discounted line a whole number of cents per unit, which is what the OMS stores (a unit price
+    per product), so the shop's total and the OMS's agree to the cent.
+    """
+    result = []
+    for line in lines:
+        unit = (line.price * percent / 100).quantize(CENT, rounding="ROUND_FLOOR")
+        result.append(replace(line, discount=unit * line.quantity))
+    return result
 
 
 # --- WooCommerce -----------------------------------------------------------------------------
@@ -62,12 +104,23 @@ class WooProduct:
     date_created: datetime
     date_modified: datetime
     manage_stock: bool = True
+    type: str = "simple"
+    """``simple``, ``variable`` (a parent: no stock of its own) or ``variation``."""
+    parent_id: int = 0
+    variations: list[int] = field(default_factory=list)
 
     @property
     def stock_status(self) -> str:
         if not self.manage_stock:
             return "instock"
         return "instock" if self.stock_quantity > 0 else "outofstock"
+
+
+PAYMENT_METHODS = {
+    "bacs": "Direct bank transfer",
+    "przelewy24": "Przelewy24",
+    "cod": "Cash on delivery",
+}
 
 
 @dataclass
@@ -79,6 +132,11 @@ class WooOrder:
     date_modified: datetime
     email: str
     currency: str = CURRENCY
+    payment_method: str = "przelewy24"
+    shipping: list[Charge] = field(default_factory=list)
+    fees: list[Charge] = field(default_factory=list)
+    coupon: str = ""
+    date_paid: datetime | None = None
 
     @property
     def number(self) -> str:
@@ -86,9 +144,26 @@ class WooOrder:
         return str(self.id)
 
     @property
-    def total(self) -> Decimal:
-        return lines_total(self.lines)
+    def discount_total(self) -> Decimal:
+        return sum((line.discount for line in self.lines), Decimal("0.00"))
 
+    @property
+    def shipping_total(self) -> Decimal:
+        return sum((c.total for c in self.shipping), Decimal("0.00"))
+
+    @property
+    def fee_total(self) -> Decimal:
+        return sum((c.total for c in self.fees), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        """As WooCommerce computes it: line totals (after coupons), shipping and fees (prices
+        include tax, so no tax is added on top)."""
+        return lines_total(self.lines) + self.shipping_total + self.fee_total
+
+
+PAID_STATUSES = frozenset({"processing", "completed"})
+"""Statuses in which WooCommerce has recorded the payment (``date_paid``)."""
 
 ShopListener = Callable[[str, "WooOrder | WooProduct"], None]
 """Told ``(topic, resource)`` on every change, e.g. ``("order.created", order)``."""
@@ -106,22 +181,78 @@ class ShopStore:
         for listener in self.listeners:
             listener(topic, resource)
 
-    def add_product(self, item: CatalogItem, stock: int, moment: datetime) -> WooProduct:
+    def _new_product(self, sku: str, name: str, price: Decimal, moment: datetime) -> WooProduct:
         product_id = 10 + len(self.products) * 3  # post ids interleave with other posts
-        product = WooProduct(product_id, item.sku, item.name, item.price, stock, moment, moment)
+        product = WooProduct(product_id, sku, name, price, 0, moment, moment)
         self.products[product_id] = product
         return product
+
+    def add_product(self, item: CatalogItem, stock: int, moment: datetime) -> WooProduct:
+        if not item.parent:
+            product = self._new_product(item.sku, item.name, item.price, moment)
+            product.stock_quantity = stock
+            return product
+        parent = self.product_by_sku(item.parent) or self._new_product(
+            item.parent, VARIABLE_PRODUCTS.get(item.parent, item.name), item.price, moment
+        )
+        parent.type, parent.manage_stock = "variable", False
+        variation = self._new_product(item.sku, item.name, item.price, moment)
+        variation.type, variation.parent_id, variation.stock_quantity = (
+            "variation",
+            parent.id,
+            stock,
+        )
+        parent.variations.append(variation.id)
+        return variation
 
     def product_by_sku(self, sku: str) -> WooProduct | None:
         return next((p for p in self.products.values() if p.sku == sku), None)
 
+    def line_for(self, product: WooProduct, quantity: int) -> Line:
+        """An order line for ``quantity`` of a simple product or a variation."""
+        if product.type == "variation":
+            return Line(
+                product.sku,
+                product.name,
+                quantity,
+                product.price,
+                product_id=product.parent_id,
+                variation_id=product.id,
+            )
+        return Line(product.sku, product.name, quantity, product.price, product_id=product.id)
+
     def create_order(
-        self, lines: list[Line], moment: datetime, *, status: str = "processing", email: str = ""
+        self,
+        lines: list[Line],
+        moment: datetime,
+        *,
+        status: str = "processing",
+        email: str = "",
+        payment_method: str = "przelewy24",
+        shipping: list[Charge] | None = None,
+        fees: list[Charge] | None = None,
+        coupon: str = "",
     ) -> WooOrder:
         self._next_order += 1
         order_id = self.first_order_id + self._next_order
+        lines = [
+            line
+            if line.product_id or (p := self.product_by_sku(line.sku)) is None
+            else replace(self.line_for(p, line.quantity), discount=line.discount)
+            for line in lines
+        ]
         order = WooOrder(
-            order_id, status, lines, moment, moment, email or f"buyer{order_id}@example.com"
+            order_id,
+            status,
+            lines,
+            moment,
+            moment,
+            email or f"buyer{order_id}@example.com",
+            payment_method=payment_method,
+            shipping=list(shipping or []),
+            fees=list(fees or []),
+            coupon=coupon,
+            date_paid=moment if status in PAID_STATUSES else None,
         )
         self.orders[order_id] = order
         self._notify("order.created", order)
@@ -130,6 +261,8 @@ class ShopStore:
     def set_order_status(self, order: WooOrder, status: str, moment: datetime) -> None:
         order.status = status
         order.date_modified = moment
+        if status in PAID_STATUSES and order.date_paid is None:
+            order.date_paid = moment
         self._notify("order.updated", order)
 
     def set_stock(self, product: WooProduct, quantity: int, moment: datetime) -> None:
@@ -220,13 +353,18 @@ class BlOrder:
     email: str
     currency: str = CURRENCY
     payment_done: Decimal = Decimal("0")
+    delivery_method: str = ""
+    delivery_price: Decimal = Decimal("0.00")
+    """Gross delivery cost; the shop's fees (cash on delivery) are added to it: BaseLinker's
+    order has product lines and one delivery price, nothing else that costs money."""
+    payment_method: str = ""
     # the OMS's own bookkeeping of its push to the ERP
     erp_attempts: int = 0
     erp_done: bool = False
 
     @property
     def total(self) -> Decimal:
-        return lines_total(self.lines)
+        return lines_total(self.lines) + self.delivery_price
 
 
 @dataclass
@@ -282,6 +420,9 @@ class OmsStore:
         currency: str,
         paid: bool,
         moment: datetime,
+        delivery_method: str = "",
+        delivery_price: Decimal = Decimal("0.00"),
+        payment_method: str = "",
     ) -> BlOrder:
         """An order the shop integration fetched, confirmed on arrival."""
         order_id = self.first_order_id + len(self.orders) + 1
@@ -296,8 +437,11 @@ class OmsStore:
             date_in_status=moment,
             email=email,
             currency=currency,
-            payment_done=lines_total(lines) if paid else Decimal("0"),
+            delivery_method=delivery_method,
+            delivery_price=delivery_price,
+            payment_method=payment_method,
         )
+        order.payment_done = order.total if paid else Decimal("0")
         self.orders[order_id] = order
         self._log(order_id, BL_LOG_ORDER_CREATED, 0, moment)
         return order

@@ -5,6 +5,8 @@
 [('order', 'shop', 'oms', 60.0), ('order', 'oms', 'erp', 60.0)]
 >>> demo_topology({"erp": "odoo"}, sla_seconds={"order": 120})["links"][1]["to"]
 'odoo'
+>>> topo["systems"][0]["states"]["waiting"]
+['pending', 'on-hold']
 """
 
 from __future__ import annotations
@@ -19,6 +21,18 @@ _SYSTEMS = (
     ("oms", "baselinker", "BaseLinker"),
     ("erp", "odoo", "ERP partner"),
 )
+# What each system's order states mean (CONTRACT.md, ``states``), as the sandbox's systems use
+# them: the shop's unpaid orders wait (bank transfer on-hold, online payment pending) and its
+# cancelled and failed ones end there; Odoo's quotations are not orders yet. BaseLinker's
+# statuses are the account's own, and none of the sandbox account's holds an order back or
+# ends it, so the OMS declares none.
+_STATES: dict[str, dict[str, list[str]]] = {
+    "shop": {
+        "waiting": ["pending", "on-hold"],
+        "closed": ["cancelled", "failed", "refunded", "trash"],
+    },
+    "erp": {"waiting": ["draft", "sent"], "closed": ["cancel"]},
+}
 # flow, from, to, initiator, owner, default SLA
 _LINKS = (
     ("order", "shop", "oms", "to", "BaseLinker", 600.0),
@@ -53,7 +67,9 @@ def demo_topology(
 
     return {
         "systems": [
-            {"id": names[role], "kind": kind, "vendor": vendor} for role, kind, vendor in _SYSTEMS
+            {"id": names[role], "kind": kind, "vendor": vendor}
+            | ({"states": _STATES[role]} if role in _STATES else {})
+            for role, kind, vendor in _SYSTEMS
         ],
         "links": [
             {

@@ -218,7 +218,8 @@ def create_woo_app(world: World) -> FastAPI:
 
     @app.get(PREFIX + "/products")
     async def list_products(request: Request) -> Response:
-        products = list(shop.products.values())
+        # variations are not products of their own here: /products/{id}/variations lists them
+        products = [p for p in shop.products.values() if p.type != "variation"]
         skus = {s for s in request.query_params.get("sku", "").split(",") if s}
         if skus:
             products = [p for p in products if p.sku in skus]
@@ -249,9 +250,26 @@ def create_woo_app(world: World) -> FastAPI:
         body = await _json_body(request)
         return JSONResponse(_apply_product_update(_product(product_id), body))
 
+    @app.get(PREFIX + "/products/{product_id:int}/variations")
+    async def list_variations(product_id: int, request: Request) -> Response:
+        parent = _product(product_id)
+        variations = [shop.products[i] for i in parent.variations if i in shop.products]
+        return page(request, variations, lambda p: product_json(p, base()))
+
+    @app.post(PREFIX + "/products/{product_id:int}/variations/batch")
+    @app.put(PREFIX + "/products/{product_id:int}/variations/batch")
+    async def batch_variations(product_id: int, request: Request) -> Response:
+        parent = _product(product_id)
+        return await _batch(
+            request, lambda i: shop.products.get(i) if i in parent.variations else None
+        )
+
     @app.post(PREFIX + "/products/batch")
     @app.put(PREFIX + "/products/batch")
     async def batch_products(request: Request) -> Response:
+        return await _batch(request, shop.products.get)
+
+    async def _batch(request: Request, lookup: Callable[[int], WooProduct | None]) -> Response:
         body = await _json_body(request)
         if not isinstance(body, dict):
             raise WooError(400, "rest_invalid_json", "Invalid JSON body passed.")
@@ -276,9 +294,7 @@ def create_woo_app(world: World) -> FastAPI:
         if body.get("update"):
             result["update"] = []
             for item in body["update"]:
-                product = (
-                    shop.products.get(int(item.get("id") or 0)) if isinstance(item, dict) else None
-                )
+                product = lookup(int(item.get("id") or 0)) if isinstance(item, dict) else None
                 if product is None:
                     result["update"].append(
                         item_error(

@@ -13,7 +13,7 @@ from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
 from sandbox import timefmt
-from sandbox.stores import CATALOG, WooOrder, WooProduct
+from sandbox.stores import PAYMENT_METHODS, Charge, WooOrder, WooProduct
 
 PREFIX = "/wp-json/wc/v3"
 PER_PAGE_LIMIT = 100
@@ -40,26 +40,26 @@ def _money(value: Decimal) -> str:
 def order_json(order: WooOrder, base: str) -> dict[str, Any]:
     line_items = []
     for index, line in enumerate(order.lines, start=1):
-        product = next((p for p in CATALOG if p.sku == line.sku), None)
         line_items.append(
             {
                 "id": order.id * 10 + index,
                 "name": line.name,
-                "product_id": 10 + CATALOG.index(product) * 3 if product else 0,
-                "variation_id": 0,
+                "product_id": line.product_id,
+                "variation_id": line.variation_id,
                 "quantity": line.quantity,
                 "tax_class": "",
-                "subtotal": _money(line.total),
+                "subtotal": _money(line.subtotal),
                 "subtotal_tax": "0.00",
                 "total": _money(line.total),
                 "total_tax": "0.00",
                 "taxes": [],
                 "meta_data": [],
                 "sku": line.sku,
-                "price": float(line.price),
+                "price": float(line.total / line.quantity) if line.quantity else 0.0,
             }
         )
-    paid = order.status in {"processing", "completed"}
+    paid = order.date_paid
+    completed = order.status == "completed"
     return {
         "id": order.id,
         "parent_id": 0,
@@ -73,9 +73,9 @@ def order_json(order: WooOrder, base: str) -> dict[str, Any]:
         "date_created_gmt": timefmt.woo(order.date_created),
         "date_modified": timefmt.woo(order.date_modified),
         "date_modified_gmt": timefmt.woo(order.date_modified),
-        "discount_total": "0.00",
+        "discount_total": _money(order.discount_total),
         "discount_tax": "0.00",
-        "shipping_total": "0.00",
+        "shipping_total": _money(order.shipping_total),
         "shipping_tax": "0.00",
         "cart_tax": "0.00",
         "total": _money(order.total),
@@ -90,25 +90,64 @@ def order_json(order: WooOrder, base: str) -> dict[str, Any]:
             "country": "PL",
         },
         "shipping": {"first_name": "Sandbox", "last_name": "Buyer", "country": "PL"},
-        "payment_method": "bacs",
-        "payment_method_title": "Direct bank transfer",
+        "payment_method": order.payment_method,
+        "payment_method_title": PAYMENT_METHODS.get(order.payment_method, order.payment_method),
         "transaction_id": "",
-        "date_paid": timefmt.woo(order.date_created) if paid else None,
-        "date_paid_gmt": timefmt.woo(order.date_created) if paid else None,
-        "date_completed": timefmt.woo(order.date_modified) if order.status == "completed" else None,
-        "date_completed_gmt": timefmt.woo(order.date_modified)
-        if order.status == "completed"
-        else None,
+        "date_paid": timefmt.woo(paid) if paid else None,
+        "date_paid_gmt": timefmt.woo(paid) if paid else None,
+        "date_completed": timefmt.woo(order.date_modified) if completed else None,
+        "date_completed_gmt": timefmt.woo(order.date_modified) if completed else None,
         "meta_data": [],
         "line_items": line_items,
-        "shipping_lines": [],
-        "fee_lines": [],
-        "coupon_lines": [],
+        "shipping_lines": [
+            _charge_json(
+                order.id * 10 + 7,
+                charge,
+                method_title=charge.name,
+                method_id=charge.method_id,
+                instance_id="1",
+            )
+            for charge in order.shipping
+        ],
+        "fee_lines": [
+            _charge_json(
+                order.id * 10 + 8,
+                charge,
+                name=charge.name,
+                tax_class="",
+                tax_status="taxable",
+                amount=_money(charge.total),
+            )
+            for charge in order.fees
+        ],
+        "coupon_lines": [
+            {
+                "id": order.id * 10 + 9,
+                "code": order.coupon,
+                "discount": _money(order.discount_total),
+                "discount_tax": "0.00",
+                "meta_data": [],
+            }
+        ]
+        if order.coupon
+        else [],
         "refunds": [],
         "_links": {
             "self": [{"href": f"{base}{PREFIX}/orders/{order.id}"}],
             "collection": [{"href": f"{base}{PREFIX}/orders"}],
         },
+    }
+
+
+def _charge_json(item_id: int, charge: Charge, **fields: str) -> dict[str, Any]:
+    """A shipping or fee line: its own fields, then what both kinds carry."""
+    return {
+        "id": item_id,
+        **fields,
+        "total": _money(charge.total),
+        "total_tax": "0.00",
+        "taxes": [],
+        "meta_data": [],
     }
 
 
@@ -122,7 +161,9 @@ def product_json(product: WooProduct, base: str) -> dict[str, Any]:
         "date_created_gmt": timefmt.woo(product.date_created),
         "date_modified": timefmt.woo(product.date_modified),
         "date_modified_gmt": timefmt.woo(product.date_modified),
-        "type": "simple",
+        "type": product.type,
+        "parent_id": product.parent_id,
+        "variations": list(product.variations),
         "status": "publish",
         "sku": product.sku,
         "price": _money(product.price),

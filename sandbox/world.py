@@ -57,6 +57,8 @@ class World:
     ports: dict[str, int] = field(default_factory=dict)
     integrations: dict[str, IntegrationRun] = field(default_factory=dict)
     webhooks: WooWebhooks | None = None
+    payments: list[tuple[datetime, int, str]] = field(default_factory=list)
+    """A heap of (due, shop order id, status): the payment outcomes still to come."""
 
     @classmethod
     def create(cls, config: SandboxConfig, *, reporter: EventReporter | None = None) -> World:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -55,6 +56,33 @@ async def test_erp_down_then_back(run_sandbox: RunSandbox, arbiter: FakeArbiter)
         done = await eventually(lambda: _erp_of(client, control, order["shop"]["number"]))
         assert done["name"] == "S01001"
         await eventually(lambda: _pushes(arbiter, 3001001)[-1]["outcome"]["status"] == 200)
+
+
+async def test_erp_outage_ends_by_itself_and_the_backlog_is_replayed(
+    run_sandbox: RunSandbox, arbiter: FakeArbiter
+) -> None:
+    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
+        control = sandbox.world.url("control")
+        answer = await client.post(
+            f"{control}/faults", json={"kind": "outage", "target": "erp", "duration_seconds": 1.5}
+        )
+        assert answer.status_code == 201
+        assert answer.json()["expires_at"] is not None
+        assert sandbox.world.is_down("erp")
+        first = await _order(client, control)
+        second = await _order(client, control)
+        await eventually(lambda: len(_pushes(arbiter, 3001002)) >= 2)
+        assert {e["outcome"]["status"] for e in _pushes(arbiter, 3001001)} == {503}
+        # nobody clears it: the ERP comes back, and the OMS pushes what it held back
+        for order in (first, second):
+            done = await eventually(lambda o=order: _erp_of(client, control, o["shop"]["number"]))
+            assert done["state"] == "sale"
+        assert not sandbox.world.is_down("erp")
+        assert (await client.get(f"{control}/faults")).json()["faults"] == []
+    for oms_id in (3001001, 3001002):
+        statuses = [e["outcome"]["status"] for e in _pushes(arbiter, oms_id)]
+        assert statuses[-1] == 200
+        assert set(statuses[:-1]) == {503}
 
 
 async def _erp_of(client: httpx.AsyncClient, control: str, number: str) -> dict[str, Any] | None:
@@ -298,6 +326,19 @@ async def test_registry_validates_and_ratio_chooses_a_stable_share() -> None:
         faults.add("slow", "shop")
     with pytest.raises(FaultError):
         faults.add("reject", "erp", ratio=1.5)
+    with pytest.raises(FaultError, match="duration_seconds"):
+        faults.add("down", "erp", params={"duration_seconds": "soon"})
+    healing = faults.add("throttle", "shop", params={"duration_seconds": 0.001})
+    assert healing.expires_at is not None
+    time.sleep(0.01)
+    assert faults.active("throttle", "shop") is None
+    assert faults.all() == []
+    outage = faults.add("outage", "erp")
+    shown = faults.strikes("down", "erp")
+    assert shown is not None
+    assert (shown.id, shown.kind, shown.param("mode")) == (outage.id, "down", "503")
+    assert outage.to_json()["params"]["duration_seconds"] == 300.0
+    faults.clear()
     half = faults.add("reject", "erp", ratio=0.5)
     chosen = [half.chooses(str(n)) for n in range(400)]
     assert 150 < sum(chosen) < 250
