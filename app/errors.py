@@ -11,6 +11,7 @@ Any other exception is logged and answered 500 with no internals in the body.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -75,18 +76,28 @@ def pydantic_items(errors: Sequence[Any], prefix: Sequence[str | int] = ()) -> l
     ]
 
 
+class ErrorResponse(JSONResponse):
+    """An error body that always encodes: a field name the client sent may hold a lone
+    surrogate (valid in JSON escapes, not in UTF-8); it is answered as '?'."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str
+        ).encode("utf-8", "replace")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        return ErrorResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": pydantic_items(exc.errors())}, 422)
+        return ErrorResponse({"detail": pydantic_items(exc.errors())}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        return ErrorResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -36,8 +36,11 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def tokens_match(presented: str | None, expected: str) -> bool:
-    return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+def tokens_match(presented: str | None, expected: str | None) -> bool:
+    """Equal and not empty: two missing values (no cookie, no field) are no proof of anything."""
+    if not presented or not expected:
+        return False
+    return hmac.compare_digest(presented.encode(), expected.encode())
 
 
 def open_session(

@@ -27,6 +27,9 @@ def warm(runtime: Runtime) -> int:
             runtime.indexes.diagnose(workspace_id, datetime.now(UTC), 86400)
         except ApiError:  # no topology yet, or deleted meanwhile: nothing to warm
             continue
+        except Exception:  # one workspace's failure must not leave the others cold
+            log.exception("warming the diagnosis index of workspace %s failed", workspace_id)
+            continue
         warmed += 1
     return warmed
 

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db.tables import event_refs, events
 from app.errors import Conflict, Invalid, TooLarge, pydantic_items
+from app.events.models import read_stored, read_stored_json, storable_problems
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
 from graph.model import ARBITER_SYSTEM, Event, Topology
@@ -32,7 +33,10 @@ def _reject_constant(name: str) -> Any:
 
 
 def _loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as exc:  # nesting deeper than the parser's stack: bad input, no 500
+        raise ValueError("nested too deeply") from exc
 
 
 def parse_batch(body: bytes, content_type: str) -> list[Any]:
@@ -86,6 +90,10 @@ def validate_batch(items: Sequence[Any], topology: Topology) -> list[Event]:
         problems.extend(
             {"loc": [*loc, field], "msg": msg, "type": "value_error"}
             for field, msg in unknown_names(event, topology)
+        )
+        problems.extend(
+            {"loc": [*loc, *where], "msg": msg, "type": "value_error"}
+            for where, msg in storable_problems(event)
         )
         valid.append(event)
     if problems:
@@ -214,7 +222,8 @@ def read_events(
     rows = connection.execute(query.order_by(events.c.time, events.c.seq).limit(limit + 1)).all()
     page = rows[:limit]
     next_cursor = _encode_cursor(page[-1].time, page[-1].seq) if len(rows) > limit else None
-    return EventPage([json.loads(r.body) for r in page], next_cursor)
+    found = (read_stored_json(workspace_id, r.seq, r.body) for r in page)
+    return EventPage([event for event in found if event is not None], next_cursor)
 
 
 def iter_stored(
@@ -235,7 +244,9 @@ def iter_stored(
             query = query.where(events.c.received_at >= received_since)
         rows = connection.execute(query.order_by(events.c.seq).limit(chunk)).all()
         for row in rows:
-            yield row.seq, Event.model_validate_json(row.body)
+            event = read_stored(workspace_id, row.seq, row.body)
+            if event is not None:
+                yield row.seq, event
         if len(rows) < chunk:
             return
         after_seq = rows[-1].seq

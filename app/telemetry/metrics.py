@@ -3,6 +3,7 @@
 Other modules record through the functions here, never through the metric objects:
 
 - :func:`record_ingest` after storing a batch (``source`` is ``api``, ``otlp``, ``webhook``...).
+- :func:`record_unreadable` for a stored event a read path had to skip.
 - :func:`record_connector_call` for a call a connector makes to a system that is not stored as
   a probe event: the probe call events connectors store (system ``arbiter``) are counted
   already, as they are stored.
@@ -83,6 +84,12 @@ HTTP_SECONDS = Histogram(
     ["method", "route"],
     registry=REGISTRY,
 )
+UNREADABLE = Counter(
+    "arbiter_unreadable_events",
+    "Stored events that could not be read back and were skipped (see the service log).",
+    ["workspace"],
+    registry=REGISTRY,
+)
 EXPORTED = Counter(
     "arbiter_otlp_export_journeys",
     "Journeys sent as traces to the OTLP endpoint, by result (exported, failed).",
@@ -148,6 +155,10 @@ def record_rejected(workspace: str, source: str, rejected: int) -> None:
 def record_stored(workspace: str, count: int) -> None:
     if count:
         STORED.labels(_bounded("workspace", workspace)).inc(count)
+
+
+def record_unreadable(workspace: str) -> None:
+    UNREADABLE.labels(_bounded("workspace", workspace)).inc()
 
 
 def record_connector_call(workspace: str, system: str, status: int | str | None) -> None:
