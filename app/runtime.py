@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +13,8 @@ from sqlalchemy import Engine
 
 from app.auth.service import ensure_admin_token
 from app.connections.crypto import SecretBox
-from app.db.engine import make_engine, migrate
+from app.db.engine import make_engine, make_writer_engine, migrate
+from app.db.writer import Writer
 from app.diagnosis.service import IndexRegistry
 from app.settings import Settings
 from graph.hops import SKEW_TOLERANCE_SECONDS
@@ -40,25 +43,57 @@ class Runtime:
     secrets: SecretBox
     demo: bool = False
     indexes: IndexRegistry = field(init=False)
+    writer: Writer = field(init=False)
+    """Commits every ingest write of the process, grouping concurrent ones."""
     listeners: list[StoredListener] = field(default_factory=list)
-    """Called with (workspace, newly stored events) after each commit; must not block."""
+    """Called with (workspace, newly stored events) after each commit, on the feeder thread;
+    must not block."""
+    _fed: queue.SimpleQueue[tuple[str, Sequence[tuple[int, Event]]] | threading.Event | None] = (
+        field(init=False, default_factory=queue.SimpleQueue)
+    )
+    _feeder: threading.Thread = field(init=False)
 
     def __post_init__(self) -> None:
         skew = self.settings.clock_skew_seconds
         self.indexes = IndexRegistry(
             self.engine, skew_tolerance_seconds=SKEW_TOLERANCE_SECONDS if skew is None else skew
         )
+        self.writer = Writer(make_writer_engine(self.settings.resolved_database_url))
+        self._feeder = threading.Thread(target=self._feed, name="arbiter-feeder", daemon=True)
+        self._feeder.start()
 
     def events_stored(self, workspace_id: str, stored: Sequence[tuple[int, Event]]) -> None:
-        """Tell the index and every listener about events just committed to the store."""
-        if not stored:
-            return
-        self.indexes.feed(workspace_id, stored)
-        for listener in self.listeners:
+        """Tell the index and every listener about events just committed to the store.
+
+        Returns at once: the feeding runs on one thread of its own, in commit order, because
+        it waits for the index lock that a diagnosis holds for seconds, and the caller is
+        often the event loop. A diagnosis does not depend on it (each catches the index up
+        from the store first); it only saves that read.
+        """
+        if stored:
+            self._fed.put((workspace_id, stored))
+
+    def settle(self) -> None:
+        """Wait until every event stored so far has been fed (tests, benchmarks)."""
+        done = threading.Event()
+        self._fed.put(done)
+        done.wait()
+
+    def _feed(self) -> None:
+        while (item := self._fed.get()) is not None:
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            workspace_id, stored = item
             try:
-                listener(workspace_id, stored)
-            except Exception:  # a listener's failure must never fail the ingest that succeeded
-                log.exception("event listener %r failed", listener)
+                self.indexes.feed(workspace_id, stored)
+            except Exception:
+                log.exception("feeding the index of %s failed", workspace_id)
+            for listener in self.listeners:
+                try:
+                    listener(workspace_id, stored)
+                except Exception:  # a listener's failure must never fail the ingest
+                    log.exception("event listener %r failed", listener)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -82,4 +117,7 @@ class Runtime:
         )
 
     def close(self) -> None:
+        self.writer.close()
+        self._fed.put(None)
+        self._feeder.join()
         self.engine.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, and_, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db.tables import event_refs, events
+from app.db.writer import Writer
 from app.errors import Conflict, Invalid, TooLarge, pydantic_items
 from app.events.models import read_stored, read_stored_json, storable_problems
 from app.topology.service import get_topology
@@ -76,8 +77,9 @@ def parse_batch(body: bytes, content_type: str) -> list[Any]:
     return items
 
 
-def validate_batch(items: Sequence[Any], topology: Topology) -> list[Event]:
-    """Every event of the batch, or Invalid naming the index and reason of each bad one."""
+def screen(items: Sequence[Any], topology: Topology) -> tuple[list[Event], list[dict[str, Any]]]:
+    """The valid events of ``items`` and, for each bad one, its problems (``loc`` starts
+    ``["body", "events", index]``). The one validation of every way events come in."""
     problems: list[dict[str, Any]] = []
     valid: list[Event] = []
     for index, item in enumerate(items):
@@ -87,18 +89,44 @@ def validate_batch(items: Sequence[Any], topology: Topology) -> list[Event]:
         except ValidationError as exc:
             problems.extend(pydantic_items(exc.errors(include_url=False), loc))
             continue
-        problems.extend(
+        unknown = [
             {"loc": [*loc, field], "msg": msg, "type": "value_error"}
             for field, msg in unknown_names(event, topology)
-        )
-        problems.extend(
+        ] + [
             {"loc": [*loc, *where], "msg": msg, "type": "value_error"}
             for where, msg in storable_problems(event)
-        )
-        valid.append(event)
+        ]
+        if unknown:
+            problems.extend(unknown)
+        else:
+            valid.append(event)
+    return valid, problems
+
+
+def validate_batch(items: Sequence[Any], topology: Topology) -> list[Event]:
+    """Every event of the batch, or Invalid naming the index and reason of each bad one."""
+    valid, problems = screen(items, topology)
     if problems:
         raise Invalid(problems)
     return valid
+
+
+def admit(events: Sequence[Event], topology: Topology) -> tuple[list[Event], list[str]]:
+    """What a connector's events (polled or from a webhook) may store: the events that pass
+    the events API's validation, and one reason per event dropped, naming its id.
+
+    A connector cannot be answered 422 like an API client: its bad events are left out and
+    the reasons shown where the user looks (the delivery, the connection's status).
+    """
+    valid, problems = screen([event.to_json() for event in events], topology)
+    reasons: dict[int, list[str]] = {}
+    for problem in problems:
+        index, *field = problem["loc"][2:]
+        reasons.setdefault(index, []).append(
+            f"{'.'.join(map(str, field)) or 'event'}: {problem['msg']}"
+        )
+    dropped = [f"event {events[i].id!r} dropped: {'; '.join(r)}" for i, r in reasons.items()]
+    return valid, dropped
 
 
 def unknown_names(event: Event, topology: Topology) -> list[tuple[str, str]]:
@@ -252,13 +280,37 @@ def iter_stored(
         after_seq = rows[-1].seq
 
 
-def ingest(engine: Engine, workspace_id: str, items: Sequence[Any]) -> StoreResult:
-    """Validate a parsed batch against the workspace's topology and store it atomically."""
-    with engine.begin() as connection:
+def prepare(engine: Engine, workspace_id: str, items: Sequence[Any]) -> list[Event]:
+    """Validate a parsed batch against the workspace's topology (reads, writes nothing)."""
+    with engine.connect() as connection:
         require_workspace(connection, workspace_id)
         topology = get_topology(connection, workspace_id)
-        if topology is None:
-            raise Conflict(
-                f"workspace '{workspace_id}' has no topology yet: PUT its topology before events"
-            )
-        return store_events(connection, workspace_id, validate_batch(items, topology))
+    if topology is None:
+        raise Conflict(
+            f"workspace '{workspace_id}' has no topology yet: PUT its topology before events"
+        )
+    return validate_batch(items, topology)
+
+
+def storing(workspace_id: str, batch: Sequence[Event]) -> Callable[[Connection], StoreResult]:
+    """The unit of work that stores ``batch``, for :class:`app.db.writer.Writer`."""
+
+    def work(connection: Connection) -> StoreResult:
+        # Checked in the writing transaction: a workspace deleted since the validation
+        # is a 404, not a foreign-key error.
+        require_workspace(connection, workspace_id)
+        return store_events(connection, workspace_id, batch)
+
+    return work
+
+
+def ingest(
+    engine: Engine, workspace_id: str, items: Sequence[Any], *, writer: Writer | None = None
+) -> StoreResult:
+    """Validate a parsed batch against the workspace's topology and store it atomically,
+    through ``writer`` (grouped with concurrent writes) when given."""
+    batch = prepare(engine, workspace_id, items)
+    if writer is not None:
+        return writer.run(storing(workspace_id, batch))
+    with engine.begin() as connection:
+        return storing(workspace_id, batch)(connection)

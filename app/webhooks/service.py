@@ -1,8 +1,12 @@
-"""Webhook deliveries: verified, stored raw and durably, answered, and only then processed.
+"""Webhook deliveries: verified, stored raw and durably with their events, then answered.
 
-A delivery is stored before the answer and its events after it; a delivery left unprocessed by
-a crash is processed again by ``process_pending`` (the parse is deterministic and event ids are
-idempotency keys, so a second pass stores nothing twice).
+A delivery and its events are committed together, in the group commit of the store's writer
+(one transaction per delivery made deliveries queue for SQLite's write lock: bench/README.md).
+Events the topology cannot take (an unknown flow or system) are left out, and the reasons kept
+on the delivery's record and returned in the answer. The index and incidents are told after
+the answer. A delivery whose processing failed stays unprocessed and is processed again by
+``process_pending`` (the parse is deterministic and event ids are idempotency keys, so a second
+pass stores nothing twice).
 """
 
 from __future__ import annotations
@@ -14,15 +18,18 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.background import in_thread
+from app.connections.poller import connector_flows
 from app.connections.service import Target, all_targets
 from app.connections.tables import webhook_deliveries
-from app.events.service import store_events, unknown_names
+from app.events.service import admit, store_events
 from app.runtime import Runtime
 from connectors.webhooks import PayloadError, SignatureError, WebhookResult, parse_webhook
 from graph.model import Event
@@ -37,6 +44,7 @@ def parse(target: Target, headers: Mapping[str, str], body: bytes, now: datetime
     """Verify and parse; SignatureError and PayloadError pass through to the caller."""
     if target.webhook_secret is None:
         raise SignatureError(f"no webhook secret is configured for system '{target.system_id}'")
+    order_flow, stock_flow = connector_flows(target)
     return parse_webhook(
         target.kind,
         system_id=target.system_id,
@@ -45,6 +53,8 @@ def parse(target: Target, headers: Mapping[str, str], body: bytes, now: datetime
         secret=target.webhook_secret,
         now=now,
         upstream=target.upstream,
+        order_flow=order_flow,
+        stock_flow=stock_flow,
     )
 
 
@@ -81,17 +91,61 @@ def record_delivery(
     return seq
 
 
+@dataclass(frozen=True)
+class Processed:
+    seq: int | None
+    """The delivery's sequence number; None for a redelivery (nothing stored)."""
+    stored: list[tuple[int, Event]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    """Why each event of the delivery that was not stored was left out."""
+
+
+def _process(connection: Connection, target: Target, seq: int, events: list[Event]) -> Processed:
+    usable, dropped = admit(events, target.topology)
+    stored = store_events(connection, target.workspace_id, usable).stored if usable else []
+    if dropped:
+        log.warning(
+            "webhook delivery %d to %s/%s: %s",
+            seq, target.workspace_id, target.system_id, "; ".join(dropped[:5]),
+        )  # fmt: skip
+    connection.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.seq == seq)
+        .values(processed_at=datetime.now(UTC), error="\n".join(dropped) or None)
+    )
+    return Processed(seq, stored, dropped)
+
+
+async def accept_delivery(
+    runtime: Runtime,
+    target: Target,
+    delivery: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    events: list[Event],
+) -> Processed:
+    """Store a verified delivery and its events in one commit; answered once it is durable."""
+
+    def work(connection: Connection) -> Processed:
+        seq = record_delivery(connection, target, delivery, headers, body)
+        if seq is None:
+            return Processed(None)
+        try:
+            with connection.begin_nested():
+                return _process(connection, target, seq, events)
+        except Exception:  # kept unprocessed: the sweeper tries again, the sender is answered
+            log.exception("processing webhook delivery %d failed", seq)
+            return Processed(seq)
+
+    processed = await runtime.writer.run_async(work)
+    runtime.events_stored(target.workspace_id, processed.stored)
+    return processed
+
+
 def process_delivery(runtime: Runtime, target: Target, seq: int, events: list[Event]) -> None:
-    """Store a delivery's events and mark it processed, in one transaction."""
-    usable = [e for e in events if not unknown_names(e, target.topology)]
-    with runtime.engine.begin() as connection:
-        stored = store_events(connection, target.workspace_id, usable).stored if usable else []
-        connection.execute(
-            update(webhook_deliveries)
-            .where(webhook_deliveries.c.seq == seq)
-            .values(processed_at=datetime.now(UTC))
-        )
-    runtime.events_stored(target.workspace_id, stored)
+    """Store a recorded delivery's events and mark it processed, in one transaction."""
+    processed = runtime.writer.run(lambda connection: _process(connection, target, seq, events))
+    runtime.events_stored(target.workspace_id, processed.stored)
 
 
 def process_pending(runtime: Runtime, *, older_than: timedelta = timedelta(seconds=30)) -> int:
@@ -123,16 +177,19 @@ def process_pending(runtime: Runtime, *, older_than: timedelta = timedelta(secon
             except (SignatureError, PayloadError) as exc:
                 error = str(exc)
         if error is not None or target is None:
-            with runtime.engine.begin() as connection:
-                connection.execute(
-                    update(webhook_deliveries)
-                    .where(webhook_deliveries.c.seq == row.seq)
-                    .values(processed_at=datetime.now(UTC), error=error)
-                )
+            runtime.writer.run(partial(_failed, row.seq, error))
             continue
         process_delivery(runtime, target, row.seq, events)
         done += 1
     return done
+
+
+def _failed(seq: int, error: str | None, connection: Connection) -> None:
+    connection.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.seq == seq)
+        .values(processed_at=datetime.now(UTC), error=error)
+    )
 
 
 @asynccontextmanager
