@@ -35,8 +35,9 @@ from graph.calls import CallLogs
 from graph.health import link_health
 from graph.hops import SKEW_TOLERANCE_SECONDS, Clock, JourneyVerdict
 from graph.journeys import Call, Fact, Seen, UnionFind, canonical_data
+from graph.learning import learn_waiting
 from graph.model import Event, Topology
-from graph.plan import Plan, compile_plan
+from graph.plan import Learned, Plan, compile_plan
 from graph.results import (
     Diagnosis,
     EntityRef,
@@ -54,6 +55,9 @@ from graph.tally import Tally, tally_verdicts
 from graph.verdicts import judge_journey
 
 _MAX_INTERNED_ERRORS = 10_000
+_RELEARN_EVERY_CHANGE_BELOW = 50_000
+"""Events under which the index learns waiting states again at every change (it is cheap)."""
+_RELEARN_AFTER_SECONDS = 600.0
 
 
 class WorkspaceIndex:
@@ -77,6 +81,7 @@ class WorkspaceIndex:
         self._verdicts_plan: str | None = None
         self._verdicts_shared = 0
         self._last_tally: tuple[tuple[object, ...], Tally] | None = None
+        self._learned: tuple[str, int, float, Learned] | None = None
 
     def __len__(self) -> int:
         return len(self._json)
@@ -198,6 +203,31 @@ class WorkspaceIndex:
         self._last_tally = (key, tally)
         return tally
 
+    def _plan(self, topology: Topology, at: float) -> Plan:
+        """The topology's plan with the waiting states learned from the journeys held.
+
+        Learning is a pass over every journey, so a large index learns again only once it grew
+        by a twentieth or ``as_of`` moved by ten minutes; the plan (and so every cached
+        verdict) changes only when what was learned changes.
+        """
+        base = compile_plan(topology)
+        if not any(not r.known for r in base.states.values()):
+            return base
+        last = self._learned
+        if last is not None and last[0] == base.key:
+            if len(self._json) < _RELEARN_EVERY_CHANGE_BELOW:
+                fresh = last[1] == self._version and last[2] == at
+            else:
+                fresh = (
+                    self._version - last[1] < len(self._json) // 20
+                    and abs(at - last[2]) < _RELEARN_AFTER_SECONDS
+                )
+            if fresh:
+                return compile_plan(topology, last[3])
+        learned = learn_waiting(self._facts.values(), base, as_of=at)
+        self._learned = (base.key, self._version, at, learned)
+        return compile_plan(topology, learned)
+
     def _identify(self, root: int, prefer: tuple[str, ...]) -> EntityRef:
         members = self._journeys.members(root)
         for namespace in prefer:
@@ -256,8 +286,8 @@ class WorkspaceIndex:
     def _suspects(
         self, topology: Topology, as_of: datetime, window: float
     ) -> tuple[Plan, Tally, list[Suspect]]:
-        plan = compile_plan(topology)
         at = _seconds(as_of)
+        plan = self._plan(topology, at)
         tally = self._tally(plan, at, window)
         suspects = rank_suspects(
             tally, plan, self._logs, self._identify, as_of=at, window=window, skew=self._skew
@@ -302,8 +332,8 @@ class WorkspaceIndex:
         ...     topo, as_of=datetime(2026, 11, 25, 12, tzinfo=UTC))]
         [('ABC-1', 'mismatch', True)]
         """
-        plan = compile_plan(topology)
         at = _seconds(as_of)
+        plan = self._plan(topology, at)
         with _no_gc_pauses():
             return stock_drift(self._judged(plan, at), plan, self._identify, as_of=at)
 
@@ -343,7 +373,7 @@ class WorkspaceIndex:
                 refs.setdefault(ns, set()).add(ref)
         if value not in refs.get(namespace, set()):
             return None
-        plan = compile_plan(topology)
+        plan = self._plan(topology, at)
         verdict = judge_journey(facts, plan, Clock(at, self._skew), self._logs)
         hops: list[TraceHop] = []
         for flow in verdict.flows:

@@ -69,14 +69,26 @@ class Plan:
         return spec.owner
 
 
-def compile_plan(topology: Topology) -> Plan:
-    """The :class:`Plan` of ``topology``; cached, so repeated diagnoses share one."""
-    return _compile(topology.model_dump_json(by_alias=True))
+Learned = tuple[tuple[str, tuple[str, ...]], ...]
+"""Waiting states learned from history for systems with no rules: ((system, states), ...)."""
+
+
+def compile_plan(topology: Topology, learned: Learned = ()) -> Plan:
+    """The :class:`Plan` of ``topology``; cached, so repeated diagnoses share one.
+
+    ``learned`` (see :mod:`graph.learning`) gives waiting states to systems that have no
+    state rules of their own or of their kind.
+    """
+    return _compile(topology.model_dump_json(by_alias=True), learned)
 
 
 @lru_cache(maxsize=256)
-def _compile(topology_json: str) -> Plan:
+def _compile(topology_json: str, learned: Learned) -> Plan:
     topology = Topology.model_validate_json(topology_json)
+    states = {s.id: state_rules(s.kind, s.states) for s in topology.systems}
+    for system, waiting in learned:
+        if system in states and not states[system].known:
+            states[system] = StateRules(frozenset(waiting), frozenset(), "learned")
     links = tuple(topology.links)
     flows: dict[str, FlowPlan] = {}
     for flow in topology.flows:
@@ -103,14 +115,14 @@ def _compile(topology_json: str) -> Plan:
         out_of.setdefault(link.from_, []).append(index)
     return Plan(
         topology=topology,
-        key=topology_json,
+        key=topology_json + (repr(learned) if learned else ""),
         links=links,
         flows=flows,
         link_by_call={(link.flow, link.caller, link.callee): i for i, link in enumerate(links)},
         vendor={system.id: system.vendor for system in topology.systems},
         links_into={k: tuple(v) for k, v in into.items()},
         links_out_of={k: tuple(v) for k, v in out_of.items()},
-        states={s.id: state_rules(s.kind, s.states) for s in topology.systems},
+        states=states,
     )
 
 

@@ -28,7 +28,7 @@ from typing import Literal
 from graph.model import SystemStates
 
 Meaning = Literal["waiting", "closed"]
-RuleSource = Literal["configured", "default", "none"]
+RuleSource = Literal["configured", "default", "learned", "none"]
 
 KIND_DEFAULTS: dict[str, SystemStates] = {
     # WooCommerce order statuses (REST API ``status``): pending payment and on-hold (awaiting

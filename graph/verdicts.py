@@ -325,6 +325,11 @@ def _judge_order_hop(
             f"waiting in {spec.from_} ({state}) since {clock_time(since, clock.at)}: "
             f"not expected in {spec.to} until it leaves that state"
         )
+        if plan.rules(spec.from_).source == "learned":
+            detail += (
+                f" (a rule learned from history: entities leave {spec.from_} from other "
+                "states, never from this one)"
+            )
         return Hop(flow.name, link, "pending", calls=evidence, detail=detail), False
     deadline = start + spec.sla_seconds
     if not clock.reached(deadline + clock.skew):

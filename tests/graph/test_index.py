@@ -12,7 +12,8 @@ from graph.model import Topology
 from tests.scenarios import STANDARD_TOPOLOGY, STANDARD_TOPOLOGY_JSON, World
 
 MODULES = [
-    "graph.calls", "graph.health", "graph.hops", "graph.index", "graph.journeys", "graph.plan",
+    "graph.calls", "graph.health", "graph.hops", "graph.index", "graph.journeys",
+    "graph.learning", "graph.plan",
     "graph.results", "graph.states", "graph.stock", "graph.suspects", "graph.tally",
     "graph.verdicts",
     "tests.scenarios",

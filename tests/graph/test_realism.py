@@ -339,3 +339,61 @@ def test_index_caching_keeps_state_verdicts_stable() -> None:
     index.add([world.seen("shop", 2 * HOUR, SHOP, state="processing")])
     assert index.diagnose(STANDARD_TOPOLOGY, as_of=world.time(2 * HOUR + 60)).suspects == []
     assert len(index.diagnose(STANDARD_TOPOLOGY, as_of=world.time(4 * HOUR)).suspects) == 1
+
+
+# -- learned states: a per-account OMS whose statuses nobody configured ---------------------
+
+
+def oms_orders(world: World, first: int, count: int, state: str, *, erp: bool) -> None:
+    for n in range(first, first + count):
+        shop, both = {"shop": str(n)}, {"shop": str(n), "oms": oms_id(n)}
+        world.seen("shop", 60 * n, shop, state="processing")
+        world.call("oms", "shop", 60 * n + 50, 200, refs=shop)
+        world.seen("oms", 60 * n + 60, both, state=state)
+        if erp:
+            world.call("oms", "erp", 60 * n + 100, 201, refs=both)
+            world.seen("erp", 60 * n + 120, {"erp": f"S{n}", "oms": oms_id(n)}, state="sale")
+
+
+def test_a_status_no_order_ever_leaves_from_is_learned_as_waiting() -> None:
+    world = World()
+    oms_orders(world, 0, 8, "1051", erp=True)  # "New orders": pushed to the ERP
+    oms_orders(world, 100, 6, "1060", erp=False)  # "Awaiting payment": kept back
+    index = world.index()
+    assert index.diagnose(STANDARD_TOPOLOGY, as_of=world.time(30 * HOUR)).suspects == []
+    trace = index.trace(STANDARD_TOPOLOGY, "shop", "100", as_of=world.time(30 * HOUR))
+    assert trace is not None
+    detail = next(h.detail for h in trace.hops if h.link.from_ == "oms")
+    assert detail is not None
+    assert "waiting in oms (1060)" in detail
+    assert "learned from history" in detail
+
+
+def test_a_link_broken_outright_teaches_nothing() -> None:
+    world = World()
+    oms_orders(world, 0, 8, "1051", erp=False)
+    [suspect] = diagnose(world, 30 * HOUR)
+    assert (suspect.mode, suspect.affected) == ("missing", 8)
+
+
+def test_a_link_that_broke_keeps_being_judged_on_the_states_it_carried() -> None:
+    world = World()
+    oms_orders(world, 0, 8, "1051", erp=True)
+    oms_orders(world, 100, 6, "1051", erp=False)
+    [suspect] = diagnose(world, 30 * HOUR)
+    assert (suspect.mode, suspect.affected) == ("missing", 6)
+
+
+def test_the_status_failed_orders_are_moved_to_is_not_learned() -> None:
+    """An integration moves orders the ERP refused into "ERP error": tried, so not waiting."""
+    world = World()
+    oms_orders(world, 0, 8, "1051", erp=True)
+    for n in range(100, 106):
+        shop, both = {"shop": str(n)}, {"shop": str(n), "oms": oms_id(n)}
+        world.seen("shop", 60 * n, shop, state="processing")
+        world.call("oms", "shop", 60 * n + 50, 200, refs=shop)
+        world.seen("oms", 60 * n + 60, both, state="1051")
+        world.call("oms", "erp", 60 * n + 100, 422, refs=both)
+        world.seen("oms", 60 * n + 110, both, state="1070")  # "ERP error"
+    [suspect] = diagnose(world, 30 * HOUR)
+    assert (suspect.mode, suspect.affected) == ("rejected", 6)
