@@ -122,8 +122,17 @@ class Connector(Protocol):
 
 
 CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
-    "woocommerce": ("consumer_key", "consumer_secret"),
-    "magento": ("access_token", "store_code", "source_code"),
+    "woocommerce": ("consumer_key", "consumer_secret", "auth"),
+    "magento": (
+        "access_token",
+        "consumer_key",
+        "consumer_secret",
+        "access_token_secret",
+        "store_code",
+        "source_code",
+        "stock_id",
+        "msi",
+    ),
     "baselinker": ("token", "inventory_id", "warehouse_id", "order_source_id"),
     "odoo": ("protocol", "database", "login", "username", "password", "api_key", "stock_quantity"),
 }
@@ -131,20 +140,22 @@ CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
 
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "woocommerce": ("consumer_key", "consumer_secret"),
-    "magento": ("access_token",),
+    "magento": ("access_token",),  # with consumer_key/secret and access_token_secret: OAuth 1.0a
     "baselinker": ("token",),
     "odoo": (),  # depends on the protocol: see credential_problems
 }
 
 SECRET_FIELDS: dict[str, frozenset[str]] = {
     "woocommerce": frozenset({"consumer_key", "consumer_secret"}),
-    "magento": frozenset({"access_token"}),
+    "magento": frozenset({"access_token", "consumer_secret", "access_token_secret"}),
     "baselinker": frozenset({"token"}),
     "odoo": frozenset({"password", "api_key"}),
 }
 """Credential fields to mask in answers and logs, per kind."""
 
 ODOO_PROTOCOLS = ("jsonrpc", "json2")
+WOO_AUTH = ("oauth1", "basic", "query")
+MAGENTO_OAUTH = ("consumer_key", "consumer_secret", "access_token_secret")
 
 
 def credential_problems(kind: str, credentials: Mapping[str, str]) -> list[str]:
@@ -176,6 +187,19 @@ def credential_problems(kind: str, credentials: Mapping[str, str]) -> list[str]:
             problems.append("api_key is required for the json2 protocol")
         if credentials.get("stock_quantity", "available") not in ("available", "on_hand"):
             problems.append("stock_quantity must be 'available' or 'on_hand'")
+    if kind == "woocommerce" and credentials.get("auth", "oauth1") not in WOO_AUTH:
+        problems.append("auth must be 'oauth1', 'basic' or 'query'")
+    if kind == "magento":
+        oauth = [credentials.get(n) for n in MAGENTO_OAUTH]
+        if any(oauth) and not all(oauth):
+            problems.append(
+                "OAuth 1.0a needs all of consumer_key, consumer_secret and access_token_secret "
+                "(with access_token); leave all three empty for a bearer token"
+            )
+        if credentials.get("msi", "yes") not in ("yes", "no"):
+            problems.append("msi must be 'yes' or 'no'")
+        if credentials.get("stock_id") and not str(credentials["stock_id"]).isdigit():
+            problems.append("stock_id must be a number")
     inventory_id = credentials.get("inventory_id") if kind == "baselinker" else None
     if inventory_id and not str(inventory_id).isdigit():
         problems.append("inventory_id must be a number")

@@ -5,20 +5,24 @@ Orders are read incrementally with ``modified_after`` (GMT dates), newest modifi
 pass over products (``sku``, ``manage_stock``, ``stock_quantity``, ``stock_status``): changing a
 product's stock does not reliably move its modification date, so a date filter would miss it.
 
-Auth is HTTP basic with the ``ck_…``/``cs_…`` key pair. Errors come as
+Auth with the ``ck_…``/``cs_…`` key pair, as WooCommerce accepts it: over plain ``http://``
+only a one-legged OAuth 1.0a signature (``auth: oauth1``, the default there); over HTTPS HTTP
+Basic (``auth: basic``, the default there) or the ``consumer_key``/``consumer_secret`` query
+parameters (``auth: query``, for hosts that strip the ``Authorization`` header). Errors come as
 ``{"code", "message", "data": {"status"}}``. In the order flow the shop's namespace gets the
 order ``number`` (what the merchant and the OMS see); the post ``id`` is kept in ``data``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
 
 from connectors.base import ProtocolError
+from connectors.oauth import OAuth1
 from connectors.polling import (
     MAX_PAGES_PER_ROUND,
     EventBuilder,
@@ -80,20 +84,40 @@ def product_level(product: dict[str, Any]) -> tuple[float | None, str | None, di
     return quantity, None if status is None else str(status), {"id": product.get("id")}
 
 
+def variation_level(
+    parent: dict[str, Any], variation: dict[str, Any]
+) -> tuple[float | None, str | None, dict[str, Any]]:
+    """A variation's level; ``manage_stock: "parent"`` means the parent product's stock."""
+    source = parent if variation.get("manage_stock") == "parent" else variation
+    quantity, status, _ = product_level(source)
+    status = variation.get("stock_status") or status
+    return quantity, status, {"id": variation.get("id"), "parent_id": parent.get("id")}
+
+
 class WooCommerceConnector(PollingConnector):
     kind: ClassVar[str] = "woocommerce"
 
     per_page: int = PER_PAGE
 
-    def _auth(self) -> httpx.BasicAuth:
-        return httpx.BasicAuth(
-            self.credentials.get("consumer_key", ""), self.credentials.get("consumer_secret", "")
-        )
+    @property
+    def auth_scheme(self) -> str:
+        chosen = self.credentials.get("auth")
+        if chosen:
+            return chosen
+        return "basic" if self.base_url.lower().startswith("https://") else "oauth1"
+
+    def _auth(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The request's auth keywords for httpx (``params`` gains the query-string keys)."""
+        key = self.credentials.get("consumer_key", "")
+        secret = self.credentials.get("consumer_secret", "")
+        if self.auth_scheme == "query":
+            return {"params": {**params, "consumer_key": key, "consumer_secret": secret}}
+        if self.auth_scheme == "oauth1":
+            return {"params": params, "auth": OAuth1(key, secret, in_query=True)}
+        return {"params": params, "auth": httpx.BasicAuth(key, secret)}
 
     async def _get(self, path: str, flow: str, params: dict[str, Any]) -> tuple[Any, int]:
-        reply = await self.api.request(
-            "GET", f"{API}/{path}", flow=flow, params=params, auth=self._auth()
-        )
+        reply = await self.api.request("GET", f"{API}/{path}", flow=flow, **self._auth(params))
         if not isinstance(reply.body, list):
             raise ProtocolError(f"GET {API}/{path}: expected a JSON list, got {type(reply.body)}")
         try:
@@ -143,22 +167,38 @@ class WooCommerceConnector(PollingConnector):
     async def _stock(self, state: StreamState) -> None:
         at = self.clock()
         levels: dict[str, tuple[float | None, str | None, dict[str, Any]]] = {}
+        variable: list[dict[str, Any]] = []
+        async for product in self._pages("products", {"orderby": "id", "order": "asc"}):
+            if product.get("sku"):
+                levels[str(product["sku"])] = product_level(product)
+            if product.get("type") == "variable" or product.get("variations"):
+                variable.append(product)
+        # A variable product keeps its stock on its variations (each with its own SKU): the
+        # SKUs orders and webhooks name. One list call per variable product.
+        for parent in variable:
+            path = f"products/{parent.get('id')}/variations"
+            async for variation in self._pages(path, {"orderby": "id", "order": "asc"}):
+                if variation.get("sku"):
+                    levels[str(variation["sku"])] = variation_level(parent, variation)
+        self.stock_changes(state, levels, at)
+
+    async def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         page = 1
         while True:
-            params = {"per_page": self.per_page, "page": page, "orderby": "id", "order": "asc"}
-            products, total_pages = await self._get("products", self.stock_flow, params)
-            for product in products:
-                if isinstance(product, dict) and product.get("sku"):
-                    levels[str(product["sku"])] = product_level(product)
-            if page >= total_pages or not products:
-                break
+            items, total_pages = await self._get(
+                path, self.stock_flow, {**params, "per_page": self.per_page, "page": page}
+            )
+            for item in items:
+                if isinstance(item, dict):
+                    yield item
+            if page >= total_pages or not items:
+                return
             page += 1
-        self.stock_changes(state, levels, at)
 
     async def checks(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
         async def count(path: str, flow: str) -> str:
             reply = await self.api.request(
-                "GET", f"{API}/{path}", flow=flow, params={"per_page": 1}, auth=self._auth()
+                "GET", f"{API}/{path}", flow=flow, **self._auth({"per_page": 1})
             )
             total = reply.response.headers.get("x-wp-total", "?")
             return f"GET {API}/{path} answered {reply.response.status_code}; {total} in all"

@@ -108,6 +108,7 @@ class FakeWoo:
     def __init__(self) -> None:
         self.orders: list[dict[str, Any]] = load("woocommerce", "orders.json")
         self.products: list[dict[str, Any]] = load("woocommerce", "products.json")
+        self.variations: dict[int, list[dict[str, Any]]] = {}
         self.requests: list[httpx.Request] = []
 
     def touch(self, order_id: int, modified: str, **changes: Any) -> None:
@@ -124,6 +125,9 @@ class FakeWoo:
             after = params.get("modified_after")
             items = [o for o in self.orders if not after or o["date_modified_gmt"] > after]
             items.sort(key=lambda o: (o["date_modified_gmt"], o["id"]))
+        elif request.url.path.endswith("/variations"):
+            parent = int(request.url.path.split("/")[-2])
+            items = self.variations.get(parent, [])
         else:
             items = sorted(self.products, key=lambda p: p["id"])
         total_pages = max(1, -(-len(items) // per_page))

@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from woocommerce.oauth import OAuth as WooOAuth
 
 from connectors.base import AuthError, ProtocolError, RateLimited, Unavailable
 from connectors.polling import EventBuilder
@@ -260,3 +261,72 @@ def test_shipping_fees_and_coupons_are_in_the_total_not_the_lines() -> None:
     assert event.data["lines"] == 2  # line_items only: no shipping, fee or coupon line
     # The variation's own SKU, as webhooks and the variations endpoint report it.
     assert event.data["skus"] == {"WOO-SINGLE-1": 2, "SHIP-IDEA-BLACK-M": 1}
+
+
+@pytest.mark.asyncio
+async def test_variable_products_are_read_per_variation_sku(
+    router: respx.Router, woo: FakeWoo, deps: dict[str, Any]
+) -> None:
+    woo.products = load("woocommerce", "products_variable.json")
+    woo.variations = {
+        22: load("woocommerce", "variations_22.json"),
+        30: load("woocommerce", "variations_30.json"),
+    }
+    router.get(ORDERS).mock(side_effect=woo.handle)
+    router.get(PRODUCTS).mock(side_effect=woo.handle)
+    router.get(url__regex=rf"{PRODUCTS}/\d+/variations").mock(side_effect=woo.handle)
+
+    result = await make(deps).poll(None)
+
+    stock = {e.refs["sku"]: (e.quantity, e.state) for e in seen(result.events, "stock")}
+    assert stock == {
+        "SHIP-IDEA-BLACK-M": (4, "instock"),  # the SKU orders and webhooks name
+        "SHIP-IDEA-GREEN-S": (0, "outofstock"),
+        "HOODIE": (9, "instock"),
+        "HOODIE-L": (9, "instock"),  # manage_stock "parent": the parent's quantity
+    }
+    paths = [r.url.path for r in woo.requests if r.url.path.endswith("/variations")]
+    assert paths == [
+        "/wp-json/wc/v3/products/22/variations",
+        "/wp-json/wc/v3/products/30/variations",
+    ]
+
+
+@pytest.mark.asyncio
+async def test_auth_scheme_follows_the_transport(
+    router: respx.Router, woo: FakeWoo, deps: dict[str, Any], clock: Clock
+) -> None:
+    plain = "http://shop.example.com"
+    router.get(f"{plain}/wp-json/wc/v3/orders").mock(side_effect=woo.handle)
+    router.get(f"{plain}/wp-json/wc/v3/products").mock(side_effect=woo.handle)
+    router.get(ORDERS).mock(side_effect=woo.handle)
+    router.get(PRODUCTS).mock(side_effect=woo.handle)
+
+    await WooCommerceConnector(system_id="shop", base_url=plain, credentials=CREDS, **deps).poll(
+        None
+    )
+    signed = woo.requests[0]
+    assert "authorization" not in signed.headers  # never Basic over plain http
+    query = dict(signed.url.params)
+    assert query["oauth_consumer_key"] == "ck_test"
+    assert query["oauth_signature_method"] == "HMAC-SHA256"
+    # The official WooCommerce client's own signing agrees with ours on the same request.
+    url = f"{plain}{signed.url.path}"
+    unsigned = {k: v for k, v in signed.url.params.multi_items() if k != "oauth_signature"}
+    expected = WooOAuth(url, "ck_test", "cs_test", method="GET").generate_oauth_signature(
+        dict(unsigned), url
+    )
+    assert query["oauth_signature"] == expected
+
+    woo.requests.clear()
+    await make(deps).poll(None)  # https: Basic by default
+    assert woo.requests[0].headers["authorization"].startswith("Basic ")
+    assert "oauth_signature" not in woo.requests[0].url.params
+
+    woo.requests.clear()
+    creds = {**CREDS, "auth": "query"}  # for hosts that strip Authorization
+    await WooCommerceConnector(system_id="shop", base_url=BASE, credentials=creds, **deps).poll(
+        None
+    )
+    assert "authorization" not in woo.requests[0].headers
+    assert woo.requests[0].url.params["consumer_secret"] == "cs_test"
