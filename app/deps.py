@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.auth import throttle
 from app.auth.service import Principal, authenticate
 from app.errors import Forbidden, Unauthorized
 from app.runtime import Runtime
@@ -25,14 +26,17 @@ _bearer = HTTPBearer(auto_error=False, description="The admin token or a workspa
 
 
 def _principal(
+    request: Request,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
+    throttle.check(request)
     with runtime.engine.connect() as connection:
         principal = authenticate(connection, credentials.credentials, runtime.admin_token)
     if principal is None:
+        throttle.failed(request)
         raise Unauthorized()
     return principal
 
@@ -40,13 +44,13 @@ def _principal(
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
-def _admin(principal: PrincipalDep) -> Principal:
+def admin(principal: PrincipalDep) -> Principal:
     if not principal.is_admin:
         raise Forbidden("this needs the admin token")
     return principal
 
 
-AdminDep = Annotated[Principal, Depends(_admin)]
+AdminDep = Annotated[Principal, Depends(admin)]
 
 WorkspacePath = Annotated[
     str,

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="Serve /metrics without a token; by default it needs the admin token "
         "(its series name workspaces and systems).",
     )
+    auth_failures_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Failed authentications (bearer tokens, dashboard sign-in) a client address "
+        "may make in any minute; beyond it the address is answered 429 with Retry-After.",
+    )
     log_level: str = Field(default="info", description="Log level of the service.")
     background: bool = Field(
         default=True,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.service import create_token, list_tokens, revoke_token
-from app.deps import RuntimeDep, WorkspaceDep
+from app.deps import AdminDep, RuntimeDep, WorkspaceDep, WorkspacePath
 from app.errors import NotFound
 from app.workspaces.service import require_workspace
 
@@ -31,10 +31,20 @@ class NewTokenOut(TokenOut):
     token: str = Field(description="The bearer token. Shown this once; only its hash is kept.")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=NewTokenOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NewTokenOut,
+    responses={403: {"description": "Only the admin token creates tokens"}},
+)
 def create(
-    ws: WorkspaceDep, runtime: RuntimeDep, body: Annotated[TokenIn | None, Body()] = None
+    ws: WorkspacePath,
+    _admin: AdminDep,
+    runtime: RuntimeDep,
+    body: Annotated[TokenIn | None, Body()] = None,
 ) -> NewTokenOut:
+    """A new token of the workspace. Only the admin creates them: a workspace token that could
+    mint others would outlive its own revocation through them."""
     with runtime.engine.begin() as connection:
         require_workspace(connection, ws)
         info, secret = create_token(connection, ws, (body or TokenIn()).name)

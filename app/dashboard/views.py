@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from app.auth import throttle
 from app.auth.service import authenticate
 from app.dashboard import (
     incident_views,
@@ -127,6 +128,12 @@ async def signin(
 ) -> Response:
     if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
         return _signin_page(request, next, "The form expired. Please sign in again.", 403)
+    try:
+        throttle.check(request)
+    except throttle.TooManyFailures as exc:
+        page = _signin_page(request, next, "Too many failed sign-ins. Try again later.", 429)
+        page.headers.update(exc.headers or {})
+        return page
     presented = token.strip()
 
     def start() -> tuple[str, Session] | None:
@@ -140,6 +147,7 @@ async def signin(
 
     opened = await run_in_threadpool(start)
     if opened is None:
+        throttle.failed(request)
         return _signin_page(request, next, "That token is not valid.", 401)
     session_id, session = opened
     response = see_other(safe_next(next) or home_of(session))

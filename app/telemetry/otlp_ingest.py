@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.auth import throttle
 from app.auth.service import authenticate
 from app.deps import WORKSPACE_PATTERN, RuntimeDep
 from app.errors import ApiError
@@ -112,7 +113,7 @@ async def export_traces(
     except OtlpError as exc:
         return _error("json", exc.status_code, exc.message)
     try:
-        ws = await run_in_threadpool(_workspace, runtime, credentials, workspace)
+        ws = await run_in_threadpool(_workspace, request, runtime, credentials, workspace)
         limit = runtime.settings.otlp_ingest_max_body_bytes
         body = await _read_body(request, limit)
         body = decompress(body, request.headers.get("content-encoding", ""), limit)
@@ -124,7 +125,7 @@ async def export_traces(
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return _error(encoding, exc.status_code, exc.message, headers)
     except ApiError as exc:
-        return _error(encoding, exc.status_code, _text(exc.detail))
+        return _error(encoding, exc.status_code, _text(exc.detail), exc.headers)
     return Response(
         encode_response(encoding, result.rejected, result.message),
         200,
@@ -133,13 +134,18 @@ async def export_traces(
 
 
 def _workspace(
-    runtime: Runtime, credentials: HTTPAuthorizationCredentials | None, named: str | None
+    request: Request,
+    runtime: Runtime,
+    credentials: HTTPAuthorizationCredentials | None,
+    named: str | None,
 ) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise OtlpError("missing or invalid bearer token", status_code=401)
+    throttle.check(request)
     with runtime.engine.connect() as connection:
         principal = authenticate(connection, credentials.credentials, runtime.admin_token)
     if principal is None:
+        throttle.failed(request)
         raise OtlpError("missing or invalid bearer token", status_code=401)
     if named is not None and not re.fullmatch(WORKSPACE_PATTERN, named):
         raise BadRequest(f"{WORKSPACE_HEADER} '{named[:80]}' is not a workspace id")

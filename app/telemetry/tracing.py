@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import Response
 from opentelemetry import trace
 from opentelemetry.propagate import extract
@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.deps import admin
 from app.runtime import Runtime
 from app.settings import Settings
 from app.telemetry import metrics
@@ -47,9 +48,13 @@ def install(app: FastAPI, runtime: Runtime, *, version: str) -> None:
     app.add_middleware(RequestTelemetry, tracer=tracer, provider=provider)
     runtime.listeners.append(_count_stored)
 
-    @app.get("/metrics", tags=["health"], response_class=Response)
+    # Its series name workspaces and systems: the admin token unless the operator opts out.
+    guard = [] if runtime.settings.metrics_public else [Depends(admin)]
+
+    @app.get("/metrics", tags=["health"], response_class=Response, dependencies=guard)
     def prometheus_metrics() -> Response:
-        """Prometheus metrics in the text exposition format; no token needed."""
+        """Prometheus metrics in the text exposition format; the admin token is needed unless
+        ARBITER_METRICS_PUBLIC is true."""
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

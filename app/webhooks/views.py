@@ -9,11 +9,21 @@ from fastapi.responses import JSONResponse
 
 from app.connections.service import Target, load_target
 from app.deps import RuntimeDep, WorkspacePath
-from app.errors import Invalid, NotFound, Unauthorized
+from app.errors import ApiError, Invalid, NotFound
 from app.webhooks.service import accept_delivery, delivery_id, parse
 from connectors.webhooks import PayloadError, SignatureError, UnsupportedWebhookKind
 
 router = APIRouter(tags=["webhooks"])
+
+
+class Refused(ApiError):
+    """The one answer to every webhook that is not accepted before its payload is read: a
+    caller without the secret learns nothing about which workspaces, systems and kinds exist."""
+
+    status_code = 401
+
+    def __init__(self) -> None:
+        super().__init__("webhook refused: no receiver here, or its signature does not verify")
 
 
 @router.post(
@@ -23,8 +33,10 @@ router = APIRouter(tags=["webhooks"])
             "description": "Stored with its events (or a redelivery, or a ping); `dropped` "
             "lists the events the topology cannot take, with why"
         },
-        401: {"description": "Missing or bad signature: nothing stored"},
-        404: {"description": "No such workspace, system or connection"},
+        401: {
+            "description": "No such workspace, system or connection, no webhooks from its "
+            "kind, or a missing or bad signature: one answer for all, nothing stored"
+        },
         422: {"description": "Signed, but not a payload of that system's format"},
     },
 )
@@ -41,17 +53,17 @@ async def receive(
     try:
         target = await run_in_threadpool(load)
     except NotFound as exc:
-        raise NotFound(f"no webhook receiver for {ws}/{system}: {exc.detail}") from exc
+        raise Refused() from exc
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         # Off the event loop: an HMAC and a JSON parse of a large order take milliseconds.
         result = await run_in_threadpool(parse, target, headers, body, datetime.now(UTC))
-    except SignatureError as exc:
-        raise Unauthorized(f"webhook signature rejected: {exc}") from exc
+    except (SignatureError, UnsupportedWebhookKind) as exc:
+        raise Refused() from exc
     except PayloadError as exc:
         raise Invalid.one(["body"], str(exc)) from exc
-    except UnsupportedWebhookKind as exc:
-        raise NotFound(f"system '{system}' (kind '{target.kind}') sends no webhooks") from exc
+    except RecursionError as exc:  # signed, but nested deeper than any parser goes
+        raise Invalid.one(["body"], "invalid JSON: nested too deeply") from exc
     if result.is_ping:
         return JSONResponse({"status": "ok", "ping": True})
     delivery = delivery_id(result, body)

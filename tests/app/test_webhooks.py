@@ -96,17 +96,32 @@ def test_signed_but_malformed_is_422(client: TestClient, workspace: str) -> None
     assert client.post(RECEIVER, content=body, headers=_woo_headers(body)).status_code == 422
 
 
-def test_unknown_targets_are_404(client: TestClient, workspace: str) -> None:
+def test_unknown_targets_and_bad_signatures_answer_alike(
+    client: TestClient, workspace: str
+) -> None:
+    # No workspace, no system, no connection, a bad signature: one status and one body, so a
+    # caller without the secret cannot map which workspaces and systems exist, nor their kind.
     body = _order()
-    assert client.post(RECEIVER, content=body, headers=_woo_headers(body)).status_code == 404
-    assert (
-        client.post("/webhooks/nope/shop", content=body, headers=_woo_headers(body)).status_code
-        == 404
-    )
-    assert (
-        client.post("/webhooks/acme/wms", content=body, headers=_woo_headers(body)).status_code
-        == 404
-    )
+    answers = [
+        client.post(RECEIVER, content=body, headers=_woo_headers(body)),  # no connection
+        client.post("/webhooks/nope/shop", content=body, headers=_woo_headers(body)),
+        client.post("/webhooks/acme/wms", content=body, headers=_woo_headers(body)),
+    ]
+    _connect_shop(client)
+    forged = _woo_headers(body, secret="not-the-secret")
+    answers.append(client.post(RECEIVER, content=body, headers=forged))
+    assert {(a.status_code, a.content) for a in answers} == {
+        (answers[0].status_code, answers[0].content)
+    }
+    assert answers[0].status_code == 401
+    assert b"woocommerce" not in answers[0].content
+
+
+def test_signed_but_nested_too_deep_is_422(client: TestClient, workspace: str) -> None:
+    _connect_shop(client)
+    body = b'{"id": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post(RECEIVER, content=body, headers=_woo_headers(body))
+    assert response.status_code == 422, response.text
 
 
 def test_standard_webhooks_for_a_generic_system(client: TestClient) -> None:
@@ -159,12 +174,11 @@ def test_polled_only_kinds_have_no_receiver(client: TestClient, workspace: str) 
             "credentials": {"protocol": "json2", "api_key": "k"},
         },
     ).raise_for_status()
-    assert (
-        client.post(
-            "/webhooks/acme/erp", content=b"{}", headers={"Content-Type": "application/json"}
-        ).status_code
-        == 404
+    answer = client.post(
+        "/webhooks/acme/erp", content=b"{}", headers={"Content-Type": "application/json"}
     )
+    assert answer.status_code == 401  # the same answer as for no receiver at all
+    assert b"odoo" not in answer.content
 
 
 def test_a_delivery_left_unprocessed_by_a_crash_is_processed_later(

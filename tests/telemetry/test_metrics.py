@@ -9,11 +9,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.telemetry import metrics
 from tests.app.conftest import CONTRACT_EVENTS
+from tests.conftest import ADMIN_TOKEN
 from tests.telemetry.test_otlp_ingest import ORDER_CALL, json_span, otlp_json
 
 
 def _families(client: TestClient) -> dict[str, list[tuple[dict[str, str], float]]]:
-    response = client.get("/metrics", headers={"Authorization": ""})
+    # Served to the admin token only (ARBITER_METRICS_PUBLIC unset): its series name workspaces.
+    assert client.get("/metrics", headers={"Authorization": ""}).status_code == 401
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return {
