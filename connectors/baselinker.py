@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.base import AuthError, ConnectorError, PollResult, ProtocolError, RateLimited
-from connectors.http import NO_JSON, TokenBucket
+from connectors.http import TokenBucket
 from connectors.polling import (
     MAX_PAGES_PER_ROUND,
     Keyset,
@@ -54,6 +54,7 @@ from connectors.polling import (
     add_sku,
     event_id,
     iso,
+    number,
     parse_time,
 )
 
@@ -428,9 +429,9 @@ class BaseLinkerConnector(PollingConnector):
         per_warehouse = {str(k): v for k, v in stock.items()}
         warehouse = self.credentials.get("warehouse_id")
         if warehouse:
-            quantity: float | None = _number(per_warehouse.get(warehouse))
+            quantity: float | None = number(per_warehouse.get(warehouse))
         else:
-            quantity = sum(_number(v) or 0 for v in per_warehouse.values())
+            quantity = sum(number(v) or 0 for v in per_warehouse.values())
         return quantity, None, {**extra, "stock": per_warehouse}
 
     async def _load_skus(self, inventory_id: int) -> None:
@@ -518,16 +519,6 @@ class BaseLinkerConnector(PollingConnector):
             return f"getInventoryProductsStock answered for inventory {inventory_id}"
 
         return [("token", token), ("journal", journal), ("inventory", inventory)]
-
-
-def _number(value: Any) -> float | None:
-    if value is None or value is NO_JSON:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(number) if number.is_integer() else number
 
 
 def _variant_stocks(variants: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -1,4 +1,4 @@
-"""Magento 2 REST (``/rest/<store_code>/V1/``): orders and MSI source items. Polling only:
+"""Magento 2 REST (``/rest/<store_code>/V1/``): orders and salable stock. Polling only:
 Magento Open Source has no webhooks.
 
 Orders come from ``GET /V1/orders`` with a ``searchCriteria`` filter ``updated_at gt``, sorted
@@ -7,9 +7,20 @@ envelope. Magento answers the last page again when ``currentPage`` runs past the
 page count comes from ``total_count``, never from an empty page. The order number is
 ``increment_id``; ``entity_id`` is kept in ``data``.
 
-Stock comes from MSI ``GET /V1/inventory/source-items`` (``sku``, ``source_code``,
-``quantity``, ``status``), summed per SKU over all sources or only ``source_code`` when the
-credentials name one. Auth is a bearer integration access token. Errors look like
+Stock is what the shop sells, not what the sources hold. With MSI (default): the SKUs come from
+``GET /V1/inventory/source-items`` (only ``source_code`` when the credentials name one), and
+each SKU's level is its salable quantity in the website's stock,
+``GET /V1/inventory/get-product-salable-quantity/{sku}/{stockId}`` (source items of the stock's
+sources minus reservations). ``stock_id`` comes from the credentials, else from the store's
+website (``store/storeViews`` → ``store/websites`` → ``inventory/stock-resolver/website``).
+Without MSI (``msi: no``, or source-items answering 404): the SKUs of simple and virtual
+products from ``GET /V1/products`` and each one's ``GET /V1/stockItems/{sku}``. One call per
+SKU and round.
+
+Auth: since 2.4.4 an integration's access token is refused as a bearer token unless the
+merchant enables ``oauth/consumer/enable_integration_as_bearer``; with ``consumer_key``,
+``consumer_secret`` and ``access_token_secret`` besides ``access_token`` the connector signs
+OAuth 1.0a instead (:mod:`connectors.oauth`). Errors look like
 ``{"message": "... %name ...", "parameters": {"name": ...}}``.
 """
 
@@ -18,8 +29,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 
-from connectors.base import ProtocolError
+from connectors.base import MAGENTO_OAUTH, ProtocolError
+from connectors.oauth import OAuth1
 from connectors.polling import (
     MAX_PAGES_PER_ROUND,
     Keyset,
@@ -27,6 +40,7 @@ from connectors.polling import (
     Stream,
     StreamState,
     add_sku,
+    number,
     parse_time,
     sql_time,
 )
@@ -73,21 +87,38 @@ class MagentoConnector(PollingConnector):
     page_size: int = PAGE_SIZE
     stock_page_size: int = STOCK_PAGE_SIZE
 
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._stock_id: int | None = None
+        self._msi = self.credentials.get("msi", "yes") != "no"
+
     @property
     def prefix(self) -> str:
         return f"/rest/{self.credentials.get('store_code') or 'default'}/V1"
 
+    def _auth(self) -> dict[str, Any]:
+        token = self.credentials.get("access_token", "")
+        if all(self.credentials.get(name) for name in MAGENTO_OAUTH):
+            return {
+                "auth": OAuth1(
+                    self.credentials["consumer_key"],
+                    self.credentials["consumer_secret"],
+                    token=token,
+                    token_secret=self.credentials["access_token_secret"],
+                )
+            }
+        return {"headers": {"Authorization": f"Bearer {token}"}}
+
+    async def _read(self, path: str, flow: str, params: dict[str, str] | None = None) -> Any:
+        reply = await self.api.request(
+            "GET", f"{self.prefix}/{path}", flow=flow, params=params, **self._auth()
+        )
+        return reply.body
+
     async def _search(
         self, path: str, flow: str, params: dict[str, str]
     ) -> tuple[list[dict[str, Any]], int]:
-        reply = await self.api.request(
-            "GET",
-            f"{self.prefix}/{path}",
-            flow=flow,
-            params=params,
-            headers={"Authorization": f"Bearer {self.credentials.get('access_token', '')}"},
-        )
-        body = reply.body
+        body = await self._read(path, flow, params)
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise ProtocolError(f"GET {self.prefix}/{path}: no items list in the answer")
         try:
@@ -155,36 +186,92 @@ class MagentoConnector(PollingConnector):
 
     async def _stock(self, state: StreamState) -> None:
         at = self.clock()
+        levels: dict[str, tuple[float | None, str | None, dict[str, Any]]] = {}
+        if self._msi:
+            try:
+                skus = await self._source_skus()
+            except ProtocolError as exc:
+                if exc.status != 404:
+                    raise
+                state.notes.append("stock: no MSI source-items here (404): read stockItems")
+                self._msi = False
+        if self._msi:
+            stock_id = await self.stock_id()
+            for sku in skus:
+                path = f"inventory/get-product-salable-quantity/{quote(sku, safe='')}/{stock_id}"
+                quantity = number(await self._read(path, self.stock_flow))
+                state_name = None if quantity is None else _in_stock(quantity > 0)
+                levels[sku] = (quantity, state_name, {"stock_id": stock_id})
+        else:
+            for sku in await self._product_skus():
+                item = await self._read(f"stockItems/{quote(sku, safe='')}", self.stock_flow)
+                if isinstance(item, dict):
+                    quantity = number(item.get("qty"))
+                    levels[sku] = (quantity, _in_stock(bool(item.get("is_in_stock"))), {})
+        self.stock_changes(state, levels, at)
+
+    async def _source_skus(self) -> list[str]:
         only = self.credentials.get("source_code")
-        sums: dict[str, dict[str, Any]] = {}
+        filters = [("source_code", "eq", only)] if only else []
+        skus: set[str] = set()
         page = 1
         while True:
-            filters = [("source_code", "eq", only)] if only else []
             params = search_criteria(
                 page_size=self.stock_page_size, current_page=page, filters=filters
             )
             items, total = await self._search("inventory/source-items", self.stock_flow, params)
-            for item in items:
-                sku = item.get("sku")
-                if not sku or (only and item.get("source_code") != only):
-                    continue
-                entry = sums.setdefault(str(sku), {"quantity": 0.0, "in_stock": False, "by": {}})
-                quantity = float(item.get("quantity") or 0)
-                entry["quantity"] += quantity
-                entry["in_stock"] = entry["in_stock"] or int(item.get("status") or 0) == 1
-                entry["by"][str(item.get("source_code"))] = quantity
+            skus.update(str(i["sku"]) for i in items if i.get("sku"))
             if total <= page * self.stock_page_size or not items:
-                break
+                return sorted(skus)
             page += 1
-        levels = {
-            sku: (
-                int(e["quantity"]) if float(e["quantity"]).is_integer() else e["quantity"],
-                "in_stock" if e["in_stock"] else "out_of_stock",
-                {"sources": e["by"]},
+
+    async def _product_skus(self) -> list[str]:
+        skus: list[str] = []
+        page = 1
+        while True:
+            params = search_criteria(
+                page_size=self.stock_page_size,
+                current_page=page,
+                filters=[("type_id", "in", "simple,virtual")],
             )
-            for sku, e in sums.items()
-        }
-        self.stock_changes(state, levels, at)
+            items, total = await self._search("products", self.stock_flow, params)
+            skus.extend(str(i["sku"]) for i in items if i.get("sku"))
+            if total <= page * self.stock_page_size or not items:
+                return skus
+            page += 1
+
+    async def stock_id(self) -> int:
+        """The website's stock: configured, else resolved from the store code's website."""
+        if self._stock_id is None:
+            configured = self.credentials.get("stock_id")
+            self._stock_id = int(configured) if configured else await self._resolve_stock_id()
+        return self._stock_id
+
+    async def _resolve_stock_id(self) -> int:
+        code = self.credentials.get("store_code") or "default"
+        views = await self._read("store/storeViews", self.stock_flow)
+        view = next((v for v in views or [] if isinstance(v, dict) and v.get("code") == code), None)
+        if view is None:
+            raise ProtocolError(f"store code {code!r} is not a store view of this Magento")
+        websites = await self._read("store/websites", self.stock_flow)
+        website = next(
+            (
+                w
+                for w in websites or []
+                if isinstance(w, dict) and w.get("id") == view.get("website_id")
+            ),
+            None,
+        )
+        if website is None:
+            raise ProtocolError(f"store view {code!r} has no website")
+        resolved = await self._read(
+            f"inventory/stock-resolver/website/{quote(str(website.get('code')), safe='')}",
+            self.stock_flow,
+        )
+        stock_id = resolved.get("stock_id") if isinstance(resolved, dict) else None
+        if not isinstance(stock_id, int):
+            raise ProtocolError(f"no stock is assigned to website {website.get('code')!r}")
+        return stock_id
 
     async def checks(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
         def probe(path: str, flow: str) -> Callable[[], Awaitable[str]]:
@@ -195,7 +282,29 @@ class MagentoConnector(PollingConnector):
 
             return run
 
+        async def stock() -> str:
+            if self._msi:
+                try:
+                    await self._search(
+                        "inventory/source-items",
+                        self.stock_flow,
+                        search_criteria(page_size=1, current_page=1),
+                    )
+                except ProtocolError as exc:
+                    if exc.status != 404:
+                        raise
+                    self._msi = False
+                else:
+                    stock_id = await self.stock_id()
+                    return f"salable quantity (MSI) of stock {stock_id}, the store's website's"
+            await self._read("stockItems/lowStock", self.stock_flow, {"qty": "0", "pageSize": "1"})
+            return "no MSI (source-items: 404, or msi: no): stock from stockItems/{sku}"
+
         return [
             ("orders", probe("orders", self.order_flow)),
-            ("source-items (MSI)", probe("inventory/source-items", self.stock_flow)),
+            ("stock (MSI salable quantity)", stock),
         ]
+
+
+def _in_stock(flag: bool) -> str:
+    return "in_stock" if flag else "out_of_stock"

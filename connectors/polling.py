@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -72,6 +73,17 @@ def money(value: Any) -> str | None:
 def whole(value: float) -> float:
     """2.0 as 2: quantities compare and read as the vendors wrote them."""
     return int(value) if float(value).is_integer() else value
+
+
+def number(value: Any) -> float | None:
+    """A vendor's quantity as a number (2.0 as 2), None when it is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        found = float(value)
+    except (TypeError, ValueError):
+        return None
+    return whole(found) if math.isfinite(found) else None
 
 
 def add_sku(skus: dict[str, float], sku: Any, quantity: Any) -> None:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 import httpx
 import pytest
@@ -276,8 +276,38 @@ class FakeMagento:
         self.source_items: list[dict[str, Any]] = load("magento", "source_items.json")
         self.requests: list[httpx.Request] = []
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
+    salable: dict[int, dict[str, float]] = {
+        # stock 2 (default + warsaw) less reservations; stock 3 is warsaw alone
+        2: {"ABC-1": 9.5, "ABC-2": 0, "TSHIRT-M": 3},
+        3: {"ABC-1": 2.5, "TSHIRT-M": 4},
+    }
+
+    def resources(self, request: httpx.Request) -> httpx.Response:
+        """Everything under /rest/<store>/V1/ that is not a searchCriteria list."""
         self.requests.append(request)
+        path = request.url.path.split("/V1/", 1)[1]
+        parts = [unquote(p) for p in path.split("/")]
+        if path == "store/storeViews":
+            return httpx.Response(200, json=load("magento", "store_views.json"))
+        if path == "store/websites":
+            return httpx.Response(200, json=load("magento", "store_websites.json"))
+        if parts[:3] == ["inventory", "stock-resolver", "website"] and parts[3] == "base":
+            return httpx.Response(200, json=load("magento", "stock_resolver_base.json"))
+        if parts[:2] == ["inventory", "get-product-salable-quantity"]:
+            return httpx.Response(200, json=self.salable[int(parts[3])].get(parts[2], 0))
+        if parts[0] == "stockItems" and parts[1] == "ABC-1":
+            return httpx.Response(200, json=load("magento", "stock_item_abc1.json"))
+        if path == "stockItems/lowStock":
+            return httpx.Response(200, json={"items": [], "search_criteria": {}, "total_count": 0})
+        if path == "products":
+            return httpx.Response(200, json=load("magento", "products_simple.json"))
+        if path in ("orders", "inventory/source-items"):
+            return self.handle(request)
+        return httpx.Response(404, json={"message": "Request does not match any route."})
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if not self.requests or self.requests[-1] is not request:
+            self.requests.append(request)
         params = dict(request.url.params)
         rows = self.orders if request.url.path.endswith("/orders") else self.source_items
         group = 0

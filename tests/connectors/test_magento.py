@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from oauthlib.oauth1.rfc5849 import signature
 
 from connectors.base import AuthError
 from connectors.magento import MagentoConnector
@@ -33,8 +35,7 @@ def seen(events: list[Any], flow: str = "order") -> list[Any]:
 
 @pytest.fixture
 def routes(router: respx.Router, magento: FakeMagento) -> FakeMagento:
-    router.get(ORDERS).mock(side_effect=magento.handle)
-    router.get(SOURCE_ITEMS).mock(side_effect=magento.handle)
+    router.get(url__startswith=f"{BASE}/rest/").mock(side_effect=magento.resources)
     return magento
 
 
@@ -93,19 +94,81 @@ async def test_pages_end_at_total_count_and_resume_is_exact(
 
 
 @pytest.mark.asyncio
-async def test_msi_source_items_summed_per_sku(routes: FakeMagento, deps: dict[str, Any]) -> None:
+async def test_stock_is_the_salable_quantity_of_the_websites_stock(
+    routes: FakeMagento, deps: dict[str, Any]
+) -> None:
     result = await make(deps).poll(None)
+
     stock = {e.refs["sku"]: (e.quantity, e.state) for e in seen(result.events, "stock")}
+    # Not the sum of all sources (12.5 for ABC-1): the website's stock less reservations.
     assert stock == {
-        "ABC-1": (12.5, "in_stock"),
+        "ABC-1": (9.5, "in_stock"),
         "ABC-2": (0, "out_of_stock"),
-        "TSHIRT-M": (4, "in_stock"),
+        "TSHIRT-M": (3, "in_stock"),
     }
-    only = await make(deps, source_code="warsaw").poll(None)
+    paths = [r.url.path.split("/V1/")[1] for r in routes.requests]
+    assert "inventory/stock-resolver/website/base" in paths  # store "default" -> website base
+    assert "inventory/get-product-salable-quantity/ABC-1/2" in paths
+
+    only = await make(deps, stock_id="3", source_code="warsaw").poll(None)
     assert {e.refs["sku"]: e.quantity for e in seen(only.events, "stock")} == {
         "ABC-1": 2.5,
         "TSHIRT-M": 4,
     }
+
+
+@pytest.mark.asyncio
+async def test_without_msi_stock_items_are_read(
+    router: respx.Router, routes: FakeMagento, deps: dict[str, Any]
+) -> None:
+    router.routes.clear()
+    router.get(SOURCE_ITEMS).respond(404, json=load("magento", "error_404_msi.json"))
+    router.get(url__startswith=f"{BASE}/rest/").mock(side_effect=routes.resources)
+
+    result = await make(deps).poll(None)
+
+    stock = {e.refs["sku"]: (e.quantity, e.state) for e in seen(result.events, "stock")}
+    assert stock == {"ABC-1": (7, "in_stock")}
+    assert any("no MSI source-items here (404)" in n for n in result.notes)
+
+
+@pytest.mark.asyncio
+async def test_oauth1_with_four_credentials_instead_of_bearer(
+    routes: FakeMagento, deps: dict[str, Any]
+) -> None:
+    oauth = {
+        "consumer_key": "ck-integration",
+        "consumer_secret": "cs-integration",
+        "access_token_secret": "ts-integration",
+    }
+    await make(deps, **oauth).poll(None)
+
+    header = routes.requests[0].headers["authorization"]
+    assert header.startswith("OAuth ")
+    assert 'oauth_consumer_key="ck-integration"' in header
+    assert 'oauth_token="integration-token"' in header
+    assert 'oauth_signature_method="HMAC-SHA256"' in header
+    # The signature verifies with the four credentials (server side of the same RFC 5849).
+    request = routes.requests[0]
+    params = signature.collect_parameters(
+        uri_query=request.url.query.decode(), headers={"Authorization": header}
+    )
+    base = signature.signature_base_string(
+        "GET",
+        signature.base_string_uri(str(request.url)),
+        signature.normalize_parameters(params),
+    )
+    sent = dict(
+        signature.collect_parameters(
+            headers={"Authorization": header}, exclude_oauth_signature=False
+        )
+    )
+    keys = SimpleNamespace(client_secret="cs-integration", resource_owner_secret="ts-integration")
+    assert sent["oauth_signature"] == signature.sign_hmac_sha256_with_client(base, keys)
+
+    routes.requests.clear()
+    await make(deps).poll(None)
+    assert routes.requests[0].headers["authorization"] == "Bearer integration-token"
 
 
 @pytest.mark.asyncio
@@ -147,6 +210,10 @@ async def test_test_connection_explains_missing_msi(
 ) -> None:
     router.get(ORDERS).mock(side_effect=magento.handle)
     router.get(SOURCE_ITEMS).respond(404, json=load("magento", "error_404_msi.json"))
+    router.get(url__startswith=f"{BASE}/rest/").mock(side_effect=magento.resources)
     checks = await make(deps).test()
-    assert [(c.name, c.ok) for c in checks] == [("orders", True), ("source-items (MSI)", False)]
-    assert "Request does not match any route" in checks[1].detail
+    assert [(c.name, c.ok) for c in checks] == [
+        ("orders", True),
+        ("stock (MSI salable quantity)", True),
+    ]
+    assert "no MSI (source-items: 404" in checks[1].detail
