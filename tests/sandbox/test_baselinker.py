@@ -117,7 +117,7 @@ async def test_journal_lists_creations_and_status_changes(
         (3001001, 18),
     ]
     assert logs[2]["object_id"] == BL_STATUS_IN_ERP
-    later = (await call(baselinker, "getJournalList", last_log_id=logs[1]["id"]))["logs"]
+    later = (await call(baselinker, "getJournalList", last_log_id=logs[1]["log_id"]))["logs"]
     assert [e["log_type"] for e in later] == [18]
 
 
