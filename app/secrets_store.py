@@ -6,12 +6,14 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from app.db.engine import private_dir
+
 
 def read_or_create(path: Path, make: Callable[[], str]) -> str:
     """The secret in ``path``, written there (mode 0600) by the first process that needs it."""
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     # O_EXCL: two processes starting together must not write two different secrets.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

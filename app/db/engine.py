@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,12 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if (
+        parsed.database
+        and parsed.database != ":memory:"
+        and not parsed.database.startswith("file:")
+    ):
+        private_file(Path(parsed.database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _pragmas)
     return engine
@@ -66,6 +72,28 @@ def make_writer_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (mode 0700) when it is missing: it holds raw webhook bodies, order data
+    and secrets, for the service's account only. An existing directory is left as it is (the
+    operator chose it; it may be shared, like /tmp)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def private_file(database: Path) -> None:
+    """Make the SQLite file (and its -wal and -shm files, if any) readable by the owner only.
+
+    The file is created here, 0600, before SQLite opens it: SQLite gives the -wal and -shm files
+    it creates later the mode of the database file.
+    """
+    private_dir(database.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
 
 
 def migrate(engine: Engine) -> None:
