@@ -15,6 +15,7 @@ from app import errors
 from app.auth.views import router as tokens_router
 from app.connections.poller import pollers
 from app.connections.views import router as connections_router
+from app.contracts.views import router as contracts_router
 from app.dashboard.views import dashboard_static
 from app.dashboard.views import router as dashboard_router
 from app.demo import demo
@@ -24,7 +25,7 @@ from app.events.models import EventBatch
 from app.events.views import router as events_router
 from app.incidents.evaluator import incident_evaluator
 from app.incidents.views import router as incidents_router
-from app.middleware import BodySizeLimit
+from app.middleware import BodySizeLimit, NulGuard
 from app.notifications.views import router as channels_router
 from app.reports.views import router as reports_router
 from app.runtime import Runtime
@@ -50,6 +51,7 @@ ROUTERS = (
     channels_router,
     warnings_router,
     reports_router,
+    contracts_router,
     connections_router,
     webhooks_router,
     otlp_router,
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(NulGuard)
     tracing.install(app, runtime, version=VERSION)
     for router in ROUTERS:
         app.include_router(router)

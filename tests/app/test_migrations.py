@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import app.connections.tables
+import app.contracts.tables
 import app.dashboard.tables
 import app.incidents.tables
 import app.notifications.tables  # noqa: F401 - each module adds its tables to the metadata

@@ -1,0 +1,95 @@
+"""Contracts per vendor and running costs per workspace, as resources a script can PUT."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from app.contracts import service
+from app.contracts.models import Contract, ContractIn, Costs, CostsIn
+from app.deps import RuntimeDep, WorkspaceDep
+from app.workspaces.service import require_workspace
+
+router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["contracts"])
+
+VendorPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=200,
+        description="The vendor as the topology names it (a system's vendor or a link's "
+        "owner), URL-encoded.",
+        examples=["ERP partner"],
+    ),
+]
+
+
+@router.get("/contracts", response_model=list[Contract])
+def list_contracts(ws: WorkspaceDep, runtime: RuntimeDep) -> list[Contract]:
+    """Every vendor contract of the workspace, by vendor name."""
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+        return service.list_contracts(connection, ws)
+
+
+@router.put(
+    "/contracts/{vendor}",
+    response_model=Contract,
+    responses={201: {"model": Contract, "description": "Created"}},
+)
+def put_contract(
+    ws: WorkspaceDep, vendor: VendorPath, body: ContractIn, runtime: RuntimeDep, response: Response
+) -> Contract:
+    """Create (201) or replace (200) the vendor's contract: the response and resolution times
+    and the monthly availability it promises, its monthly fee, and the penalty per breach with
+    its cap. The SLA report applies it to the incidents the vendor answers for."""
+    with runtime.engine.begin() as connection:
+        require_workspace(connection, ws)
+        contract, created = service.put_contract(connection, ws, vendor, body)
+    response.status_code = 201 if created else 200
+    return contract
+
+
+@router.get("/contracts/{vendor}", response_model=Contract)
+def get_contract(ws: WorkspaceDep, vendor: VendorPath, runtime: RuntimeDep) -> Contract:
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+        return service.get_contract(connection, ws, vendor)
+
+
+@router.delete("/contracts/{vendor}", status_code=204)
+def delete_contract(ws: WorkspaceDep, vendor: VendorPath, runtime: RuntimeDep) -> Response:
+    with runtime.engine.begin() as connection:
+        require_workspace(connection, ws)
+        service.delete_contract(connection, ws, vendor)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/costs", response_model=Costs, responses={201: {"model": Costs, "description": "Created"}}
+)
+def put_costs(ws: WorkspaceDep, body: CostsIn, runtime: RuntimeDep, response: Response) -> Costs:
+    """Create (201) or replace (200) the hourly running costs: advertising (per hour, or a daily
+    budget) and any other hourly cost, in one currency. Incidents on the order flow and the SLA
+    report show what they cost while the order flow was down."""
+    with runtime.engine.begin() as connection:
+        require_workspace(connection, ws)
+        costs, created = service.put_costs(connection, ws, body)
+    response.status_code = 201 if created else 200
+    return costs
+
+
+@router.get("/costs", response_model=Costs)
+def get_costs(ws: WorkspaceDep, runtime: RuntimeDep) -> Costs:
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+        return service.get_costs(connection, ws)
+
+
+@router.delete("/costs", status_code=204)
+def delete_costs(ws: WorkspaceDep, runtime: RuntimeDep) -> Response:
+    with runtime.engine.begin() as connection:
+        require_workspace(connection, ws)
+        service.delete_costs(connection, ws)
+    return Response(status_code=204)
