@@ -132,9 +132,9 @@ def data_difference(
 
     Only ``total``, ``lines`` and ``skus`` are compared, each only when both sides state it.
     Money is equal within one minor unit of its currency, and totals in two different
-    currencies are not compared at all (an ERP may book in its own currency). ``skus`` are
-    compared when the two sides name at least one SKU alike; with no SKU in common they name
-    products differently, and that proves nothing.
+    currencies are not compared at all (an ERP may book in its own currency). ``skus`` compare
+    the quantities of the SKUs both sides name: a product one side names differently (or not
+    at all) proves nothing, and a missing product line shows in ``lines``.
 
     >>> data_difference((("lines", "2"), ("total", "199")), (("total", "189"),))
     ('total', '199', '189')
@@ -158,7 +158,7 @@ def data_difference(
             currencies = {c for c in (mine.get("currency"), theirs.get("currency")) if c}
             if len(currencies) > 1 or _money_equal(a, b, next(iter(currencies), None)):
                 continue
-        elif key == "skus" and not _skus_comparable(a, b):
+        elif key == "skus" and not _skus_differ(a, b):
             continue
         return key, a, b
     return None
@@ -174,11 +174,14 @@ def _money_equal(a: str, b: str, currency: str | None) -> bool:
     return difference <= Decimal(10) ** -MINOR_UNIT_EXPONENT.get(currency or "", 2)
 
 
-def _skus_comparable(a: str, b: str) -> bool:
-    def names(text: str) -> set[str]:
-        return {part.rsplit("=", 1)[0] for part in text.split(", ") if part}
+def _skus_differ(a: str, b: str) -> bool:
+    """Whether a SKU both sides name has different quantities on each."""
 
-    return bool(names(a) & names(b))
+    def parsed(text: str) -> dict[str, str]:
+        return dict(part.rsplit("=", 1) for part in text.split(", ") if "=" in part)
+
+    mine, theirs = parsed(a), parsed(b)
+    return any(mine[sku] != theirs[sku] for sku in mine.keys() & theirs.keys())
 
 
 class UnionFind:
