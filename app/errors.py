@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("arbiter")
@@ -98,6 +99,22 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return ErrorResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _store(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A NUL that a check upstream missed: PostgreSQL's text cannot hold it. The client's
+        # input, not a fault of the service; every field known to reach the store is checked
+        # earlier and named, this is the net under them.
+        if "NUL (0x00)" in str(exc.orig):
+            return ErrorResponse(
+                {
+                    "detail": [
+                        {"loc": ["body"], "msg": "text must not contain NUL", "type": "value_error"}
+                    ]
+                },
+                422,
+            )
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

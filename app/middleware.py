@@ -1,9 +1,11 @@
-"""ASGI middleware: a hard limit on request body size, answered 413 before the app reads on."""
+"""ASGI middleware: a hard limit on request body size, answered 413 before the app reads on;
+NUL characters in the path or query answered 422."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,3 +70,47 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class NulGuard:
+    """422 for a NUL character (%00) in the path or the query string, naming where it is.
+
+    No stored text holds NUL (PostgreSQL's text cannot; ingest refuses it on every backend), so
+    such a request can match nothing; answered here it never reaches a query that would fail.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            loc = _nul_location(scope)
+            if loc is not None:
+                body = json.dumps(
+                    {"detail": [{"loc": loc, "msg": "must not contain NUL", "type": "value_error"}]}
+                ).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 422,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def _nul_location(scope: Scope) -> list[str] | None:
+    if "\x00" in scope.get("path", ""):
+        return ["path"]
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return ["query", name.replace("\x00", "")[:100]]
+    return None

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1/workspaces/{ws}/tokens", tags=["tokens"])
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "workspace token"
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")] = (
+        "workspace token"
+    )
 
 
 class TokenOut(BaseModel):

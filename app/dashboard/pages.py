@@ -19,6 +19,7 @@ from app.dashboard import service
 from app.dashboard.access import SECURITY_HEADERS, SessionDep, render, valid_workspace_id
 from app.dashboard.sessions import Session
 from app.deps import RuntimeDep
+from app.events.models import within_range
 from app.runtime import Runtime
 
 WINDOWS = {3600: "1 hour", 6 * 3600: "6 hours", 86400: "24 hours", 7 * 86400: "7 days"}
@@ -41,8 +42,8 @@ def moment_of(as_of: str | None) -> tuple[datetime, bool]:
     """The page's moment and whether it is live; an unreadable or naive as_of means now."""
     if as_of:
         try:
-            moment = datetime.fromisoformat(as_of.strip().replace(" ", "+"))
-        except ValueError:
+            moment = within_range(datetime.fromisoformat(as_of.strip().replace(" ", "+")))
+        except ValueError:  # unreadable, or outside what the store holds
             moment = None
         if moment is not None and moment.tzinfo is not None:
             return moment.astimezone(UTC), False

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from app.dashboard.service import Scope
 from app.errors import ApiError
+from app.events.models import within_range
 from app.reports.service import SlaReport, sla_report
 from app.reports.views import MAX_PERIOD_DAYS
 from app.runtime import Runtime
@@ -66,8 +67,10 @@ def period(since: str | None, until: str | None, now: datetime) -> Period | str:
             if since and since.strip()
             else end.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         )
-    except ValueError:
-        return "Dates are written like 2026-11-01 (or as RFC 3339 moments)."
+        within_range(start)
+        within_range(end)
+    except (ValueError, OverflowError):  # year 1 or 9999 with an offset overflows
+        return "Dates are written like 2026-11-01 (or as RFC 3339 moments), from 1970 on."
     end = min(end, now)  # nothing is known about the future: a period ends now at the latest
     if start >= end:
         return "The period must start before it ends."

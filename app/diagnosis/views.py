@@ -5,16 +5,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime
 
 from app.deps import RuntimeDep, WorkspaceDep
 from app.errors import NotFound
+from app.events.models import Moment
 from graph.results import Diagnosis, Trace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["diagnosis"])
 
 AsOf = Annotated[
-    AwareDatetime | None,
+    Moment | None,
     Query(description="Diagnose as of this moment (RFC 3339); default: now."),
 ]
 

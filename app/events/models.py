@@ -4,9 +4,9 @@ import json
 import logging
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from app.telemetry import metrics
 from graph.model import Event
@@ -25,6 +25,25 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 """Event times outside these are a broken clock, not an observation (and at the ends of the
 calendar, converting an offset to UTC overflows)."""
+
+
+def within_range(moment: datetime) -> datetime:
+    """``moment`` when it lies in [:data:`EARLIEST`, :data:`LATEST`) (a naive one is read as
+    UTC), else ValueError: a query or cursor time the store and every computation can hold."""
+    try:
+        in_range = EARLIEST <= (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) < LATEST
+    except (OverflowError, ValueError):
+        in_range = False
+    if not in_range:
+        raise ValueError(f"must be from {EARLIEST:%Y} up to {LATEST:%Y} (UTC)")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(within_range)]
+"""An RFC 3339 time with an offset, within the range the store holds (query parameters)."""
+
+NaiveOrAwareMoment = Annotated[datetime, AfterValidator(within_range)]
+"""Like :data:`Moment`, but a time without an offset is taken as UTC."""
 
 
 def storable_problems(event: Event) -> list[tuple[list[str | int], str]]:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.db.tables import event_refs, events
 from app.db.writer import Writer
 from app.errors import Conflict, Invalid, TooLarge, pydantic_items
-from app.events.models import read_stored, read_stored_json, storable_problems
+from app.events.models import read_stored, read_stored_json, storable_problems, within_range
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
 from graph.model import ARBITER_SYSTEM, Event, Topology
@@ -204,8 +204,9 @@ def _encode_cursor(time: datetime, seq: int) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         time_text, seq = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        time = datetime.fromisoformat(time_text)
-        if not isinstance(seq, int) or time.tzinfo is None:
+        time = within_range(datetime.fromisoformat(time_text))
+        # A forged cursor must not overflow the columns it is compared with.
+        if not isinstance(seq, int) or not 0 <= seq <= 2**63 - 1 or time.tzinfo is None:
             raise ValueError(cursor)
     except (ValueError, TypeError) as exc:
         raise Invalid.one(["query", "cursor"], "not a cursor this service returned") from exc

@@ -4,11 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime
 
 from app.deps import RuntimeDep, WorkspaceDep
 from app.errors import Invalid
-from app.events.models import Accepted, EventBatch, EventPageOut
+from app.events.models import Accepted, EventBatch, EventPageOut, Moment
 from app.events.service import MAX_PAGE, parse_batch, prepare, read_events, storing
 from app.workspaces.service import require_workspace
 from graph.model import Event
@@ -63,10 +62,8 @@ def list_(
         str | None, Query(description="`namespace:value`, e.g. `shop:100045` or `sku:ABC-1`.")
     ] = None,
     flow: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[
-        AwareDatetime | None, Query(description="Events at or after (RFC 3339).")
-    ] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Events before (RFC 3339).")] = None,
+    since: Annotated[Moment | None, Query(description="Events at or after (RFC 3339).")] = None,
+    until: Annotated[Moment | None, Query(description="Events before (RFC 3339).")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> EventPageOut:

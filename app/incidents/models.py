@@ -94,14 +94,25 @@ class IncidentPage(_Out):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
-    author: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    text: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=10000, pattern=r"^[^\x00]*$"
+        ),
+    ]
+    author: (
+        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+        | None
+    ) = None
 
 
 class AcknowledgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    by: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    by: (
+        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+        | None
+    ) = None
 
 
 StatusQuery = Literal["open", "resolved", "all"]

@@ -174,9 +174,10 @@ def _encode_cursor(incident_id: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("i"):
+        number = int(raw[1:]) if raw.startswith("i") else -1
+        if not 1 <= number <= 2**63 - 1:  # a forged cursor must not overflow the id column
             raise ValueError(raw)
-        return int(raw[1:])
+        return number
     except ValueError as exc:
         raise Invalid.one(["query", "cursor"], "not a cursor this API returned") from exc
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
 from app.auth.service import Principal
 from app.deps import PrincipalDep, RuntimeDep, WorkspaceDep
+from app.events.models import NaiveOrAwareMoment
 from app.incidents import service
 from app.incidents.models import (
     AcknowledgeIn,
@@ -23,6 +24,10 @@ from app.runtime import Runtime
 from app.workspaces.service import require_workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/incidents", tags=["incidents"])
+
+IncidentId = Annotated[
+    int, Path(ge=1, le=2**63 - 1, description="The incident's number (a signed 64-bit id).")
+]
 
 
 def _who(principal: Principal) -> str:
@@ -52,8 +57,10 @@ def list_(
         str | None, Query(description="Only this link, as flow:from:to", examples=["order:oms:erp"])
     ] = None,
     party: Annotated[str | None, Query(description="Only those this party answers for")] = None,
-    since: Annotated[datetime | None, Query(description="Open at some point after this")] = None,
-    until: Annotated[datetime | None, Query(description="Opened before this")] = None,
+    since: Annotated[
+        NaiveOrAwareMoment | None, Query(description="Open at some point after this")
+    ] = None,
+    until: Annotated[NaiveOrAwareMoment | None, Query(description="Opened before this")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
@@ -79,7 +86,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, response_model_by_alias=True)
-async def get(ws: WorkspaceDep, incident_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+async def get(ws: WorkspaceDep, incident_id: IncidentId, runtime: RuntimeDep) -> dict[str, Any]:
     """The incident with its status-page timeline, notes and notification log."""
     return await run_in_threadpool(_detail, runtime, ws, incident_id)
 
@@ -87,7 +94,7 @@ async def get(ws: WorkspaceDep, incident_id: int, runtime: RuntimeDep) -> dict[s
 @router.post("/{incident_id}/acknowledge", response_model=Incident, response_model_by_alias=True)
 def acknowledge(
     ws: WorkspaceDep,
-    incident_id: int,
+    incident_id: IncidentId,
     runtime: RuntimeDep,
     principal: PrincipalDep,
     body: Annotated[AcknowledgeIn | None, Body()] = None,
@@ -105,7 +112,7 @@ def acknowledge(
 )
 def add_note(
     ws: WorkspaceDep,
-    incident_id: int,
+    incident_id: IncidentId,
     body: NoteIn,
     runtime: RuntimeDep,
     principal: PrincipalDep,

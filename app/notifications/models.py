@@ -13,7 +13,12 @@ from app.incidents.lifecycle import ALERT_EVENTS, AlertEvent
 class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$"
+        ),
+    ]
     url: SecretStr = Field(
         description="An apprise URL: slack://..., msteams://..., mailtos://..., tgram://..., "
         "json://host/path (generic webhook) and about a hundred more. Stored encrypted; "

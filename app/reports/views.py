@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from app.deps import RuntimeDep, WorkspaceDep
 from app.errors import Invalid
+from app.events.models import Moment
 from app.reports.service import SlaReport, report_csv, sla_report
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["reports"])
@@ -30,9 +30,9 @@ async def sla(
     ws: WorkspaceDep,
     runtime: RuntimeDep,
     since: Annotated[
-        AwareDatetime | None, Query(description="Start of the period; default: start of month.")
+        Moment | None, Query(description="Start of the period; default: start of month.")
     ] = None,
-    until: Annotated[AwareDatetime | None, Query(description="End; default: now.")] = None,
+    until: Annotated[Moment | None, Query(description="End; default: now.")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> SlaReport | Response:
     """Per link and per vendor: availability, incidents with time to detect and to resolve,

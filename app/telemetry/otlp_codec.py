@@ -118,13 +118,17 @@ def decode_request(body: bytes, encoding: Encoding) -> ExportTraceServiceRequest
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"invalid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise BadRequest("invalid JSON: nested too deeply") from exc
     if not isinstance(document, dict):
         raise BadRequest("expected a JSON object with resourceSpans")
-    _ids_to_base64(document)
     try:
+        _ids_to_base64(document)
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise BadRequest(f"not an OTLP ExportTraceServiceRequest: {exc}") from exc
+    except RecursionError as exc:  # valid JSON, deeper than any OTLP message nests
+        raise BadRequest("not an OTLP ExportTraceServiceRequest: nested too deeply") from exc
     return request
 
 

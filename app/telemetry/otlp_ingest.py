@@ -21,7 +21,7 @@ from app.auth import throttle
 from app.auth.service import authenticate
 from app.deps import WORKSPACE_PATTERN, RuntimeDep
 from app.errors import ApiError
-from app.events.service import MAX_BATCH, ingest
+from app.events.service import storing, validate_batch
 from app.runtime import Runtime
 from app.telemetry import metrics
 from app.telemetry.otlp_codec import (
@@ -187,18 +187,20 @@ def _ingest(runtime: Runtime, ws: str, decoded: Any) -> IngestResult:
             status_code=409,
         )
     conversion = convert(decoded, topology, SpanRules.from_settings(runtime.settings))
-    accepted = duplicates = 0
-    stored: list[tuple[int, Event]] = []
-    items = [event.to_json() for event in conversion.events]
-    for start in range(0, len(items), MAX_BATCH):
-        result = ingest(runtime.engine, ws, items[start : start + MAX_BATCH])
-        stored.extend(result.stored)
-        accepted += result.accepted
-        duplicates += result.duplicates
+    # One validation and one transaction for the whole request, however many spans: stored
+    # whole or not at all (a bad last span must not leave the first ones committed).
+    batch = validate_batch([event.to_json() for event in conversion.events], topology)
+    result = runtime.writer.run(storing(ws, batch)) if batch else None
+    accepted = result.accepted if result else 0
+    duplicates = result.duplicates if result else 0
     metrics.record_ingest(ws, "otlp", accepted=accepted, duplicates=duplicates)
     metrics.record_rejected(ws, "otlp", conversion.rejected_count)
     return IngestResult(
-        accepted, duplicates, conversion.rejected_count, conversion.message(), stored
+        accepted,
+        duplicates,
+        conversion.rejected_count,
+        conversion.message(),
+        result.stored if result else [],
     )
 
 

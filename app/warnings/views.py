@@ -5,9 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime
 
 from app.deps import RuntimeDep, WorkspaceDep
+from app.events.models import Moment
 from app.warnings.models import WarningList
 from app.warnings.service import warnings_for
 
@@ -19,7 +19,7 @@ async def warnings(
     ws: WorkspaceDep,
     runtime: RuntimeDep,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="As of this moment (RFC 3339); default: now.")
+        Moment | None, Query(description="As of this moment (RFC 3339); default: now.")
     ] = None,
 ) -> WarningList:
     """What is about to go wrong: rising error rates, backlogs and latency, silent systems,

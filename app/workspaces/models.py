@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 class WorkspaceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    name: (
+        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+        | None
+    ) = None
 
 
 class WorkspaceOut(BaseModel):
