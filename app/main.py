@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app import errors
+from app import egress, errors
 from app.auth.views import router as tokens_router
 from app.connections.poller import pollers
 from app.connections.views import router as connections_router
@@ -74,6 +74,7 @@ incident evaluator, exporters). Each must log its own failures, never crash the 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """The service; connects to and migrates the store now, so a bad URL fails at once."""
     runtime = runtime or Runtime.start(settings or Settings())
+    egress.configure(runtime.settings.egress)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

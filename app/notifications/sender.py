@@ -2,7 +2,8 @@
 
     NotificationError
      ├── BadChannelUrl     apprise does not understand the URL (or it names no service)
-     └── DeliveryFailed    the service refused the message or did not answer in time
+     ├── DeliveryFailed    the service refused the message or did not answer in time
+     └── EgressRefused     the egress policy (ARBITER_EGRESS) refuses the channel's host
 
 apprise speaks to Slack, Microsoft Teams, e-mail, Telegram, generic JSON webhooks and about a
 hundred more services; which one is chosen by the URL's scheme (``slack://``, ``json://``...).
@@ -16,6 +17,8 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apprise
+
+from app import egress
 
 NotifyKind = Literal["info", "success", "warning", "failure"]
 
@@ -49,6 +52,10 @@ class BadChannelUrl(NotificationError):
 
 class DeliveryFailed(NotificationError):
     pass
+
+
+class EgressRefused(NotificationError):
+    """The egress policy refuses the channel's host: not retried, nothing was sent."""
 
 
 def with_timeouts(url: str, timeout: float) -> str:
@@ -92,13 +99,29 @@ def masked(url: str) -> str:
 
 
 def check(url: str) -> str:
-    """Raise :class:`BadChannelUrl` unless apprise takes ``url``; return its masked form."""
-    return masked(url)
+    """Raise :class:`BadChannelUrl` unless apprise takes ``url`` and the egress policy lets
+    Arbiter reach its host; return its masked form."""
+    shown = masked(url)
+    refusal = _refusal(_load(url))
+    if refusal:
+        raise BadChannelUrl(refusal)
+    return shown
+
+
+def _refusal(client: apprise.Apprise) -> str | None:
+    # Checked before any plugin connects (e-mail does not go through urllib3); HTTP plugins
+    # are checked again on the address they connect to (app.egress).
+    plugin = client[0]
+    return egress.host_refusal(getattr(plugin, "host", None), getattr(plugin, "port", None))
 
 
 def send(url: str, *, title: str, body: str, kind: NotifyKind, timeout: float) -> None:
-    """Deliver one message, or raise :class:`DeliveryFailed` with what apprise reported."""
+    """Deliver one message, or raise :class:`DeliveryFailed` with what apprise reported
+    (:class:`EgressRefused` when the egress policy refuses the channel's host)."""
     client = _load(with_timeouts(url, timeout))
+    refusal = _refusal(client)
+    if refusal:
+        raise EgressRefused(refusal)
     with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
         delivered = client.notify(body=body, title=title, notify_type=kind)
     if not delivered:
