@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -48,6 +49,8 @@ class Runtime:
     listeners: list[StoredListener] = field(default_factory=list)
     """Called with (workspace, newly stored events) after each commit, on the feeder thread;
     must not block."""
+    caches: dict[str, Any] = field(default_factory=dict)
+    """Per-process caches of the services, each under its service's name."""
     _fed: queue.SimpleQueue[tuple[str, Sequence[tuple[int, Event]]] | threading.Event | None] = (
         field(init=False, default_factory=queue.SimpleQueue)
     )

@@ -31,7 +31,15 @@ def make_engine(url: str) -> Engine:
         and not parsed.database.startswith("file:")
     ):
         private_file(Path(parsed.database))
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # As many connections as the server has worker threads: a connection opened over the pool
+    # size is closed on return, and opening one (with its pragmas) cost a burst of requests
+    # more than their queries did.
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=40,
+        max_overflow=10,
+    )
     event.listen(engine, "connect", _pragmas)
     return engine
 

@@ -173,13 +173,7 @@ def store_events(connection: Connection, workspace_id: str, batch: Sequence[Even
         }
         for event in unique.values()
     ]
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(events)
-        .on_conflict_do_nothing(index_elements=["workspace_id", "event_id"])
-        .returning(events.c.seq, events.c.event_id, sort_by_parameter_order=True)
-    )
-    inserted = connection.execute(statement, rows).all()
+    inserted = connection.execute(_INSERT[connection.dialect.name == "postgresql"], rows).all()
     stored = [(row.seq, unique[row.event_id]) for row in inserted]
     ref_rows = [
         {"seq": seq, "namespace": ns, "workspace_id": workspace_id, "value": value}
@@ -187,8 +181,18 @@ def store_events(connection: Connection, workspace_id: str, batch: Sequence[Even
         for ns, value in event.refs.items()
     ]
     if ref_rows:
-        connection.execute(insert(event_refs), ref_rows)
+        connection.execute(_INSERT_REFS, ref_rows)
     return StoreResult(len(stored), len(batch) - len(stored), stored)
+
+
+# Built once (a statement's cache key is memoized on it): ingest is the hot path.
+_INSERT = tuple(
+    dialect.insert(events)
+    .on_conflict_do_nothing(index_elements=["workspace_id", "event_id"])
+    .returning(events.c.seq, events.c.event_id, sort_by_parameter_order=True)
+    for dialect in (sqlite, postgresql)
+)
+_INSERT_REFS = insert(event_refs)
 
 
 @dataclass(frozen=True)

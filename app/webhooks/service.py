@@ -16,19 +16,21 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.background import in_thread
 from app.connections.poller import connector_flows
-from app.connections.service import Target, all_targets
-from app.connections.tables import webhook_deliveries
+from app.connections.service import Target, all_targets, load_target
+from app.connections.tables import connections, webhook_deliveries
+from app.db.tables import topologies
 from app.events.service import admit, store_events
 from app.runtime import Runtime
 from connectors.webhooks import PayloadError, SignatureError, WebhookResult, parse_webhook
@@ -38,6 +40,34 @@ log = logging.getLogger("arbiter.webhooks")
 
 # Headers worth keeping with a delivery: the ones that verify and describe it.
 _KEPT_HEADERS = ("content-type", "user-agent", "webhook-", "x-wc-")
+
+
+def load_receiver(runtime: Runtime, workspace_id: str, system_id: str) -> Target:
+    """The connection a webhook to ``workspace_id/system_id`` is verified with (NotFound when
+    there is none).
+
+    Building it reads three rows, parses the topology and decrypts two secrets, for every
+    delivery: under a burst that was most of a delivery's cost. So the built target is kept
+    per process and reused while its connection and topology rows keep their ``updated_at``
+    (one indexed read): a changed secret or topology takes effect at the next delivery.
+    """
+    cache: dict[tuple[str, str], tuple[tuple[Any, ...], Target]] = runtime.caches.setdefault(
+        "webhook_receivers", {}
+    )
+    key = (workspace_id, system_id)
+    with runtime.engine.connect() as connection:
+        stamp = connection.execute(
+            select(connections.c.updated_at, topologies.c.updated_at)
+            .join(topologies, topologies.c.workspace_id == connections.c.workspace_id)
+            .where(connections.c.workspace_id == workspace_id, connections.c.system_id == system_id)
+        ).first()
+        cached = cache.get(key)
+        if stamp is not None and cached is not None and cached[0] == tuple(stamp):
+            return cached[1]
+        target = load_target(connection, runtime.secrets, workspace_id, system_id)
+    if stamp is not None:
+        cache[key] = (tuple(stamp), target)
+    return target
 
 
 def parse(target: Target, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookResult:
@@ -68,27 +98,38 @@ def record_delivery(
     delivery: str,
     headers: Mapping[str, str],
     body: bytes,
+    *,
+    dropped: Sequence[str] | None = None,
 ) -> int | None:
-    """Store the raw delivery; its sequence number, or None when it is a redelivery."""
+    """Store the raw delivery; its sequence number, or None when it is a redelivery.
+
+    With ``dropped`` (the reasons of the events left out, possibly none) it is stored as
+    processed: its events are stored in the same transaction.
+    """
     kept = {k: v for k, v in headers.items() if k.lower().startswith(_KEPT_HEADERS)}
-    try:
-        with connection.begin_nested():
-            result = connection.execute(
-                insert(webhook_deliveries)
-                .values(
-                    workspace_id=target.workspace_id,
-                    system_id=target.system_id,
-                    delivery_id=delivery[:200],
-                    headers=json.dumps(kept),
-                    body=body,
-                    received_at=datetime.now(UTC),
-                )
-                .returning(webhook_deliveries.c.seq)
-            )
-            seq: int = result.scalar_one()
-    except IntegrityError:
-        return None
-    return seq
+    now = datetime.now(UTC)
+    return connection.execute(
+        _RECORD[connection.dialect.name == "postgresql"],
+        {
+            "workspace_id": target.workspace_id,
+            "system_id": target.system_id,
+            "delivery_id": delivery[:200],
+            "headers": json.dumps(kept),
+            "body": body,
+            "received_at": now,
+            "processed_at": now if dropped is not None else None,
+            "error": "\n".join(dropped) or None if dropped is not None else None,
+        },
+    ).scalar_one_or_none()
+
+
+# Built once: a statement built per call cost the writer thread more than executing it.
+_RECORD = tuple(
+    dialect.insert(webhook_deliveries)
+    .on_conflict_do_nothing(index_elements=["workspace_id", "system_id", "delivery_id"])
+    .returning(webhook_deliveries.c.seq)
+    for dialect in (sqlite, postgresql)
+)
 
 
 @dataclass(frozen=True)
@@ -100,14 +141,18 @@ class Processed:
     """Why each event of the delivery that was not stored was left out."""
 
 
-def _process(connection: Connection, target: Target, seq: int, events: list[Event]) -> Processed:
-    usable, dropped = admit(events, target.topology)
-    stored = store_events(connection, target.workspace_id, usable).stored if usable else []
+def _warn(target: Target, seq: int, dropped: list[str]) -> None:
     if dropped:
         log.warning(
             "webhook delivery %d to %s/%s: %s",
             seq, target.workspace_id, target.system_id, "; ".join(dropped[:5]),
         )  # fmt: skip
+
+
+def _process(connection: Connection, target: Target, seq: int, events: list[Event]) -> Processed:
+    usable, dropped = admit(events, target.topology)
+    stored = store_events(connection, target.workspace_id, usable).stored if usable else []
+    _warn(target, seq, dropped)
     connection.execute(
         update(webhook_deliveries)
         .where(webhook_deliveries.c.seq == seq)
@@ -124,18 +169,33 @@ async def accept_delivery(
     body: bytes,
     events: list[Event],
 ) -> Processed:
-    """Store a verified delivery and its events in one commit; answered once it is durable."""
+    """Store a verified delivery and its events in one commit; answered once it is durable.
+
+    Few statements per delivery (each costs the single writer thread): the delivery is
+    inserted already marked processed, and only a failure to store its events (a bug: they
+    were validated) turns it back into a pending one for the sweeper.
+    """
 
     def work(connection: Connection) -> Processed:
-        seq = record_delivery(connection, target, delivery, headers, body)
+        usable, dropped = admit(events, target.topology)
+        seq = record_delivery(connection, target, delivery, headers, body, dropped=dropped)
         if seq is None:
             return Processed(None)
-        try:
-            with connection.begin_nested():
-                return _process(connection, target, seq, events)
-        except Exception:  # kept unprocessed: the sweeper tries again, the sender is answered
-            log.exception("processing webhook delivery %d failed", seq)
-            return Processed(seq)
+        stored: list[tuple[int, Event]] = []
+        if usable:
+            try:
+                with connection.begin_nested():
+                    stored = store_events(connection, target.workspace_id, usable).stored
+            except Exception:  # kept pending: the sweeper tries again, the sender is answered
+                log.exception("processing webhook delivery %d failed", seq)
+                connection.execute(
+                    update(webhook_deliveries)
+                    .where(webhook_deliveries.c.seq == seq)
+                    .values(processed_at=None, error=None)
+                )
+                return Processed(seq)
+        _warn(target, seq, dropped)
+        return Processed(seq, stored, dropped)
 
     processed = await runtime.writer.run_async(work)
     runtime.events_stored(target.workspace_id, processed.stored)

@@ -7,10 +7,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from app.connections.service import Target, load_target
 from app.deps import RuntimeDep, WorkspacePath
 from app.errors import ApiError, Invalid, NotFound
-from app.webhooks.service import accept_delivery, delivery_id, parse
+from app.webhooks.service import accept_delivery, delivery_id, load_receiver, parse
 from connectors.webhooks import PayloadError, SignatureError, UnsupportedWebhookKind
 
 router = APIRouter(tags=["webhooks"])
@@ -46,12 +45,8 @@ async def receive(
     """A webhook in the wire format of the system's kind, verified with its secret."""
     body = await request.body()
 
-    def load() -> Target:
-        with runtime.engine.connect() as connection:
-            return load_target(connection, runtime.secrets, ws, system)
-
     try:
-        target = await run_in_threadpool(load)
+        target = await run_in_threadpool(load_receiver, runtime, ws, system)
     except NotFound as exc:
         raise Refused() from exc
     headers = {k.lower(): v for k, v in request.headers.items()}
