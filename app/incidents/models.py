@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.incidents.lifecycle import IncidentRecord, Phase, Status
+from app.reports.impact import Impact
 from app.settings import Settings
 from graph.hops import Mode
 from graph.results import LinkRef
@@ -84,6 +85,11 @@ class IncidentDetail(Incident):
     timeline: list[TimelineItem]
     notes: list[Note]
     deliveries: list[Delivery] = Field(description="Every notification sent about it.")
+    impact: Impact | None = Field(
+        default=None,
+        description="What it cost so far: value of the orders affected and still stuck, "
+        "running costs over the outage, and the orders the shop missed (a range).",
+    )
 
 
 class IncidentPage(_Out):

@@ -20,6 +20,7 @@ from app.incidents.models import (
     StatusQuery,
     incident_out,
 )
+from app.reports.impact import live_impact
 from app.runtime import Runtime
 from app.workspaces.service import require_workspace
 
@@ -45,6 +46,7 @@ def _detail(runtime: Runtime, ws: str, incident_id: int) -> dict[str, Any]:
         out["deliveries"] = [
             row._asdict() for row in service.deliveries(connection, ws, incident_id)
         ]
+        out["impact"] = live_impact(runtime, connection, ws, record)
     return out
 
 

@@ -6,7 +6,9 @@
 - *incidents*: with time to detect (first failure → opened) and time to resolve (opened →
   resolved), and the entities they affected (their peak count);
 - *SLA breaches*: entities whose hop over the link did not complete within its SLA in the
-  period, next to those that did (from the diagnosis of the whole period).
+  period, next to those that did (from the diagnosis of the whole period);
+- *money* (:mod:`app.reports.claims`): each incident's impact, each vendor's penalty under its
+  contract with the formula applied, and the running costs spent while the order flow was down.
 
 Per vendor: the incidents it was responsible for (downtime, mean times to detect and resolve,
 entities affected) and the breaches on the links it owns.
@@ -22,9 +24,12 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
+from app.contracts.penalties import Amount, VendorPenalty, union_seconds
 from app.incidents.models import incident_url
 from app.incidents.service import record_of
 from app.incidents.tables import incidents
+from app.reports.claims import Day, RunningCosts, money
+from app.reports.impact import Impact
 from app.runtime import Runtime
 from graph.results import LinkRef
 
@@ -43,6 +48,7 @@ class IncidentSla(BaseModel):
     time_to_resolve_seconds: float | None
     downtime_seconds: float = Field(description="Open time inside the period.")
     entities_affected: int
+    impact: Impact | None = Field(default=None, description="What the incident cost in money.")
 
 
 class LinkSla(BaseModel):
@@ -76,6 +82,24 @@ class SlaReport(BaseModel):
     links: list[LinkSla]
     vendors: list[VendorSla]
     incidents: list[IncidentSla]
+    penalties: list[VendorPenalty] = Field(
+        default_factory=list,
+        description="Per vendor with a contract and per calendar month: breaches, the formula "
+        "applied to each, the cap, and what is owed.",
+    )
+    penalties_owed: list[Amount] = Field(
+        default_factory=list, description="What the vendors owe in all, per currency."
+    )
+    vendors_without_contract: list[str] = Field(default_factory=list)
+    value_affected: list[Amount] = Field(
+        default_factory=list, description="Value of the orders the incidents held up, per currency."
+    )
+    running_costs: RunningCosts | None = Field(
+        default=None, description="Hourly costs spent while the order flow was down."
+    )
+    days: list[Day] = Field(
+        default_factory=list, description="Availability per vendor and money at stake, per day."
+    )
 
 
 def _key(link: LinkRef) -> str:
@@ -85,17 +109,6 @@ def _key(link: LinkRef) -> str:
 def _mean(values: Iterable[float]) -> float | None:
     found = list(values)
     return round(sum(found) / len(found), 1) if found else None
-
-
-def _union_seconds(spans: list[tuple[datetime, datetime]]) -> float:
-    total, end = 0.0, None
-    for start, stop in sorted(spans):
-        if end is not None and start < end:
-            start = end
-        if stop > start:
-            total += (stop - start).total_seconds()
-            end = stop if end is None else max(end, stop)
-    return total
 
 
 def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: datetime) -> SlaReport:
@@ -111,7 +124,13 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
             )
             .order_by(incidents.c.opened_at, incidents.c.id)
         ).all()
-    records = [record_of(row) for row in rows]
+        records = [record_of(row) for row in rows]
+        vendors = sorted(
+            {s.vendor for s in topology.systems}
+            | {link.owner for link in topology.links}
+            | {r.responsible for r in records}
+        )
+        claims = money(connection, runtime, topology, workspace_id, records, vendors, since, until)
     index, lock = runtime.indexes.index(workspace_id)
     with lock:
         health = index.link_health(topology, as_of=until, window_seconds=max(period, 1.0))
@@ -145,13 +164,14 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
                 ),
                 downtime_seconds=max((stop - start).total_seconds(), 0.0),
                 entities_affected=record.peak_affected,
+                impact=claims.impacts.get(record.id),
             )
         )
 
     links: list[LinkSla] = []
     for spec, figures in zip(topology.links, health, strict=True):
         key = _key(figures.link)
-        down = _union_seconds(spans.get(key, []))
+        down = union_seconds(spans.get(key, []))
         mine = [i for i, r in zip(found, records, strict=True) if key in {_key(x) for x in r.links}]
         on_time, breaches = figures.entities.ok, figures.entities.failed
         links.append(
@@ -169,11 +189,6 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
             )
         )
 
-    vendors = sorted(
-        {s.vendor for s in topology.systems}
-        | {link.owner for link in topology.links}
-        | {i.responsible for i in found}
-    )
     by_vendor: list[VendorSla] = []
     for vendor in vendors:
         theirs = [i for i in found if i.responsible == vendor]
@@ -201,6 +216,12 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
         links=links,
         vendors=by_vendor,
         incidents=found,
+        penalties=claims.penalties,
+        penalties_owed=claims.penalties_owed,
+        vendors_without_contract=claims.vendors_without_contract,
+        value_affected=claims.value_affected,
+        running_costs=claims.running_costs,
+        days=claims.days,
     )
 
 
@@ -220,11 +241,24 @@ CSV_COLUMNS = (
     "opened_at",
     "resolved_at",
     "url",
+    # Money (added after the columns above, so scripts reading by position keep working).
+    "period_start",
+    "period_end",
+    "breach",
+    "promised_seconds",
+    "measured_seconds",
+    "hours_beyond",
+    "currency",
+    "amount",
+    "formula",
+    "incident_ids",
 )
 
 
 def report_csv(report: SlaReport) -> str:
-    """One header row, then a row per link, per vendor and per incident (``scope`` says which)."""
+    """One header row, then a row per link, per vendor and per incident, then the money: a row
+    per penalty breach and per vendor-month owed, per incident and currency the value affected
+    and still stuck and the running cost, and the running costs in all (``scope`` says which)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
@@ -273,7 +307,82 @@ def report_csv(report: SlaReport) -> str:
                 "url": incident.url,
             }
         )
+    _money_rows(writer, report)
     return out.getvalue()
+
+
+def _money_rows(writer: csv.DictWriter[str], report: SlaReport) -> None:
+    for month in report.penalties:
+        period = {
+            "name": month.vendor,
+            "vendor": month.vendor,
+            "period_start": month.period_start.isoformat(),
+            "period_end": month.period_end.isoformat(),
+            "currency": month.currency,
+        }
+        for breach in month.breaches:
+            writer.writerow(
+                period
+                | {
+                    "scope": "penalty",
+                    "breach": breach.kind,
+                    "promised_seconds": breach.promised_seconds,
+                    "measured_seconds": breach.measured_seconds,
+                    "hours_beyond": breach.hours_beyond,
+                    "amount": breach.amount,
+                    "formula": breach.formula,
+                    "incident_ids": " ".join(str(i.incident_id) for i in breach.incidents),
+                    "url": breach.incidents[0].url if breach.incidents else "",
+                }
+            )
+        cap = f", cap {month.cap:.2f}" if month.cap is not None else ""
+        writer.writerow(
+            period
+            | {
+                "scope": "penalty_owed",
+                "availability": month.availability,
+                "incidents": month.incidents,
+                "downtime_seconds": month.downtime_seconds,
+                "amount": month.owed,
+                "formula": f"sum of {len(month.breaches)} breaches {month.total:.2f}{cap}",
+            }
+        )
+    for incident in report.incidents:
+        impact = incident.impact
+        if impact is None:
+            continue
+        name = incident.link or f"system:{incident.system}"
+        lines = [("incident_value_affected", a) for a in impact.value_affected]
+        lines += [("incident_value_stuck", a) for a in impact.value_stuck]
+        if impact.running_cost is not None:
+            lines.append(("incident_running_cost", impact.running_cost))
+        for scope, amount in lines:
+            writer.writerow(
+                {
+                    "scope": scope,
+                    "name": name,
+                    "vendor": incident.responsible,
+                    "entities_affected": impact.orders_affected,
+                    "currency": amount.currency,
+                    "amount": amount.amount,
+                    "incident_ids": incident.id,
+                    "url": incident.url,
+                }
+            )
+    costs = report.running_costs
+    if costs is not None:
+        writer.writerow(
+            {
+                "scope": "running_cost",
+                "name": "order flow down",
+                "downtime_seconds": costs.order_flow_down_seconds,
+                "currency": costs.spent.currency,
+                "amount": costs.spent.amount,
+                "formula": f"{costs.per_hour:.2f}/h x {costs.order_flow_down_seconds / 3600:.2f} h",
+                "period_start": report.since.isoformat(),
+                "period_end": report.until.isoformat(),
+            }
+        )
 
 
 def _blank(value: float | None) -> float | str:
