@@ -482,6 +482,14 @@ class BaseLinkerConnector(PollingConnector):
 
     # -- test -----------------------------------------------------------------------------------
 
+    def hint(self, exc: ConnectorError) -> str | None:
+        code = exc.code or ""
+        if "INVENTORY" in code or "WAREHOUSE" in code:
+            return f"wrong inventory_id or warehouse_id ({code})"
+        if isinstance(exc, AuthError):
+            return f"credentials refused: BaseLinker does not accept this API token ({code})"
+        return None
+
     async def checks(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
         async def token() -> str:
             now = int(self.clock().timestamp())

@@ -31,7 +31,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from connectors.base import MAGENTO_OAUTH, ProtocolError
+from connectors.base import MAGENTO_OAUTH, AuthError, ConnectorError, ProtocolError
 from connectors.oauth import OAuth1
 from connectors.polling import (
     MAX_PAGES_PER_ROUND,
@@ -272,6 +272,22 @@ class MagentoConnector(PollingConnector):
         if not isinstance(stock_id, int):
             raise ProtocolError(f"no stock is assigned to website {website.get('code')!r}")
         return stock_id
+
+    def hint(self, exc: ConnectorError) -> str | None:
+        text = exc.message
+        if "store that was requested wasn't found" in text:
+            return f"wrong store code {self.credentials.get('store_code') or 'default'!r}"
+        if not isinstance(exc, AuthError):
+            return None
+        resource = text.split("access", 1)[1].strip(" .") if "authorized to access" in text else ""
+        if "consumer_key" not in self.credentials or not self.credentials["consumer_key"]:
+            return (
+                "auth scheme refused or permission missing: Magento 2.4.4+ refuses an "
+                "integration's access token as a bearer token (give consumer_key, "
+                "consumer_secret and access_token_secret to sign OAuth 1.0a)"
+                + (f"; or the integration lacks {resource}" if resource else "")
+            )
+        return f"permission missing: the integration lacks {resource or 'this resource'}"
 
     async def checks(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
         def probe(path: str, flow: str) -> Callable[[], Awaitable[str]]:

@@ -310,6 +310,13 @@ class OdooConnector(PollingConnector):
 
     # -- test -------------------------------------------------------------------------------------
 
+    def hint(self, exc: ConnectorError) -> str | None:
+        if "AccessError" in (exc.code or "") or exc.status == 403:
+            return "permission missing: the user's groups may not read this model"
+        if isinstance(exc, AuthError):
+            return "credentials refused: database, login, password or API key"
+        return None
+
     async def checks(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
         async def login() -> str:
             if self.protocol == "json2":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,37 @@ from graph.model import Event
 
 MAX_PAGES_PER_ROUND = 50
 """Pages one stream reads in one round; the rest waits for the next round (cursor saved)."""
+
+
+def _failure_kind(exc: ConnectorError) -> str:
+    cause = exc.__cause__
+    if isinstance(exc, RateLimited):
+        wait = f"; retry after {exc.retry_after:g} s" if exc.retry_after is not None else ""
+        return f"rate limited{wait}"
+    if isinstance(exc, AuthError):
+        if exc.status == 403:
+            return "permission missing"
+        return "credentials refused"
+    if cause is not None and _is_tls(cause):
+        return "TLS failed: the server's certificate or TLS setup was refused"
+    if isinstance(cause, httpx.TimeoutException):
+        return "unreachable: timed out"
+    if isinstance(cause, httpx.TransportError):
+        return "unreachable: no connection"
+    if exc.status == 404:
+        return "not found (wrong address, store code or id?)"
+    if exc.status is not None and exc.status >= 500:
+        return f"the system failed (HTTP {exc.status})"
+    return "unexpected answer"
+
+
+def _is_tls(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def event_id(*parts: object) -> str:
@@ -378,7 +410,7 @@ class PollingConnector(EventBuilder):
                 try:
                     detail = await probe()
                 except ConnectorError as exc:
-                    results.append(CheckResult(name, False, f"{type(exc).__name__}: {exc}"))
+                    results.append(CheckResult(name, False, self.explain(exc)))
                 except Exception as exc:  # a probe must answer, whatever the server sent
                     results.append(CheckResult(name, False, f"unexpected {type(exc).__name__}"))
                 else:
@@ -386,6 +418,15 @@ class PollingConnector(EventBuilder):
         finally:
             self.api.recording = True
         return results
+
+    def explain(self, exc: ConnectorError) -> str:
+        """What failed, in the words a merchant acts on, then the vendor's own answer."""
+        what = self.hint(exc) or _failure_kind(exc)
+        return f"{what} — {type(exc).__name__}: {exc}"
+
+    def hint(self, exc: ConnectorError) -> str | None:
+        """A connector's own reading of a failure (auth scheme, store code...), or None."""
+        return None
 
     # -- helpers for the connectors ------------------------------------------------------------
 

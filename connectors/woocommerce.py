@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from connectors.base import ProtocolError
+from connectors.base import AuthError, ConnectorError, ProtocolError
 from connectors.oauth import OAuth1
 from connectors.polling import (
     MAX_PAGES_PER_ROUND,
@@ -194,6 +194,25 @@ class WooCommerceConnector(PollingConnector):
             if page >= total_pages or not items:
                 return
             page += 1
+
+    def hint(self, exc: ConnectorError) -> str | None:
+        if not isinstance(exc, AuthError):
+            return None
+        anonymous = (exc.code or "").startswith("woocommerce_rest_cannot_")
+        plain = not self.base_url.lower().startswith("https://")
+        if anonymous and plain and self.auth_scheme != "oauth1":
+            return (
+                "auth scheme refused: over plain http WooCommerce reads only OAuth 1.0a "
+                "signatures, not Basic or query keys (use auth: oauth1, or HTTPS)"
+            )
+        if anonymous and exc.status == 401 and self.auth_scheme == "basic":
+            return (
+                "auth scheme refused: the Authorization header did not reach WooCommerce "
+                "(a proxy or host strips it?); try auth: query"
+            )
+        if anonymous:
+            return "permission missing: the key's user may not read this resource"
+        return "credentials refused: consumer key or secret (or the key was revoked)"
 
     async def checks(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
         async def count(path: str, flow: str) -> str:
