@@ -10,6 +10,18 @@ from sandbox.config import SandboxConfig
 from sandbox.runtime import run
 
 
+def _env_float(name: str, default: float) -> float:
+    """A number from the environment: how a parent process (the demo, bench/realism.py) tunes
+    the sandbox it starts through ``arbiter serve`` without a command line of its own."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"sandbox: {name} must be a number, not {raw!r}") from exc
+
+
 def parse_args(argv: Sequence[str] | None = None) -> SandboxConfig:
     defaults = SandboxConfig()
     parser = argparse.ArgumentParser(
@@ -45,24 +57,22 @@ def parse_args(argv: Sequence[str] | None = None) -> SandboxConfig:
         default=os.environ.get("SANDBOX_WEBHOOK_SECRET"),
         help="the shop's webhook secret (env SANDBOX_WEBHOOK_SECRET)",
     )
-    parser.add_argument(
-        "--order-interval",
-        type=float,
-        default=defaults.order_interval_seconds,
-        help="mean seconds between new shop orders (0: none)",
-    )
-    parser.add_argument(
-        "--stock-interval",
-        type=float,
-        default=defaults.stock_interval_seconds,
-        help="mean seconds between ERP stock changes (0: none)",
-    )
-    parser.add_argument(
-        "--integration-interval",
-        type=float,
-        default=defaults.integration_interval_seconds,
-        help="seconds between two runs of each integration",
-    )
+    # (option, environment variable, default, help): numbers a parent process may set
+    numbers = (
+        ("--order-interval", "SANDBOX_ORDER_INTERVAL", defaults.order_interval_seconds,
+         "mean seconds between new shop orders (0: none)"),
+        ("--stock-interval", "SANDBOX_STOCK_INTERVAL", defaults.stock_interval_seconds,
+         "mean seconds between ERP stock changes (0: none)"),
+        ("--integration-interval", "SANDBOX_INTEGRATION_INTERVAL",
+         defaults.integration_interval_seconds, "seconds between two runs of each integration"),
+        ("--bank-transfer-wait", "SANDBOX_BANK_TRANSFER_WAIT",
+         defaults.bank_transfer_wait_seconds,
+         "mean seconds a bank-transfer order waits on-hold until paid"),
+    )  # fmt: skip
+    for option, env, default, text in numbers:
+        parser.add_argument(
+            option, type=float, default=_env_float(env, default), help=f"{text} (env {env})"
+        )
     parser.add_argument("--report-seen", action="store_true", help="also report 'seen' events")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
@@ -81,6 +91,7 @@ def parse_args(argv: Sequence[str] | None = None) -> SandboxConfig:
         order_interval_seconds=args.order_interval,
         stock_interval_seconds=args.stock_interval,
         integration_interval_seconds=args.integration_interval,
+        bank_transfer_wait_seconds=args.bank_transfer_wait,
         report_seen=args.report_seen,
         seed=args.seed,
         baselinker_journal_enabled=not args.no_journal,

@@ -6,6 +6,7 @@ sandbox without reading its output; none of them protects anything real.
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass, field
 
@@ -104,3 +105,27 @@ class SandboxConfig:
 
     def port_for(self, index: int) -> int:
         return 0 if self.base_port == 0 else self.base_port + index
+
+
+def free_port_block(size: int = len(SYSTEMS) + 1, host: str = "127.0.0.1") -> int:
+    """A first port such that it and the next ``size - 1`` are free on ``host``: where a sandbox
+    started by another process (the demo, the end-to-end tests) can take its fixed ports."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            base = int(probe.getsockname()[1])
+        if base + size > 65535:
+            continue
+        taken: list[socket.socket] = []
+        try:
+            for port in range(base, base + size):
+                sock = socket.socket()
+                taken.append(sock)
+                sock.bind((host, port))
+        except OSError:
+            continue
+        finally:
+            for sock in taken:
+                sock.close()
+        return base
+    raise RuntimeError(f"no block of {size} free ports on {host}")

@@ -137,7 +137,7 @@ async def orders(world: World) -> None:
             if count % 3 == 0 and not world.is_down("magento"):
                 world.magento.create_order(random_lines(world), world.clock())
             if count % 4 == 0:
-                _complete_an_old_order(world)
+                complete_an_old_order(world)
         except Exception:  # traffic must not stop for one odd order
             log.exception("traffic generator failed to place an order")
 
@@ -150,10 +150,17 @@ async def payments(world: World) -> None:
             settle_payments(world)
 
 
-def _complete_an_old_order(world: World) -> None:
-    processing = [o for o in world.shop.orders.values() if o.status == "processing"]
-    if len(processing) > 5:
-        world.shop.set_order_status(processing[0], "completed", world.clock())
+def complete_an_old_order(world: World) -> None:
+    """The shop ships the order paid longest ago, once it had time to travel to the warehouse
+    (an order paid a moment ago is not shipped yet)."""
+    shipped_after = timedelta(seconds=10 * world.config.integration_interval_seconds)
+    now = world.clock()
+    paid = sorted(
+        (o for o in world.shop.orders.values() if o.status == "processing" and o.date_paid),
+        key=lambda o: (o.date_paid or now, o.id),
+    )
+    if len(paid) > 5 and (paid[0].date_paid or now) <= now - shipped_after:
+        world.shop.set_order_status(paid[0], "completed", now)
 
 
 async def stock(world: World) -> None:

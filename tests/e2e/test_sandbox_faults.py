@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Arbiter, configure_workspace, free_port_block, start_sandbox, stop
+from sandbox.config import free_port_block
+from tests.e2e.conftest import Arbiter, configure_workspace, start_sandbox, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +46,7 @@ def test_fault_is_diagnosed(
     arbiter: Arbiter, fault: tuple[str, str], where: str, modes: set[str], party: str
 ) -> None:
     workspace = "e2e-" + "-".join(fault).replace("_", "-")
-    base = free_port_block(5)
+    base = free_port_block()
     token, secret = configure_workspace(arbiter, workspace, base, SLA)
     sandbox = start_sandbox(arbiter, workspace, token, secret, base_port=base)
     try:
@@ -72,7 +73,7 @@ def test_fault_is_diagnosed(
 
 def test_connection_test_reports_what_works(arbiter: Arbiter) -> None:
     workspace = "e2e-connection-test"
-    base = free_port_block(5)
+    base = free_port_block()
     token, secret = configure_workspace(arbiter, workspace, base, SLA)
     sandbox = start_sandbox(arbiter, workspace, token, secret, base_port=base)
     try:

@@ -14,6 +14,7 @@ from graph.model import Event
 from sandbox import traffic
 from sandbox.baselinker import order_json as bl_order_json
 from sandbox.stores import Charge, Line, percent_discount
+from sandbox.woo_auth import SignedQuery
 from sandbox.woo_format import order_json as woo_order_json
 from sandbox.world import World
 from tests.sandbox.conftest import FakeArbiter, RunSandbox, eventually
@@ -242,7 +243,7 @@ async def test_variations_have_their_own_stock_and_get_it_pushed(
 ) -> None:
     async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
         world = sandbox.world
-        auth = (world.config.woo.consumer_key, world.config.woo.consumer_secret)
+        auth = SignedQuery(world.config.woo.consumer_key, world.config.woo.consumer_secret)
         api = world.url("shop") + "/wp-json/wc/v3"
         listed = (await client.get(f"{api}/products", auth=auth)).json()
         parent = next(p for p in listed if p["sku"] == "TSH")
@@ -267,3 +268,14 @@ async def test_percent_coupon_keeps_whole_cents_per_unit() -> None:
     assert lines[0].discount == Decimal("26.97")
     assert lines[0].total == Decimal("243.00")
     assert lines[0].total / 3 == Decimal("81.00")
+
+
+async def test_the_shop_ships_the_order_paid_longest_ago_not_a_fresh_one(world: World) -> None:
+    orders = [traffic.place_order(world) for _ in range(7)]
+    start = orders[0].date_created
+    orders[0].date_paid = start + timedelta(seconds=5)  # paid after the others
+    traffic.complete_an_old_order(world)
+    assert all(o.status == "processing" for o in orders), "nothing has had time to ship"
+    world.clock = lambda: start + timedelta(minutes=5)
+    traffic.complete_an_old_order(world)
+    assert [o.status for o in orders[:2]] == ["processing", "completed"]
