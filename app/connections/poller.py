@@ -39,9 +39,20 @@ MAX_DROPPED_SHOWN = 20
 
 
 def connector_flows(target: Target) -> tuple[str, str]:
-    """The names of the order and the stock flow in this topology (the defaults when present)."""
-    flows = target.topology.flows
-    return ("order" if "order" in flows else flows[0], "stock" if "stock" in flows else flows[-1])
+    """The names of the order and the stock flow in this topology: ``order`` and ``stock`` when
+    present, else the flows whose names say so (``orders``, ``inventory``), else the first and
+    the last flow in the order the topology lists its links."""
+    listed = list(dict.fromkeys(link.flow for link in target.topology.links)) or ["order", "stock"]
+
+    def named(exact: str, *words: str, fallback: str) -> str:
+        if exact in listed:
+            return exact
+        return next((f for f in listed if any(w in f.lower() for w in words)), fallback)
+
+    return (
+        named("order", "order", fallback=listed[0]),
+        named("stock", "stock", "inventor", fallback=listed[-1]),
+    )
 
 
 def connector_for(target: Target, client: httpx.AsyncClient) -> Connector:
