@@ -51,6 +51,8 @@ def _page(
         since_value=chosen.since_day if chosen else (since or ""),
         until_value=chosen.until_day if chosen else (until or ""),
         download_query=query,
+        availability_chart=reports.availability_chart(report) if report else None,
+        money_charts=reports.money_charts(report) if report else [],
     )
     return render(request, "sla.html", context, status)
 

@@ -8,13 +8,16 @@ workspace with no topology, a failing computation) and cached where the overview
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from app.dashboard.service import Scope
 from app.errors import ApiError
 from app.events.models import within_range
+from app.reports.claims import Day
 from app.reports.service import SlaReport, sla_report
 from app.reports.views import MAX_PERIOD_DAYS
 from app.runtime import Runtime
@@ -135,3 +138,179 @@ def warnings(runtime: Runtime, scope: Scope) -> Warnings:
             _cache.pop(next(iter(_cache)))
         _cache[key] = found
     return Warnings(found)
+
+
+# -- the SLA page's charts (server-rendered SVG geometry; the template only draws it) ----------
+
+OK_FILL, KEPT_FILL, BROKEN_FILL = "#2da44e", "#d4a72c", "#cf222e"
+ORDERS_FILL, COST_FILL = "#415a77", "#fb8f44"
+CHART_WIDTH, CHART_LEFT, CHART_RIGHT = 760, 150, 10
+ROW_HEIGHT, ROW_GAP = 46, 14
+_FLOORS = (0.999, 0.99, 0.95, 0.9, 0.5, 0.0)
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    title: str
+
+
+@dataclass(frozen=True)
+class VendorRow:
+    vendor: str
+    top: float
+    bars: list[Bar]
+    promise_y: float | None
+    promise: float | None
+
+
+@dataclass(frozen=True)
+class AvailabilityChart:
+    width: int
+    height: int
+    left: int
+    floor: float
+    rows: list[VendorRow]
+    labels: list[tuple[float, str]]
+
+
+@dataclass(frozen=True)
+class MoneyChart:
+    currency: str
+    width: int
+    height: int
+    left: int
+    bottom: float
+    bars: list[Bar]
+    ticks: list[tuple[float, str]]
+    labels: list[tuple[float, str]]
+
+
+def _day_labels(days: list[Day], step: float) -> list[tuple[float, str]]:
+    """At most a dozen day labels under the bars (every n-th day)."""
+    every = max(1, -(-len(days) // 12))
+    return [
+        (CHART_LEFT + step * (i + 0.5), f"{d.day:%m-%d}")
+        for i, d in enumerate(days)
+        if i % every == 0
+    ]
+
+
+def availability_chart(report: SlaReport) -> AvailabilityChart | None:
+    """One row of day bars per vendor, scaled from a floor below the lowest day (and promise)
+    to 100 %, the promise dashed; a day below its vendor's promise is red, any other day with
+    downtime amber."""
+    days = report.days
+    vendors = sorted({v for d in days for v in d.availability})
+    if not days or not vendors:
+        return None
+    promises = {p.vendor: p.availability_promised for p in report.penalties}
+    lowest = min(
+        [a for d in days for a in d.availability.values()]
+        + [p for p in promises.values() if p is not None]
+    )
+    floor = next((f for f in _FLOORS if f < lowest), 0.0)
+    step = (CHART_WIDTH - CHART_LEFT - CHART_RIGHT) / len(days)
+    rows: list[VendorRow] = []
+    for n, vendor in enumerate(vendors):
+        top = 8 + n * (ROW_HEIGHT + ROW_GAP)
+        promise = promises.get(vendor)
+
+        def y(share: float, top: float = top) -> float:
+            return top + ROW_HEIGHT * (1 - (max(share, floor) - floor) / (1 - floor))
+
+        bars = []
+        for i, day in enumerate(days):
+            share = day.availability.get(vendor, 1.0)
+            fill = OK_FILL if share >= 1 else KEPT_FILL
+            if promise is not None and share < promise:
+                fill = BROKEN_FILL
+            bars.append(
+                Bar(
+                    x=CHART_LEFT + i * step + step * 0.1,
+                    y=y(share),
+                    width=step * 0.8,
+                    height=max(top + ROW_HEIGHT - y(share), 1.0),
+                    fill=fill,
+                    title=f"{vendor} {day.day:%Y-%m-%d}: {_percent(share)}",
+                )
+            )
+        rows.append(
+            VendorRow(vendor, top, bars, y(promise) if promise is not None else None, promise)
+        )
+    height = 8 + len(vendors) * (ROW_HEIGHT + ROW_GAP) + 14
+    return AvailabilityChart(CHART_WIDTH, height, CHART_LEFT, floor, rows, _day_labels(days, step))
+
+
+def _percent(share: float) -> str:
+    # Rounded down: a day with any downtime never reads 100 %.
+    return f"{math.floor(share * 10000) / 100:.2f}%"
+
+
+def _nice_top(peak: Decimal) -> Decimal:
+    if peak <= 0:
+        return Decimal(1)
+    magnitude = Decimal(10) ** (len(str(int(peak))) - 1)
+    for factor in (1, 2, 5, 10):
+        if peak <= magnitude * factor:
+            return magnitude * factor
+    return magnitude * 10
+
+
+def money_charts(report: SlaReport) -> list[MoneyChart]:
+    """Per currency (amounts of different currencies never share an axis): per day, the value
+    of the orders held up by the incidents that began that day beside the running costs spent
+    while the order flow was down."""
+    days = report.days
+    currencies = sorted(
+        {a.currency for d in days for a in d.value_affected}
+        | {d.running_cost.currency for d in days if d.running_cost and d.running_cost.amount}
+    )
+    charts: list[MoneyChart] = []
+    step = (CHART_WIDTH - CHART_LEFT - CHART_RIGHT) / max(len(days), 1)
+    plot_top, bottom = 10.0, 170.0
+    for currency in currencies:
+        series = []
+        for day in days:
+            held = sum((a.amount for a in day.value_affected if a.currency == currency), Decimal(0))
+            cost = day.running_cost
+            spent = cost.amount if cost is not None and cost.currency == currency else Decimal(0)
+            series.append((day, held, spent))
+        top = _nice_top(max(max(h, s) for _, h, s in series))
+        scale = (bottom - plot_top) / float(top)
+        bars: list[Bar] = []
+        for i, (day, held, spent) in enumerate(series):
+            for j, (value, fill, what) in enumerate(
+                ((held, ORDERS_FILL, "orders held up"), (spent, COST_FILL, "spent while down"))
+            ):
+                if value <= 0:
+                    continue
+                height = max(float(value) * scale, 1.0)
+                bars.append(
+                    Bar(
+                        x=CHART_LEFT + i * step + step * (0.1 + 0.4 * j),
+                        y=bottom - height,
+                        width=step * 0.4,
+                        height=height,
+                        fill=fill,
+                        title=f"{day.day:%Y-%m-%d}: {value:.2f} {currency} {what}",
+                    )
+                )
+        ticks = [(bottom - float(top * k / 4) * scale, f"{top * k / 4:,.0f}") for k in range(5)]
+        charts.append(
+            MoneyChart(
+                currency,
+                CHART_WIDTH,
+                int(bottom) + 26,
+                CHART_LEFT,
+                bottom,
+                bars,
+                ticks,
+                _day_labels(days, step),
+            )
+        )
+    return charts

@@ -32,7 +32,8 @@ def test_the_report_defaults_to_this_month_and_shows_vendors_links_and_incidents
     first = datetime.now(UTC).replace(day=1).date().isoformat()
     assert f'name="since" type="date" value="{first}"' in html
     assert f'<time datetime="{first}T00:00:00Z">' in html
-    assert html.count('class="report-section"') == 3
+    # Contracts, costs, charts, vendors, links, incidents.
+    assert html.count('class="report-section"') == 6
     assert '<tr data-vendor="ERP partner">' in html
     assert 'data-link="order:oms:erp" class="downtime"' in html
     assert 'data-link="order:shop:oms">' in html
@@ -42,6 +43,43 @@ def test_the_report_defaults_to_this_month_and_shows_vendors_links_and_incidents
     assert f'href="/w/acme/reports/sla.csv?since={first}&amp;until=' in html
     assert f'href="/w/acme/reports/sla.json?since={first}&amp;until=' in html
     assert "data-print" in html
+
+
+def test_the_money_penalties_and_charts(opened: Opened) -> None:
+    client = opened.client
+    api = admin_api(client)
+    terms = {
+        "resolution_minutes": 1,
+        "availability_percent": "99.9",
+        "monthly_fee": "1000.00",
+        "currency": "PLN",
+        "penalty": {"per_breach": "100.00", "cap_fee_percent": "50"},
+    }
+    assert api.put("/api/v1/workspaces/acme/contracts/ERP%20partner", json=terms).status_code == 201
+    costs = {"currency": "PLN", "advertising_per_hour": "12.00"}
+    assert api.put("/api/v1/workspaces/acme/costs", json=costs).status_code == 201
+    sign_in(client)
+    html = client.get("/w/acme/reports/sla").text
+    report = api.get("/api/v1/workspaces/acme/reports/sla").json()
+    [month] = report["penalties"]
+    assert month["breaches"]  # the open incident already outlasts a one-minute promise
+    assert f'<tr data-penalty="ERP partner" data-owed="{month["owed"]}">' in html
+    for breach in month["breaches"]:
+        assert f'<tr data-breach="{breach["kind"]}">' in html
+        assert breach["formula"] in html
+    assert "No contract on file for: BaseLinker, Shop agency, " in html
+    [incident] = report["incidents"]
+    value = incident["impact"]["value_affected"]
+    assert value
+    assert f"{value[0]['amount']} {value[0]['currency']}" in html
+    assert f'<tr data-impact="{opened.incident}">' in html
+    assert "data-running-cost" in html
+    # Both charts are server-drawn SVG; the page loads no script but the dashboard's own.
+    assert 'id="chart-availability"' in html
+    assert '<figure class="chart" data-currency="PLN">' in html
+    assert 'fill="#cf222e"' in html  # a day below the 99.9 % promise
+    assert html.count("<script") == 1
+    assert 'id="sla-days"' in html
 
 
 def test_the_downloads_are_the_apis_report_for_the_same_period(opened: Opened) -> None:
