@@ -126,7 +126,15 @@ READ_ROUTES = [
     "/api/v1/workspaces/acme/reports/sla?format=csv",
     "/api/v1/workspaces/acme/incidents",
 ]
-DASHBOARD_ROUTES = ["/w/acme", "/w/acme/trace?ns=shop&id=100045", "/w/acme/trace?q=100045"]
+DASHBOARD_ROUTES = [
+    "/w/acme",
+    "/w/acme/live",
+    "/w/acme/incidents",
+    "/w/acme/stock",
+    "/w/acme/reports/sla",
+    "/w/acme/trace?ns=shop&id=100045",
+    "/w/acme/trace?q=100045",
+]
 
 
 def _unreadable_count() -> float:
