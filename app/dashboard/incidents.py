@@ -21,6 +21,7 @@ from app.dashboard.suspects import verdict_sentence
 from app.errors import ApiError, NotFound
 from app.incidents import service
 from app.incidents.lifecycle import IncidentRecord
+from app.reports.impact import Impact, live_impact
 from app.runtime import Runtime
 from graph.results import Evidence
 
@@ -120,6 +121,7 @@ class IncidentDetail:
     evidence: Evidence
     time_to_detect_seconds: float
     time_to_resolve_seconds: float | None
+    impact: Impact | None = None
 
     @property
     def id(self) -> int:
@@ -143,6 +145,7 @@ def incident_detail(runtime: Runtime, workspace_id: str, incident_id: int) -> In
         timeline = service.timeline(connection, incident_id)
         notes = service.notes(connection, incident_id)
         deliveries = service.deliveries(connection, workspace_id, incident_id)
+        impact = live_impact(runtime, connection, workspace_id, record)
     sentence = verdict_sentence(record.summary, record.responsible)
     if record.resolved_at is not None:
         sentence += f" Resolved after {duration(_seconds(record.opened_at, record.resolved_at))}."
@@ -157,6 +160,7 @@ def incident_detail(runtime: Runtime, workspace_id: str, incident_id: int) -> In
         time_to_resolve_seconds=(
             _seconds(record.opened_at, record.resolved_at) if record.resolved_at else None
         ),
+        impact=impact,
     )
 
 

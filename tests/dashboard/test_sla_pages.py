@@ -178,3 +178,18 @@ def test_a_workspace_without_topology_gets_a_friendly_report_page(
 def test_the_docstring_examples_hold() -> None:
     for module in (reports, incidents):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_the_incident_page_shows_what_it_costs_as_it_happens(opened: Opened) -> None:
+    client = opened.client
+    costs = {"currency": "PLN", "advertising_daily_budget": "480.00"}
+    assert admin_api(client).put("/api/v1/workspaces/acme/costs", json=costs).status_code == 201
+    impact = opened.api_incident()["impact"]
+    assert impact["orders_affected"] > 0
+    assert impact["running_cost"]["currency"] == "PLN"
+    sign_in(client)
+    html = client.get(opened.page).text
+    assert "What it costs so far" in html
+    [value] = impact["value_affected"]
+    assert f"<dd data-orders-affected>{impact['orders_affected']}: {value['amount']} PLN" in html
+    assert "<dd data-running-cost>" in html
