@@ -53,6 +53,7 @@ def put_contract(
 
 @router.get("/contracts/{vendor}", response_model=Contract)
 def get_contract(ws: WorkspaceDep, vendor: VendorPath, runtime: RuntimeDep) -> Contract:
+    """The vendor's contract (404 when none is on file)."""
     with runtime.engine.connect() as connection:
         require_workspace(connection, ws)
         return service.get_contract(connection, ws, vendor)
@@ -60,6 +61,7 @@ def get_contract(ws: WorkspaceDep, vendor: VendorPath, runtime: RuntimeDep) -> C
 
 @router.delete("/contracts/{vendor}", status_code=204)
 def delete_contract(ws: WorkspaceDep, vendor: VendorPath, runtime: RuntimeDep) -> Response:
+    """Remove the vendor's contract: the SLA report no longer computes its penalties."""
     with runtime.engine.begin() as connection:
         require_workspace(connection, ws)
         service.delete_contract(connection, ws, vendor)
@@ -82,6 +84,7 @@ def put_costs(ws: WorkspaceDep, body: CostsIn, runtime: RuntimeDep, response: Re
 
 @router.get("/costs", response_model=Costs)
 def get_costs(ws: WorkspaceDep, runtime: RuntimeDep) -> Costs:
+    """The running costs, with everything per hour summed (404 when none are on file)."""
     with runtime.engine.connect() as connection:
         require_workspace(connection, ws)
         return service.get_costs(connection, ws)
@@ -89,6 +92,7 @@ def get_costs(ws: WorkspaceDep, runtime: RuntimeDep) -> Costs:
 
 @router.delete("/costs", status_code=204)
 def delete_costs(ws: WorkspaceDep, runtime: RuntimeDep) -> Response:
+    """Remove the running costs: incidents and reports no longer show what was spent."""
     with runtime.engine.begin() as connection:
         require_workspace(connection, ws)
         service.delete_costs(connection, ws)

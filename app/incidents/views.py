@@ -89,7 +89,8 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 @router.get("/{incident_id}", response_model=IncidentDetail, response_model_by_alias=True)
 async def get(ws: WorkspaceDep, incident_id: IncidentId, runtime: RuntimeDep) -> dict[str, Any]:
-    """The incident with its status-page timeline, notes and notification log."""
+    """The incident with its status-page timeline, notes and notification log, and what it
+    cost so far (``impact``)."""
     return await run_in_threadpool(_detail, runtime, ws, incident_id)
 
 

@@ -36,7 +36,12 @@ async def sla(
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> SlaReport | Response:
     """Per link and per vendor: availability, incidents with time to detect and to resolve,
-    entities affected, and breaches of each link's SLA over the period."""
+    entities affected, and breaches of each link's SLA over the period. In money: each
+    incident's impact (orders affected and stuck with their value per currency, running costs,
+    orders the shop missed as a range), and per vendor with a contract and calendar month the
+    breaches with the penalty formula applied, the incidents behind each, the cap and what is
+    owed; availability and money at stake per day. The CSV has a row per penalty breach,
+    per vendor-month owed and per incident amount (``scope`` says which)."""
     end = (until or datetime.now(UTC)).astimezone(UTC)
     start = (since or _start_of_month(end)).astimezone(UTC)
     if start >= end:
