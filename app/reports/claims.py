@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
@@ -27,10 +26,10 @@ from app.incidents.models import incident_url
 from app.reports.impact import (
     ORDER_FLOW,
     Impact,
-    incident_impact,
     incident_links,
     restored_at,
     running_cost,
+    safe_impact,
 )
 from app.runtime import Runtime
 from graph.model import Topology
@@ -169,14 +168,14 @@ def money(
         outage_of(r, incident_url(runtime.settings, workspace_id, r.id or 0)) for r in records
     ]
     costs = find_costs(connection, workspace_id)
-    index_lock: tuple[Any, Any] = runtime.indexes.index(workspace_id)
-    impacts = {
-        r.id: incident_impact(
-            connection, index_lock, topology, workspace_id, r, as_of=as_of, costs=costs
+    found = {
+        r.id: safe_impact(
+            connection, runtime, workspace_id, r, as_of=as_of, topology=topology, costs=costs
         )
         for r in records
         if r.id is not None
     }
+    impacts = {key: impact for key, impact in found.items() if impact is not None}
     contracts = list_contracts(connection, workspace_id)
     penalties = (
         [

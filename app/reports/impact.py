@@ -34,6 +34,7 @@ from app.contracts.models import Costs
 from app.contracts.penalties import Amount, cents, totals
 from app.contracts.service import find_costs
 from app.db.tables import events
+from app.errors import ApiError
 from app.incidents.lifecycle import IncidentRecord
 from app.reports.expected import LEVEL, expected_count
 from app.runtime import Runtime
@@ -393,22 +394,40 @@ def incident_impact(
     )
 
 
-def live_impact(
-    runtime: Runtime, connection: Connection, workspace_id: str, record: IncidentRecord
+def safe_impact(
+    connection: Connection,
+    runtime: Runtime,
+    workspace_id: str,
+    record: IncidentRecord,
+    *,
+    as_of: datetime,
+    topology: Topology | None = None,
+    costs: Costs | None = None,
 ) -> Impact | None:
-    """The incident's impact now, for its page and payload; None (logged) when it cannot be
-    computed, so the incident itself is always answered."""
+    """The incident's impact, or None (logged) when it cannot be computed: the incident and
+    the report are answered without it rather than not at all."""
     try:
-        topology = runtime.indexes.topology(workspace_id)
         return incident_impact(
             connection,
             runtime.indexes.index(workspace_id),
-            topology,
+            topology or runtime.indexes.topology(workspace_id),
             workspace_id,
             record,
-            as_of=datetime.now(UTC),
-            costs=find_costs(connection, workspace_id),
+            as_of=as_of,
+            costs=costs,
         )
+    except ApiError:  # no topology yet: nothing to judge the orders against
+        return None
     except Exception:
         log.exception("impact of incident %s in %s failed", record.id, workspace_id)
         return None
+
+
+def live_impact(
+    runtime: Runtime, connection: Connection, workspace_id: str, record: IncidentRecord
+) -> Impact | None:
+    """The incident's impact now, for its page and payload."""
+    costs = find_costs(connection, workspace_id)
+    return safe_impact(
+        connection, runtime, workspace_id, record, as_of=datetime.now(UTC), costs=costs
+    )

@@ -149,3 +149,17 @@ def test_impact_in_the_incident_payload(arbiter: Arbiter, priced: None) -> None:
     assert impact["orders_affected"] >= 2
     assert impact["value_stuck"][0]["currency"] == "PLN"
     assert impact["running_cost"]["currency"] == "PLN"
+
+
+def test_a_failing_impact_leaves_the_report_and_the_incident_answered(
+    arbiter: Arbiter, outage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.reports.impact
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("impact bug")
+
+    monkeypatch.setattr(app.reports.impact, "incident_impact", broken)
+    [incident] = _report(arbiter)["incidents"]
+    assert incident["impact"] is None
+    assert arbiter.incident(outage["id"])["impact"] is None
