@@ -117,6 +117,8 @@ def text_problem(text: str) -> str | None:
     """Why ``text`` cannot be stored and read back, or None."""
     if "\x00" in text:
         return "must not contain NUL (\\u0000)"
+    if text.isascii():
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
