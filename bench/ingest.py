@@ -7,12 +7,16 @@ Starts the service on a free loopback port with a throwaway data dir (SQLite unl
 --database-url is given), creates a workspace with the CONTRACT.md topology, then posts
 realistic order events in batches from concurrent clients and prints events/s, batch latency
 (p50, p95) and the rate of re-posting the same batches (all duplicates). Every 202 means the
-batch was committed with a full fsync.
+batch was committed with a full fsync. Then, as the ceiling on the same machine in the same
+run, the same events inserted straight into a SQLite file of the same schema and pragmas with
+the driver's ``executemany`` (one transaction per batch, events and refs, no HTTP, no
+validation).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -25,7 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine
 
+from app.db.engine import make_engine
+from app.db.tables import metadata
 from sandbox.topology import demo_topology
 
 TOKEN = "arb_bench_admin_token"  # noqa: S105 - a throwaway server's token
@@ -105,6 +112,37 @@ def run(url: str, total: int, size: int, clients: int) -> tuple[float, list[floa
     return time.perf_counter() - began, latencies
 
 
+def raw_sqlite(path: Path, total: int, size: int) -> float:
+    """Events/s of the driver's executemany into the same schema, one commit per batch."""
+    url = f"sqlite:///{path}"
+    make_engine(url).dispose()  # the pragmas the service uses (WAL) stay on the file
+    metadata.create_all(create_engine(url))
+    import sqlite3
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("INSERT INTO workspaces VALUES ('bench', 'bench', '2026-11-25 00:00:00')")
+    batches = []
+    seq = 0
+    for start in range(0, total, size):
+        rows, refs = [], []
+        for item in batch(start, min(size, total - start)):
+            seq += 1
+            body = json.dumps(item, separators=(",", ":"))
+            received = "2026-11-25 00:00:00"
+            rows.append((seq, "bench", item["id"], item["time"], item["flow"], item["kind"],
+                         item["system"], item.get("target"), body, received))  # fmt: skip
+            refs.extend((seq, ns, "bench", value) for ns, value in item["refs"].items())
+        batches.append((rows, refs))
+    began = time.perf_counter()  # the inserts and commits only, not making the rows
+    for rows, refs in batches:
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        connection.executemany("INSERT INTO event_refs VALUES (?,?,?,?)", refs)
+        connection.execute("COMMIT")
+    return total / (time.perf_counter() - began)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
@@ -138,14 +176,18 @@ def main() -> None:
         print(
             f"store: {store}; {args.events} events, batches of {args.batch}, {args.clients} clients"
         )
+        rates = {}
         for label in ("new events", "re-posted (all duplicates)"):
             wall, latencies = run(f"{base}/events", args.events, args.batch, args.clients)
             p50 = statistics.median(latencies) * 1000
             p95 = statistics.quantiles(latencies, n=20)[-1] * 1000
-            rate = args.events / wall
+            rates[label] = rate = args.events / wall
             print(
                 f"{label:28s} {rate:10,.0f} events/s   batch p50 {p50:5.0f} ms   p95 {p95:5.0f} ms"
             )
+        raw = raw_sqlite(data_dir / "raw.db", args.events, args.batch)
+        print(f"{'raw SQLite executemany':28s} {raw:10,.0f} events/s   "
+              f"API / raw: {rates['new events'] / raw:.2f}")  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,0 +1,228 @@
+"""Signed WooCommerce webhooks under concurrency, against a bare FastAPI endpoint in the same run.
+
+    .venv/bin/python bench/webhooks.py [--connections 32] [--seconds 10] [--runs 3]
+                                       [--root DIR] [--database-url URL]
+
+Starts `arbiter serve` (from ``--root``, default this checkout: point it at an unpacked older
+commit to measure before/after) on a free loopback port with a throwaway data dir, a workspace
+with the CONTRACT.md topology and a WooCommerce shop with a webhook secret; and a bare FastAPI
+app on uvicorn whose one route reads the body and answers a small JSON (the ceiling of the same
+server stack). Then, per run, wrk (Debian's `wrk` package) sends each of them order.updated
+deliveries, every one a new order with its own delivery id and a valid signature, from
+``--connections`` connections for ``--seconds``, and the script prints req/s and the latency
+percentiles wrk measured. Every 200 from Arbiter means the delivery and its events committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+
+from connectors.webhooks import sign_woocommerce
+from sandbox.topology import demo_topology
+
+TOKEN = "arb_bench_admin_token"  # noqa: S105 - a throwaway server's token
+SECRET = "bench-webhook-secret"  # noqa: S105
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "woocommerce" / "webhook_order_updated.json"
+TOPOLOGY = demo_topology()
+
+BARE_APP = textwrap.dedent(
+    """
+    import sys, uvicorn
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+    app = FastAPI()
+
+    @app.post("/webhooks/bench/shop")
+    async def receive(request: Request) -> JSONResponse:
+        body = await request.body()
+        return JSONResponse({"status": "ok", "bytes": len(body)})
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    """
+)
+
+# Each wrk thread sends its own file of pre-signed deliveries, one a line: id TAB sig TAB body.
+WRK_SCRIPT = textwrap.dedent(
+    """
+    local counter = 0
+    local threads = {}
+    function setup(thread)
+      thread:set("id", counter)
+      table.insert(threads, thread)
+      counter = counter + 1
+    end
+    function init(args)
+      requests = {}
+      for line in io.lines(args[1] .. "-" .. id .. ".tsv") do
+        local delivery, signature, body = line:match("([^\\t]*)\\t([^\\t]*)\\t(.*)")
+        table.insert(requests, wrk.format("POST", nil, {
+          ["Content-Type"] = "application/json",
+          ["X-WC-Webhook-Topic"] = "order.updated",
+          ["X-WC-Webhook-Resource"] = "order",
+          ["X-WC-Webhook-Event"] = "updated",
+          ["X-WC-Webhook-Source"] = "https://shop.example.com/",
+          ["X-WC-Webhook-ID"] = "12",
+          ["X-WC-Webhook-Delivery-ID"] = delivery,
+          ["X-WC-Webhook-Signature"] = signature,
+        }, body))
+      end
+      n = 0
+      bad = 0
+    end
+    function request()
+      n = n + 1
+      return requests[(n - 1) % #requests + 1]
+    end
+    function response(status, headers, body)
+      if status ~= 200 then bad = bad + 1 end
+    end
+    function done(summary, latency, requests)
+      local total_bad = 0
+      for _, thread in ipairs(threads) do total_bad = total_bad + thread:get("bad") end
+      io.write(string.format("non-200 %d\\n", total_bad))
+    end
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def write_deliveries(prefix: Path, threads: int, per_thread: int, run: int) -> None:
+    """``per_thread`` new orders per wrk thread, each signed, none repeated across runs."""
+    order = json.loads(FIXTURE.read_text())
+    for thread in range(threads):
+        with open(f"{prefix}-{thread}.tsv", "w") as out:
+            for n in range(per_thread):
+                number = 1_000_000 * (run + 1) + thread * per_thread + n
+                order.update(id=number, number=str(number))
+                body = json.dumps(order, separators=(",", ":"))
+                signature = sign_woocommerce(body.encode(), SECRET)
+                out.write(f"bench-{number}\t{signature}\t{body}\n")
+
+
+def wrk(url: str, script: Path, prefix: Path, connections: int, seconds: int) -> dict[str, float]:
+    threads = 2
+    output = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(script), url, "--", str(prefix)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    percentiles = {
+        int(p): _ms(value, unit)
+        for p, value, unit in re.findall(r"\n\s+(50|90|99)%\s+([\d.]+)(us|ms|s)", output)
+    }
+    errors = re.search(r"non-200 (\d+)", output)
+    return {
+        "rate": rate,
+        "p50": percentiles.get(50, float("nan")),
+        "p90": percentiles.get(90, float("nan")),
+        "p99": percentiles.get(99, float("nan")),
+        "errors": float(errors.group(1)) if errors else float("nan"),
+    }
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wait_up(url: str) -> None:
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--per-thread", type=int, default=15_000)
+    parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    work = Path(tempfile.mkdtemp(prefix="arbiter-bench-webhooks-"))
+    script = work / "deliveries.lua"
+    script.write_text(WRK_SCRIPT)
+    bare_port, port = free_port(), free_port()
+    env = dict(os.environ, ARBITER_DATA_DIR=str(work / "data"), ARBITER_ADMIN_TOKEN=TOKEN,
+               ARBITER_DEMO="false", ARBITER_LOG_LEVEL="warning",
+               ARBITER_INCIDENT_INTERVAL_SECONDS="0", PYTHONPATH=str(args.root))  # fmt: skip
+    if args.database_url:
+        env["ARBITER_DATABASE_URL"] = args.database_url
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)], **quiet)  # type: ignore[call-overload]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=args.root, env=env, **quiet
+    )  # type: ignore[call-overload]
+    try:
+        wait_up(f"http://127.0.0.1:{port}/healthz")
+        wait_up(f"http://127.0.0.1:{bare_port}/docs")
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        base = f"http://127.0.0.1:{port}/api/v1/workspaces/bench"
+        httpx.put(base, headers=headers).raise_for_status()
+        httpx.put(f"{base}/topology", json=TOPOLOGY, headers=headers).raise_for_status()
+        httpx.put(
+            f"{base}/systems/shop/connection",
+            headers=headers,
+            json={
+                # Never polled for real: a closed loopback port, once an hour.
+                "base_url": f"http://127.0.0.1:{free_port()}",
+                "credentials": {"consumer_key": "ck_bench", "consumer_secret": "cs_bench"},
+                "webhook_secret": SECRET,
+                "poll_interval_seconds": 3600,
+            },
+        ).raise_for_status()
+        store = "PostgreSQL" if args.database_url else "SQLite (WAL, synchronous=FULL)"
+        print(f"root {args.root}; store {store}; {args.connections} connections, "
+              f"{args.seconds} s per run; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+        print(f"{'run':>3} {'bare req/s':>10} {'p99 ms':>7} {'arbiter req/s':>13} "
+              f"{'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'non-200':>7} {'ratio':>6}")  # fmt: skip
+        for run in range(args.runs):
+            prefix = work / f"run{run}"
+            write_deliveries(prefix, 2, args.per_thread, run)
+            hook = "/webhooks/bench/shop"
+            plain = wrk(f"http://127.0.0.1:{bare_port}{hook}", script, prefix,
+                        args.connections, args.seconds)  # fmt: skip
+            ours = wrk(f"http://127.0.0.1:{port}{hook}", script, prefix,
+                       args.connections, args.seconds)  # fmt: skip
+            print(f"{run + 1:>3} {plain['rate']:>10,.0f} {plain['p99']:>7.1f} "
+                  f"{ours['rate']:>13,.0f} {ours['p50']:>7.1f} {ours['p90']:>7.1f} "
+                  f"{ours['p99']:>7.1f} {ours['errors']:>7.0f} "
+                  f"{ours['rate'] / plain['rate']:>6.2f}")  # fmt: skip
+        page = httpx.get(f"{base}/events", params={"limit": 1}, headers=headers)
+        page.raise_for_status()
+    finally:
+        for process in (server, bare):
+            process.terminate()
+            process.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
