@@ -53,6 +53,29 @@ def serve(
     )
 
 
+@cli.command()
+def retention(
+    days: Annotated[
+        float | None, typer.Option(help="Keep this many days (default: ARBITER_RETENTION_DAYS).")
+    ] = None,
+) -> None:
+    """Delete raw events and webhook deliveries older than the retention period, now."""
+    from app.db.retention import expire
+    from app.runtime import Runtime
+
+    runtime = Runtime.start(Settings())
+    try:
+        keep = runtime.settings.retention_days if days is None else days
+        if keep <= 0:
+            typer.echo("Retention is off (0 days): nothing deleted.")
+            return
+        done = expire(runtime.engine, runtime.writer, days=keep)
+    finally:
+        runtime.close()
+    typer.echo(f"Deleted {done.events} events and {done.deliveries} webhook deliveries "
+               f"older than {keep:g} days.")  # fmt: skip
+
+
 @cli.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,

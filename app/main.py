@@ -18,6 +18,7 @@ from app.connections.views import router as connections_router
 from app.contracts.views import router as contracts_router
 from app.dashboard.views import dashboard_static
 from app.dashboard.views import router as dashboard_router
+from app.db.retention import retention_sweeper
 from app.demo import demo
 from app.diagnosis.views import router as diagnosis_router
 from app.diagnosis.warmup import index_warmer
@@ -66,6 +67,7 @@ BACKGROUND: tuple[BackgroundService, ...] = (
     pending_sweeper,
     journey_export,
     incident_evaluator,
+    retention_sweeper,
 )
 """Started in order when the server starts and stopped in reverse when it stops (pollers,
 incident evaluator, exporters). Each must log its own failures, never crash the service."""

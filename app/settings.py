@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         "exporters in this process. With several processes on one PostgreSQL, keep it on in "
         "exactly one.",
     )
+    retention_days: float = Field(
+        default=90,
+        ge=0,
+        description="Raw events (by their time) and webhook deliveries (by arrival) older than "
+        "this many days are deleted, hourly; incidents and SLA reports are kept. 0 keeps all.",
+    )
     incident_interval_seconds: float = Field(
         default=30.0,
         ge=0,
