@@ -9,8 +9,10 @@ client-side token bucket (shared by every connector using the same token in this
 us under the limit.
 
 - ``getOrders``: confirmed orders, at most 100 a call, paged by ``date_confirmed_from``. An
-  order *arrives* in BaseLinker at ``date_add``; ``date_in_status`` is when it entered its
-  current status, a later event of the same order, emitted as a second ``seen`` when later.
+  order *arrives* in BaseLinker, as a confirmed order the integrations act on, at
+  ``date_confirmed``: ``date_add`` is the order's own date, for an import the shop's (hours
+  earlier for a bank transfer paid late). ``date_in_status`` is when it entered its current
+  status, a later event of the same order, emitted as a second ``seen`` when later.
   Refs: this system's namespace gets ``order_id``. Per the getOrders documentation,
   ``external_order_id`` is "an order identifier taken from an external source, e.g. the order
   number in the store, or the eBay transaction number" and ``shop_order_id`` the "order ID
@@ -239,11 +241,14 @@ class BaseLinkerConnector(PollingConnector):
         state.notes.append("orders: more pages remain; the next round continues")
 
     def _emit_order(self, state: StreamState, order: dict[str, Any]) -> None:
-        added = parse_time(order.get("date_add")) or parse_time(order.get("date_confirmed"))
+        # An order imported from a shop keeps the shop's order date as date_add (hours before
+        # the import for a bank transfer paid late); it is in BaseLinker, as a confirmed order
+        # the integrations act on, from date_confirmed. date_in_status is a later status.
+        added = parse_time(order.get("date_confirmed")) or parse_time(order.get("date_add"))
         in_status = parse_time(order.get("date_in_status"))
         try:
             if added is None:
-                raise ValueError("no date_add")
+                raise ValueError("no date_confirmed or date_add")
             products = [p for p in order.get("products") or [] if isinstance(p, dict)]
             skus: dict[str, float] = {}
             for product in products:
@@ -263,6 +268,7 @@ class BaseLinkerConnector(PollingConnector):
                     "order_id": order.get("order_id"),
                     "order_source": order.get("order_source"),
                     "order_source_id": order.get("order_source_id"),
+                    "date_add": order.get("date_add"),
                 },
             }
             # The arrival carries the state only when the order is still in its first status:

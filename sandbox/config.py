@@ -24,6 +24,13 @@ class WooCredentials:
 class MagentoCredentials:
     store_code: str = "default"
     token: str = "sandbox-magento-integration-token"  # noqa: S105 - a fixed demo credential
+    # The integration's OAuth 1.0a pair and token secret (Magento 2.4.4+ signs with all four).
+    consumer_key: str = "sandbox-magento-consumer-key"
+    consumer_secret: str = "sandbox-magento-consumer-secret"  # noqa: S105 - a fixed demo credential
+    token_secret: str = "sandbox-magento-token-secret"  # noqa: S105 - a fixed demo credential
+    integration_as_bearer: bool = True
+    """Magento's ``oauth/consumer/enable_integration_as_bearer`` (off by default since 2.4.4;
+    on here so bearer clients keep working; a test turns it off)."""
 
 
 @dataclass(frozen=True)

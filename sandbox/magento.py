@@ -16,11 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
+from oauthlib.oauth1.rfc5849 import signature
 from starlette.responses import JSONResponse, Response
 
 from sandbox import timefmt
 from sandbox.gates import down_response, retry_after
 from sandbox.stores import MagentoOrder, MagentoSourceItem
+from sandbox.woo_auth import signature_matches
 from sandbox.world import World
 
 _KEY = re.compile(r"^searchCriteria((?:\[[A-Za-z0-9_]+\])*)$")
@@ -275,9 +277,7 @@ def create_magento_app(world: World) -> FastAPI:
                 if "inventory" in request.url.path
                 else "Magento_Sales::actions_view"
             )
-            header = request.headers.get("authorization", "")
-            scheme, _, token = header.partition(" ")
-            if fault is not None or scheme.lower() != "bearer" or token.strip() != creds.token:
+            if fault is not None or not authorized(request):
                 raise unauthorized(resource)
             return await call_next(request)
         except MagentoError as exc:
@@ -286,6 +286,36 @@ def create_magento_app(world: World) -> FastAPI:
     @app.exception_handler(MagentoError)
     async def magento_error(_request: Request, exc: MagentoError) -> Response:
         return exc.response()
+
+    def authorized(request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer":
+            return creds.integration_as_bearer and token.strip() == creds.token
+        if scheme.lower() != "oauth":
+            return False
+        try:
+            sent = dict(signature.collect_parameters(headers={"Authorization": header}))
+            sent_signature = dict(
+                signature.collect_parameters(
+                    headers={"Authorization": header}, exclude_oauth_signature=False
+                )
+            ).get("oauth_signature", "")
+        except ValueError:
+            return False
+        return (
+            sent.get("oauth_consumer_key") == creds.consumer_key
+            and sent.get("oauth_token") == creds.token
+            and signature_matches(
+                request.method,
+                str(request.url),
+                request.url.query,
+                {"Authorization": header},
+                sent_signature,
+                creds.consumer_secret,
+                creds.token_secret,
+            )
+        )
 
     def check_store(code: str) -> None:
         if code not in stores:
@@ -350,7 +380,78 @@ def create_magento_app(world: World) -> FastAPI:
     async def source_items_default(request: Request) -> Response:
         return await list_source_items(request, "default")
 
+    add_stock_routes(app, world, check_store)
     return app
+
+
+def add_stock_routes(app: FastAPI, world: World, check_store: Callable[[str], None]) -> None:
+    """What the shop sells: MSI's salable quantity per stock (one stock, id 1, for website
+    ``base``, with the ``default`` source; no reservations here), the legacy stock items, and
+    the store views and websites a client resolves its stock from."""
+    store = world.magento
+    code = world.config.magento.store_code
+
+    def quantity(sku: str) -> int:
+        item = store.source_items.get(sku)
+        if item is None:
+            raise MagentoError(
+                404,
+                "The product that was requested doesn't exist. Verify the product and try again.",
+            )
+        return item.quantity
+
+    @app.get("/rest/{store_code}/V1/store/storeViews")
+    async def store_views(store_code: str) -> Response:
+        check_store(store_code)
+        views = [{"id": 1, "code": code, "name": "Default Store View", "website_id": 1}]
+        if code != "default":
+            views.append({"id": 2, "code": "default", "name": "Default", "website_id": 1})
+        return JSONResponse([{**v, "store_group_id": 1, "is_active": 1} for v in views])
+
+    @app.get("/rest/{store_code}/V1/store/websites")
+    async def websites(store_code: str) -> Response:
+        check_store(store_code)
+        return JSONResponse(
+            [
+                {"id": 0, "code": "admin", "name": "Admin", "default_group_id": 0},
+                {"id": 1, "code": "base", "name": "Main Website", "default_group_id": 1},
+            ]
+        )
+
+    @app.get("/rest/{store_code}/V1/inventory/stock-resolver/website/{website}")
+    async def stock_resolver(store_code: str, website: str) -> Response:
+        check_store(store_code)
+        if website != "base":
+            raise MagentoError(404, "No linked stock found")
+        return JSONResponse(
+            {
+                "stock_id": 1,
+                "name": "Default Stock",
+                "extension_attributes": {"sales_channels": [{"type": "website", "code": "base"}]},
+            }
+        )
+
+    @app.get("/rest/{store_code}/V1/inventory/get-product-salable-quantity/{sku}/{stock_id}")
+    async def salable(store_code: str, sku: str, stock_id: int) -> Response:
+        check_store(store_code)
+        if stock_id != 1:
+            raise MagentoError(404, 'Stock with id "%value" does not exist.', {"value": stock_id})
+        return JSONResponse(float(quantity(sku)))
+
+    @app.get("/rest/{store_code}/V1/stockItems/{sku}")
+    async def stock_item(store_code: str, sku: str) -> Response:
+        check_store(store_code)
+        amount = quantity(sku)
+        return JSONResponse(
+            {
+                "item_id": 1,
+                "product_id": 1,
+                "stock_id": 1,
+                "qty": amount,
+                "is_in_stock": amount > 0,
+                "manage_stock": True,
+            }
+        )
 
 
 def touch(order: MagentoOrder, status: str, moment: datetime) -> None:

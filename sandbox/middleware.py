@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from sandbox.reporter import call_event
+from sandbox.woo_auth import SignedQuery
 from sandbox.world import World
 
 log = logging.getLogger("sandbox.integrations")
@@ -175,8 +176,10 @@ class Middleware:
             outcome.status, outcome.error = 502, "invalid JSON-RPC answer"
         return outcome
 
-    def _woo_auth(self) -> tuple[str, str]:
-        return (self.world.config.woo.consumer_key, self.world.config.woo.consumer_secret)
+    def _woo_auth(self) -> httpx.Auth:
+        # The shop is served over plain http: WooCommerce accepts only OAuth 1.0a there.
+        woo = self.world.config.woo
+        return SignedQuery(woo.consumer_key, woo.consumer_secret)
 
 
 def _ms(began: float) -> float:

@@ -8,8 +8,6 @@ tell the totals in ``X-WP-Total`` / ``X-WP-TotalPages``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -22,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from sandbox.gates import down_response, retry_after
 from sandbox.stores import Line, WooOrder, WooProduct
+from sandbox.woo_auth import WooAuthenticator
 from sandbox.woo_format import (
     PREFIX,
     WooError,
@@ -32,6 +31,7 @@ from sandbox.woo_format import (
     product_json,
     sort_items,
 )
+from sandbox.woo_more import add_more_routes
 from sandbox.world import World
 
 BATCH_LIMIT = 100
@@ -85,29 +85,19 @@ def create_woo_app(world: World) -> FastAPI:
                 response.headers["Retry-After"] = retry_after(fault)
             return response
 
+    authenticator = WooAuthenticator(config.consumer_key, config.consumer_secret)
+
     def _authenticate(request: Request, *, revoked: bool) -> None:
-        key = request.query_params.get("consumer_key")
-        secret = request.query_params.get("consumer_secret")
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("basic "):
-            try:
-                key, _, secret = base64.b64decode(header[6:].strip()).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                key = secret = None
-        if not key:
-            verb = "list" if request.method == "GET" else "create"
-            code = (
-                "woocommerce_rest_cannot_view"
-                if request.method == "GET"
-                else "woocommerce_rest_cannot_create"
-            )
-            raise WooError(401, code, f"Sorry, you cannot {verb} resources.")
-        if revoked or key != config.consumer_key:
-            raise WooError(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
-        if secret != config.consumer_secret:
-            raise WooError(
-                401, "woocommerce_rest_authentication_error", "Consumer secret is invalid."
-            )
+        if request.url.path.rstrip("/") == PREFIX:
+            return  # the namespace index is public, as in WordPress
+        authenticator.check(
+            method=request.method,
+            url=str(request.url),
+            query=request.url.query,
+            headers=request.headers,
+            secure=request.url.scheme == "https",
+            revoked=revoked,
+        )
 
     @app.exception_handler(WooError)
     async def woo_error(_request: Request, exc: WooError) -> Response:
@@ -223,6 +213,11 @@ def create_woo_app(world: World) -> FastAPI:
         skus = {s for s in request.query_params.get("sku", "").split(",") if s}
         if skus:
             products = [p for p in products if p.sku in skus]
+        # WooCommerce's list filters: product type and stock status
+        if wanted := request.query_params.get("type"):
+            products = [p for p in products if p.type == wanted]
+        if wanted := request.query_params.get("stock_status"):
+            products = [p for p in products if p.stock_status == wanted]
         moment = date_param(request, "modified_after")
         if moment is not None:
             products = [p for p in products if p.date_modified > moment]
@@ -367,4 +362,5 @@ def create_woo_app(world: World) -> FastAPI:
         hooks = world.webhooks.hooks if world.webhooks is not None else []
         return page(request, hooks, lambda h: h.to_json())
 
+    add_more_routes(app, world, base, _order)
     return app

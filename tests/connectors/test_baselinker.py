@@ -42,17 +42,19 @@ async def test_orders_carry_the_shop_number_and_journal_status_changes(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
 ) -> None:
     router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+    baselinker.orders[2]["date_in_status"] = baselinker.orders[2]["date_confirmed"] + 1680
 
     result = await make(deps).poll(None)
 
-    # Arrival at date_add; the later status (date_in_status) is a second event of the order.
+    # Arrival when confirmed in BaseLinker: not date_add (the shop's own order date), not
+    # date_in_status (a later status: a second event of the same order).
     orders = [e for e in seen(result.events) if e.id.startswith("oms:order:") and ":added:" in e.id]
     assert [e.time for e in orders] == [
-        datetime.fromtimestamp(o["date_add"], UTC) for o in baselinker.orders
+        datetime.fromtimestamp(o["date_confirmed"], UTC) for o in baselinker.orders
     ]
-    assert all(e.state is None for e in orders)  # the arrival's status is not known
+    assert [e.state for e in orders] == ["8001", "8001", None]  # 7789's first status unknown
     moved = [e for e in seen(result.events) if e.id.startswith("oms:order:7789:8002:")]
-    assert [e.time for e in moved] == [datetime.fromtimestamp(1795605600, UTC)]
+    assert [e.time for e in moved] == [datetime.fromtimestamp(1795605600 + 1680, UTC)]
     assert moved[0].state == "8002"
     assert [e.refs for e in orders] == [
         {"oms": "7787", "shop": "100041"},
@@ -121,7 +123,6 @@ async def test_paging_on_date_confirmed_and_resume_without_duplicates(
     restarted.orders_per_call = 2
     second = await restarted.poll(first.cursor)
     assert [e.id.split(":")[1:3] for e in seen(second.events)] == [
-        ["order", "7790"],
         ["order", "7790"],
         ["journal", "654304"],
     ]

@@ -61,12 +61,6 @@ def _realism(fault: str, minutes: float, *params: str) -> subprocess.CompletedPr
         ("outage:erp", 1.5, ("duration_seconds=40",)),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="the BaseLinker connector dates an order's arrival in the OMS at date_add, the shop's "
-    "order date: a bank-transfer order paid past the SLA is then late (or missing) on oms>erp, "
-    "blamed on the ERP partner (bench/README.md, realism)",
-)
 def test_realism_run_blames_only_the_fault(
     fault: str, minutes: float, params: tuple[str, ...]
 ) -> None:

@@ -24,6 +24,7 @@ from sandbox.baselinker import create_baselinker_app
 from sandbox.magento import create_magento_app
 from sandbox.odoo import create_odoo_app
 from sandbox.woo import create_woo_app
+from sandbox.woo_auth import SignedQuery
 from sandbox.world import World
 
 ARBITER_TOKEN = "arb_sandbox_test"
@@ -67,7 +68,7 @@ async def asgi(
 async def woo(world: World) -> AsyncIterator[httpx.AsyncClient]:
     auth = (world.config.woo.consumer_key, world.config.woo.consumer_secret)
     async with asgi(create_woo_app(world)) as client:
-        client.auth = httpx.BasicAuth(*auth)
+        client.auth = SignedQuery(*auth)  # plain http: WooCommerce takes only OAuth 1.0a
         yield client
 
 

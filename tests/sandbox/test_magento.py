@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
 import pytest
 
+from connectors.magento import MagentoConnector
 from sandbox import timefmt
+from sandbox.magento import create_magento_app
 from sandbox.traffic import random_lines
 from sandbox.world import World
 from tests.sandbox.conftest import asgi
@@ -89,3 +92,36 @@ async def test_errors_carry_message_and_parameters(
     assert not_found.status_code == 404
     unknown_store = await magento.get("/rest/nowhere/V1/orders", params={"searchCriteria": ""})
     assert unknown_store.status_code == 400
+
+
+async def test_connector_signs_oauth1_and_reads_salable_quantity(world: World) -> None:
+    """Magento 2.4.4+ with integration-as-bearer off: the connector signs OAuth 1.0a with the
+    four credentials and reads the salable quantity of the store's website's stock."""
+    world.config.magento = replace(world.config.magento, integration_as_bearer=False)
+    creds = world.config.magento
+    app = create_magento_app(world)
+    async with asgi(app) as client:
+        bearer = await client.get(
+            "/rest/default/V1/orders",
+            params={"searchCriteria[pageSize]": "1"},
+            headers={"Authorization": f"Bearer {creds.token}"},
+        )
+        assert bearer.status_code == 401
+        connector = MagentoConnector(
+            system_id="magento",
+            base_url="http://sandbox.test",
+            credentials={
+                "access_token": creds.token,
+                "consumer_key": creds.consumer_key,
+                "consumer_secret": creds.consumer_secret,
+                "access_token_secret": creds.token_secret,
+                "store_code": creds.store_code,
+            },
+            client=client,
+        )
+        result = await connector.poll(None)
+    assert not result.notes, result.notes
+    stock = {e.refs["sku"]: e.quantity for e in result.events if e.flow == "stock" and e.refs}
+    assert stock == {sku: item.quantity for sku, item in world.magento.source_items.items()}
+    labels = {e.data["request"] for e in result.events if e.kind == "call" and e.data}
+    assert "GET /rest/default/V1/inventory/stock-resolver/website/base" in labels

@@ -10,6 +10,7 @@ import pytest
 
 from sandbox import timefmt
 from sandbox.traffic import place_order
+from sandbox.woo_auth import SignedQuery
 from sandbox.world import World
 from tests.sandbox.conftest import asgi
 
@@ -95,18 +96,18 @@ async def test_per_page_over_100_is_a_rest_error(woo: httpx.AsyncClient) -> None
 async def test_auth_failures(world: World, auth: tuple[str, str] | None, code: str) -> None:
     from sandbox.woo import create_woo_app
 
-    async with asgi(create_woo_app(world)) as client:
+    async with asgi(create_woo_app(world), base_url="https://sandbox.test") as client:
         answer = await client.get(ORDERS, auth=httpx.BasicAuth(*auth) if auth else None)
     assert answer.status_code == 401
     assert answer.json()["code"] == code
     assert answer.json()["data"] == {"status": 401}
 
 
-async def test_wrong_secret_and_query_string_auth(world: World) -> None:
+async def test_wrong_secret_and_query_string_auth_over_https(world: World) -> None:
     from sandbox.woo import create_woo_app
 
     key, secret = world.config.woo.consumer_key, world.config.woo.consumer_secret
-    async with asgi(create_woo_app(world)) as client:
+    async with asgi(create_woo_app(world), base_url="https://sandbox.test") as client:
         wrong = await client.get(
             ORDERS,
             headers={"Authorization": "Basic " + base64.b64encode(f"{key}:nope".encode()).decode()},
@@ -114,6 +115,33 @@ async def test_wrong_secret_and_query_string_auth(world: World) -> None:
         assert wrong.json()["message"] == "Consumer secret is invalid."
         right = await client.get(ORDERS, params={"consumer_key": key, "consumer_secret": secret})
         assert right.status_code == 200
+        basic = await client.get(ORDERS, auth=httpx.BasicAuth(key, secret))
+        assert basic.status_code == 200
+
+
+async def test_plain_http_takes_only_oauth1(world: World) -> None:
+    """A shop without TLS: Basic and query keys are not read, so the request is anonymous."""
+    from sandbox.woo import create_woo_app
+
+    key, secret = world.config.woo.consumer_key, world.config.woo.consumer_secret
+    async with asgi(create_woo_app(world)) as client:
+        for refused in (
+            await client.get(ORDERS, auth=httpx.BasicAuth(key, secret)),
+            await client.get(ORDERS, params={"consumer_key": key, "consumer_secret": secret}),
+        ):
+            assert refused.status_code == 401
+            assert refused.json()["code"] == "woocommerce_rest_cannot_view"
+        assert (await client.get(ORDERS, auth=SignedQuery(key, secret))).status_code == 200
+        forged = await client.get(ORDERS, auth=SignedQuery(key, "cs_wrong"))
+        assert forged.status_code == 401
+        assert "signature does not match" in forged.json()["message"]
+        request = client.build_request("GET", ORDERS)
+        signed = next(SignedQuery(key, secret).auth_flow(request))
+        assert (await client.send(signed)).status_code == 200
+        replayed = await client.send(signed)
+        assert replayed.json()["message"] == "Invalid nonce - nonce has already been used."
+        # The namespace index answers without credentials, as WordPress does.
+        assert (await client.get("/wp-json/wc/v3")).status_code == 200
 
 
 async def test_products_by_sku_and_stock_fields(woo: httpx.AsyncClient) -> None:
