@@ -8,7 +8,6 @@ calls the connector made on the way are stored as Arbiter's own evidence.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
-from app.background import in_thread
+from app.background import in_thread, running
 from app.connections.service import Target, all_targets, save_poll
 from app.events.service import admit, store_events
 from app.runtime import Runtime
@@ -196,10 +195,5 @@ async def _guarded(runtime: Runtime, target: Target, connector: Connector) -> No
 @asynccontextmanager
 async def pollers(runtime: Runtime) -> AsyncIterator[None]:
     """Background service: poll every connection on its interval while the server runs."""
-    task = asyncio.create_task(_loop(runtime), name="arbiter-pollers")
-    try:
+    async with running(_loop(runtime), "arbiter-pollers"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -9,7 +9,6 @@ never for the whole sweep. An event's refs go with it (``ON DELETE CASCADE``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +18,7 @@ from functools import partial
 
 from sqlalchemy import Connection, Engine, delete, select
 
-from app.background import in_thread
+from app.background import in_thread, running
 from app.connections.tables import webhook_deliveries
 from app.db.tables import event_refs, events, workspaces
 from app.db.writer import Writer
@@ -110,10 +109,5 @@ async def retention_sweeper(runtime: Runtime) -> AsyncIterator[None]:
     if days <= 0:
         yield
         return
-    task = asyncio.create_task(loop(), name="arbiter-retention")
-    try:
+    async with running(loop(), "arbiter-retention"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from app.background import in_thread
+from app.background import in_thread, running
 from app.errors import ApiError
 from app.runtime import Runtime
 from app.workspaces.service import list_workspaces
@@ -45,10 +43,5 @@ async def index_warmer(runtime: Runtime) -> AsyncIterator[None]:
         except Exception:
             log.exception("warming the diagnosis indexes failed")
 
-    task = asyncio.create_task(run(), name="arbiter-index-warmer")
-    try:
+    async with running(run(), "arbiter-index-warmer"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

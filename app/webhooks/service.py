@@ -12,7 +12,6 @@ pass stores nothing twice).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -26,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.background import in_thread
+from app.background import in_thread, running
 from app.connections.poller import connector_flows
 from app.connections.service import Target, all_targets, load_target
 from app.connections.tables import connections, webhook_deliveries
@@ -264,10 +263,5 @@ async def pending_sweeper(runtime: Runtime) -> AsyncIterator[None]:
                 log.exception("processing pending webhook deliveries failed")
             await asyncio.sleep(30)
 
-    task = asyncio.create_task(loop(), name="arbiter-webhook-sweeper")
-    try:
+    async with running(loop(), "arbiter-webhook-sweeper"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
