@@ -1,4 +1,4 @@
-"""The ``arbiter`` command: serve the API, run the sandbox."""
+"""The ``arbiter`` command: serve the API, backfill a connection, run the sandbox."""
 
 from __future__ import annotations
 
@@ -74,6 +74,46 @@ def retention(
         runtime.close()
     typer.echo(f"Deleted {done.events} events and {done.deliveries} webhook deliveries "
                f"older than {keep:g} days.")  # fmt: skip
+
+
+@cli.command()
+def backfill(
+    workspace: Annotated[str, typer.Argument(help="The workspace.")],
+    system: Annotated[str, typer.Argument(help="The system whose connection is read.")],
+    days: Annotated[float, typer.Option(help="How many days of history to read.")] = 7,
+) -> None:
+    """Read a system's recent history once, within its rate limit (resumable: run it again)."""
+    import asyncio
+
+    from app.connections.backfill import backfill as run_backfill
+    from app.errors import ApiError
+    from app.runtime import Runtime
+    from connectors.base import ConnectorError
+
+    runtime = Runtime.start(Settings())
+    try:
+        with typer.progressbar(length=100, label=f"{workspace}/{system}, {days:g} days") as bar:
+            shown = [0]
+
+            def progress(share: float, _stored: int) -> None:
+                step = int(share * 100) - shown[0]
+                if step > 0:
+                    bar.update(step)
+                    shown[0] += step
+
+            done = asyncio.run(
+                run_backfill(runtime, workspace, system, days=days, progress=progress)
+            )
+    except ConnectorError as exc:
+        typer.echo(f"Backfill stopped: {type(exc).__name__}: {exc}; run it again to resume.")
+        raise typer.Exit(1) from exc
+    except (ApiError, ValueError) as exc:
+        typer.echo(f"Cannot backfill {workspace}/{system}: {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        runtime.close()
+    how = "resumed, " if done.resumed else ""
+    typer.echo(f"Backfill done ({how}{done.rounds} rounds): {done.stored} events stored.")
 
 
 @cli.command(

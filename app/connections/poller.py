@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -35,6 +35,7 @@ TICK_SECONDS = 1.0
 
 
 MAX_DROPPED_SHOWN = 20
+FIRST_POLL_LOOKBACK = timedelta(hours=24)
 
 
 def connector_flows(target: Target) -> tuple[str, str]:
@@ -54,8 +55,11 @@ def connector_flows(target: Target) -> tuple[str, str]:
     )
 
 
-def connector_for(target: Target, client: httpx.AsyncClient) -> Connector:
-    """The connector of the target's kind, speaking through ``client``."""
+def connector_for(
+    target: Target, client: httpx.AsyncClient, lookback: timedelta = FIRST_POLL_LOOKBACK
+) -> Connector:
+    """The connector of the target's kind, speaking through ``client`` (``lookback``: how far
+    back a first poll reads; longer for a backfill)."""
     assert target.base_url is not None
     order_flow, stock_flow = connector_flows(target)
     return build_connector(
@@ -67,6 +71,7 @@ def connector_for(target: Target, client: httpx.AsyncClient) -> Connector:
         upstream=target.upstream,
         order_flow=order_flow,
         stock_flow=stock_flow,
+        lookback=lookback,
     )
 
 
