@@ -147,7 +147,9 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
 
 SECRET_FIELDS: dict[str, frozenset[str]] = {
     "woocommerce": frozenset({"consumer_key", "consumer_secret"}),
-    "magento": frozenset({"access_token", "consumer_secret", "access_token_secret"}),
+    "magento": frozenset(
+        {"access_token", "consumer_key", "consumer_secret", "access_token_secret"}
+    ),
     "baselinker": frozenset({"token"}),
     "odoo": frozenset({"password", "api_key"}),
 }
