@@ -10,6 +10,7 @@ its vocabulary; ``app`` validates requests with them and ``connectors`` produce 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -160,8 +161,6 @@ class Topology(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Topology:
-        from graph.topology import topology_problems  # networkx stays out of import time
-
         problems = topology_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
@@ -177,3 +176,55 @@ class Topology(BaseModel):
     def to_json(self) -> dict[str, Any]:
         # A system without ``states`` round-trips as it was sent (the field is optional).
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def topology_problems(topology: Topology) -> list[str]:
+    """Every reason the topology cannot be used, each naming the system or link at fault."""
+    problems: list[str] = []
+    ids = [s.id for s in topology.systems]
+    seen: set[str] = set()
+    for system_id in ids:
+        if system_id == ARBITER_SYSTEM:
+            problems.append(f"systems: '{ARBITER_SYSTEM}' is reserved for Arbiter's own probes")
+        if system_id in seen:
+            problems.append(f"systems: '{system_id}' is declared twice")
+        seen.add(system_id)
+    link_keys: set[tuple[str, str, str]] = set()
+    for index, link in enumerate(topology.links):
+        where = f"links[{index}] ({link.name})"
+        for end in (link.from_, link.to):
+            if end not in seen:
+                problems.append(f"{where}: unknown system '{end}'")
+        if link.from_ == link.to:
+            problems.append(f"{where}: a link joins two different systems")
+        key = (link.flow, link.from_, link.to)
+        if key in link_keys:
+            problems.append(f"{where}: declared twice")
+        link_keys.add(key)
+    if problems:
+        return problems
+    for flow in topology.flows:
+        cycle = flow_cycle(topology.links, flow)
+        if cycle:
+            closing = cycle[-1]
+            path = "→".join([cycle[0].from_, *(link.to for link in cycle)])
+            index = topology.links.index(closing)
+            problems.append(
+                f"links[{index}] ({closing.name}): closes a cycle in flow '{flow}': {path}"
+            )
+    return problems
+
+
+def flow_cycle(links: Iterable[Link], flow: str) -> list[Link]:
+    """The links of one cycle in ``flow`` (in order, the last one closing it), or []."""
+    import networkx as nx  # only validation needs it: the model stays light to import
+
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    for link in links:
+        if link.flow == flow:
+            graph.add_edge(link.from_, link.to, link=link)
+    try:
+        edges = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return []
+    return [graph.edges[u, v]["link"] for u, v in edges]

@@ -14,7 +14,7 @@ from tests.scenarios import STANDARD_TOPOLOGY, STANDARD_TOPOLOGY_JSON, World
 MODULES = [
     "graph.calls", "graph.health", "graph.hops", "graph.index", "graph.journeys",
     "graph.learning", "graph.plan",
-    "graph.results", "graph.states", "graph.stock", "graph.suspects", "graph.tally",
+    "graph.model", "graph.results", "graph.states", "graph.stock", "graph.suspects", "graph.tally",
     "graph.verdicts",
     "tests.scenarios",
 ]  # fmt: skip
