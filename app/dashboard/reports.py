@@ -188,6 +188,11 @@ class MoneyChart:
     bars: list[Bar]
     ticks: list[tuple[float, str]]
     labels: list[tuple[float, str]]
+    legend: tuple[tuple[float, str, str], ...] = (
+        (CHART_LEFT, ORDERS_FILL, "orders held up (by the day the incident began)"),
+        (CHART_LEFT + 300, COST_FILL, "running costs while the order flow was down"),
+    )
+    """(x, fill, text) of each key, drawn above the bars."""
 
 
 def _day_labels(days: list[Day], step: float) -> list[tuple[float, str]]:
@@ -272,7 +277,7 @@ def money_charts(report: SlaReport) -> list[MoneyChart]:
     )
     charts: list[MoneyChart] = []
     step = (CHART_WIDTH - CHART_LEFT - CHART_RIGHT) / max(len(days), 1)
-    plot_top, bottom = 10.0, 170.0
+    plot_top, bottom = 30.0, 190.0
     for currency in currencies:
         series = []
         for day in days:
