@@ -25,7 +25,7 @@ from app.connections.service import Target, all_targets, save_poll
 from app.events.service import admit, store_events
 from app.runtime import Runtime
 from app.warnings.service import record_connector_status
-from connectors.base import Connector, ConnectorError, PollResult, build_connector
+from connectors.base import Connector, ConnectorError, PollResult, RateLimited, build_connector
 from connectors.http import EgressTransport
 from graph.model import Event
 
@@ -98,12 +98,17 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
         status.update(last_error=exc.message, error_kind=type(exc).__name__, error_at=now)
         if exc.status is not None:
             status["error_status"] = exc.status
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            # Polling a throttled (BaseLinker: blocked) token again only prolongs the block.
+            until = datetime.now(UTC) + timedelta(seconds=exc.retry_after)
+            status["backoff_until"] = until.isoformat()
     else:
         events, cursor = result.events, result.cursor
         status.update(
             last_success_at=now,
             last_error=None,
             error_kind=None,
+            backoff_until=None,
             notes=result.notes,
             warnings=result.warnings,
         )
@@ -169,6 +174,8 @@ async def _loop(runtime: Runtime) -> None:
                     key = (target.workspace_id, target.system_id)
                     if not target.polls or key in running or next_due.get(key, 0.0) > now:
                         continue
+                    if backing_off(target):
+                        continue
                     next_due[key] = now + target.poll_interval_seconds
                     fingerprint = _fingerprint(target)
                     cached = connectors.get(key)
@@ -183,6 +190,17 @@ async def _loop(runtime: Runtime) -> None:
             for task in running.values():
                 task.cancel()
             await asyncio.gather(*running.values(), return_exceptions=True)
+
+
+def backing_off(target: Target) -> bool:
+    """Whether the system asked us (429, a blocked token) to wait past now."""
+    until = target.status.get("backoff_until")
+    if not isinstance(until, str):
+        return False
+    try:
+        return datetime.fromisoformat(until) > datetime.now(UTC)
+    except ValueError:
+        return False
 
 
 def _targets(runtime: Runtime) -> list[Target]:

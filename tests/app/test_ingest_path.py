@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, create_engine, select, text
 
-from app.connections.poller import poll_once
+from app.connections.poller import backing_off, poll_once
 from app.connections.service import load_target
 from app.connections.tables import webhook_deliveries
 from app.db.engine import make_writer_engine
 from app.db.writer import Writer
-from connectors.base import PollResult
+from connectors.base import PollResult, RateLimited
 from connectors.webhooks import sign_standard_webhook, sign_woocommerce
 from graph.model import Event
 from tests.app.conftest import CONTRACT_EVENTS, topology
@@ -237,3 +237,30 @@ def test_a_poll_stores_what_the_topology_takes_and_shows_what_it_dropped(
     assert shown["status"]["dropped_last_poll"] == 1
     ids = [e["id"] for e in client.get("/api/v1/workspaces/acme/events").json()["events"]]
     assert ids == ["polled-1"]
+
+
+class _Blocked:
+    """BaseLinker's answer once the limit was exceeded: the token is blocked for a while."""
+
+    kind = "baselinker"
+
+    async def poll(self, cursor: dict[str, Any] | None) -> PollResult:
+        raise RateLimited("getOrders: ERROR ERROR_BLOCKED_TOKEN", retry_after=150.0)
+
+
+def test_a_throttled_poll_backs_off_until_the_system_allows(
+    client: TestClient, workspace: str
+) -> None:
+    client.put(
+        "/api/v1/workspaces/acme/systems/oms/connection",
+        json={"base_url": "https://api.baselinker.com", "credentials": {"token": "t"}},
+    ).raise_for_status()
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.engine.connect() as connection:
+        target = load_target(connection, runtime.secrets, "acme", "oms")
+    assert not backing_off(target)
+    status = client.portal.call(poll_once, runtime, target, _Blocked())  # type: ignore[union-attr]
+    assert status["error_kind"] == "RateLimited"
+    with runtime.engine.connect() as connection:
+        target = load_target(connection, runtime.secrets, "acme", "oms")
+    assert backing_off(target)  # the loop skips it until then
