@@ -6,14 +6,23 @@ currency it is in; amounts in different currencies are never added together anyw
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+CENT = Decimal("0.01")
+
+
+def cents(value: Decimal) -> Decimal:
+    """Rounded to the cent, half up, and written with two decimals (``1E+3`` → ``1000.00``)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
 
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=16, decimal_places=2, description="Decimal string, e.g. '2000.00'."),
+    AfterValidator(cents),
 ]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 Currency = Annotated[

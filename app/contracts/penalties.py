@@ -24,19 +24,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.contracts.models import ContractIn
+from app.contracts.models import ContractIn, cents
 
-CENT = Decimal("0.01")
 BreachKind = Literal["response", "resolution", "availability"]
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.contracts.models import Contract, ContractIn, Costs, CostsIn
+from app.contracts.models import Contract, ContractIn, Costs, CostsIn, cents
 from app.contracts.tables import running_costs, vendor_contracts
 from app.errors import Invalid, NotFound
 
@@ -93,7 +93,9 @@ def delete_contract(connection: Connection, workspace_id: str, vendor: str) -> N
 def _costs(body: str, updated_at: datetime) -> Costs:
     terms = CostsIn.model_validate_json(body)
     return Costs(
-        **terms.model_dump(), per_hour_total=terms.per_hour, updated_at=updated_at.isoformat()
+        **terms.model_dump(),
+        per_hour_total=cents(terms.per_hour),
+        updated_at=updated_at.isoformat(),
     )
 
 

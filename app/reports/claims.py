@@ -10,12 +10,11 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from app.contracts.models import Costs
+from app.contracts.models import Costs, cents
 from app.contracts.penalties import (
     Amount,
     Outage,
     VendorPenalty,
-    cents,
     totals,
     union_seconds,
     vendor_penalties,

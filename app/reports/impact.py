@@ -30,8 +30,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, func, select
 
-from app.contracts.models import Costs
-from app.contracts.penalties import Amount, cents, totals
+from app.contracts.models import Costs, cents
+from app.contracts.penalties import Amount, totals
 from app.contracts.service import find_costs
 from app.db.tables import events
 from app.errors import ApiError

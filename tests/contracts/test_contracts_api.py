@@ -99,12 +99,13 @@ def test_costs_round_trip(client: TestClient) -> None:
     created = client.put(f"{BASE}/costs", json=body)
     assert created.status_code == 201, created.text
     assert created.json()["per_hour_total"] == "55.50"  # 480 / 24 + 35.50
-    again = client.put(f"{BASE}/costs", json={"currency": "EUR", "advertising_per_hour": "10"})
+    again = client.put(f"{BASE}/costs", json={"currency": "EUR", "advertising_per_hour": "1e1"})
     assert again.status_code == 200
-    assert client.get(f"{BASE}/costs").json()["per_hour_total"] == "10"
+    assert again.json()["advertising_per_hour"] == "10.00"  # money reads back with two decimals
+    assert client.get(f"{BASE}/costs").json()["per_hour_total"] == "10.00"
     both = body | {"advertising_per_hour": "20"}
     assert _invalid_field(client, f"{BASE}/costs", both) == ["body.advertising_daily_budget"]
-    assert client.get(f"{BASE}/costs").json()["advertising_per_hour"] == "10"
+    assert client.get(f"{BASE}/costs").json()["advertising_per_hour"] == "10.00"
     assert client.delete(f"{BASE}/costs").status_code == 204
     assert client.get(f"{BASE}/costs").status_code == 404
 
