@@ -121,10 +121,12 @@ def incident_links(record: IncidentRecord) -> list[LinkRef]:
 
 
 def restored_at(record: IncidentRecord) -> datetime | None:
-    """When health returned to the incident's links (None while it is open)."""
-    if record.status != "resolved":
-        return None
-    return record.healthy_since or record.resolved_at
+    """When health returned to the incident's links, None while they fail: ``healthy_since``
+    is set while an incident is monitored, kept once it is resolved, cleared if it fails again
+    (the quiet time before resolving is not part of the outage)."""
+    if record.healthy_since is not None:
+        return record.healthy_since
+    return record.resolved_at if record.status == "resolved" else None
 
 
 @dataclass
@@ -148,7 +150,8 @@ def _candidates(
 ) -> list[tuple[str, str]]:
     """One identifier of every order the ``systems`` reported between the two moments."""
     rows = connection.execute(
-        select(events.c.system, events.c.body).where(
+        select(events.c.system, events.c.body)
+        .where(
             events.c.workspace_id == workspace_id,
             events.c.flow == ORDER_FLOW,
             events.c.kind == "seen",
@@ -156,6 +159,7 @@ def _candidates(
             events.c.time >= since,
             events.c.time <= until,
         )
+        .order_by(events.c.time, events.c.seq)
     )
     found: dict[tuple[str, str], None] = {}
     for row in rows:
