@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
@@ -31,6 +32,7 @@ from app.reports.impact import (
     safe_impact,
 )
 from app.runtime import Runtime
+from graph.index import WorkspaceIndex
 from graph.model import Topology
 
 
@@ -161,7 +163,9 @@ def money(
     vendors: Sequence[str],
     since: datetime,
     until: datetime,
+    index_lock: tuple[WorkspaceIndex, Any] | None = None,
 ) -> Money:
+    """``index_lock``: the index that holds the period's journeys (default: the live one)."""
     as_of = min(until, datetime.now(UTC))
     outages = [
         outage_of(r, incident_url(runtime.settings, workspace_id, r.id or 0)) for r in records
@@ -169,7 +173,14 @@ def money(
     costs = find_costs(connection, workspace_id)
     found = {
         r.id: safe_impact(
-            connection, runtime, workspace_id, r, as_of=as_of, topology=topology, costs=costs
+            connection,
+            runtime,
+            workspace_id,
+            r,
+            as_of=as_of,
+            topology=topology,
+            costs=costs,
+            index_lock=index_lock,
         )
         for r in records
         if r.id is not None

@@ -407,13 +407,15 @@ def safe_impact(
     as_of: datetime,
     topology: Topology | None = None,
     costs: Costs | None = None,
+    index_lock: tuple[WorkspaceIndex, Any] | None = None,
 ) -> Impact | None:
     """The incident's impact, or None (logged) when it cannot be computed: the incident and
-    the report are answered without it rather than not at all."""
+    the report are answered without it rather than not at all. ``index_lock``: the index to
+    judge the orders with (default: the live one)."""
     try:
         return incident_impact(
             connection,
-            runtime.indexes.index(workspace_id),
+            index_lock or runtime.indexes.index(workspace_id),
             topology or runtime.indexes.topology(workspace_id),
             workspace_id,
             record,
