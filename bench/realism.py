@@ -86,6 +86,8 @@ class Run:
     failed_polls: int = 0
     polls_with_suspects: int = 0
     seen: dict[tuple[str, str, str], Sighting] = field(default_factory=dict)
+    sandbox: dict[str, Any] = field(default_factory=dict)
+    """The sandbox's counts at the end: what the day held (orders by status, by payment)."""
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -255,6 +257,8 @@ def verdict(run: Run) -> tuple[bool, str]:
 
 def report(run: Run) -> None:
     print(f"\n{run.polls} diagnoses over {run.elapsed() / 60:.1f} min, fault {run.fault}")
+    if run.sandbox:
+        print(f"the sandbox's day: {json.dumps(run.sandbox, sort_keys=True)}")
     if not run.seen:
         print("no suspect seen")
     else:
@@ -325,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
                 began = time.monotonic()
                 poll(api, run, record)
                 time.sleep(max(0.0, args.every - (time.monotonic() - began)))
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                counts = httpx.get(f"http://127.0.0.1:{control}/state", timeout=10).json()
+                run.sandbox = counts["counts"]
     except (RuntimeError, OSError) as exc:
         print(f"the run failed: {exc}; server log in {data_dir / 'server.log'}", flush=True)
         return 2

@@ -13,6 +13,7 @@ orders and change stock on demand.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -112,6 +113,11 @@ def state(world: World) -> dict[str, Any]:
             "erp_lost": world.erp.lost_orders,
             "erp_rejected": world.erp.rejected_orders,
             "oms_journal": len(world.oms.journal),
+            "shop_orders_by_status": dict(Counter(o.status for o in world.shop.orders.values())),
+            "shop_orders_by_payment": dict(
+                Counter(o.payment_method for o in world.shop.orders.values())
+            ),
+            "payments_due": len(world.payments),
         },
         "integrations": {name: run.to_json() for name, run in world.integrations.items()},
         "faults": [f.to_json() for f in world.faults.all()],

@@ -149,6 +149,11 @@ async def test_unpaid_orders_wait_and_cancelled_ones_never_travel(
         runs = world.integration("order shop→oms").runs
         await eventually(lambda: world.integration("order shop→oms").runs >= runs + 3)
         assert [o.shop_order_id for o in world.oms.orders.values()] == [on_hold.id]
+        async with httpx.AsyncClient() as client:
+            counts = (await client.get(world.url("control") + "/state")).json()["counts"]
+        assert counts["shop_orders_by_status"] == {"processing": 1, "cancelled": 1, "failed": 1}
+        assert counts["shop_orders_by_payment"] == {"bacs": 2, "przelewy24": 1}
+        assert counts["payments_due"] == 0
         await eventually(lambda: _shop_states(arbiter, on_hold.number) >= {"processing"})
     assert _shop_states(arbiter, on_hold.number) == {"on-hold", "processing"}
     assert _shop_states(arbiter, doomed.number) == {"on-hold", "cancelled"}
