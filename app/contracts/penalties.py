@@ -237,7 +237,9 @@ def vendor_penalties(
     found: list[VendorPenalty] = []
     for start, end in months(since, until):
         opened = sorted((o for o in mine if start <= o.opened_at < end), key=lambda o: o.opened_at)
-        breaches = _time_breaches(terms, opened, end)
+        # Measured to the end of the report, not of the month: an incident opened on the
+        # 31st is the vendor's until it is answered, in the month it opened.
+        breaches = _time_breaches(terms, opened, until)
         down = [o for o in mine if o.first_failure < end and o.end(end) > start]
         spans = [(max(o.first_failure, start), min(o.end(end), end)) for o in down]
         downtime = union_seconds(spans)

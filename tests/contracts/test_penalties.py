@@ -162,6 +162,7 @@ def test_months_are_separate_and_open_incidents_are_measured_to_the_end() -> Non
     )
     assert (october.partial, november.partial, december.partial) == (True, False, True)
     assert [b.incidents[0].incident_id for b in october.breaches] == [1]
+    assert october.breaches[0].measured_seconds == 5 * 3600  # across the month's end
     assert november.breaches == []  # the October incident counts in the month it opened
     [ongoing] = december.breaches
     assert ongoing.ongoing
