@@ -163,3 +163,20 @@ def test_a_failing_impact_leaves_the_report_and_the_incident_answered(
     [incident] = _report(arbiter)["incidents"]
     assert incident["impact"] is None
     assert arbiter.incident(outage["id"])["impact"] is None
+
+
+def test_orders_in_different_currencies_are_summed_apart(arbiter: Arbiter) -> None:
+    arbiter.world.busy(150, start=0, every=60)
+    for i in range(30):  # the ERP answers 503 to every push; every other order is in EUR
+        data = {"total": "50.25", "currency": "EUR", "lines": 1} if i % 2 else None
+        arbiter.world.order(
+            20_000 + i, at=1800 + i * 30, pushes=(503, 503, 503), erp_after=None, data=data
+        )
+    arbiter.evaluate(3300)
+    [incident] = arbiter.incidents()
+    impact = arbiter.incident(incident["id"])["impact"]
+    assert impact["orders_affected"] == 30
+    assert impact["value_affected"] == [
+        {"currency": "EUR", "amount": "753.75"},  # 15 x 50.25
+        {"currency": "PLN", "amount": "2985.00"},  # 15 x 199.00
+    ]
