@@ -210,3 +210,21 @@ def test_a_delivery_left_unprocessed_by_a_crash_is_processed_later(
     # The webhook's redelivery after the crash is still a duplicate.
     again = client.post(RECEIVER, content=body, headers=_woo_headers(body))
     assert again.json()["duplicate"] is True
+
+
+def test_a_signed_poisoned_payload_never_poisons_the_workspace(
+    client: TestClient, workspace: str
+) -> None:
+    # A lone surrogate and a NUL in a signed order: the delivery is answered, the event that
+    # cannot be stored is dropped with its reason, and every read still answers.
+    _connect_shop(client)
+    order = json.loads(_order())
+    order["number"] = "100\u0000045"
+    order["billing"] = {**order.get("billing", {}), "first_name": "\udfff"}
+    body = json.dumps(order).encode()
+    response = client.post(RECEIVER, content=body, headers=_woo_headers(body))
+    assert response.status_code < 500, response.text
+    for route in ("events", "diagnosis", "warnings", "reports/sla"):
+        read = client.get(f"/api/v1/workspaces/acme/{route}")
+        assert read.status_code == 200, (route, read.text)
+    assert all("\u0000" not in json.dumps(e) for e in _shop_events(client))
