@@ -13,6 +13,8 @@ from sqlalchemy import text
 
 from app import egress, errors
 from app.auth.views import router as tokens_router
+from app.checks.runner import storefront_checks
+from app.checks.views import router as checks_router
 from app.connections.poller import pollers
 from app.connections.views import router as connections_router
 from app.contracts.views import router as contracts_router
@@ -53,6 +55,7 @@ ROUTERS = (
     warnings_router,
     reports_router,
     contracts_router,
+    checks_router,
     connections_router,
     webhooks_router,
     otlp_router,
@@ -64,6 +67,7 @@ BACKGROUND: tuple[BackgroundService, ...] = (
     demo,
     index_warmer,
     pollers,
+    storefront_checks,
     pending_sweeper,
     journey_export,
     incident_evaluator,

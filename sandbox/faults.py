@@ -38,6 +38,12 @@ FAULT_TARGETS: dict[str, frozenset[str]] = {
     "wrong_stock": frozenset({"oms"}),
     # the OMS stops pushing stock to the shop
     "stale_stock": frozenset({"oms"}),
+    # the storefront (sandbox/storefront.py): pages 503 and mail 421, the hosting died
+    "site_down": frozenset({"shop"}),
+    # the checkout page answers 500; it answers late; the TLS certificate expires soon
+    "checkout_500": frozenset({"shop"}),
+    "slow_checkout": frozenset({"shop"}),
+    "cert_expiring": frozenset({"shop"}),
 }
 
 ACTS_AS = {"outage": "down"}
@@ -50,6 +56,8 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "slow": {"delay_seconds": 1200.0},
     "wrong_stock": {"delta": 5},
     "reject": {"message": "Invalid order: the customer's tax identification is missing"},
+    "slow_checkout": {"delay_seconds": 3.0},
+    "cert_expiring": {"days": 5.0},
 }
 
 

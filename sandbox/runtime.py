@@ -25,6 +25,7 @@ from sandbox.integrations import OmsIntegrations
 from sandbox.magento import create_magento_app
 from sandbox.odoo import create_odoo_app
 from sandbox.seen import SeenReporter
+from sandbox.storefront import Storefront
 from sandbox.traffic import orders, payments, stock
 from sandbox.woo import create_woo_app
 from sandbox.woo_format import resource_json
@@ -55,6 +56,7 @@ class Sandbox:
         self._servers: list[tuple[_Server, asyncio.Task[None], socket.socket]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
+        self.storefront = Storefront(self.world.faults, config.host)
 
     def apps(self) -> dict[str, FastAPI]:
         world = self.world
@@ -110,6 +112,8 @@ class Sandbox:
             )
             self._servers.append((server, task, sockets[name]))
         await self._wait_started()
+        await self.storefront.start()
+        world.ports.update(self.storefront.ports)
         self._client = httpx.AsyncClient(timeout=config.request_timeout_seconds)
         integrations = OmsIntegrations(world, self._client)
         self._spawn("reporter", world.reporter.run())
@@ -147,6 +151,7 @@ class Sandbox:
         self._tasks.clear()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.world.reporter.flush(), timeout=3.0)
+        await self.storefront.stop()
         for server, _, _ in self._servers:
             server.should_exit = True
         await asyncio.gather(*(task for _, task, _ in self._servers), return_exceptions=True)

@@ -22,6 +22,8 @@ WarningKind = Literal[
     "webhook_disabled",
     "connector_stopped",
     "connector_error",
+    "certificate_expiring",
+    "page_slow",
 ]
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}

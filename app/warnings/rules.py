@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+from app.checks.warnings import check_warnings
 from app.warnings.models import SEVERITY_ORDER, Severity, Warning
 from graph.results import LinkRef
 
@@ -357,6 +358,7 @@ def connector_warnings(
                 evidence={"last_error": error[:1000]},
             )
         )
+    found += check_warnings(system, status.get("storefront_checks"))
     for remark in status.get("warnings") or []:
         if isinstance(remark, str) and remark:
             found.append(

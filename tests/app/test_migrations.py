@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import app.checks.tables
 import app.connections.tables
 import app.contracts.tables
 import app.dashboard.tables

@@ -360,6 +360,10 @@ async def test_control_api_lists_and_clears_faults(run_sandbox: RunSandbox) -> N
         assert (await client.delete(f"{control}/faults/nope")).status_code == 404
         assert (await client.delete(f"{control}/faults")).json() == {"removed": 2}
         state = (await client.get(f"{control}/state")).json()
-        assert set(state["ports"]) == {"shop", "magento", "oms", "erp", "control"}
+        assert set(state["ports"]) == {"shop", "magento", "oms", "erp", "control"} | {
+            "storefront",
+            "storefront_tls",
+            "storefront_mail",
+        }
         assert state["credentials"]["oms"]["token"] == sandbox.config.baselinker.token
         assert state["faults"] == []

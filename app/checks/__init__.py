@@ -1,0 +1,1 @@
+"""Arbiter's own checks of what the shop's customers touch: pages, certificate, DNS, mail."""

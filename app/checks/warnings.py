@@ -1,0 +1,68 @@
+"""Warnings from the storefront checks' latest results (fed through the connector status).
+
+Each check reports under the ``storefront_checks`` key of its target's connector status
+(:mod:`app.warnings.service`), one entry per check id::
+
+    {"page": "checkout", "kind": "http", "days_left": None, "slow": True,
+     "duration_ms": 4200.0, "usual_ms": 800.0, "slow_factor": 3.0, "host": None}
+
+>>> [w.kind for w in check_warnings("shop", {"tls": {"kind": "tls", "days_left": 9.5,
+...     "host": "shop.example"}})]
+['certificate_expiring']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.warnings.models import Warning
+
+CERTIFICATE_WARN_DAYS = 14.0
+CERTIFICATE_CRITICAL_DAYS = 3.0
+
+
+def check_warnings(system: str, checks: Any) -> list[Warning]:
+    found: list[Warning] = []
+    if not isinstance(checks, Mapping):
+        return found
+    for check_id, report in sorted(checks.items()):
+        if not isinstance(report, Mapping):
+            continue
+        days = report.get("days_left")
+        if isinstance(days, int | float) and days <= CERTIFICATE_WARN_DAYS:
+            host = report.get("host") or system
+            found.append(
+                Warning(
+                    kind="certificate_expiring",
+                    severity="critical" if days <= CERTIFICATE_CRITICAL_DAYS else "warning",
+                    system=system,
+                    message=f"the TLS certificate of {host} "
+                    + (f"expires in {days:.0f} days" if days > 0 else "has expired")
+                    + ": customers' browsers will refuse the shop",
+                    evidence={"check": check_id, "days_left": days, "host": host},
+                )
+            )
+        if report.get("slow"):
+            duration, usual = report.get("duration_ms"), report.get("usual_ms")
+            page = report.get("page") or "page"
+            found.append(
+                Warning(
+                    kind="page_slow",
+                    severity="warning",
+                    system=system,
+                    message=f"the {page} page took {_seconds(duration)}, "
+                    f"its usual time is {_seconds(usual)}",
+                    evidence={
+                        "check": check_id,
+                        "duration_ms": duration,
+                        "usual_ms": usual,
+                        "slow_factor": report.get("slow_factor"),
+                    },
+                )
+            )
+    return found
+
+
+def _seconds(ms: Any) -> str:
+    return f"{float(ms) / 1000:.1f} s" if isinstance(ms, int | float) else "?"
