@@ -172,7 +172,12 @@ def poll(api: httpx.Client, run: Run, record: Path) -> list[dict[str, Any]]:
     """One diagnosis; new suspects are printed and written with their evidence."""
     run.polls += 1
     try:
-        answer = api.get(f"/workspaces/{WORKSPACE}/diagnosis")
+        try:
+            answer = api.get(f"/workspaces/{WORKSPACE}/diagnosis")
+        except httpx.TransportError:
+            # polling every 5 s meets the server's 5 s keep-alive timeout now and then: the
+            # connection it just closed is reused; once more on a fresh one
+            answer = api.get(f"/workspaces/{WORKSPACE}/diagnosis")
         answer.raise_for_status()
     except httpx.HTTPError as exc:
         run.failed_polls += 1
