@@ -46,8 +46,8 @@ FAULT_TARGETS: dict[str, frozenset[str]] = {
     "cert_expiring": frozenset({"shop"}),
 }
 
-ACTS_AS = {"outage": "down"}
-"""Kinds that behave as another kind while they last."""
+ACTS_AS = {"outage": "down", "site_down": "down"}
+"""Kinds that behave as another kind while they last (a dead hosting takes the shop's API too)."""
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "down": {"mode": "503"},

@@ -80,6 +80,8 @@ def _report(
         "duration_ms": (status.get("last") or {}).get("duration_ms"),
         "usual_ms": status.get("usual_ms"),
         "slow_factor": check.slow_factor,
+        "failures": status.get("consecutive_failures"),
+        "error": (status.get("last") or {}).get("error"),
     }
     record_connector_status(runtime, workspace_id, check.target, {"storefront_checks": checks})
 

@@ -4,7 +4,12 @@ Each check reports under the ``storefront_checks`` key of its target's connector
 (:mod:`app.warnings.service`), one entry per check id::
 
     {"page": "checkout", "kind": "http", "days_left": None, "slow": True,
-     "duration_ms": 4200.0, "usual_ms": 800.0, "slow_factor": 3.0, "host": None}
+     "duration_ms": 4200.0, "usual_ms": 800.0, "slow_factor": 3.0, "host": None,
+     "failures": 0, "error": None}
+
+``page_failing`` (critical): two runs in a row failed (a page's status or text, the mail
+server's greeting, the name's resolution, the handshake); ``certificate_expiring``: 14 days
+or fewer left (critical from 3); ``page_slow``: the run took ``slow_factor`` times the usual.
 
 >>> [w.kind for w in check_warnings("shop", {"tls": {"kind": "tls", "days_left": 9.5,
 ...     "host": "shop.example"}})]
@@ -20,6 +25,8 @@ from app.warnings.models import Warning
 
 CERTIFICATE_WARN_DAYS = 14.0
 CERTIFICATE_CRITICAL_DAYS = 3.0
+FAILURES_TO_WARN = 2
+"""One failed run can be a blip on the way; two in a row is what customers meet."""
 
 
 def check_warnings(system: str, checks: Any) -> list[Warning]:
@@ -29,6 +36,22 @@ def check_warnings(system: str, checks: Any) -> list[Warning]:
     for check_id, report in sorted(checks.items()):
         if not isinstance(report, Mapping):
             continue
+        failures = report.get("failures")
+        if isinstance(failures, int) and failures >= FAILURES_TO_WARN:
+            found.append(
+                Warning(
+                    kind="page_failing",
+                    severity="critical",
+                    system=system,
+                    message=f"check {check_id} of {system} failed {failures} times in a row: "
+                    f"{str(report.get('error'))[:300]}",
+                    evidence={
+                        "check": check_id,
+                        "failures": failures,
+                        "error": report.get("error"),
+                    },
+                )
+            )
         days = report.get("days_left")
         if isinstance(days, int | float) and days <= CERTIFICATE_WARN_DAYS:
             host = report.get("host") or system

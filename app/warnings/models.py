@@ -24,6 +24,7 @@ WarningKind = Literal[
     "connector_error",
     "certificate_expiring",
     "page_slow",
+    "page_failing",
 ]
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}

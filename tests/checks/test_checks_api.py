@@ -49,9 +49,21 @@ def test_check_round_trip_and_its_event(api: TestClient, storefront_thread: Stor
     assert failed["last"]["status"] == 500
     assert failed["last"]["ok"] is False
 
+    assert not _warnings(api, "page_failing")  # one failed run may be a blip
+    _run(api, "checkout")
+    (warning,) = _warnings(api, "page_failing")
+    assert warning["severity"] == "critical"
+    assert warning["message"] == (
+        "check checkout of shop failed 2 times in a row: checkout page answered 500"
+    )
+
     events = api.get(f"{BASE}/events", params={"flow": "order"}).json()["events"]
     calls = [e for e in events if e["system"] == "arbiter" and e.get("data", {}).get("check")]
-    assert [(e["target"], e["outcome"]["status"]) for e in calls] == [("shop", 200), ("shop", 500)]
+    assert [(e["target"], e["outcome"]["status"]) for e in calls] == [
+        ("shop", 200),
+        ("shop", 500),
+        ("shop", 500),
+    ]
     assert calls[1]["outcome"]["error"] == "checkout page answered 500"
     assert calls[1]["data"]["page"] == "checkout"
 
