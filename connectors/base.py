@@ -107,6 +107,9 @@ class PollResult:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Problems the user must see (connector warnings), as opposed to routine ``notes``."""
+    health: dict[str, Any] = field(default_factory=dict)
+    """What the system reports of its own health (WooCommerce: webhooks it disabled, versions,
+    WP-Cron), in the keys of the connector status that the warning rules read."""
 
 
 class Connector(Protocol):

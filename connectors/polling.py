@@ -219,6 +219,8 @@ class StreamState:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """What the user must hear about (an answer the connector cannot read), not routine notes."""
+    health: dict[str, Any] = field(default_factory=dict)
+    """The system's own health report (:attr:`connectors.base.PollResult.health`)."""
 
 
 Stream = Callable[[StreamState], Awaitable[None]]
@@ -372,6 +374,7 @@ class PollingConnector(EventBuilder):
         events: list[Event] = []
         notes: list[str] = []
         warnings: list[str] = []
+        health: dict[str, Any] = {}
         failures: list[ConnectorError] = []
         self.api.drain()
         streams = self.streams()
@@ -388,6 +391,7 @@ class PollingConnector(EventBuilder):
             events.extend(state.events)
             notes.extend(state.notes)
             warnings.extend(state.warnings)
+            health.update(state.health)
             if state.cursor:
                 new_cursor[name] = state.cursor
         events.extend(self.api.drain())
@@ -400,6 +404,7 @@ class PollingConnector(EventBuilder):
             rate_limit=self.api.rate_limit(),
             notes=notes,
             warnings=warnings,
+            health=health,
         )
 
     async def test(self) -> list[CheckResult]:

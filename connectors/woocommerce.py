@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from connectors.base import AuthError, ConnectorError, ProtocolError
+from connectors.base import AuthError, ConnectorError, PollResult, ProtocolError, RateLimited
 from connectors.oauth import OAuth1
 from connectors.polling import (
     MAX_PAGES_PER_ROUND,
@@ -37,6 +37,43 @@ from graph.model import Event
 
 API = "/wp-json/wc/v3"
 PER_PAGE = 100
+HEALTH_EVERY = timedelta(minutes=5)
+"""How often the poll also reads WooCommerce's webhooks and system status."""
+
+
+def webhook_summary(hook: dict[str, Any]) -> dict[str, Any]:
+    """A webhook as a warning names it: its topic and where it delivers, without the query
+    string (a delivery URL may carry a token)."""
+    url = httpx.URL(str(hook.get("delivery_url") or ""))
+    return {
+        "id": hook.get("id"),
+        "topic": str(hook.get("topic") or "?"),
+        "name": hook.get("name"),
+        "delivery": f"{url.scheme}://{url.host}{url.path}" if url.host else None,
+    }
+
+
+def platform_summary(body: Any) -> dict[str, Any]:
+    """Versions and WP-Cron from ``system_status`` (keys absent from the answer stay None).
+
+    >>> platform_summary({"environment": {"version": "9.4.2", "wp_version": "6.7",
+    ...     "wp_cron": True}, "active_plugins": [{"plugin": "a/a.php", "version": "1.0"}]})
+    {'woocommerce': '9.4.2', 'wordpress': '6.7', 'wp_cron': True, 'plugins': {'a/a.php': '1.0'}}
+    """
+    environment = body.get("environment") if isinstance(body, dict) else None
+    environment = environment if isinstance(environment, dict) else {}
+    plugins = body.get("active_plugins") if isinstance(body, dict) else None
+    wp_cron = environment.get("wp_cron")
+    return {
+        "woocommerce": environment.get("version"),
+        "wordpress": environment.get("wp_version"),
+        "wp_cron": wp_cron if isinstance(wp_cron, bool) else None,
+        "plugins": {
+            str(p.get("plugin")): p.get("version")
+            for p in (plugins if isinstance(plugins, list) else [])[:200]
+            if isinstance(p, dict) and p.get("plugin")
+        },
+    }
 
 
 def order_modified(order: dict[str, Any]) -> datetime | None:
@@ -128,6 +165,61 @@ class WooCommerceConnector(PollingConnector):
 
     def streams(self) -> dict[str, Stream]:
         return {"orders": self._orders, "stock": self._stock}
+
+    async def poll(self, cursor: dict[str, Any] | None) -> PollResult:
+        """The orders and stock round, then (when it answered) WooCommerce's own health.
+
+        Not a stream: a health report read while orders and stock both fail would hide that
+        the shop is unreachable, and its failures are notes, never the round's error."""
+        result = await super().poll(cursor)
+        state = StreamState(cursor=dict((cursor or {}).get("health") or {}))
+        await self._health(state)
+        result.events.extend(self.api.drain())
+        result.notes.extend(state.notes)
+        result.health.update(state.health)
+        if state.cursor:
+            result.cursor["health"] = state.cursor
+        return result
+
+    async def _health(self, state: StreamState) -> None:
+        """WooCommerce's own health, every :data:`HEALTH_EVERY` at most: the webhooks it
+        disabled after failed deliveries (each an outage of its own: that topic's pushes stop),
+        and from ``system_status`` the WordPress and WooCommerce versions and WP-Cron."""
+        now = self.clock()
+        last = parse_time(state.cursor.get("checked_at"))
+        if last is not None and now - last < HEALTH_EVERY:
+            return
+        state.cursor = {"checked_at": now.isoformat()}
+        try:
+            hooks, _pages = await self._get("webhooks", self.order_flow, {"per_page": 100})
+        except RateLimited:
+            raise
+        except ConnectorError as exc:  # a key without manage_woocommerce may not list them
+            state.notes.append(f"health: webhooks not readable: {self.explain(exc)}")
+        else:
+            disabled = [
+                webhook_summary(h)
+                for h in hooks
+                if isinstance(h, dict) and h.get("status") == "disabled"
+            ]
+            state.health.update(webhook_disabled=bool(disabled), webhooks_disabled=disabled)
+        try:
+            reply = await self.api.request(
+                "GET", f"{API}/system_status", flow=self.order_flow, **self._auth({})
+            )
+        except RateLimited:
+            raise
+        except ConnectorError as exc:
+            state.notes.append(f"health: system_status not readable: {self.explain(exc)}")
+        else:
+            platform = platform_summary(reply.body)
+            state.health["platform"] = platform
+            if platform.get("wp_cron") is False:
+                state.notes.append(
+                    "health: WP-Cron is disabled (DISABLE_WP_CRON): scheduled actions, "
+                    "background webhook deliveries among them, run only when a server cron "
+                    "calls wp-cron.php"
+                )
 
     async def _orders(self, state: StreamState) -> None:
         keyset = Keyset.from_cursor(state.cursor, self.first_since())

@@ -91,6 +91,7 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
     now = datetime.now(UTC).isoformat()
     status: dict[str, Any] = {**target.status, "last_poll_at": now}
     cursor: dict[str, Any] | None = None
+    health: dict[str, Any] = {}
     try:
         result: PollResult = await connector.poll(target.cursor)
     except ConnectorError as exc:
@@ -103,7 +104,7 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
             until = datetime.now(UTC) + timedelta(seconds=exc.retry_after)
             status["backoff_until"] = until.isoformat()
     else:
-        events, cursor = result.events, result.cursor
+        events, cursor, health = result.events, result.cursor, result.health
         status.update(
             last_success_at=now,
             last_error=None,
@@ -136,6 +137,7 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
             "last_error": status.get("last_error"),
             "error_kind": status.get("error_kind"),
             "warnings": status.get("warnings") or [],
+            **health,  # the system's own report: webhooks it disabled (webhook_disabled)
         },
     )
     return status

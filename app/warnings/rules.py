@@ -285,13 +285,19 @@ def connector_warnings(
     failures = status.get("webhook_failures")
     threshold = int(status.get("webhook_disable_after", WEBHOOK_DISABLE_AFTER))
     if status.get("webhook_disabled"):
+        # From the shop's own webhook list (WooCommerce): name each topic that stopped.
+        hooks = [h for h in status.get("webhooks_disabled") or [] if isinstance(h, Mapping)]
+        topics = ", ".join(str(h.get("topic")) for h in hooks)
         found.append(
             Warning(
                 kind="webhook_disabled",
                 severity="critical",
                 system=system,
-                message=f"{system} disabled its webhook to Arbiter: no more pushes arrive",
-                evidence={"webhook_failures": failures},
+                message=f"{system} disabled its webhook for {topics} after failed deliveries: "
+                "no more pushes of it arrive"
+                if topics
+                else f"{system} disabled its webhook to Arbiter: no more pushes arrive",
+                evidence={"webhook_failures": failures, "webhooks": hooks},
             )
         )
     elif isinstance(failures, int) and failures >= max(threshold - 4, 1):

@@ -67,7 +67,11 @@ def fast_retry() -> RetryPolicy:
 
 @pytest.fixture
 def router() -> respx.Router:
-    return respx.Router(assert_all_mocked=True, assert_all_called=False)
+    router = respx.Router(assert_all_mocked=True, assert_all_called=False)
+    # WooCommerce's health read after each round (test_woocommerce_health.py tests it).
+    router.get(url__regex=r"/wp-json/wc/v3/webhooks").respond(200, json=[])
+    router.get(url__regex=r"/wp-json/wc/v3/system_status").respond(200, json={})
+    return router
 
 
 @pytest_asyncio.fixture

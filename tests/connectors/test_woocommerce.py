@@ -222,7 +222,7 @@ async def test_malformed_json_is_evidence_not_a_crash(
 
     result = await make(deps).poll(None)
 
-    [bad] = [e for e in result.events if e.kind == "call" and e.flow == "order"]
+    [bad] = [e for e in result.events if e.kind == "call" and e.outcome and e.outcome.error]
     assert bad.outcome is not None
     assert bad.outcome.status == 200
     assert "malformed JSON" in (bad.outcome.error or "")
