@@ -59,7 +59,9 @@ class Runtime:
     def __post_init__(self) -> None:
         skew = self.settings.clock_skew_seconds
         self.indexes = IndexRegistry(
-            self.engine, skew_tolerance_seconds=SKEW_TOLERANCE_SECONDS if skew is None else skew
+            self.engine,
+            skew_tolerance_seconds=SKEW_TOLERANCE_SECONDS if skew is None else skew,
+            live_days=self.settings.index_live_days,
         )
         self.writer = Writer(make_writer_engine(self.settings.resolved_database_url))
         self._feeder = threading.Thread(target=self._feed, name="arbiter-feeder", daemon=True)

@@ -94,6 +94,14 @@ class Settings(BaseSettings):
         "exporters in this process. With several processes on one PostgreSQL, keep it on in "
         "exactly one.",
     )
+    index_live_days: float = Field(
+        default=2,
+        gt=0,
+        description="The diagnosis index in memory holds the journeys with an event in this "
+        "many days (at least the default diagnosis window, 1 day); older history is read from "
+        "the store when asked. A failure with no new event for longer leaves the live "
+        "diagnosis (its incident stays open until resolved).",
+    )
     retention_days: float = Field(
         default=90,
         ge=0,

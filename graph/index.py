@@ -410,6 +410,61 @@ class WorkspaceIndex:
             failure=failure,
         )
 
+    # -- bounded memory ------------------------------------------------------------------------
+
+    def live_since(self, before: datetime) -> WorkspaceIndex:
+        """A new index holding what a live diagnosis needs once history before ``before`` is
+        left to the store: every journey with an event at or after ``before`` (whole, so no
+        journey is judged from half its facts), every journey whose last verdict left a hop
+        failed or pending, and the calls about no single entity since the oldest of those
+        began. Journeys done and quiet since before ``before`` are left out.
+
+        >>> from graph.model import Event
+        >>> index = WorkspaceIndex()
+        >>> _ = index.add(Event.model_validate({"id": f"{n}", "time": time, "flow": "order",
+        ...     "kind": "seen", "system": "shop", "refs": {"shop": n}})
+        ...     for n, time in [("1", "2026-11-01T10:00:00Z"), ("2", "2026-11-25T10:00:00Z")])
+        >>> len(index.live_since(datetime(2026, 11, 20, tzinfo=UTC)))
+        1
+        """
+        cut = _seconds(before)
+        journeys = [
+            facts
+            for root, facts in self._facts.items()
+            if any(f.time >= cut for f in facts) or self._open(root)
+        ]
+        kept = [fact.event for facts in journeys for fact in facts]
+        # Link-level calls are evidence for every journey open at their time: those since the
+        # oldest kept journey began stay, so a kept journey is judged exactly as before.
+        since = min((f.time for facts in journeys for f in facts), default=cut)
+        kept += [c.event for c in self._logs.all_between(min(since, cut), float("inf")) if c.bare]
+        fresh = WorkspaceIndex(skew_tolerance_seconds=self._skew)
+        fresh.add(_event(self._json[self._ids[event]]) for event in kept)
+        return fresh
+
+    def _open(self, root: int) -> bool:
+        """Whether the journey's last verdict left a hop failed or pending: an order stuck for
+        long, quiet since, stays in the diagnosis (and keeps its incident open)."""
+        verdict = self._verdicts.get(root)
+        return verdict is not None and any(
+            hop.status in ("failed", "pending") for flow in verdict.flows for hop in flow.hops
+        )
+
+    def earliest(self) -> datetime | None:
+        """The time of the oldest event held; None when empty."""
+        firsts = [times[0] for times in self._system_times.values() if times]
+        return _at(min(firsts)) if firsts else None
+
+
+def _event(kept: str) -> Event:
+    """The event of its kept JSON, which leaves out null fields, ``outcome.status`` too (null
+    there means no response came, and the field is required)."""
+    data = json.loads(kept)
+    outcome = data.get("outcome")
+    if outcome is not None:
+        outcome.setdefault("status", None)
+    return Event.model_validate(data)
+
 
 @contextmanager
 def _no_gc_pauses() -> Iterator[None]:

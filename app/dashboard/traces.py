@@ -199,7 +199,6 @@ def waterfall(trace: Trace) -> TraceView:
 def trace_view(runtime: Runtime, scope: Scope, namespace: str, value: str) -> TraceView | None:
     if scope.topology is None:
         return None
-    index, lock = runtime.indexes.index(scope.workspace.id)
-    with lock:
-        trace = index.trace(scope.topology, namespace, value, as_of=scope.as_of)
+    # The registry's trace: an entity outside the live index is traced from the store.
+    trace = runtime.indexes.trace(scope.workspace.id, namespace, value, scope.as_of)
     return None if trace is None else waterfall(trace)

@@ -4,6 +4,14 @@ An index is built from the store the first time a workspace is diagnosed, fed wi
 right after it is committed, and caught up from the store (events after the highest sequence
 number it holds) before every answer, so events stored by another process are not missed.
 
+It holds the live part of history only (``ARBITER_INDEX_LIVE_DAYS``): every journey with an
+event in that period, whole, and the link-level calls of that period; an hour after it was
+built or last trimmed it is trimmed again. So memory and the time to the first diagnosis after
+a restart follow the traffic of those days, not the length of history. A question about
+older history (a diagnosis whose window reaches before that period, a trace as of then, or of
+an entity quiet since, an SLA report of an older period) is answered from an index built from
+the store for that question alone.
+
 On PostgreSQL, concurrent transactions of other processes can commit a lower sequence number
 after a higher one was read; so each catch-up also re-reads the events received in the last
 :data:`REREAD_SECONDS` (the index ignores ids it holds). A transaction that takes longer than
@@ -13,14 +21,16 @@ that to commit after taking its numbers is the one case left out until the next 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, func, select
 
+from app.db.tables import events
 from app.errors import Conflict
-from app.events.service import iter_stored
+from app.events.service import iter_stored, journey_events
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
 from graph.index import WorkspaceIndex
@@ -29,18 +39,32 @@ from graph.results import Diagnosis, Trace
 
 REREAD_SECONDS = 30.0
 
+MARGIN_SECONDS = 6 * 3600.0
+"""Loaded before the live period too, so the journeys that straddle its start are whole."""
+
+TRIM_SECONDS = 3600.0
+
+MAX_JOURNEY_EVENTS = 50_000
+"""A trace from the store reads at most this many events of one journey."""
+
 
 @dataclass
 class _Entry:
     index: WorkspaceIndex
     watermark: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    trimmed_at: float = field(default_factory=time.monotonic)
+    latest: datetime | None = None
+    """The time of the newest event seen: the live period ends there (or now, if earlier)."""
 
 
 class IndexRegistry:
-    def __init__(self, engine: Engine, *, skew_tolerance_seconds: float) -> None:
+    def __init__(
+        self, engine: Engine, *, skew_tolerance_seconds: float, live_days: float = 2.0
+    ) -> None:
         self._engine = engine
         self._skew = skew_tolerance_seconds
+        self._live = timedelta(days=live_days)
         # SQLite commits one writer at a time, in sequence order: nothing to re-read there.
         self._reread = REREAD_SECONDS if engine.dialect.name == "postgresql" else None
         self._entries: dict[str, _Entry] = {}
@@ -58,27 +82,110 @@ class IndexRegistry:
         with self._lock:
             self._entries.pop(workspace_id, None)
 
-    def index(self, workspace_id: str) -> tuple[WorkspaceIndex, threading.Lock]:
-        """The workspace index, caught up with the store, and the lock to hold while reading."""
+    def live_start(self, workspace_id: str) -> datetime:
+        """Where the workspace's live period begins: older history is read from the store.
+
+        The period ends now, or at the newest event if that is earlier (a workspace whose
+        traffic stopped, or holds imported history, keeps its last days live).
+        """
+        entry = self._entries.get(workspace_id)
+        latest = entry.latest if entry is not None else None
+        if latest is None:
+            with self._engine.connect() as connection:
+                latest = _latest_time(connection, workspace_id)
+        now = datetime.now(UTC)
+        return (min(now, latest) if latest is not None else now) - self._live
+
+    def index(
+        self, workspace_id: str, *, since: datetime | None = None
+    ) -> tuple[WorkspaceIndex, threading.Lock]:
+        """The workspace index, caught up with the store, and the lock to hold while reading.
+
+        With ``since`` before the live period: an index of the store from ``since`` on, built
+        for this question (and its own lock).
+        """
+        if since is not None and since < self.live_start(workspace_id):
+            return self.history(workspace_id, since=since), threading.Lock()
         with self._lock:
             entry = self._entries.get(workspace_id)
+            fresh = entry is None
             if entry is None:
-                entry = self._entries[workspace_id] = _Entry(
-                    WorkspaceIndex(skew_tolerance_seconds=self._skew)
-                )
+                entry = self._entries[workspace_id] = _Entry(self._new())
         with entry.lock, self._engine.connect() as connection:
+            if fresh:
+                self._load(entry, connection, workspace_id)
             if self._reread is not None and entry.watermark:
-                since = datetime.now(UTC) - timedelta(seconds=self._reread)
-                self._add(entry, iter_stored(connection, workspace_id, received_since=since))
+                since_received = datetime.now(UTC) - timedelta(seconds=self._reread)
+                self._add(
+                    entry, iter_stored(connection, workspace_id, received_since=since_received)
+                )
             self._add(entry, iter_stored(connection, workspace_id, after_seq=entry.watermark))
+            if fresh or time.monotonic() - entry.trimmed_at > TRIM_SECONDS:
+                entry.index = entry.index.live_since(self.live_start(workspace_id))
+                entry.trimmed_at = time.monotonic()
         return entry.index, entry.lock
 
-    @staticmethod
-    def _add(entry: _Entry, stored: Iterable[tuple[int, Event]]) -> None:
+    def _new(self) -> WorkspaceIndex:
+        return WorkspaceIndex(skew_tolerance_seconds=self._skew)
+
+    def _load(self, entry: _Entry, connection: Connection, workspace_id: str) -> None:
+        """Fill a new entry with the live period and the margin before it (the caller trims
+        it to the journeys of the period)."""
+        entry.latest = _latest_time(connection, workspace_id)
+        start = self.live_start(workspace_id)
+        last = connection.execute(
+            select(func.max(events.c.seq)).where(events.c.workspace_id == workspace_id)
+        ).scalar_one()
+        loaded = iter_stored(
+            connection,
+            workspace_id,
+            time_since=start - timedelta(seconds=MARGIN_SECONDS),
+            until_seq=last,
+        )
+        self._add(entry, loaded)
+        entry.watermark = max(entry.watermark, last or 0)
+
+    def history(
+        self, workspace_id: str, *, since: datetime, until: datetime | None = None
+    ) -> WorkspaceIndex:
+        """An index of the store's events from ``since`` (less the margin) to ``until`` (plus
+        the margin), for one question about older history."""
+        index = self._new()
+        with self._engine.connect() as connection:
+            index.add(
+                event
+                for _seq, event in iter_stored(
+                    connection,
+                    workspace_id,
+                    time_since=since - timedelta(seconds=MARGIN_SECONDS),
+                    time_until=(
+                        until + timedelta(seconds=MARGIN_SECONDS) if until is not None else None
+                    ),
+                )
+            )
+        return index
+
+    def journey(self, workspace_id: str, namespace: str, value: str) -> WorkspaceIndex:
+        """An index of every stored event of the journey that ``namespace:value`` names."""
+        index = self._new()
+        with self._engine.connect() as connection:
+            index.add(journey_events(connection, workspace_id, (namespace, value)))
+        return index
+
+    def _add(self, entry: _Entry, stored: Iterable[tuple[int, Event]]) -> None:
+        # An event from before the live period (and its margin) that arrives now (a backfill,
+        # a late replay) is history: left to the store, as a restart would leave it.
+        now = datetime.now(UTC)
+        end = min(now, entry.latest) if entry.latest is not None else None
         batch: list[Event] = []
         for seq, event in stored:
-            batch.append(event)
             entry.watermark = max(entry.watermark, seq)
+            if end is None or event.time > end:
+                end = min(now, event.time)
+                entry.latest = max(entry.latest or event.time, event.time)
+            if event.time < end - self._live - timedelta(seconds=MARGIN_SECONDS):
+                continue
+            batch.append(event)
             if len(batch) >= 10_000:
                 entry.index.add(batch)
                 batch = []
@@ -95,12 +202,30 @@ class IndexRegistry:
 
     def diagnose(self, workspace_id: str, as_of: datetime, window_seconds: float) -> Diagnosis:
         topology = self.topology(workspace_id)
-        index, lock = self.index(workspace_id)
-        with lock:
+        since = as_of - timedelta(seconds=window_seconds)
+        if since < self.live_start(workspace_id):
+            index = self.history(workspace_id, since=since, until=as_of)
             return index.diagnose(topology, as_of=as_of, window_seconds=window_seconds)
+        live, lock = self.index(workspace_id)
+        with lock:
+            return live.diagnose(topology, as_of=as_of, window_seconds=window_seconds)
 
     def trace(self, workspace_id: str, namespace: str, value: str, as_of: datetime) -> Trace | None:
         topology = self.topology(workspace_id)
-        index, lock = self.index(workspace_id)
-        with lock:
-            return index.trace(topology, namespace, value, as_of=as_of)
+        if as_of >= self.live_start(workspace_id):
+            live, lock = self.index(workspace_id)
+            with lock:
+                found = live.trace(topology, namespace, value, as_of=as_of)
+            if found is not None:
+                return found
+        # Quiet since before the live period, or asked as of then: from the store.
+        return self.journey(workspace_id, namespace, value).trace(
+            topology, namespace, value, as_of=as_of
+        )
+
+
+def _latest_time(connection: Connection, workspace_id: str) -> datetime | None:
+    latest: datetime | None = connection.execute(
+        select(func.max(events.c.time)).where(events.c.workspace_id == workspace_id)
+    ).scalar_one()
+    return latest

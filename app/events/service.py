@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Dialect, Engine, and_, or_, select
+from sqlalchemy import Connection, Dialect, Engine, and_, or_, select, tuple_
 
 from app.db.tables import event_refs, events
 from app.db.writer import Writer
@@ -285,17 +285,27 @@ def iter_stored(
     workspace_id: str,
     *,
     after_seq: int = 0,
+    until_seq: int | None = None,
     received_since: datetime | None = None,
+    time_since: datetime | None = None,
+    time_until: datetime | None = None,
     chunk: int = 5000,
 ) -> Iterator[tuple[int, Event]]:
-    """Every stored event of the workspace after ``after_seq`` (and, when given, received at
-    or after ``received_since``), in arrival order."""
+    """Every stored event of the workspace after ``after_seq`` (up to ``until_seq``, received
+    at or after ``received_since``, with a time in ``[time_since, time_until]``: each when
+    given), in arrival order."""
     while True:
         query = select(events.c.seq, events.c.body).where(
             events.c.workspace_id == workspace_id, events.c.seq > after_seq
         )
+        if until_seq is not None:
+            query = query.where(events.c.seq <= until_seq)
         if received_since is not None:
             query = query.where(events.c.received_at >= received_since)
+        if time_since is not None:
+            query = query.where(events.c.time >= time_since)
+        if time_until is not None:
+            query = query.where(events.c.time <= time_until)
         rows = connection.execute(query.order_by(events.c.seq).limit(chunk)).all()
         for row in rows:
             event = read_stored(workspace_id, row.seq, row.body)
@@ -304,6 +314,39 @@ def iter_stored(
         if len(rows) < chunk:
             return
         after_seq = rows[-1].seq
+
+
+def journey_events(
+    connection: Connection, workspace_id: str, ref: tuple[str, str], *, limit: int = 50_000
+) -> list[Event]:
+    """The stored events of the journey that ``ref`` names: those naming it, then those naming
+    any identifier those name, and so on (at most ``limit`` events)."""
+    found: dict[int, Event] = {}
+    pending = {ref}
+    known: set[tuple[str, str]] = set()
+    while pending and len(found) < limit:
+        known |= pending
+        pairs = sorted(pending)
+        pending = set()
+        for start in range(0, len(pairs), 500):
+            seqs = select(event_refs.c.seq).where(
+                event_refs.c.workspace_id == workspace_id,
+                tuple_(event_refs.c.namespace, event_refs.c.value).in_(pairs[start : start + 500]),
+            )
+            rows = connection.execute(
+                select(events.c.seq, events.c.body)
+                .where(events.c.seq.in_(seqs))
+                .order_by(events.c.seq)
+                .limit(limit)
+            ).all()
+            for row in rows:
+                if row.seq in found:
+                    continue
+                event = read_stored(workspace_id, row.seq, row.body)
+                if event is not None:
+                    found[row.seq] = event
+                    pending |= set(event.refs.items()) - known
+    return list(found.values())[:limit]
 
 
 def prepare(engine: Engine, workspace_id: str, items: Sequence[Any]) -> list[Event]:

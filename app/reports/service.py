@@ -131,7 +131,8 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
             | {r.responsible for r in records}
         )
         claims = money(connection, runtime, topology, workspace_id, records, vendors, since, until)
-    index, lock = runtime.indexes.index(workspace_id)
+    # A period older than the live index is judged from the store.
+    index, lock = runtime.indexes.index(workspace_id, since=since)
     with lock:
         health = index.link_health(topology, as_of=until, window_seconds=max(period, 1.0))
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from graph.model import Topology
-from tests.scenarios import STANDARD_TOPOLOGY, STANDARD_TOPOLOGY_JSON, World
+from tests.scenarios import STANDARD_TOPOLOGY, STANDARD_TOPOLOGY_JSON, World, oms_id
 
 MODULES = [
     "graph.calls", "graph.health", "graph.hops", "graph.index", "graph.journeys",
@@ -119,3 +119,37 @@ def test_calls_and_activity_for_the_warnings() -> None:
     assert recent_shop == []
     assert len(seen["oms"][1]) == 3  # seen at 60 s, then two pushes; the pull at 55 s is older
     assert index.activity(since=world.time(0), until=world.time(-1)) == {}
+
+
+def test_live_since_keeps_live_journeys_whole_and_drops_quiet_ones() -> None:
+    world = World()
+    world.order(1, at=0)  # quiet after its first minutes
+    two = world.order(2, at=0, erp_after=None)  # never reached the ERP...
+    two.append(world.seen("oms", 7200, {"oms": oms_id(2)}, state="new"))  # ...seen later: live
+    early_probe = world.probe("erp", 100, 503)  # evidence for order 2, though before the cut
+    late_probe = world.probe("erp", 7200, 503)
+    index = world.index()
+    live = index.live_since(world.time(3600))
+    assert len(live) == len(two) + 2  # order 2 whole, and the link-level calls since it began
+    assert live.add([*two, early_probe, late_probe]) == 0
+    as_of = world.time(7300)
+    assert live.trace(STANDARD_TOPOLOGY, "shop", "2", as_of=as_of) == index.trace(
+        STANDARD_TOPOLOGY, "shop", "2", as_of=as_of
+    )
+    assert live.trace(STANDARD_TOPOLOGY, "shop", "1", as_of=as_of) is None
+    assert live.earliest() == world.time(0)
+
+
+def test_live_since_keeps_a_quiet_journey_whose_last_verdict_was_a_failure() -> None:
+    world = World()
+    stuck = world.order(3, at=0, oms_after=None)  # never reached the OMS, nothing since
+    world.order(4, at=0)  # done, quiet since
+    index = world.index()
+    cut = world.time(3600)
+    assert len(index.live_since(cut)) == 0  # never judged: nothing says it is open
+    index.diagnose(STANDARD_TOPOLOGY, as_of=world.time(7200))
+    live = index.live_since(cut)
+    assert len(live) == len(stuck)
+    # A window within the live period: the same answer as from the whole history.
+    window = {"as_of": world.time(7200), "window_seconds": 3000}
+    assert live.diagnose(STANDARD_TOPOLOGY, **window) == index.diagnose(STANDARD_TOPOLOGY, **window)

@@ -1,0 +1,90 @@
+"""The index in memory holds the live period; older history is answered from the store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+URL = "/api/v1/workspaces/acme"
+
+
+def _order(number: int, at: datetime, *, reached_oms: bool) -> list[dict[str, Any]]:
+    shop = {
+        "id": f"shop-{number}",
+        "time": at.isoformat(),
+        "flow": "order",
+        "kind": "seen",
+        "system": "shop",
+        "refs": {"shop": str(number)},
+        "state": "processing",
+    }
+    oms = {
+        **shop,
+        "id": f"oms-{number}",
+        "time": (at + timedelta(minutes=2)).isoformat(),
+        "system": "oms",
+        "refs": {"oms": f"BL-{number}", "shop": str(number)},
+        "state": "new",
+    }
+    return [shop, oms] if reached_oms else [shop]
+
+
+def test_old_history_leaves_memory_and_is_answered_from_the_store(
+    client: TestClient, workspace: str
+) -> None:
+    now = datetime.now(UTC)
+    month_ago = now - timedelta(days=30)
+    old = _order(1, month_ago, reached_oms=False)  # stuck a month ago, quiet since
+    recent = _order(2, now - timedelta(minutes=3), reached_oms=True)
+    assert client.post(f"{URL}/events", json={"events": old + recent}).status_code == 202
+
+    assert client.get(f"{URL}/diagnosis").json()["suspects"] == []
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    live, _lock = runtime.indexes.index("acme")
+    assert len(live) == len(recent)  # the month-old journey is not held in memory
+
+    # A trace of the old order, and a diagnosis as of then, read the store.
+    trace = client.get(f"{URL}/traces/shop/1")
+    assert trace.status_code == 200
+    assert [e["id"] for e in trace.json()["events"]] == ["shop-1"]
+    assert trace.json()["failure"]["link"] == {"flow": "order", "from": "shop", "to": "oms"}
+    then = (month_ago + timedelta(hours=2)).isoformat()
+    past = client.get(f"{URL}/diagnosis", params={"as_of": then}).json()["suspects"]
+    assert [(s["link"]["from"], s["link"]["to"], s["affected"]) for s in past] == [
+        ("shop", "oms", 1)
+    ]
+    # A window reaching back a month reads the store too.
+    wide = client.get(f"{URL}/diagnosis", params={"window_seconds": 40 * 86400}).json()
+    assert [s["affected"] for s in wide["suspects"]] == [1]
+    assert client.get(f"{URL}/traces/shop/404").status_code == 404
+
+
+def test_a_restart_loads_only_the_live_period(client: TestClient, workspace: str) -> None:
+    now = datetime.now(UTC)
+    ages = [n + 0.5 for n in range(20)]  # an order every day for 20 days...
+    events = [
+        e
+        for n, age in enumerate(ages)
+        for e in _order(n, now - timedelta(days=age), reached_oms=True)
+    ]
+    events += _order(99, now - timedelta(minutes=3), reached_oms=True)  # ...and one just now
+    assert client.post(f"{URL}/events", json={"events": events}).status_code == 202
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    runtime.settle()  # the index was fed; now start again from the store, as a restart does
+    runtime.indexes.drop("acme")
+    live, _lock = runtime.indexes.index("acme")
+    assert len(live) == 2 * 3  # the orders of the last 2 days (ARBITER_INDEX_LIVE_DAYS)
+
+
+def test_a_workspace_whose_traffic_stopped_keeps_its_last_days_live(
+    client: TestClient, workspace: str
+) -> None:
+    last = datetime.now(UTC) - timedelta(days=30)
+    events = [
+        e for n in range(5) for e in _order(n, last - timedelta(days=0.9 * n), reached_oms=True)
+    ]
+    assert client.post(f"{URL}/events", json={"events": events}).status_code == 202
+    live, _lock = client.app.state.runtime.indexes.index("acme")  # type: ignore[attr-defined]
+    assert len(live) == 2 * 3  # the orders of its last two days, not nothing
