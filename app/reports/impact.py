@@ -347,6 +347,13 @@ def running_cost(costs: Costs | None, seconds: float) -> Amount | None:
     return Amount(currency=costs.currency, amount=cents(costs.per_hour * hours))
 
 
+def orders_since(record: IncidentRecord, topology: Topology) -> datetime:
+    """From when the incident's orders are looked for: a failed hop entered its link at most
+    the longest SLA (and an hour of slack) before its deadline passed."""
+    slack = max((s.sla_seconds for s in topology.links), default=0.0) + 3600
+    return record.first_failure - timedelta(seconds=slack)
+
+
 def incident_impact(
     connection: Connection,
     index_lock: tuple[WorkspaceIndex, Any],
@@ -364,12 +371,11 @@ def incident_impact(
     links = [link for link in incident_links(record) if link.flow == ORDER_FLOW]
     tally = _Tally()
     if links:
-        slack = max((s.sla_seconds for s in topology.links), default=0.0) + 3600
         candidates = _candidates(
             connection,
             workspace_id,
             sorted({link.from_ for link in links}),
-            start - timedelta(seconds=slack),
+            orders_since(record, topology),
             end,
         )
         index, lock = index_lock
@@ -432,8 +438,21 @@ def safe_impact(
 def live_impact(
     runtime: Runtime, connection: Connection, workspace_id: str, record: IncidentRecord
 ) -> Impact | None:
-    """The incident's impact now, for its page and payload."""
-    costs = find_costs(connection, workspace_id)
+    """The incident's impact now, for its page and payload. An incident that began before
+    the live index's period is judged on an index of the store from its start on."""
+    try:
+        topology = runtime.indexes.topology(workspace_id)
+        since = orders_since(record, topology)
+        index_lock = runtime.indexes.index(workspace_id, since=since)
+    except ApiError:  # no topology yet: nothing to judge the orders against
+        return None
     return safe_impact(
-        connection, runtime, workspace_id, record, as_of=datetime.now(UTC), costs=costs
+        connection,
+        runtime,
+        workspace_id,
+        record,
+        as_of=datetime.now(UTC),
+        topology=topology,
+        costs=find_costs(connection, workspace_id),
+        index_lock=index_lock,
     )

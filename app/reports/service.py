@@ -130,9 +130,20 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
             | {link.owner for link in topology.links}
             | {r.responsible for r in records}
         )
-        claims = money(connection, runtime, topology, workspace_id, records, vendors, since, until)
-    # A period older than the live index is judged from the store.
-    index, lock = runtime.indexes.index(workspace_id, since=since)
+        # A period older than the live index is judged from the store (the index built for it
+        # serves the orders' impact and the links' health alike).
+        index, lock = runtime.indexes.index(workspace_id, since=since)
+        claims = money(
+            connection,
+            runtime,
+            topology,
+            workspace_id,
+            records,
+            vendors,
+            since,
+            until,
+            index_lock=(index, lock),
+        )
     with lock:
         health = index.link_health(topology, as_of=until, window_seconds=max(period, 1.0))
 

@@ -180,3 +180,24 @@ def test_orders_in_different_currencies_are_summed_apart(arbiter: Arbiter) -> No
         {"currency": "EUR", "amount": "753.75"},  # 15 x 50.25
         {"currency": "PLN", "amount": "2985.00"},  # 15 x 199.00
     ]
+
+
+def test_an_outage_older_than_the_live_index_is_valued_from_the_store(
+    arbiter: Arbiter, outage: dict[str, Any]
+) -> None:
+    # Five days later the shop takes another order: the outage is now older than the live
+    # period the index keeps in memory, and its orders are read back from the store.
+    arbiter.world.order(99_999, at=5 * 86400)
+    arbiter.post()
+    runtime = arbiter.runtime
+    assert runtime.indexes.live_start(arbiter.ws) > _moment(outage["first_failure"])
+    runtime.indexes.drop(arbiter.ws)  # as after a restart: only the live period is loaded
+    live, _lock = runtime.indexes.index(arbiter.ws)
+    topology = runtime.indexes.topology(arbiter.ws)
+    assert live.trace(topology, "shop", "11800", as_of=arbiter.world.time(6000)) is None
+    [incident] = _report(arbiter)["incidents"]
+    assert incident["impact"]["orders_affected"] == 40
+    assert incident["impact"]["orders_unchecked"] == 0
+    assert arbiter.incident(outage["id"])["impact"]["value_affected"] == [
+        {"currency": "PLN", "amount": "7960.00"}
+    ]
