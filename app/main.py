@@ -28,11 +28,15 @@ from app.events.models import EventBatch
 from app.events.views import router as events_router
 from app.incidents.evaluator import incident_evaluator
 from app.incidents.views import router as incidents_router
+from app.maintenance.views import router as maintenance_router
 from app.middleware import BodySizeLimit, NulGuard
 from app.notifications.views import router as channels_router
 from app.reports.views import router as reports_router
 from app.runtime import Runtime
 from app.settings import Settings
+from app.status.dashboard import router as status_dashboard_router
+from app.status.views import public as status_public_router
+from app.status.views import router as status_router
 from app.telemetry import tracing
 from app.telemetry.export import journey_export
 from app.telemetry.otlp_ingest import router as otlp_router
@@ -56,6 +60,10 @@ ROUTERS = (
     reports_router,
     contracts_router,
     checks_router,
+    status_router,
+    maintenance_router,
+    status_public_router,
+    status_dashboard_router,
     connections_router,
     webhooks_router,
     otlp_router,

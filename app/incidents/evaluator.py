@@ -29,6 +29,7 @@ from app.errors import ApiError
 from app.incidents.lifecycle import Policy, link_key, observe, step
 from app.incidents.service import latest_by_key, save
 from app.incidents.state import WorkspaceLocks, attached
+from app.maintenance.service import suspect_filter
 from app.notifications.dispatcher import Dispatcher
 from app.runtime import Runtime
 from app.settings import Settings
@@ -121,7 +122,9 @@ def _evaluate(
     with lock:
         diagnosis = index.diagnose(topology, as_of=as_of, window_seconds=window)
         health = index.link_health(topology, as_of=as_of, window_seconds=window)
-    observations = observe(diagnosis.suspects)
+    with runtime.engine.connect() as connection:
+        planned = suspect_filter(connection, workspace_id, as_of)  # no incident for maintenance
+    observations = observe(s for s in diagnosis.suspects if not planned(s))
     last_success = {link_key(h.link): h.last_success for h in health}
     with runtime.engine.begin() as connection:
         changes = step(

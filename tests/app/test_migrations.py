@@ -10,7 +10,9 @@ import app.connections.tables
 import app.contracts.tables
 import app.dashboard.tables
 import app.incidents.tables
-import app.notifications.tables  # noqa: F401 - each module adds its tables to the metadata
+import app.maintenance.tables
+import app.notifications.tables
+import app.status.tables  # noqa: F401 - each module adds its tables to the metadata
 from app.db.engine import make_engine, migrate
 from app.db.tables import metadata
 

@@ -1,0 +1,181 @@
+"""The dashboard's status page tab: what customers see now, posting an update from a template
+(Polish or English, the page's language) or in one's own words, and declaring maintenance.
+
+Forms post the session's CSRF token and redirect back (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from sqlalchemy import Connection
+from starlette.responses import Response
+
+from app.dashboard.access import SessionDep, render
+from app.dashboard.pages import ScopeDep, page_context, refused, see_other
+from app.dashboard.service import Scope
+from app.dashboard.sessions import Session, tokens_match
+from app.deps import RuntimeDep
+from app.errors import ApiError
+from app.maintenance import service as maintenance
+from app.maintenance.models import WindowIn
+from app.runtime import Runtime
+from app.status import service
+from app.status.models import UpdateIn
+from app.status.texts import TEMPLATES, fill
+from app.status.views import public_view
+from app.topology.service import get_topology
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Form(max_length=2000)]
+
+
+def _gather(runtime: Runtime, ws: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    with runtime.engine.connect() as connection:
+        page = service.get_page(connection, ws)
+        updates = service.list_updates(connection, ws, now - service.HISTORY)
+        windows = maintenance.windows_between(
+            connection, ws, now - maintenance.MAX_WINDOW, now + maintenance.ANNOUNCE_AHEAD * 3
+        )
+    templates = []
+    if page is not None:
+        for key, texts in TEMPLATES.items():
+            text = fill(key, page.language, email=page.contact_email, phone=page.contact_phone)
+            templates.append((key, text, texts))
+    return {
+        "page": page,
+        "preview": public_view(runtime, ws, now) if page is not None else None,
+        "updates": updates,
+        "templates": templates,
+        "maintenance": windows,
+    }
+
+
+async def _page(
+    request: Request, session: Session, runtime: Runtime, scope: Scope, *, error: str | None = None
+) -> Response:
+    gathered = await run_in_threadpool(_gather, runtime, scope.workspace.id)
+    context = page_context(session, scope, "status", error=error, **gathered)
+    return render(request, "status_manage.html", context, 422 if error else 200)
+
+
+@router.get("/w/{ws}/status-page")
+async def status_tab(
+    request: Request, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
+) -> Response:
+    if isinstance(scope, Response):
+        return scope
+    return await _page(request, session, runtime, scope)
+
+
+def _checked(
+    request: Request, session: Session, csrf: str, scope: Scope | Response
+) -> Scope | Response:
+    """The page's scope for a form sent from this session, else the page to answer with."""
+    if not tokens_match(csrf, session.csrf_token):
+        return refused(request, session)
+    return scope
+
+
+async def _submit(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    scope: Scope,
+    work: Callable[[Connection], object],
+    anchor: str,
+) -> Response:
+    """Run ``work`` in a transaction; back to the page at ``anchor``, or the page with the
+    reason the service refused it."""
+
+    def run() -> None:
+        with runtime.engine.begin() as connection:
+            work(connection)
+
+    try:
+        await run_in_threadpool(run)
+    except ApiError as exc:
+        detail = exc.detail
+        text = "; ".join(p["msg"] for p in detail) if isinstance(detail, list) else str(detail)
+        return await _page(request, session, runtime, scope, error=text)
+    return see_other(f"/w/{scope.workspace.id}/status-page#{anchor}")
+
+
+@router.post("/w/{ws}/status-page/updates")
+async def post_update(
+    request: Request,
+    ws: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    template: Annotated[str, Form(max_length=40)] = "",
+    message: Text = "",
+) -> Response:
+    checked = _checked(request, session, csrf, scope)
+    if isinstance(checked, Response):
+        return checked
+    try:
+        body = UpdateIn.model_validate(
+            {"template": template or None, "message": message.strip() or None}
+        )
+    except ValidationError:
+        error = "Choose a template or write a message."
+        return await _page(request, session, runtime, checked, error=error)
+    return await _submit(
+        request,
+        session,
+        runtime,
+        checked,
+        lambda connection: service.post_update(connection, ws, body, datetime.now(UTC)),
+        "updates",
+    )
+
+
+@router.post("/w/{ws}/maintenance")
+async def declare_maintenance(
+    request: Request,
+    ws: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    system: Annotated[str, Form(max_length=64)] = "",
+    starts_at: Annotated[str, Form(max_length=40)] = "",
+    ends_at: Annotated[str, Form(max_length=40)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Times come from ``datetime-local`` inputs, read as UTC (the form says so)."""
+    checked = _checked(request, session, csrf, scope)
+    if isinstance(checked, Response):
+        return checked
+    try:
+        body = WindowIn.model_validate(
+            {
+                "system": system,
+                "starts_at": _utc(starts_at),
+                "ends_at": _utc(ends_at),
+                "reason": reason.strip() or None,
+            }
+        )
+    except (ValidationError, ValueError):
+        error = "Choose a system and both times of the window."
+        return await _page(request, session, runtime, checked, error=error)
+
+    def create(connection: Connection) -> None:
+        maintenance.validate(body, get_topology(connection, ws))
+        maintenance.create(connection, ws, body)
+
+    return await _submit(request, session, runtime, checked, create, "maintenance")
+
+
+def _utc(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
