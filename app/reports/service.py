@@ -28,6 +28,7 @@ from app.contracts.penalties import Amount, VendorPenalty, union_seconds
 from app.incidents.models import incident_url
 from app.incidents.service import record_of
 from app.incidents.tables import incidents
+from app.maintenance.service import outside_maintenance, windows_between
 from app.reports.claims import Day, RunningCosts, money
 from app.reports.impact import Impact
 from app.runtime import Runtime
@@ -144,6 +145,7 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
             until,
             index_lock=(index, lock),
         )
+        planned = windows_between(connection, workspace_id, since, until)
     with lock:
         health = index.link_health(topology, as_of=until, window_seconds=max(period, 1.0))
 
@@ -154,7 +156,10 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
         start = max(record.opened_at, since)
         stop = min(record.resolved_at or until, until)
         for link in record.links or ([record.link] if record.link else []):
-            spans.setdefault(_key(link), []).append((start, stop))
+            # Planned maintenance of the link's systems is not downtime.
+            spans.setdefault(_key(link), []).extend(
+                outside_maintenance(start, stop, (link.from_, link.to), planned)
+            )
         found.append(
             IncidentSla(
                 id=record.id,

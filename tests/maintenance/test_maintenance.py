@@ -13,6 +13,7 @@ from app.maintenance.models import Window
 from app.maintenance.service import AFTER_GRACE, is_planned, outside_maintenance
 from graph.results import LinkRef, Suspect
 from sandbox.topology import demo_topology
+from tests.status.test_status_page import insert_incident
 
 API = "/api/v1/workspaces/acme"
 T0 = datetime(2026, 11, 28, 2, tzinfo=UTC)
@@ -94,3 +95,35 @@ def test_maintenance_is_not_downtime() -> None:
     assert spans == [(start, T0), (WINDOW.ends_at, stop)]
     assert outside_maintenance(start, stop, ["shop", "oms"], [WINDOW]) == [(start, stop)]
     assert outside_maintenance(T0, WINDOW.ends_at, ["erp"], [WINDOW]) == []
+
+
+def test_the_sla_report_does_not_count_maintenance_as_downtime(api: TestClient) -> None:
+    since, until = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)
+    opened = datetime(2026, 11, 1, 1, tzinfo=UTC)
+    insert_incident(
+        api,
+        flow="order", from_system="oms", to_system="erp", status="resolved",
+        links='[{"flow": "order", "from": "oms", "to": "erp"}]',
+        first_failure=opened, opened_at=opened, resolved_at=opened + timedelta(hours=4),
+    )  # fmt: skip
+
+    def downtime() -> float:
+        report = api.get(
+            f"{API}/reports/sla",
+            params={"since": since.isoformat(), "until": until.isoformat(), "format": "json"},
+        )
+        assert report.status_code == 200, report.text
+        (link,) = [
+            x
+            for x in report.json()["links"]
+            if (x["link"]["from"], x["link"]["to"]) == ("oms", "erp")
+        ]
+        return float(link["downtime_seconds"])
+
+    assert downtime() == 4 * 3600
+    window = _body(
+        starts_at=(opened + timedelta(hours=1)).isoformat(),
+        ends_at=(opened + timedelta(hours=2)).isoformat(),
+    )
+    api.post(f"{API}/maintenance", json=window).raise_for_status()
+    assert downtime() == 3 * 3600

@@ -39,7 +39,7 @@ def api(client: TestClient) -> TestClient:
     return client
 
 
-def _incident(client: TestClient, **fields: Any) -> None:
+def insert_incident(client: TestClient, **fields: Any) -> None:
     now = datetime.now(UTC)
     row = {
         "workspace_id": "acme", "key": f"k{fields.get('opened_at', now)}", "flow": None,
@@ -106,14 +106,14 @@ def test_settings_validation_names_the_field(api: TestClient, field: str, value:
 def test_incidents_become_what_customers_feel_and_nothing_else(api: TestClient) -> None:
     api.put(f"{API}/status-page", json=PAGE).raise_for_status()
     now = datetime.now(UTC)
-    _incident(api, system="shop", mode="down", responsible="Shop agency")
-    _incident(
+    insert_incident(api, system="shop", mode="down", responsible="Shop agency")
+    insert_incident(
         api,
         flow="stock", from_system="oms", to_system="shop", status="resolved",
         first_failure=now - timedelta(days=10), opened_at=now - timedelta(days=10),
         resolved_at=now - timedelta(days=9, hours=23),
     )  # fmt: skip
-    _incident(
+    insert_incident(
         api,
         status="resolved", first_failure=now - timedelta(days=100),
         opened_at=now - timedelta(days=100), resolved_at=now - timedelta(days=99),
