@@ -20,10 +20,12 @@ import httpx
 from sqlalchemy import Connection, Engine
 
 from app.auth.service import create_token
+from app.checks.demo import configure_demo_checks
 from app.connections.models import ConnectionIn
 from app.connections.service import put_connection
 from app.runtime import Runtime
 from app.settings import Settings
+from app.status.service import enable_demo_page
 from app.topology.service import put_topology
 from app.workspaces.service import list_workspaces, put_workspace
 from graph.model import Topology
@@ -102,6 +104,7 @@ def configure(connection: Connection, runtime: Runtime, base_port: int) -> tuple
             connection, runtime.secrets, WORKSPACE, system, ConnectionIn.model_validate(body)
         )
     _info, token = create_token(connection, WORKSPACE, "sandbox integrations")
+    enable_demo_page(connection, WORKSPACE)
     return token, webhook_secret
 
 
@@ -143,12 +146,14 @@ async def demo(runtime: Runtime) -> AsyncIterator[None]:
         flush=True,
     )
     fault = asyncio.create_task(_inject_fault(base_port + 4, settings.demo_fault))
+    checks = asyncio.create_task(configure_demo_checks(runtime, WORKSPACE, base_port + 4))
     try:
         yield
     finally:
-        fault.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await fault
+        for task in (fault, checks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         process.terminate()
         try:
             await asyncio.to_thread(process.wait, 10)
