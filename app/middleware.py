@@ -56,20 +56,24 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body over the limit of {self.max_bytes} bytes"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"request body over the limit of {self.max_bytes} bytes"
+        await send_json(send, 413, {"detail": detail})
+
+
+async def send_json(send: Send, status: int, content: object) -> None:
+    """Answer ``content`` as JSON from a middleware, before the app sees the request."""
+    body = json.dumps(content).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class NulGuard:
@@ -86,20 +90,8 @@ class NulGuard:
         if scope["type"] == "http":
             loc = _nul_location(scope)
             if loc is not None:
-                body = json.dumps(
-                    {"detail": [{"loc": loc, "msg": "must not contain NUL", "type": "value_error"}]}
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 422,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                problem = {"loc": loc, "msg": "must not contain NUL", "type": "value_error"}
+                await send_json(send, 422, {"detail": [problem]})
                 return
         await self.app(scope, receive, send)
 
