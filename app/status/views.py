@@ -105,7 +105,8 @@ def _page_headers(*, embeddable: bool) -> dict[str, str]:
         + "; base-uri 'none'; form-action 'none'",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
-        "Cache-Control": "public, max-age=30",
+        # During an outage customers reload to see whether it is over: never a stale page.
+        "Cache-Control": "no-cache",
     }
 
 
