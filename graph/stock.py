@@ -58,6 +58,17 @@ def _unobservable_since(system: str, since: float, clock: Clock, shared: SharedC
     return bool(probes) and all(c.unanswered for c in probes)
 
 
+def _read_since(system: str, since: float, clock: Clock, shared: SharedCalls) -> bool:
+    """Whether Arbiter read ``system`` successfully at or after ``since`` (up to as_of).
+
+    Stock readings are reported when they change, so a successful read that reported no
+    change says the system still shows its latest reported quantity.
+    """
+    return any(
+        c.succeeded and clock.reached(c.time) for c in shared.probes(system, since, clock.at)
+    )
+
+
 def judge_stock_hop(
     flow: str,
     link: int,
@@ -100,6 +111,15 @@ def judge_stock_hop(
     if any(_same(qb, q) for _, q in upstream):
         if not clock.reached(deadline + clock.skew):
             return replace(base, status="pending", quantities=pair), False
+        if (
+            since_b > upstream[-1][0]
+            and not clock.reached(since_b + spec.sla_seconds + clock.skew)
+            and not _read_since(spec.from_, since_b + clock.skew, clock, shared)
+        ):
+            # The far side moved after Arbiter last saw the near side change: it may follow a
+            # change of the near side back to that older value, not read yet (A → B → A).
+            # Settled once the near side was read since, or a whole SLA passed with no news.
+            return replace(base, status="pending", quantities=pair), True
         recent = [c for c in calls if c.time >= since_a - clock.skew]
         mode, shown, used = failure_mode(spec, recent, since_a, deadline, clock, shared)
         if mode is None:

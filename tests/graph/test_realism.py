@@ -397,3 +397,39 @@ def test_the_status_failed_orders_are_moved_to_is_not_learned() -> None:
         world.seen("oms", 60 * n + 110, both, state="1070")  # "ERP error"
     [suspect] = diagnose(world, 30 * HOUR)
     assert (suspect.mode, suspect.affected) == ("rejected", 6)
+
+
+def stock_returned_to_an_older_value(world: World) -> None:
+    """ERP and OMS went 25 → 23 → 25; the shop already shows 25 again, the OMS not yet read."""
+    world.stock("erp", "TEA-20", -2000, 25)
+    world.stock("oms", "TEA-20", -1990, 25)
+    world.stock("shop", "TEA-20", -1980, 25)
+    world.stock("erp", "TEA-20", -1500, 23)
+    world.stock("oms", "TEA-20", -1490, 23)
+    world.call("oms", "shop", -1489, 200, refs={"sku": "TEA-20"}, flow="stock")
+    world.stock("shop", "TEA-20", -1488, 23)
+    world.stock("erp", "TEA-20", -5, 25)
+    world.stock("shop", "TEA-20", 0, 25)  # the push of 25 applied; the OMS read comes later
+
+
+def test_a_far_side_that_moved_after_the_last_read_of_the_near_side_is_not_judged() -> None:
+    world = World()
+    stock_returned_to_an_older_value(world)
+    assert diagnose(world, 1) == []
+
+
+def test_the_same_far_side_is_judged_once_the_near_side_was_read_since() -> None:
+    world = World()
+    stock_returned_to_an_older_value(world)
+    world.probe("oms", 200, 200, flow="stock")  # read: the OMS still shows 23, so 25 is stale
+    [suspect] = diagnose(world, 210)
+    assert suspect.link is not None
+    assert (suspect.link.from_, suspect.link.to, suspect.mode) == ("oms", "shop", "lost")
+
+
+def test_with_no_reads_at_all_a_whole_sla_without_news_settles_it() -> None:
+    world = World()
+    stock_returned_to_an_older_value(world)
+    assert diagnose(world, 900) == []
+    [suspect] = diagnose(world, 900 + 200)
+    assert suspect.mode == "lost"
