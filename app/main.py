@@ -12,6 +12,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app import egress, errors
+from app.accounts.views import api as people_router
+from app.accounts.views import router as accounts_dashboard_router
+from app.audit.views import api as audit_router
+from app.audit.views import router as audit_dashboard_router
 from app.auth.views import router as tokens_router
 from app.checks.runner import storefront_checks
 from app.checks.views import router as checks_router
@@ -53,6 +57,10 @@ ROUTERS = (
     topology_router,
     events_router,
     tokens_router,
+    people_router,
+    audit_router,
+    accounts_dashboard_router,
+    audit_dashboard_router,
     diagnosis_router,
     incidents_router,
     channels_router,

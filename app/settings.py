@@ -33,6 +33,13 @@ class Settings(BaseSettings):
         description="Key that encrypts connection secrets at rest (Fernet, urlsafe base64 of "
         "32 bytes); generated into data_dir when unset.",
     )
+    account_mail_url: SecretStr | None = Field(
+        default=None,
+        description="Where invitation and password-reset links are sent: an apprise URL "
+        "(mailtos://user:pass@smtp.example.com?from=arbiter@example.com); each message goes "
+        "to the account's own address. Unset: invitation links are shown to the inviter only, "
+        "and reset links cannot be sent.",
+    )
     host: str = Field(default="127.0.0.1", description="Default address for `arbiter serve`.")
     port: int = Field(default=8000, ge=0, le=65535, description="Default port of `serve`.")
     max_body_bytes: int = Field(

@@ -22,19 +22,56 @@ from app.settings import Settings
 TOKEN_PREFIX = "arb_"  # noqa: S105 - a prefix, not a secret
 
 
+ROLE_RANK = {"viewer": 1, "operator": 2, "owner": 3}
+"""Each role may do what the weaker ones may (see ``app.accounts.service.ROLES``)."""
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The caller: ``workspace_id`` None means the admin."""
+    """The caller: the admin (``workspace_id`` and ``account_id`` None), a workspace token, or
+    a person's account with a role in each of its workspaces."""
 
     workspace_id: str | None
     token_id: str | None = None
+    account_id: str | None = None
+    email: str | None = None
+    roles: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_admin(self) -> bool:
-        return self.workspace_id is None
+        return self.workspace_id is None and self.account_id is None
+
+    @property
+    def name(self) -> str:
+        """Who this is, as the audit trail and the incident timeline say it."""
+        if self.email is not None:
+            return self.email
+        return "admin" if self.is_admin else f"token {self.token_id}"
+
+    def role_in(self, workspace_id: str) -> str | None:
+        """The role in the workspace (None: no access). A workspace token keeps today's rights
+        on its workspace (operator); only the admin and owners manage people."""
+        if self.is_admin:
+            return "owner"
+        if self.account_id is not None:
+            return dict(self.roles).get(workspace_id)
+        return "operator" if self.workspace_id == workspace_id else None
+
+    def may(self, workspace_id: str, role: str) -> bool:
+        """At least ``role`` in the workspace."""
+        return ROLE_RANK.get(self.role_in(workspace_id) or "", 0) >= ROLE_RANK[role]
 
     def may_access(self, workspace_id: str) -> bool:
-        return self.is_admin or self.workspace_id == workspace_id
+        return self.role_in(workspace_id) is not None
+
+    @property
+    def workspaces(self) -> tuple[str, ...] | None:
+        """The workspaces this caller sees; None means all (the admin)."""
+        if self.is_admin:
+            return None
+        if self.account_id is not None:
+            return tuple(sorted(ws for ws, _ in self.roles))
+        return (self.workspace_id,) if self.workspace_id else ()
 
 
 ADMIN = Principal(workspace_id=None)

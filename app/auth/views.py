@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.audit import service as audit
 from app.auth.service import create_token, list_tokens, revoke_token
-from app.deps import AdminDep, RuntimeDep, WorkspaceDep, WorkspacePath
+from app.deps import AdminDep, PrincipalDep, RuntimeDep, WorkspaceDep, WorkspacePath
 from app.errors import NotFound
 from app.workspaces.service import require_workspace
 
@@ -50,6 +51,9 @@ def create(
     with runtime.engine.begin() as connection:
         require_workspace(connection, ws)
         info, secret = create_token(connection, ws, (body or TokenIn()).name)
+        audit.record(
+            connection, ws, _admin.name, "token_created", info.id, info.created_at, name=info.name
+        )
     return NewTokenOut(
         id=info.id, workspace=ws, name=info.name, created_at=info.created_at, token=secret
     )
@@ -64,9 +68,12 @@ def list_(ws: WorkspaceDep, runtime: RuntimeDep) -> list[TokenOut]:
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke(ws: WorkspaceDep, token_id: str, runtime: RuntimeDep) -> Response:
+def revoke(
+    ws: WorkspaceDep, token_id: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> Response:
     with runtime.engine.begin() as connection:
         require_workspace(connection, ws)
         if not revoke_token(connection, ws, token_id):
             raise NotFound(f"token '{token_id}' does not exist in workspace '{ws}'")
+        audit.record(connection, ws, principal.name, "token_revoked", token_id, datetime.now(UTC))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from app.dashboard import incidents
 from app.dashboard.access import SessionDep, render
-from app.dashboard.pages import ScopeDep, page_context, refused, see_other
+from app.dashboard.pages import ScopeDep, page_context, refused, see_other, viewer_refused
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, tokens_match, utc_now
 from app.deps import RuntimeDep
@@ -135,7 +135,10 @@ async def acknowledge(
         return refused(request, session)
     if isinstance(scope, Response):
         return scope
+    if not session.principal.may(ws, "operator"):
+        return viewer_refused(request, session)
     signer = incidents.who(session.principal, by)
+    actor = session.principal.name
     return await _act(
         request,
         session,
@@ -143,7 +146,9 @@ async def acknowledge(
         ws,
         incident,
         "acknowledged",
-        lambda incident_id: incidents.acknowledge(runtime, ws, incident_id, signer, utc_now()),
+        lambda incident_id: incidents.acknowledge(
+            runtime, ws, incident_id, signer, utc_now(), actor
+        ),
     )
 
 
@@ -163,6 +168,8 @@ async def add_note(
         return refused(request, session)
     if isinstance(scope, Response):
         return scope
+    if not session.principal.may(ws, "operator"):
+        return viewer_refused(request, session)
     written = text.strip()
     if not written or len(written) > 10000:
         error = "Write the note first." if not written else "A note holds 10,000 characters."
@@ -178,6 +185,6 @@ async def add_note(
         incident,
         "notes",
         lambda incident_id: incidents.add_note(
-            runtime, ws, incident_id, signer, written, utc_now()
+            runtime, ws, incident_id, signer, written, utc_now(), session.principal.name
         ),
     )

@@ -33,11 +33,14 @@ STATUS_FILTERS = {"open": "Open", "resolved": "Resolved", "all": "All"}
 
 
 def who(principal: Principal, name: str = "") -> str:
-    """The name an acknowledgement or note is signed with: the one typed, else the signer-in."""
+    """The name an acknowledgement or note is signed with: a person's own account, else the name
+    typed (a shared token names nobody), else the token."""
+    if principal.email is not None:
+        return principal.email
     typed = " ".join(name.split())
     if typed:
         return typed[:200]
-    return "admin" if principal.is_admin else f"token {principal.token_id}"
+    return principal.name
 
 
 def incident_suspect_path(record: IncidentRecord) -> str:
@@ -169,23 +172,31 @@ def _seconds(start: datetime, end: datetime) -> float:
 
 
 def acknowledge(
-    runtime: Runtime, workspace_id: str, incident_id: int, by: str, at: datetime
+    runtime: Runtime, workspace_id: str, incident_id: int, by: str, at: datetime, actor: str
 ) -> bool:
     """Acknowledge through the incident service; False when no such incident is there."""
     try:
         with runtime.engine.begin() as connection:
-            service.acknowledge(connection, workspace_id, incident_id, by=by, at=at)
+            service.acknowledge(connection, workspace_id, incident_id, by=by, at=at, actor=actor)
     except NotFound:
         return False
     return True
 
 
 def add_note(
-    runtime: Runtime, workspace_id: str, incident_id: int, author: str, text: str, at: datetime
+    runtime: Runtime,
+    workspace_id: str,
+    incident_id: int,
+    author: str,
+    text: str,
+    at: datetime,
+    actor: str,
 ) -> bool:
     try:
         with runtime.engine.begin() as connection:
-            service.add_note(connection, workspace_id, incident_id, author=author, text=text, at=at)
+            service.add_note(
+                connection, workspace_id, incident_id, author=author, text=text, at=at, actor=actor
+            )
     except NotFound:
         return False
     return True

@@ -17,7 +17,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.dashboard import service
 from app.dashboard.access import SECURITY_HEADERS, SessionDep, render, valid_workspace_id
-from app.dashboard.sessions import Session
+from app.dashboard.sessions import (
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    SIGNIN_COOKIE,
+    Session,
+    new_secret,
+)
 from app.deps import RuntimeDep
 from app.events.models import within_range
 from app.runtime import Runtime
@@ -131,6 +137,53 @@ def refused(request: Request, session: Session) -> HTMLResponse:
     """The 403 page for a form whose CSRF token is not this session's."""
     return problem_page(
         request, session, 403, "Request refused", "The form was not sent from this session."
+    )
+
+
+def public_form_page(
+    request: Request, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    """A form page of a visitor without a session (sign-in, invitation, reset). Login CSRF:
+    the form echoes a random value that only this browser holds, in a cookie under /signin."""
+    csrf = new_secret()
+    page = render(request, name, {"session": None, "ws": None, "csrf": csrf, **context}, status)
+    page.set_cookie(
+        SIGNIN_COOKIE,
+        csrf,
+        max_age=3600,
+        path="/signin",
+        httponly=True,
+        samesite="strict",
+        secure=is_secure(request),
+    )
+    return page
+
+
+def signed_in_redirect(request: Request, target: str, session_id: str) -> RedirectResponse:
+    """The redirect after a sign-in, setting the session cookie (and dropping the form's)."""
+    response = see_other(target)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=is_secure(request),
+    )
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
+    return response
+
+
+def viewer_refused(request: Request, session: Session) -> HTMLResponse:
+    """The 403 page for a change a viewer of the workspace may not make."""
+    return problem_page(
+        request,
+        session,
+        403,
+        "Viewers only read",
+        "Your role in this workspace is viewer: acknowledging, notes and changes need an "
+        "operator or owner. Ask an owner of the workspace for another role.",
     )
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, select
 
+from app.accounts import service as accounts
 from app.auth.service import Principal, hash_secret
 from app.dashboard.tables import dashboard_sessions
 from app.db.tables import tokens
@@ -22,7 +23,7 @@ from app.db.tables import tokens
 SESSION_COOKIE = "arbiter_session"
 SIGNIN_COOKIE = "arbiter_signin"
 """Short-lived cookie holding the sign-in form's CSRF token (no session exists yet)."""
-SESSION_LIFETIME = timedelta(hours=12)
+SESSION_LIFETIME = accounts.SESSION_LIFETIME
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ def find_session(
     row = connection.execute(
         select(dashboard_sessions).where(dashboard_sessions.c.id_hash == hash_secret(session_id))
     ).first()
-    if row is None or row.expires_at <= now:
+    if row is None:
+        return _account_session(connection, session_id, now)
+    if row.expires_at <= now:
         return None
     if row.workspace_id is None:
         if not hmac.compare_digest(row.credential_hash, hash_secret(admin_token)):
@@ -91,8 +94,27 @@ def find_session(
     return Session(principal, row.csrf_token, row.expires_at)
 
 
+def account_principal(account: accounts.Account) -> Principal:
+    return Principal(
+        workspace_id=None,
+        account_id=account.id,
+        email=account.email,
+        roles=tuple(sorted(account.roles.items())),
+    )
+
+
+def _account_session(connection: Connection, session_id: str, now: datetime) -> Session | None:
+    """A person's session: the roles are read again at each request, so a changed or removed
+    membership holds at once."""
+    found = accounts.find_session(connection, session_id, now)
+    if found is None:
+        return None
+    return Session(account_principal(found.account), found.csrf_token, found.expires_at)
+
+
 def close_session(connection: Connection, session_id: str | None) -> None:
     if session_id:
+        accounts.close_session(connection, session_id)
         connection.execute(
             delete(dashboard_sessions).where(
                 dashboard_sessions.c.id_hash == hash_secret(session_id)

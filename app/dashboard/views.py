@@ -17,6 +17,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from app.accounts.overview import overview as shop_overview
+from app.audit import service as audit
 from app.auth import throttle
 from app.auth.service import authenticate
 from app.dashboard import (
@@ -42,19 +44,18 @@ from app.dashboard.access import (
 from app.dashboard.layout import LABEL_WIDTH
 from app.dashboard.pages import (
     ReplayScopeDep,
-    is_secure,
     page_context,
+    public_form_page,
     refused,
     replay_query,
     see_other,
+    signed_in_redirect,
 )
 from app.dashboard.sessions import (
     SESSION_COOKIE,
-    SESSION_LIFETIME,
     SIGNIN_COOKIE,
     Session,
     close_session,
-    new_secret,
     open_session,
     tokens_match,
     utc_now,
@@ -96,26 +97,8 @@ def signin_form(
 def _signin_page(
     request: Request, next_path: str | None, error: str | None, status: int
 ) -> Response:
-    # Login CSRF: the form echoes a random value that only this browser holds in a cookie.
-    csrf = new_secret()
-    context = {
-        "session": None,
-        "ws": None,
-        "csrf": csrf,
-        "next": safe_next(next_path),
-        "error": error,
-    }
-    response = render(request, "signin.html", context, status)
-    response.set_cookie(
-        SIGNIN_COOKIE,
-        csrf,
-        max_age=3600,
-        path="/signin",
-        httponly=True,
-        samesite="strict",
-        secure=is_secure(request),
-    )
-    return response
+    context = {"next": safe_next(next_path), "error": error}
+    return public_form_page(request, "signin.html", context, status)
 
 
 @router.post("/signin")
@@ -143,25 +126,19 @@ async def signin(
             principal = authenticate(connection, presented, runtime.admin_token)
             if principal is None:
                 return None
-            return open_session(connection, principal, presented, utc_now())
+            now = utc_now()
+            actor = principal.name
+            audit.record(
+                connection, principal.workspace_id, actor, "signed_in", actor, now, via="token"
+            )
+            return open_session(connection, principal, presented, now)
 
     opened = await run_in_threadpool(start)
     if opened is None:
         throttle.failed(request)
         return _signin_page(request, next, "That token is not valid.", 401)
     session_id, session = opened
-    response = see_other(safe_next(next) or home_of(session))
-    response.set_cookie(
-        SESSION_COOKIE,
-        session_id,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=is_secure(request),
-    )
-    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
-    return response
+    return signed_in_redirect(request, safe_next(next) or home_of(session), session_id)
 
 
 @router.post("/signout")
@@ -191,9 +168,12 @@ async def signout(
 
 @router.get("/workspaces")
 async def workspace_list(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
-    if not session.principal.is_admin:
+    principal = session.principal
+    if not principal.is_admin and principal.account_id is None:
         return see_other(home_of(session))
-    found = await run_in_threadpool(service.workspaces, runtime)
+    found = await run_in_threadpool(
+        shop_overview, runtime, principal.workspaces, dict(principal.roles)
+    )
     context = {"session": session, "csrf": session.csrf_token, "ws": None, "workspaces": found}
     return render(request, "workspaces.html", context)
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
+from app.audit import service as audit
 from app.errors import Invalid, NotFound
 from app.incidents.lifecycle import IncidentRecord, TimelineEntry
 from app.incidents.tables import incident_notes, incident_updates, incidents
@@ -274,9 +275,16 @@ def deliveries(connection: Connection, workspace_id: str, incident_id: int) -> l
 
 
 def acknowledge(
-    connection: Connection, workspace_id: str, incident_id: int, *, by: str, at: datetime
+    connection: Connection,
+    workspace_id: str,
+    incident_id: int,
+    *,
+    by: str,
+    at: datetime,
+    actor: str | None = None,
 ) -> IncidentRecord:
-    """Mark the incident acknowledged (the first acknowledgement stands; repeats are no-ops)."""
+    """Mark the incident acknowledged (the first acknowledgement stands; repeats are no-ops).
+    ``actor`` is who signed in (the audit trail's "who"), ``by`` the name shown."""
     record = require_incident(connection, workspace_id, incident_id)
     if record.acknowledged_at is not None:
         return record
@@ -295,6 +303,17 @@ def acknowledge(
             message=f"Acknowledged by {by}.",
         )
     )
+    # A shared token's user may type a name: the trail keeps both the sign-in and that name.
+    named = {"signed_as": by} if actor and actor != by else {}
+    audit.record(
+        connection,
+        workspace_id,
+        actor or by,
+        "incident_acknowledged",
+        f"incident {incident_id}",
+        at,
+        **named,
+    )
     return record
 
 
@@ -306,8 +325,18 @@ def add_note(
     author: str,
     text: str,
     at: datetime,
+    actor: str | None = None,
 ) -> Row[Any]:
     require_incident(connection, workspace_id, incident_id)
+    audit.record(
+        connection,
+        workspace_id,
+        actor or author,
+        "incident_note_added",
+        f"incident {incident_id}",
+        at,
+        characters=len(text),
+    )
     note_id = connection.execute(
         insert(incident_notes)
         .values(incident_id=incident_id, time=at, author=author, text=text)

@@ -32,7 +32,7 @@ IncidentId = Annotated[
 
 
 def _who(principal: Principal) -> str:
-    return "admin" if principal.is_admin else f"token {principal.token_id}"
+    return principal.name
 
 
 def _detail(runtime: Runtime, ws: str, incident_id: int) -> dict[str, Any]:
@@ -106,7 +106,9 @@ def acknowledge(
     by = body.by if body is not None and body.by else _who(principal)
     with runtime.engine.begin() as connection:
         require_workspace(connection, ws)
-        record = service.acknowledge(connection, ws, incident_id, by=by, at=datetime.now(UTC))
+        record = service.acknowledge(
+            connection, ws, incident_id, by=by, at=datetime.now(UTC), actor=principal.name
+        )
     return incident_out(record, runtime.settings, ws)
 
 
@@ -130,5 +132,6 @@ def add_note(
             author=body.author or _who(principal),
             text=body.text,
             at=datetime.now(UTC),
+            actor=principal.name,
         )
     return row._asdict()

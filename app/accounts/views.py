@@ -1,0 +1,519 @@
+"""People on the dashboard: e-mail sign-in, invitations, password resets, one's own sessions,
+and each workspace's people (owners only). The API side: invitations and members for scripts.
+
+Pages before a session exists (sign-in, invitation, reset) live under ``/signin`` so they share
+the sign-in form's CSRF cookie (login CSRF: the form echoes a value only this browser holds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
+
+from app.accounts import mail
+from app.accounts import service as accounts
+from app.audit import service as audit
+from app.auth import throttle
+from app.dashboard.access import SessionDep, home_of, render, safe_next
+from app.dashboard.pages import (
+    ScopeDep,
+    page_context,
+    problem_page,
+    public_form_page,
+    refused,
+    see_other,
+    signed_in_redirect,
+)
+from app.dashboard.service import Scope
+from app.dashboard.sessions import (
+    SIGNIN_COOKIE,
+    Session,
+    tokens_match,
+    utc_now,
+)
+from app.deps import AdminDep, RuntimeDep, WorkspacePath
+from app.errors import Invalid
+from app.runtime import Runtime
+from app.workspaces.service import require_workspace
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["people"])
+
+EmailField = Annotated[str, Form(max_length=320)]
+PasswordField = Annotated[str, Form(max_length=1000)]
+CsrfField = Annotated[str, Form(max_length=200)]
+
+
+def _signin_page(
+    request: Request, next_path: str | None, error: str, status_code: int, email: str = ""
+) -> Response:
+    context = {"next": safe_next(next_path), "error": error, "email": email}
+    return public_form_page(request, "signin.html", context, status_code)
+
+
+def _record_signin(
+    connection: Connection, account: accounts.Account, how: str, now: datetime, address: str
+) -> None:
+    for ws in account.roles:
+        audit.record(
+            connection, ws, account.email, "signed_in", account.email, now, via=how, address=address
+        )
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# -- signing in with e-mail and password ----------------------------------------------------------
+
+
+@router.post("/signin/account")
+async def signin_account(
+    request: Request,
+    runtime: RuntimeDep,
+    email: EmailField = "",
+    password: PasswordField = "",
+    csrf: CsrfField = "",
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
+        return _signin_page(request, next, "The form expired. Please sign in again.", 403, email)
+    try:
+        throttle.check(request)
+    except throttle.TooManyFailures as exc:
+        page = _signin_page(request, next, "Too many failed sign-ins. Try again later.", 429)
+        page.headers.update(exc.headers or {})
+        return page
+    now = utc_now()
+    user_agent = request.headers.get("user-agent", "")
+
+    def start() -> tuple[accounts.SignInResult, str | None]:
+        with runtime.engine.begin() as connection:
+            result = accounts.sign_in(connection, email, password, now)
+            if result.account is None:
+                return result, None
+            cookie, _csrf = accounts.open_session(connection, result.account.id, user_agent, now)
+            _record_signin(connection, result.account, "password", now, _address(request))
+            return result, cookie
+
+    result, cookie = await run_in_threadpool(start)
+    if result.account is None or cookie is None:
+        throttle.failed(request)
+        if result.locked_until is not None:
+            message = "Too many failed sign-ins for this account. Try again in 15 minutes."
+            return _signin_page(request, next, message, 423, email)
+        return _signin_page(request, next, "That e-mail and password do not match.", 401, email)
+    target = safe_next(next) or "/workspaces"
+    return signed_in_redirect(request, target, cookie)
+
+
+# -- invitations ------------------------------------------------------------------------------
+
+
+@router.get("/signin/invitation/{token}")
+async def invitation_form(request: Request, token: str, runtime: RuntimeDep) -> Response:
+    def load() -> accounts.Invitation | None:
+        with runtime.engine.connect() as connection:
+            return accounts.open_invitation(connection, token, utc_now())
+
+    invitation = await run_in_threadpool(load)
+    return _invitation_page(request, token, invitation, None)
+
+
+def _invitation_page(
+    request: Request, token: str, invitation: accounts.Invitation | None, error: str | None
+) -> Response:
+    if invitation is None:
+        return problem_page(
+            request,
+            None,
+            404,
+            "Invitation not valid",
+            "This invitation was used already, has expired or never existed. Ask for a new one.",
+        )
+    context = {"invitation": invitation, "token": token, "error": error}
+    return public_form_page(request, "invitation.html", context, 422 if error else 200)
+
+
+@router.post("/signin/invitation/{token}")
+async def accept_invitation(
+    request: Request,
+    token: str,
+    runtime: RuntimeDep,
+    password: PasswordField = "",
+    csrf: CsrfField = "",
+) -> Response:
+    if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
+        return see_other(f"/signin/invitation/{token}")
+    now = utc_now()
+    user_agent = request.headers.get("user-agent", "")
+
+    def accept() -> tuple[str | None, str | None, accounts.Invitation | None]:
+        with runtime.engine.begin() as connection:
+            invitation = accounts.open_invitation(connection, token, now)
+            try:
+                account = accounts.accept_invitation(connection, token, password, now)
+            except accounts.AccountError as exc:
+                connection.rollback()
+                return None, f"Choose {exc}.", invitation
+            if account is None:
+                return None, None, None
+            assert invitation is not None
+            audit.record(
+                connection,
+                invitation.workspace_id,
+                account.email,
+                "invitation_accepted",
+                account.email,
+                now,
+                role=invitation.role,
+            )
+            cookie, _csrf = accounts.open_session(connection, account.id, user_agent, now)
+            _record_signin(connection, account, "invitation", now, _address(request))
+            return cookie, None, invitation
+
+    cookie, error, invitation = await run_in_threadpool(accept)
+    if cookie is None or invitation is None:
+        return _invitation_page(request, token, invitation, error)
+    return signed_in_redirect(request, f"/w/{invitation.workspace_id}", cookie)
+
+
+# -- password reset ---------------------------------------------------------------------------
+
+
+def _public_base(request: Request, runtime: Runtime) -> str:
+    configured = runtime.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+@router.get("/signin/reset")
+async def reset_request_form(request: Request) -> Response:
+    return public_form_page(request, "reset_request.html", {"sent": False, "error": None})
+
+
+@router.post("/signin/reset")
+async def reset_request(
+    request: Request, runtime: RuntimeDep, email: EmailField = "", csrf: CsrfField = ""
+) -> Response:
+    if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
+        return see_other("/signin/reset")
+    try:
+        throttle.check(request)
+    except throttle.TooManyFailures as exc:
+        page = public_form_page(
+            request, "reset_request.html", {"sent": False, "error": "Try again later."}, 429
+        )
+        page.headers.update(exc.headers or {})
+        return page
+    # Each request counts as a failure: resets are rare, and an address-guesser is slowed down.
+    throttle.failed(request)
+    base = _public_base(request, runtime)
+
+    def start() -> None:
+        with runtime.engine.begin() as connection:
+            token = accounts.request_reset(connection, email, utc_now())
+        if token is not None:
+            link = f"{base}/signin/reset/{token}"
+            body = (
+                "Someone (hopefully you) asked to choose a new Arbiter password for this "
+                f"address. Open this link within an hour:\n\n{link}\n\n"
+                "If it was not you, ignore this mail: your password stays as it is."
+            )
+            mail.send_link(runtime.settings, email.strip().lower(), "Arbiter password reset", body)
+
+    await run_in_threadpool(start)
+    # The same answer whether the address has an account or not.
+    return public_form_page(request, "reset_request.html", {"sent": True, "error": None})
+
+
+@router.get("/signin/reset/{token}")
+async def reset_form(request: Request, token: str) -> Response:
+    return public_form_page(request, "reset.html", {"token": token, "error": None})
+
+
+@router.post("/signin/reset/{token}")
+async def reset(
+    request: Request,
+    token: str,
+    runtime: RuntimeDep,
+    password: PasswordField = "",
+    csrf: CsrfField = "",
+) -> Response:
+    if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
+        return see_other(f"/signin/reset/{token}")
+    now = utc_now()
+
+    def apply() -> accounts.Account | None:
+        with runtime.engine.begin() as connection:
+            account = accounts.reset_password(connection, token, password, now)
+            if account is not None:
+                for ws in account.roles:
+                    audit.record(
+                        connection, ws, account.email, "password_reset", account.email, now
+                    )
+            return account
+
+    try:
+        account = await run_in_threadpool(apply)
+    except accounts.AccountError as exc:
+        context = {"token": token, "error": f"Choose {exc}."}
+        return public_form_page(request, "reset.html", context, 422)
+    if account is None:
+        return problem_page(
+            request, None, 404, "Link not valid", "This reset link was used or has expired."
+        )
+    return see_other("/signin?reset=done")
+
+
+# -- one's own sessions -----------------------------------------------------------------------
+
+
+@router.get("/account")
+async def account_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+    account_id = session.principal.account_id
+    if account_id is None:
+        return see_other(home_of(session))
+
+    def load() -> list[accounts.AccountSession]:
+        with runtime.engine.connect() as connection:
+            return accounts.sessions_of(connection, account_id, utc_now())
+
+    sessions = await run_in_threadpool(load)
+    context = {
+        "session": session,
+        "csrf": session.csrf_token,
+        "ws": None,
+        "sessions": sessions,
+        "current": session.csrf_token,
+    }
+    return render(request, "account.html", context)
+
+
+@router.post("/account/sessions/{session_id}/revoke")
+async def revoke_session(
+    request: Request,
+    session_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    csrf: CsrfField = "",
+) -> Response:
+    account_id = session.principal.account_id
+    if account_id is None or not tokens_match(csrf, session.csrf_token):
+        return refused(request, session)
+
+    def revoke() -> None:
+        with runtime.engine.begin() as connection:
+            accounts.revoke_session(connection, account_id, session_id[:40])
+
+    await run_in_threadpool(revoke)
+    return see_other("/account")
+
+
+# -- a workspace's people (owners) ---------------------------------------------------------------
+
+
+def _owner_gate(
+    request: Request, session: Session, scope: Scope | Response, ws: str, csrf: str | None
+) -> Scope | Response:
+    """The scope of an owner's people page or form (``csrf`` None: a page), or the refusal."""
+    if csrf is not None and not tokens_match(csrf, session.csrf_token):
+        return refused(request, session)
+    if isinstance(scope, Response):
+        return scope
+    if not session.principal.may(ws, "owner"):
+        return problem_page(
+            request,
+            session,
+            403,
+            "Owners only",
+            "Only an owner of this workspace manages its people.",
+        )
+    return scope
+
+
+async def _people_action(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    scope: Scope,
+    action: Callable[[], str | None],
+) -> Response:
+    """Run ``action`` (it may return a link to show); a refusal shows the page with it."""
+    try:
+        link = await run_in_threadpool(action)
+    except accounts.AccountError as exc:
+        return await _people_page(request, session, runtime, scope, None, f"{exc.field}: {exc}")
+    if link is None:
+        return see_other(f"/w/{scope.workspace.id}/people")
+    return await _people_page(request, session, runtime, scope, link, None)
+
+
+@router.get("/w/{ws}/people")
+async def people(
+    request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
+) -> Response:
+    gate = _owner_gate(request, session, scope, ws, None)
+    if isinstance(gate, Response):
+        return gate
+    return await _people_page(request, session, runtime, gate, None, None)
+
+
+async def _people_page(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    scope: Scope,
+    link: str | None,
+    error: str | None,
+) -> Response:
+    def load() -> list[accounts.Member]:
+        with runtime.engine.connect() as connection:
+            return accounts.members(connection, scope.workspace.id)
+
+    found = await run_in_threadpool(load)
+    context = page_context(
+        session, scope, "people", members=found, link=link, error=error, roles=accounts.ROLES
+    )
+    return render(request, "people.html", context, 422 if error else 200)
+
+
+@router.post("/w/{ws}/people/invite")
+async def invite_person(
+    request: Request,
+    ws: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    email: EmailField = "",
+    role: Annotated[str, Form(max_length=20)] = "viewer",
+    csrf: CsrfField = "",
+) -> Response:
+    gate = _owner_gate(request, session, scope, ws, csrf)
+    if isinstance(gate, Response):
+        return gate
+    base, by = _public_base(request, runtime), session.principal.name
+    return await _people_action(
+        request,
+        session,
+        runtime,
+        gate,
+        lambda: send_invitation(runtime, base, ws, email, role, by),
+    )
+
+
+def send_invitation(runtime: Runtime, base: str, ws: str, email: str, role: str, by: str) -> str:
+    """Store an invitation, mail its link to the invitee, and return the link (the inviter may
+    pass it on themselves when no mail is configured)."""
+    now = utc_now()
+    with runtime.engine.begin() as connection:
+        require_workspace(connection, ws)
+        token = accounts.invite(connection, ws, email, role, by, now)
+        invitee = accounts.normal_email(email)
+        audit.record(connection, ws, by, "invitation_created", invitee, now, role=role)
+    link = f"{base}/signin/invitation/{token}"
+    body = (
+        f"{by} invites you to the Arbiter workspace “{ws}” as {role}. Open this link within "
+        f"7 days to join:\n\n{link}"
+    )
+    mail.send_link(runtime.settings, invitee, f"Invitation to Arbiter: {ws}", body)
+    return link
+
+
+@router.post("/w/{ws}/people/{account_id}")
+async def change_person(
+    request: Request,
+    ws: str,
+    account_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    role: Annotated[str, Form(max_length=20)] = "",
+    csrf: CsrfField = "",
+) -> Response:
+    """A new role for the person, or ``role=remove`` to take them off the workspace."""
+    gate = _owner_gate(request, session, scope, ws, csrf)
+    if isinstance(gate, Response):
+        return gate
+    by = session.principal.name
+    return await _people_action(
+        request,
+        session,
+        runtime,
+        gate,
+        lambda: change_member(runtime, ws, account_id[:40], role, by),
+    )
+
+
+def change_member(runtime: Runtime, ws: str, account_id: str, role: str, by: str) -> None:
+    """Set the person's role (``remove``: off the workspace); the last owner stays owner."""
+    now = utc_now()
+    with runtime.engine.begin() as connection:
+        found = {m.account_id: m for m in accounts.members(connection, ws)}
+        member = found.get(account_id)
+        if member is None:
+            raise accounts.AccountError("account", "a person of this workspace")
+        owners = [m for m in found.values() if m.role == "owner"]
+        if member.role == "owner" and role != "owner" and len(owners) == 1:
+            # Without an owner only the admin token could manage the workspace's people again.
+            raise accounts.AccountError("role", "another owner first: the last owner stays")
+        if role == "remove":
+            accounts.remove_member(connection, ws, account_id)
+        else:
+            accounts.set_role(connection, ws, account_id, role, now)
+        audit.record(connection, ws, by, "member_changed", member.email, now, role=role)
+
+
+# -- API: invitations and members --------------------------------------------------------------
+
+
+class InvitationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320, description="The invitee's address.")
+    role: accounts.Role = "viewer"
+
+
+class InvitationOut(BaseModel):
+    workspace: str
+    email: str
+    role: str
+    link: str = Field(description="The invitation link; shown once, valid 7 days.")
+
+
+class MemberOut(BaseModel):
+    account: str
+    email: str
+    role: str
+
+
+@api.post("/invitations", status_code=status.HTTP_201_CREATED, response_model=InvitationOut)
+def create_invitation(
+    ws: WorkspacePath,
+    body: InvitationIn,
+    principal: AdminDep,
+    runtime: RuntimeDep,
+    request: Request,
+) -> InvitationOut:
+    """Invite a person (the first owner of a workspace is invited this way, with the admin
+    token); the link is mailed when account mail is configured, and returned here."""
+    try:
+        link = send_invitation(
+            runtime, _public_base(request, runtime), ws, body.email, body.role, principal.name
+        )
+    except accounts.AccountError as exc:
+        raise Invalid.one(["body", exc.field], f"expected {exc}") from exc
+    return InvitationOut(workspace=ws, email=body.email.strip().lower(), role=body.role, link=link)
+
+
+@api.get("/members", response_model=list[MemberOut])
+def list_members(ws: WorkspacePath, _admin: AdminDep, runtime: RuntimeDep) -> list[MemberOut]:
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+        found = accounts.members(connection, ws)
+    return [MemberOut(account=m.account_id, email=m.email, role=m.role) for m in found]

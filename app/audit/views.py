@@ -1,0 +1,90 @@
+"""The audit trail: searchable on the dashboard (operators and owners), exportable by API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from app.audit import service as audit
+from app.dashboard.access import SessionDep, iso, render
+from app.dashboard.pages import ScopeDep, page_context, problem_page
+from app.deps import RuntimeDep, WorkspaceDep
+from app.runtime import Runtime
+from app.workspaces.service import require_workspace
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1/workspaces/{ws}/audit", tags=["audit"])
+
+SearchParam = Annotated[str, Query(max_length=200)]
+
+
+def _entries(runtime: Runtime, ws: str, query: str, limit: int) -> list[audit.AuditEvent]:
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+        return audit.search(connection, ws, query.strip(), limit)
+
+
+@router.get("/w/{ws}/audit")
+async def audit_page(
+    request: Request,
+    ws: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    q: SearchParam = "",
+) -> Response:
+    if isinstance(scope, Response):
+        return scope
+    if not session.principal.may(ws, "operator"):
+        return problem_page(
+            request, session, 403, "Not for viewers", "The audit trail is for operators and owners."
+        )
+    entries = await run_in_threadpool(_entries, runtime, ws, q, 500)
+    return render(
+        request, "audit.html", page_context(session, scope, "audit", entries=entries, query=q)
+    )
+
+
+def _cell(text: str) -> str:
+    """A typed name such as ``=HYPERLINK(...)`` stays text when the CSV opens in a spreadsheet."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _row(entry: audit.AuditEvent) -> dict[str, str]:
+    return {
+        "at": iso(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "detail": json.dumps(entry.detail, sort_keys=True),
+    }
+
+
+@api.get("", responses={200: {"content": {"text/csv": {}}}})
+def export(
+    ws: WorkspaceDep,
+    runtime: RuntimeDep,
+    q: SearchParam = "",
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> Response:
+    """The workspace's audit trail, newest first: JSON (a list) or CSV (``format=csv``); ``q``
+    keeps the entries whose actor, action or target contains it."""
+    rows = [_row(e) for e in _entries(runtime, ws, q, limit)]
+    if format == "json":
+        return JSONResponse([{**r, "detail": json.loads(r["detail"])} for r in rows])
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["at", "actor", "action", "target", "detail"])
+    writer.writeheader()
+    writer.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="audit-{ws}.csv"'},
+    )
