@@ -27,6 +27,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Serve the REST API, the webhook receiver and the dashboard."""
+    from app.demo import decide as decide_demo
     from app.main import create_app
     from app.runtime import Runtime
 
@@ -38,7 +39,7 @@ def serve(
     if settings.log_level.lower() != "debug":
         # One line per outgoing poll request drowns what matters.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    runtime = Runtime.start(settings)
+    runtime = Runtime.start(decide_demo(settings))
     store = "SQLite" if settings.is_sqlite else "PostgreSQL"
     typer.echo(f"Arbiter on http://{settings.host}:{settings.port}/  (store: {store})")
     if runtime.admin_token_path is not None:

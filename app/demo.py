@@ -17,12 +17,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from app.auth.service import create_token
 from app.checks.demo import configure_demo_checks
 from app.connections.models import ConnectionIn
 from app.connections.service import put_connection
+from app.db.engine import make_engine, migrate
 from app.runtime import Runtime
 from app.settings import Settings
 from app.status.service import enable_demo_page
@@ -37,15 +38,40 @@ log = logging.getLogger("arbiter.demo")
 WORKSPACE = "demo"
 
 
-def demo_enabled(settings: Settings, engine: Engine) -> bool:
-    """On when asked, or by default when nothing is configured: SQLite, and no workspace of
-    one's own in the store."""
-    if settings.demo is not None:
-        return settings.demo
-    if settings.database_url is not None:
-        return False
-    with engine.connect() as connection:
-        return all(w.id == WORKSPACE for w in list_workspaces(connection))
+DEMO_DEFAULTS = {
+    # The sandbox's systems share one clock: failures show soon after their SLA.
+    "clock_skew_seconds": 10.0,
+    # A new user should see an incident open and resolve within minutes, not an hour.
+    "incident_min_duration_seconds": 60.0,
+    "incident_resolve_after_seconds": 120.0,
+}
+"""Defaults of the sandbox demo, for the settings the environment does not set."""
+
+
+def decide(settings: Settings) -> Settings:
+    """``settings`` with demo mode decided (``demo`` True or False) and, when on, the demo's
+    defaults where the environment is silent.
+
+    On when asked, or by default when nothing is configured: SQLite, and no workspace of one's
+    own in the store. The CLI decides before it starts the runtime, which only reads the answer.
+    """
+    on = settings.demo
+    if on is None:
+        on = settings.database_url is None and _only_demo_workspaces(settings)
+    update: dict[str, Any] = {"demo": on}
+    if on:
+        update |= {k: v for k, v in DEMO_DEFAULTS.items() if k not in settings.model_fields_set}
+    return settings.model_copy(update=update)
+
+
+def _only_demo_workspaces(settings: Settings) -> bool:
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)  # a first start: the store is made here, as the runtime would
+        with engine.connect() as connection:
+            return all(w.id == WORKSPACE for w in list_workspaces(connection))
+    finally:
+        engine.dispose()
 
 
 def sandbox_connections(

@@ -21,15 +21,6 @@ from app.settings import Settings
 from graph.hops import SKEW_TOLERANCE_SECONDS
 from graph.model import Event
 
-DEMO_DEFAULTS = {
-    # The sandbox's systems share one clock: failures show soon after their SLA.
-    "clock_skew_seconds": 10.0,
-    # A new user should see an incident open and resolve within minutes, not an hour.
-    "incident_min_duration_seconds": 60.0,
-    "incident_resolve_after_seconds": 120.0,
-}
-"""Defaults of the sandbox demo, for the settings the environment does not set."""
-
 StoredListener = Callable[[str, Sequence[tuple[int, Event]]], None]
 
 log = logging.getLogger("arbiter")
@@ -106,19 +97,14 @@ class Runtime:
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
         token, path = ensure_admin_token(settings)
-        from app.demo import demo_enabled  # the demo module builds on this one
-
-        demo = demo_enabled(settings, engine)
-        if demo:
-            unset = {k: v for k, v in DEMO_DEFAULTS.items() if k not in settings.model_fields_set}
-            settings = settings.model_copy(update=unset)
         return cls(
             settings=settings,
             engine=engine,
             admin_token=token,
             admin_token_path=path,
             secrets=SecretBox.from_settings(settings),
-            demo=demo,
+            # Decided, with the demo's defaults, by app.demo.decide in the CLI; unset is off.
+            demo=settings.demo is True,
         )
 
     def close(self) -> None:

@@ -17,11 +17,11 @@ from connectors.base import (
     RateLimited,
     RateLimitStatus,
     Unavailable,
-    build_connector,
     credential_problems,
     utc_now,
 )
 from connectors.http import RetryPolicy
+from connectors.registry import build_connector
 from connectors.webhooks import (
     WEBHOOK_KINDS,
     PayloadError,

@@ -1,4 +1,6 @@
-"""What every connector is and returns, the errors it raises, and the registry that builds one.
+"""What every connector is and returns, the errors it raises, and the credentials each kind takes.
+
+:mod:`connectors.registry` builds a connector of a kind.
 
 A connector polls one external system in its own wire format and turns what it reads into
 normalized :class:`graph.model.Event` objects. Every HTTP call it makes is returned too, as a
@@ -22,18 +24,12 @@ the evidence gathered before the failure, call events included, so the caller ca
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
-
-import httpx
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
 
 from graph.model import Event
-
-if TYPE_CHECKING:
-    from connectors.http import RetryPolicy
 
 
 def utc_now() -> datetime:
@@ -215,51 +211,3 @@ def credential_problems(kind: str, credentials: Mapping[str, str]) -> list[str]:
 
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def build_connector(
-    kind: str,
-    *,
-    system_id: str,
-    base_url: str,
-    credentials: Mapping[str, str],
-    client: httpx.AsyncClient,
-    upstream: str | None = None,
-    order_flow: str = "order",
-    stock_flow: str = "stock",
-    clock: Callable[[], datetime] = utc_now,
-    lookback: timedelta = timedelta(hours=24),
-    retry: RetryPolicy | None = None,
-    sleep: Sleep = asyncio.sleep,
-) -> Connector:
-    """The connector for ``kind``; ValueError for an unknown kind or unusable credentials."""
-    # Imported here: the vendor modules import this one.
-    from connectors.baselinker import BaseLinkerConnector
-    from connectors.http import RetryPolicy
-    from connectors.magento import MagentoConnector
-    from connectors.odoo import OdooConnector
-    from connectors.woocommerce import WooCommerceConnector
-
-    classes: dict[str, Callable[..., Connector]] = {
-        "woocommerce": WooCommerceConnector,
-        "magento": MagentoConnector,
-        "baselinker": BaseLinkerConnector,
-        "odoo": OdooConnector,
-    }
-    problems = credential_problems(kind, credentials)
-    if problems:
-        raise ValueError(f"{kind} connection: " + "; ".join(problems))
-    common: dict[str, Any] = {
-        "system_id": system_id,
-        "base_url": base_url,
-        "credentials": credentials,
-        "client": client,
-        "upstream": upstream,
-        "order_flow": order_flow,
-        "stock_flow": stock_flow,
-        "clock": clock,
-        "lookback": lookback,
-        "retry": retry or RetryPolicy(),
-        "sleep": sleep,
-    }
-    return classes[kind](**common)

@@ -25,8 +25,9 @@ from app.connections.service import Target, all_targets, save_poll
 from app.events.service import admit, store_events
 from app.runtime import Runtime
 from app.warnings.service import record_connector_status
-from connectors.base import Connector, ConnectorError, PollResult, RateLimited, build_connector
+from connectors.base import Connector, ConnectorError, PollResult, RateLimited
 from connectors.http import EgressTransport
+from connectors.registry import build_connector
 from graph.model import Event
 
 log = logging.getLogger("arbiter.pollers")

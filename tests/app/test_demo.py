@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+from app.demo import decide
 from app.runtime import Runtime
 from app.settings import Settings
 
@@ -9,19 +11,19 @@ from app.settings import Settings
 def test_demo_defaults_apply_only_where_the_environment_is_silent(
     settings_factory: Callable[..., Settings],
 ) -> None:
-    runtime = Runtime.start(settings_factory(demo=True))
+    runtime = Runtime.start(decide(settings_factory(demo=True)))
     try:
         assert runtime.demo
         assert runtime.settings.clock_skew_seconds == 10.0
         assert runtime.settings.incident_min_duration_seconds == 60.0
     finally:
         runtime.close()
-    chosen = Runtime.start(settings_factory(demo=True, incident_min_duration_seconds=500))
+    chosen = Runtime.start(decide(settings_factory(demo=True, incident_min_duration_seconds=500)))
     try:
         assert chosen.settings.incident_min_duration_seconds == 500
     finally:
         chosen.close()
-    plain = Runtime.start(settings_factory())
+    plain = Runtime.start(decide(settings_factory()))
     try:
         assert not plain.demo, "a configured database_url turns the demo off by default"
         assert plain.settings.clock_skew_seconds is None
@@ -55,3 +57,17 @@ def test_the_demo_workspace_points_at_the_sandbox(
         assert principal.workspace_id == "demo"
     finally:
         runtime.close()
+
+
+def test_the_cli_turns_the_demo_on_only_for_a_store_of_its_own(tmp_path: Path) -> None:
+    from app.workspaces.service import put_workspace
+
+    unconfigured = Settings(data_dir=tmp_path, admin_token="t")
+    assert decide(unconfigured).demo is True, "nothing configured: the demo"
+    runtime = Runtime.start(Settings(data_dir=tmp_path, admin_token="t", demo=False))
+    try:
+        with runtime.engine.begin() as connection:
+            put_workspace(connection, "my-shop", "My shop")
+    finally:
+        runtime.close()
+    assert decide(unconfigured).demo is False, "a workspace of one's own: no demo"
