@@ -182,15 +182,3 @@ def test_amounts_of_different_currencies_are_never_added() -> None:
         ("EUR", Decimal("30.00")),
         ("PLN", Decimal("100.50")),
     ]
-
-
-def test_the_docstring_examples_hold() -> None:
-    import doctest
-
-    import app.contracts.penalties
-    import app.reports.expected
-
-    for module in (app.contracts.penalties, app.reports.expected):
-        result = doctest.testmod(module)
-        assert result.attempted > 0, module.__name__
-        assert result.failed == 0, module.__name__

@@ -104,15 +104,3 @@ def test_only_loopback() -> None:
 
     with pytest.raises(ValueError, match="loopback"):
         Sandbox(SandboxConfig(host="0.0.0.0"))
-
-
-@pytest.mark.parametrize(
-    "module",
-    sorted(p.stem for p in SANDBOX.glob("*.py") if p.stem not in {"__init__", "__main__"}),
-)
-def test_docstring_examples(module: str) -> None:
-    import doctest
-    import importlib
-
-    failed, _ = doctest.testmod(importlib.import_module(f"sandbox.{module}"))
-    assert failed == 0
