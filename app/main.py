@@ -45,6 +45,8 @@ from app.telemetry import tracing
 from app.telemetry.export import journey_export
 from app.telemetry.otlp_ingest import router as otlp_router
 from app.topology.views import router as topology_router
+from app.vendorlinks.views import api as vendor_links_router
+from app.vendorlinks.views import router as vendor_links_dashboard_router
 from app.warnings.views import router as warnings_router
 from app.webhooks.service import pending_sweeper
 from app.webhooks.views import router as webhooks_router
@@ -61,6 +63,8 @@ ROUTERS = (
     audit_router,
     accounts_dashboard_router,
     audit_dashboard_router,
+    vendor_links_router,
+    vendor_links_dashboard_router,
     diagnosis_router,
     incidents_router,
     channels_router,

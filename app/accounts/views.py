@@ -25,8 +25,10 @@ from app.dashboard.pages import (
     ScopeDep,
     page_context,
     problem_page,
+    public_base,
     public_form_page,
     refused,
+    role_gate,
     see_other,
     signed_in_redirect,
 )
@@ -187,11 +189,6 @@ async def accept_invitation(
 # -- password reset ---------------------------------------------------------------------------
 
 
-def _public_base(request: Request, runtime: Runtime) -> str:
-    configured = runtime.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
-
-
 @router.get("/signin/reset")
 async def reset_request_form(request: Request) -> Response:
     return public_form_page(request, "reset_request.html", {"sent": False, "error": None})
@@ -213,7 +210,7 @@ async def reset_request(
         return page
     # Each request counts as a failure: resets are rare, and an address-guesser is slowed down.
     throttle.failed(request)
-    base = _public_base(request, runtime)
+    base = public_base(request, runtime)
 
     def start() -> None:
         with runtime.engine.begin() as connection:
@@ -318,25 +315,6 @@ async def revoke_session(
 # -- a workspace's people (owners) ---------------------------------------------------------------
 
 
-def _owner_gate(
-    request: Request, session: Session, scope: Scope | Response, ws: str, csrf: str | None
-) -> Scope | Response:
-    """The scope of an owner's people page or form (``csrf`` None: a page), or the refusal."""
-    if csrf is not None and not tokens_match(csrf, session.csrf_token):
-        return refused(request, session)
-    if isinstance(scope, Response):
-        return scope
-    if not session.principal.may(ws, "owner"):
-        return problem_page(
-            request,
-            session,
-            403,
-            "Owners only",
-            "Only an owner of this workspace manages its people.",
-        )
-    return scope
-
-
 async def _people_action(
     request: Request,
     session: Session,
@@ -358,7 +336,7 @@ async def _people_action(
 async def people(
     request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
 ) -> Response:
-    gate = _owner_gate(request, session, scope, ws, None)
+    gate = role_gate(request, session, scope, "owner")
     if isinstance(gate, Response):
         return gate
     return await _people_page(request, session, runtime, gate, None, None)
@@ -394,10 +372,10 @@ async def invite_person(
     role: Annotated[str, Form(max_length=20)] = "viewer",
     csrf: CsrfField = "",
 ) -> Response:
-    gate = _owner_gate(request, session, scope, ws, csrf)
+    gate = role_gate(request, session, scope, "owner", csrf)
     if isinstance(gate, Response):
         return gate
-    base, by = _public_base(request, runtime), session.principal.name
+    base, by = public_base(request, runtime), session.principal.name
     return await _people_action(
         request,
         session,
@@ -437,7 +415,7 @@ async def change_person(
     csrf: CsrfField = "",
 ) -> Response:
     """A new role for the person, or ``role=remove`` to take them off the workspace."""
-    gate = _owner_gate(request, session, scope, ws, csrf)
+    gate = role_gate(request, session, scope, "owner", csrf)
     if isinstance(gate, Response):
         return gate
     by = session.principal.name
@@ -504,7 +482,7 @@ def create_invitation(
     token); the link is mailed when account mail is configured, and returned here."""
     try:
         link = send_invitation(
-            runtime, _public_base(request, runtime), ws, body.email, body.role, principal.name
+            runtime, public_base(request, runtime), ws, body.email, body.role, principal.name
         )
     except accounts.AccountError as exc:
         raise Invalid.one(["body", exc.field], f"expected {exc}") from exc

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from app.audit import service as audit
 from app.dashboard.access import SessionDep, iso, render
-from app.dashboard.pages import ScopeDep, page_context, problem_page
+from app.dashboard.pages import ScopeDep, page_context, role_gate
 from app.deps import RuntimeDep, WorkspaceDep
 from app.runtime import Runtime
 from app.workspaces.service import require_workspace
@@ -39,15 +39,12 @@ async def audit_page(
     scope: ScopeDep,
     q: SearchParam = "",
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
-    if not session.principal.may(ws, "operator"):
-        return problem_page(
-            request, session, 403, "Not for viewers", "The audit trail is for operators and owners."
-        )
+    gate = role_gate(request, session, scope, "operator")
+    if isinstance(gate, Response):
+        return gate
     entries = await run_in_threadpool(_entries, runtime, ws, q, 500)
     return render(
-        request, "audit.html", page_context(session, scope, "audit", entries=entries, query=q)
+        request, "audit.html", page_context(session, gate, "audit", entries=entries, query=q)
     )
 
 

@@ -14,9 +14,9 @@ from starlette.responses import Response
 
 from app.dashboard import incidents
 from app.dashboard.access import SessionDep, render
-from app.dashboard.pages import ScopeDep, page_context, refused, see_other, viewer_refused
+from app.dashboard.pages import ScopeDep, page_context, role_gate, see_other
 from app.dashboard.service import Scope
-from app.dashboard.sessions import Session, tokens_match, utc_now
+from app.dashboard.sessions import Session, utc_now
 from app.deps import RuntimeDep
 from app.runtime import Runtime
 
@@ -131,18 +131,15 @@ async def acknowledge(
     csrf: Annotated[str, Form(max_length=200)] = "",
     by: NameField = "",
 ) -> Response:
-    if not tokens_match(csrf, session.csrf_token):
-        return refused(request, session)
-    if isinstance(scope, Response):
-        return scope
-    if not session.principal.may(ws, "operator"):
-        return viewer_refused(request, session)
+    gate = role_gate(request, session, scope, "operator", csrf)
+    if isinstance(gate, Response):
+        return gate
     signer = incidents.who(session.principal, by)
     actor = session.principal.name
     return await _act(
         request,
         session,
-        scope,
+        gate,
         ws,
         incident,
         "acknowledged",
@@ -164,23 +161,20 @@ async def add_note(
     text: Annotated[str, Form(max_length=20000)] = "",
     author: NameField = "",
 ) -> Response:
-    if not tokens_match(csrf, session.csrf_token):
-        return refused(request, session)
-    if isinstance(scope, Response):
-        return scope
-    if not session.principal.may(ws, "operator"):
-        return viewer_refused(request, session)
+    gate = role_gate(request, session, scope, "operator", csrf)
+    if isinstance(gate, Response):
+        return gate
     written = text.strip()
     if not written or len(written) > 10000:
         error = "Write the note first." if not written else "A note holds 10,000 characters."
         return await _detail_page(
-            request, session, runtime, scope, incident, error=error, note=text[:10000]
+            request, session, runtime, gate, incident, error=error, note=text[:10000]
         )
     signer = incidents.who(session.principal, author)
     return await _act(
         request,
         session,
-        scope,
+        gate,
         ws,
         incident,
         "notes",

@@ -23,6 +23,7 @@ from app.dashboard.sessions import (
     SIGNIN_COOKIE,
     Session,
     new_secret,
+    tokens_match,
 )
 from app.deps import RuntimeDep
 from app.events.models import within_range
@@ -36,6 +37,11 @@ WindowParam = Annotated[int | None, Query(ge=60, le=90 * 86400)]
 
 def is_secure(request: Request) -> bool:
     return request.url.scheme == "https"
+
+
+def public_base(request: Request, runtime: Runtime) -> str:
+    """The address people reach the service at, for links sent away (mails, vendor links)."""
+    return (runtime.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -185,6 +191,28 @@ def viewer_refused(request: Request, session: Session) -> HTMLResponse:
         "Your role in this workspace is viewer: acknowledging, notes and changes need an "
         "operator or owner. Ask an owner of the workspace for another role.",
     )
+
+
+def role_gate(
+    request: Request,
+    session: Session,
+    scope: service.Scope | HTMLResponse,
+    role: str,
+    csrf: str | None = None,
+) -> service.Scope | HTMLResponse:
+    """The scope a form (``csrf`` given) or page may act on with ``role`` in the workspace, or
+    the page to answer with instead: the CSRF refusal, the scope's own 403/404, or the role's."""
+    if csrf is not None and not tokens_match(csrf, session.csrf_token):
+        return refused(request, session)
+    if isinstance(scope, HTMLResponse):
+        return scope
+    if session.principal.may(scope.workspace.id, role):
+        return scope
+    if role == "owner":
+        return problem_page(
+            request, session, 403, "Owners only", "Only an owner of this workspace manages it."
+        )
+    return viewer_refused(request, session)
 
 
 def page_context(session: Session, scope: service.Scope, nav: str, **extra: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
 from app.auth.service import Principal
-from app.deps import PrincipalDep, RuntimeDep, WorkspaceDep
+from app.deps import OperatorDep, PrincipalDep, RuntimeDep, WorkspaceDep
 from app.events.models import NaiveOrAwareMoment
 from app.incidents import service
 from app.incidents.models import (
@@ -96,7 +96,7 @@ async def get(ws: WorkspaceDep, incident_id: IncidentId, runtime: RuntimeDep) ->
 
 @router.post("/{incident_id}/acknowledge", response_model=Incident, response_model_by_alias=True)
 def acknowledge(
-    ws: WorkspaceDep,
+    ws: OperatorDep,
     incident_id: IncidentId,
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -116,7 +116,7 @@ def acknowledge(
     "/{incident_id}/notes", response_model=Note, status_code=201, response_model_by_alias=True
 )
 def add_note(
-    ws: WorkspaceDep,
+    ws: OperatorDep,
     incident_id: IncidentId,
     body: NoteIn,
     runtime: RuntimeDep,

@@ -1,0 +1,254 @@
+"""Vendor links: made by an operator (API and dashboard), opened by the vendor without sign-in.
+
+The public page ``/vendor/{token}`` shows the link's frozen snapshot and nothing else: no
+navigation into the workspace, no session, no other link. Unknown, expired and revoked links
+get one and the same 404, so a guesser learns nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.dashboard.access import SessionDep, render
+from app.dashboard.pages import (
+    ScopeDep,
+    page_context,
+    problem_page,
+    public_base,
+    role_gate,
+    see_other,
+)
+from app.dashboard.service import Scope
+from app.dashboard.sessions import Session, utc_now
+from app.deps import OperatorDep, PrincipalDep, RuntimeDep, WorkspaceDep
+from app.errors import Invalid, NotFound
+from app.runtime import Runtime
+from app.vendorlinks import service
+from app.workspaces.service import require_workspace
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1/workspaces/{ws}/vendor-links", tags=["vendor links"])
+
+DEFAULT_HOURS = 72
+
+
+class VendorLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    suspect: str | None = Field(
+        default=None,
+        max_length=300,
+        description="The suspect's path, e.g. order/oms/erp/unavailable",
+    )
+    incident: int | None = Field(default=None, ge=1, description="Or the incident whose suspect")
+    hours: int = Field(default=DEFAULT_HOURS, ge=1, le=service.MAX_HOURS)
+
+
+class VendorLinkOut(BaseModel):
+    id: str
+    suspect: str
+    incident: int | None
+    vendor: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+class NewVendorLinkOut(VendorLinkOut):
+    link: str = Field(description="The link for the vendor. Shown this once.")
+
+
+def _out(link: service.VendorLink) -> VendorLinkOut:
+    return VendorLinkOut(
+        id=link.id,
+        suspect=link.suspect_path,
+        incident=link.incident_id,
+        vendor=link.responsible,
+        created_by=link.created_by,
+        created_at=link.created_at,
+        expires_at=link.expires_at,
+        revoked_at=link.revoked_at,
+    )
+
+
+def _create(
+    runtime: Runtime, ws: str, body: VendorLinkIn, by: str, base: str
+) -> tuple[service.VendorLink, str]:
+    link, token = service.create(
+        runtime,
+        ws,
+        path=body.suspect,
+        incident_id=body.incident,
+        hours=body.hours,
+        by=by,
+        now=utc_now(),
+    )
+    return link, f"{base}/vendor/{token}"
+
+
+@api.post("", status_code=status.HTTP_201_CREATED, response_model=NewVendorLinkOut)
+def create(
+    ws: OperatorDep,
+    body: VendorLinkIn,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    request: Request,
+) -> NewVendorLinkOut:
+    """A read-only link for the responsible vendor's helpdesk: the suspect's evidence, its
+    entities' journeys through the vendor's link and the calls with their errors, frozen now."""
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+    try:
+        link, url = _create(runtime, ws, body, principal.name, public_base(request, runtime))
+    except service.LinkError as exc:
+        raise Invalid.one(["body", exc.field], str(exc)) from exc
+    return NewVendorLinkOut(**_out(link).model_dump(), link=url)
+
+
+@api.get("", response_model=list[VendorLinkOut])
+def list_(ws: WorkspaceDep, runtime: RuntimeDep) -> list[VendorLinkOut]:
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+        return [_out(link) for link in service.list_links(connection, ws)]
+
+
+@api.delete("/{link_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke(ws: OperatorDep, link_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
+    with runtime.engine.begin() as connection:
+        require_workspace(connection, ws)
+        if not service.revoke(connection, ws, link_id, principal.name, utc_now()):
+            raise NotFound(f"no live vendor link '{link_id}' in workspace '{ws}'")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- dashboard ---------------------------------------------------------------------------------
+
+
+@router.get("/w/{ws}/vendor-links")
+async def links_page(
+    request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
+) -> Response:
+    if isinstance(scope, Response):
+        return scope
+    return await _links_page(request, session, runtime, scope, None, None)
+
+
+async def _links_page(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    scope: Scope,
+    new_link: str | None,
+    error: str | None,
+) -> Response:
+    def load() -> list[service.VendorLink]:
+        with runtime.engine.connect() as connection:
+            return service.list_links(connection, scope.workspace.id)
+
+    links = await run_in_threadpool(load)
+    context = page_context(
+        session,
+        scope,
+        "vendor-links",
+        links=links,
+        new_link=new_link,
+        error=error,
+        now=utc_now(),
+        may_change=session.principal.may(scope.workspace.id, "operator"),
+    )
+    return render(request, "vendor_links.html", context, 422 if error else 200)
+
+
+@router.post("/w/{ws}/vendor-links")
+async def create_from_dashboard(
+    request: Request,
+    ws: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    suspect: Annotated[str, Form(max_length=300)] = "",
+    incident: Annotated[str, Form(max_length=20)] = "",
+    hours: Annotated[str, Form(max_length=10)] = str(DEFAULT_HOURS),
+) -> Response:
+    gate = role_gate(request, session, scope, "operator", csrf)
+    if isinstance(gate, Response):
+        return gate
+    try:
+        body = VendorLinkIn(
+            suspect=suspect or None,
+            incident=int(incident) if incident.isdigit() else None,
+            hours=int(hours) if hours.isdigit() else 0,
+        )
+    except ValueError:
+        return await _links_page(
+            request, session, runtime, gate, None, f"hours: between 1 and {service.MAX_HOURS}"
+        )
+    base = public_base(request, runtime)
+    try:
+        _link, url = await run_in_threadpool(
+            _create, runtime, ws, body, session.principal.name, base
+        )
+    except service.LinkError as exc:
+        return await _links_page(request, session, runtime, gate, None, f"{exc.field}: {exc}")
+    except NotFound as exc:
+        return await _links_page(request, session, runtime, gate, None, str(exc.detail))
+    return await _links_page(request, session, runtime, gate, url, None)
+
+
+@router.post("/w/{ws}/vendor-links/{link_id}/revoke")
+async def revoke_from_dashboard(
+    request: Request,
+    ws: str,
+    link_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    gate = role_gate(request, session, scope, "operator", csrf)
+    if isinstance(gate, Response):
+        return gate
+    by = session.principal.name
+
+    def apply() -> None:
+        with runtime.engine.begin() as connection:
+            service.revoke(connection, ws, link_id[:40], by, utc_now())
+
+    await run_in_threadpool(apply)
+    return see_other(f"/w/{ws}/vendor-links")
+
+
+# -- what the vendor opens ---------------------------------------------------------------------
+
+
+@router.get("/vendor/{token}")
+async def vendor_page(request: Request, token: str, runtime: RuntimeDep) -> Response:
+    address = request.client.host if request.client else "unknown"
+
+    def load() -> tuple[service.VendorLink, service.Snapshot] | None:
+        with runtime.engine.begin() as connection:
+            return service.open_link(connection, token, utc_now(), address)
+
+    opened = await run_in_threadpool(load)
+    if opened is None:
+        return problem_page(
+            request,
+            None,
+            404,
+            "Link not valid",
+            "This link has expired, was withdrawn, or never existed. "
+            "Ask the merchant for a new one.",
+        )
+    link, snapshot = opened
+    context = {"session": None, "ws": None, "csrf": "", "link": link, "snap": snapshot}
+    page = render(request, "vendor.html", context)
+    # The token is in the path: no referrer leaves this page with it.
+    page.headers["Referrer-Policy"] = "no-referrer"
+    return page
