@@ -17,7 +17,10 @@ from app.connections.crypto import SecretBox
 from app.db.engine import make_engine, make_writer_engine, migrate
 from app.db.writer import Writer
 from app.diagnosis.service import IndexRegistry
+from app.incidents.state import IncidentState
+from app.notifications.dispatcher import Dispatcher
 from app.settings import Settings
+from app.warnings.statuses import ConnectorStatuses
 from graph.hops import SKEW_TOLERANCE_SECONDS
 from graph.model import Event
 
@@ -41,6 +44,10 @@ class Runtime:
     """Called with (workspace, newly stored events) after each commit, on the feeder thread;
     must not block."""
     caches: dict[str, Any] = field(default_factory=dict)
+    incidents: IncidentState = field(init=False)
+    """The incident evaluator's alert dispatcher, per-workspace locks and last results."""
+    connector_statuses: ConnectorStatuses = field(default_factory=ConnectorStatuses)
+    """What pollers, receivers and checks report of each system, for the warning rules."""
     """Per-process caches of the services, each under its service's name."""
     _fed: queue.SimpleQueue[tuple[str, Sequence[tuple[int, Event]]] | threading.Event | None] = (
         field(init=False, default_factory=queue.SimpleQueue)
@@ -55,6 +62,7 @@ class Runtime:
             live_days=self.settings.index_live_days,
         )
         self.writer = Writer(make_writer_engine(self.settings.resolved_database_url))
+        self.incidents = IncidentState(Dispatcher(self.engine, self.settings, self.secrets))
         self._feeder = threading.Thread(target=self._feed, name="arbiter-feeder", daemon=True)
         self._feeder.start()
 

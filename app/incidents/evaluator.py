@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -28,9 +28,8 @@ from app.db.tables import topologies
 from app.errors import ApiError
 from app.incidents.lifecycle import Policy, link_key, observe, step
 from app.incidents.service import latest_by_key, save
-from app.incidents.state import WorkspaceLocks, attached
+from app.incidents.state import EvaluationResult, IncidentState
 from app.maintenance.service import suspect_filter
-from app.notifications.dispatcher import Dispatcher
 from app.runtime import Runtime
 from app.settings import Settings
 from graph.model import Event
@@ -38,39 +37,8 @@ from graph.model import Event
 log = logging.getLogger("arbiter.incidents")
 
 
-@dataclass(frozen=True)
-class EvaluationResult:
-    workspace_id: str
-    as_of: datetime
-    ok: bool
-    error: str | None = None
-    skipped: str | None = None
-    suspects: int = 0
-    opened: tuple[int, ...] = ()
-    reopened: tuple[int, ...] = ()
-    updated: tuple[int, ...] = ()
-    resolved: tuple[int, ...] = ()
-    alerts: tuple[tuple[str, int], ...] = ()
-    """(event, incident id) of every alert decided."""
-    notifications_queued: int = 0
-    seconds: float = 0.0
-
-
-@dataclass
-class IncidentState:
-    """The evaluator's in-memory companions of one runtime."""
-
-    dispatcher: Dispatcher
-    locks: WorkspaceLocks = field(default_factory=WorkspaceLocks)
-    results: dict[str, EvaluationResult] = field(default_factory=dict)
-
-
 def incident_state(runtime: Runtime) -> IncidentState:
-    return attached(
-        runtime,
-        "incidents",
-        lambda: IncidentState(Dispatcher(runtime.engine, runtime.settings)),
-    )
+    return runtime.incidents
 
 
 def policy_of(settings: Settings) -> Policy:

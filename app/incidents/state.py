@@ -1,35 +1,13 @@
-"""What the incident machinery keeps per running service, beside (not inside) ``Runtime``.
-
-``Runtime`` belongs to the service core; domains hang their own in-memory state off it here,
-keyed by the runtime's identity and dropped when the runtime is garbage-collected.
-"""
+"""What the incident machinery keeps in memory for one running service: a field of ``Runtime``
+(``runtime.incidents``), made with it."""
 
 from __future__ import annotations
 
 import threading
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from datetime import datetime
 
-from app.runtime import Runtime
-
-T = TypeVar("T")
-
-_attached: dict[tuple[int, str], Any] = {}
-_guard = threading.Lock()
-
-
-def attached(runtime: Runtime, name: str, make: Callable[[], T]) -> T:
-    """The object ``name`` attached to ``runtime``, made on first use."""
-    key = (id(runtime), name)
-    with _guard:
-        found = _attached.get(key)
-        if found is None:
-            found = _attached[key] = make()
-            weakref.finalize(runtime, _attached.pop, key, None)
-    value: T = found
-    return value
+from app.notifications.dispatcher import Dispatcher
 
 
 @dataclass
@@ -42,3 +20,31 @@ class WorkspaceLocks:
     def __call__(self, workspace_id: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(workspace_id, threading.Lock())
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    workspace_id: str
+    as_of: datetime
+    ok: bool
+    error: str | None = None
+    skipped: str | None = None
+    suspects: int = 0
+    opened: tuple[int, ...] = ()
+    reopened: tuple[int, ...] = ()
+    updated: tuple[int, ...] = ()
+    resolved: tuple[int, ...] = ()
+    alerts: tuple[tuple[str, int], ...] = ()
+    """(event, incident id) of every alert decided."""
+    notifications_queued: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class IncidentState:
+    """The evaluator's in-memory companions of one runtime: the alert dispatcher, the
+    per-workspace locks and each workspace's last evaluation."""
+
+    dispatcher: Dispatcher
+    locks: WorkspaceLocks = field(default_factory=WorkspaceLocks)
+    results: dict[str, EvaluationResult] = field(default_factory=dict)

@@ -34,20 +34,17 @@ log = logging.getLogger("arbiter.notifications")
 
 
 class Dispatcher:
-    def __init__(self, engine: Engine, settings: Settings, *, workers: int = 4) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, box: SecretBox, *, workers: int = 4
+    ) -> None:
         self._engine = engine
         self._settings = settings
-        self._box: SecretBox | None = None
+        self.box = box
+        """The runtime's own (``runtime.secrets``): the channels' secrets are sealed with it."""
         self._workers = workers
         self._executor: ThreadPoolExecutor | None = None
         self._pending: set[Future[DeliveryResult]] = set()
         self._lock = threading.Lock()
-
-    @property
-    def box(self) -> SecretBox:
-        if self._box is None:
-            self._box = SecretBox.from_settings(self._settings)
-        return self._box
 
     def submit(self, workspace_id: str, alerts: Sequence[Alert]) -> int:
         """Queue every alert to every channel subscribed to its event; returns the jobs queued."""

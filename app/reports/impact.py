@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, func, select
@@ -37,10 +37,12 @@ from app.db.tables import events
 from app.errors import ApiError
 from app.incidents.lifecycle import IncidentRecord
 from app.reports.expected import LEVEL, expected_count
-from app.runtime import Runtime
 from graph.index import WorkspaceIndex
 from graph.model import Topology
 from graph.results import LinkRef, Trace
+
+if TYPE_CHECKING:  # annotations only: the runtime holds the incidents that import this
+    from app.runtime import Runtime
 
 log = logging.getLogger("arbiter.reports")
 

@@ -20,12 +20,10 @@ Every key is optional::
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.incidents.state import attached
 from app.runtime import Runtime
 from app.warnings.models import WarningList
 from app.warnings.rules import (
@@ -37,29 +35,13 @@ from app.warnings.rules import (
     compute_warnings,
     usual_gap,
 )
+from app.warnings.statuses import ConnectorStatuses
 from graph.journeys import Call
 from graph.model import ARBITER_SYSTEM, Topology
 
 
-class ConnectorStatuses:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_workspace: dict[str, dict[str, dict[str, Any]]] = {}
-
-    def record(self, workspace_id: str, system: str, status: Mapping[str, Any]) -> None:
-        with self._lock:
-            systems = self._by_workspace.setdefault(workspace_id, {})
-            merged = systems.setdefault(system, {})
-            merged.update(status)
-            merged["reported_at"] = datetime.now(UTC).isoformat()
-
-    def of(self, workspace_id: str) -> dict[str, dict[str, Any]]:
-        with self._lock:
-            return {s: dict(v) for s, v in self._by_workspace.get(workspace_id, {}).items()}
-
-
 def connector_statuses(runtime: Runtime) -> ConnectorStatuses:
-    return attached(runtime, "connector_statuses", ConnectorStatuses)
+    return runtime.connector_statuses
 
 
 def record_connector_status(
