@@ -22,16 +22,18 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.db.tables import topologies
 from app.errors import ApiError
 from app.incidents.lifecycle import Policy, link_key, observe, step
 from app.incidents.service import latest_by_key, save
 from app.incidents.state import EvaluationResult, IncidentState
+from app.incidents.tables import incidents
 from app.maintenance.service import suspect_filter
 from app.runtime import Runtime
 from app.settings import Settings
+from app.telemetry import metrics
 from graph.model import Event
 
 log = logging.getLogger("arbiter.incidents")
@@ -87,7 +89,7 @@ def _evaluate(
     window = settings.incident_window_seconds
     topology = runtime.indexes.topology(workspace_id)
     index, lock = runtime.indexes.index(workspace_id)
-    with lock:
+    with lock, metrics.time_diagnosis("evaluator"):
         diagnosis = index.diagnose(topology, as_of=as_of, window_seconds=window)
         health = index.link_health(topology, as_of=as_of, window_seconds=window)
     with runtime.engine.connect() as connection:
@@ -122,6 +124,16 @@ def _evaluate(
         alerts=tuple((a.event, a.incident.id) for a in alerts if a.incident.id is not None),
         notifications_queued=queued,
     )
+
+
+def open_incident_counts(runtime: Runtime) -> dict[str, int]:
+    """Open incidents per workspace, read from the store at each scrape of ``/metrics``
+    (``arbiter_open_incidents``): every process that serves it tells the same figure."""
+    status = incidents.c.status
+    query = select(incidents.c.workspace_id, func.count()).where(status == "open")
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(query.group_by(incidents.c.workspace_id))
+        return {workspace_id: count for workspace_id, count in rows}
 
 
 def workspaces_to_evaluate(runtime: Runtime) -> list[str]:
@@ -194,10 +206,12 @@ class _Scheduler:
 async def incident_evaluator(runtime: Runtime) -> AsyncIterator[None]:
     """Background service (``app.main.BACKGROUND``); off when the interval setting is 0."""
     state = incident_state(runtime)
+    unregister = metrics.register_open_incidents(lambda: open_incident_counts(runtime))
     if runtime.settings.incident_interval_seconds <= 0:
         try:
             yield
         finally:
+            unregister()
             await asyncio.to_thread(state.dispatcher.close)
         return
     scheduler = _Scheduler(runtime, asyncio.get_running_loop())
@@ -212,3 +226,4 @@ async def incident_evaluator(runtime: Runtime) -> AsyncIterator[None]:
         # Let an evaluation in progress finish before the store closes under it.
         await asyncio.to_thread(scheduler.executor.shutdown, True)
         await asyncio.to_thread(state.dispatcher.close)
+        unregister()

@@ -7,9 +7,11 @@ Other modules record through the functions here, never through the metric object
 - :func:`record_connector_call` for a call a connector makes to a system that is not stored as
   a probe event: the probe call events connectors store (system ``arbiter``) are counted
   already, as they are stored.
-- :func:`time_diagnosis` around a diagnosis (the API's diagnosis route is timed already).
+- :func:`time_diagnosis` around a diagnosis (the API's diagnosis route and the incident
+  evaluator are timed already).
 - :func:`register_open_incidents` once, with a callback that returns the open incidents per
-  workspace; it is called at each scrape and the value is exported as a gauge. Call the
+  workspace (the incident evaluator registers the store's count); it is called at each
+  scrape and the value is exported as a gauge. Call the
   function it returns to unregister (at shutdown). A failing callback is logged and skipped.
 
 Label values come from the configuration (workspaces, systems, routes), never from request
