@@ -18,8 +18,6 @@ from app.workspaces.service import require_workspace
 from connectors.base import SECRET_FIELDS, credential_problems
 from graph.model import Topology
 
-GENERIC_KIND = "generic"
-
 
 @dataclass(frozen=True)
 class Target:

@@ -298,7 +298,3 @@ def iter_spans(request: ExportTraceServiceRequest) -> Iterator[Span]:
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             yield from scope_spans.spans
-
-
-def span_count(request: ExportTraceServiceRequest) -> int:
-    return sum(1 for _ in iter_spans(request))
