@@ -33,7 +33,7 @@ def _principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
     throttle.check(request)
-    with runtime.engine.connect() as connection:
+    with runtime.engine.begin() as connection:  # begin: the token's last use is noted
         principal = authenticate(connection, credentials.credentials, runtime.admin_token)
     if principal is None:
         throttle.failed(request)
@@ -62,9 +62,15 @@ WorkspacePath = Annotated[
 ]
 
 
-def _workspace(ws: WorkspacePath, principal: PrincipalDep) -> str:
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _workspace(request: Request, ws: WorkspacePath, principal: PrincipalDep) -> str:
     if not principal.may_access(ws):
         raise Forbidden("this token belongs to another workspace")
+    # One rule for every route of a workspace: a viewer's token reads and changes nothing.
+    if request.method not in READS and not principal.may(ws, "operator"):
+        raise Forbidden("this token has the viewer role: it only reads")
     return ws
 
 

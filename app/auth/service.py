@@ -10,11 +10,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
+from app.accounts.tables import accounts, memberships
+from app.auth.tables import token_grants
 from app.db.tables import tokens
 from app.secrets_store import read_or_create
 from app.settings import Settings
@@ -36,6 +38,8 @@ class Principal:
     account_id: str | None = None
     email: str | None = None
     roles: tuple[tuple[str, str], ...] = ()
+    token_role: str = "operator"  # noqa: S105 - a role, not a secret
+    """A workspace token's role (tokens made before roles existed are operators)."""
 
     @property
     def is_admin(self) -> bool:
@@ -55,7 +59,7 @@ class Principal:
             return "owner"
         if self.account_id is not None:
             return dict(self.roles).get(workspace_id)
-        return "operator" if self.workspace_id == workspace_id else None
+        return self.token_role if self.workspace_id == workspace_id else None
 
     def may(self, workspace_id: str, role: str) -> bool:
         """At least ``role`` in the workspace."""
@@ -94,7 +98,13 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def authenticate(connection: Connection, presented: str, admin_token: str) -> Principal | None:
+LAST_USE_PRECISION = timedelta(minutes=1)
+"""Last use is written at most this often per token: reads stay reads under steady traffic."""
+
+
+def authenticate(
+    connection: Connection, presented: str, admin_token: str, now: datetime | None = None
+) -> Principal | None:
     if hmac.compare_digest(presented.encode(), admin_token.encode()):
         return ADMIN
     row = connection.execute(
@@ -104,7 +114,39 @@ def authenticate(connection: Connection, presented: str, admin_token: str) -> Pr
     ).first()
     if row is None or not hmac.compare_digest(row.secret_hash, hash_secret(presented)):
         return None
-    return Principal(workspace_id=row.workspace_id, token_id=row.id)
+    return token_principal(connection, row.id, row.workspace_id, now or datetime.now(UTC))
+
+
+def token_principal(
+    connection: Connection, token_id: str, workspace_id: str, now: datetime
+) -> Principal | None:
+    """The principal of a workspace token: None once it expired, or once the person it belongs
+    to left the workspace; a person's token never has more than the person's own role. Notes
+    the token's use: the caller commits (at most once a minute per token)."""
+    grant = connection.execute(
+        select(token_grants).where(token_grants.c.token_id == token_id)
+    ).first()
+    role = "operator" if grant is None else grant.role
+    if grant is not None and grant.expires_at is not None and grant.expires_at <= now:
+        return None
+    if grant is not None and grant.person is not None:
+        member_role = connection.execute(
+            select(memberships.c.role)
+            .join(accounts, accounts.c.id == memberships.c.account_id)
+            .where(accounts.c.email == grant.person, memberships.c.workspace_id == workspace_id)
+        ).scalar()
+        if member_role is None:
+            return None
+        role = min(role, member_role, key=lambda r: ROLE_RANK[r])
+    # Every token has a grant (the migration gave the older ones theirs); a missing one would
+    # only lose the note of its use.
+    if grant is not None and (
+        grant.last_used_at is None or grant.last_used_at <= now - LAST_USE_PRECISION
+    ):
+        connection.execute(
+            update(token_grants).where(token_grants.c.token_id == token_id).values(last_used_at=now)
+        )
+    return Principal(workspace_id=workspace_id, token_id=token_id, token_role=role)
 
 
 @dataclass(frozen=True)
@@ -113,13 +155,36 @@ class TokenInfo:
     workspace_id: str
     name: str
     created_at: datetime
+    role: str = "operator"
+    person: str | None = None
+    integration: str | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
-def create_token(connection: Connection, workspace_id: str, name: str) -> tuple[TokenInfo, str]:
+def create_token(
+    connection: Connection,
+    workspace_id: str,
+    name: str,
+    *,
+    role: str = "operator",
+    person: str | None = None,
+    integration: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[TokenInfo, str]:
     """A new workspace token; the secret is returned here and never again."""
     token_id = "tok_" + secrets.token_hex(8)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    info = TokenInfo(token_id, workspace_id, name, datetime.now(UTC))
+    info = TokenInfo(
+        token_id,
+        workspace_id,
+        name,
+        datetime.now(UTC),
+        role,
+        person,
+        integration,
+        expires_at,
+    )
     connection.execute(
         insert(tokens).values(
             id=info.id,
@@ -129,20 +194,58 @@ def create_token(connection: Connection, workspace_id: str, name: str) -> tuple[
             created_at=info.created_at,
         )
     )
+    connection.execute(
+        insert(token_grants).values(
+            token_id=info.id,
+            role=role,
+            person=person,
+            integration=integration,
+            expires_at=expires_at,
+            last_used_at=None,
+        )
+    )
     return info, secret
 
 
 def list_tokens(connection: Connection, workspace_id: str) -> list[TokenInfo]:
     rows = connection.execute(
-        select(tokens.c.id, tokens.c.workspace_id, tokens.c.name, tokens.c.created_at)
+        select(
+            tokens.c.id,
+            tokens.c.workspace_id,
+            tokens.c.name,
+            tokens.c.created_at,
+            token_grants.c.role,
+            token_grants.c.person,
+            token_grants.c.integration,
+            token_grants.c.expires_at,
+            token_grants.c.last_used_at,
+        )
+        .select_from(tokens.outerjoin(token_grants, token_grants.c.token_id == tokens.c.id))
         .where(tokens.c.workspace_id == workspace_id)
         .order_by(tokens.c.created_at)
     )
-    return [TokenInfo(r.id, r.workspace_id, r.name, r.created_at) for r in rows]
+    return [
+        TokenInfo(
+            r.id,
+            r.workspace_id,
+            r.name,
+            r.created_at,
+            r.role or "operator",
+            r.person,
+            r.integration,
+            r.expires_at,
+            r.last_used_at,
+        )
+        for r in rows
+    ]
 
 
 def revoke_token(connection: Connection, workspace_id: str, token_id: str) -> bool:
-    result = connection.execute(
-        delete(tokens).where(tokens.c.workspace_id == workspace_id, tokens.c.id == token_id)
-    )
-    return result.rowcount > 0
+    found = connection.execute(
+        select(tokens.c.id).where(tokens.c.workspace_id == workspace_id, tokens.c.id == token_id)
+    ).first()
+    if found is None:
+        return False
+    connection.execute(delete(token_grants).where(token_grants.c.token_id == token_id))
+    connection.execute(delete(tokens).where(tokens.c.id == token_id))
+    return True

@@ -4,12 +4,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import Connection
 
+from app.accounts.service import Role, members
 from app.audit import service as audit
-from app.auth.service import create_token, list_tokens, revoke_token
+from app.auth.service import ROLE_RANK, TokenInfo, create_token, list_tokens, revoke_token
 from app.deps import AdminDep, PrincipalDep, RuntimeDep, WorkspaceDep, WorkspacePath
-from app.errors import NotFound
+from app.errors import Invalid, NotFound
 from app.workspaces.service import require_workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/tokens", tags=["tokens"])
@@ -21,6 +23,23 @@ class TokenIn(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")] = (
         "workspace token"
     )
+    role: Role = Field(
+        default="operator",
+        description="viewer (read), operator (acknowledge, notes, changes) or owner; "
+        "operator is what tokens always had.",
+    )
+    person: str | None = Field(
+        default=None,
+        max_length=320,
+        description="The e-mail of the workspace member the token belongs to: it stops working "
+        "when they leave, and never has more than their own role.",
+    )
+    integration: Annotated[
+        str | None, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")
+    ] = Field(default=None, description="Or the named integration it belongs to.")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When it stops working; default: never."
+    )
 
 
 class TokenOut(BaseModel):
@@ -28,6 +47,44 @@ class TokenOut(BaseModel):
     workspace: str
     name: str
     created_at: datetime
+    role: str = "operator"
+    person: str | None = None
+    integration: str | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = Field(
+        default=None, description="Last authenticated use, to the minute; null: never used."
+    )
+
+
+def _out(info: TokenInfo) -> TokenOut:
+    return TokenOut(
+        id=info.id,
+        workspace=info.workspace_id,
+        name=info.name,
+        created_at=info.created_at,
+        role=info.role,
+        person=info.person,
+        integration=info.integration,
+        expires_at=info.expires_at,
+        last_used_at=info.last_used_at,
+    )
+
+
+def _checked(connection: Connection, ws: str, body: TokenIn) -> str | None:
+    """The owner's normalised e-mail; 422 naming the field when the body does not hold."""
+    if body.person is not None and body.integration is not None:
+        raise Invalid.one(["body", "integration"], "a token belongs to a person or an integration")
+    if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
+        raise Invalid.one(["body", "expires_at"], "expected a moment in the future")
+    if body.person is None:
+        return None
+    email = body.person.strip().lower()
+    role = next((m.role for m in members(connection, ws) if m.email == email), None)
+    if role is None:
+        raise Invalid.one(["body", "person"], f"'{email}' is not a member of workspace '{ws}'")
+    if ROLE_RANK[body.role] > ROLE_RANK[role]:
+        raise Invalid.one(["body", "role"], f"'{email}' is {role} here: the token cannot be more")
+    return email
 
 
 class NewTokenOut(TokenOut):
@@ -50,13 +107,29 @@ def create(
     mint others would outlive its own revocation through them."""
     with runtime.engine.begin() as connection:
         require_workspace(connection, ws)
-        info, secret = create_token(connection, ws, (body or TokenIn()).name)
-        audit.record(
-            connection, ws, _admin.name, "token_created", info.id, info.created_at, name=info.name
+        given = body or TokenIn()
+        info, secret = create_token(
+            connection,
+            ws,
+            given.name,
+            role=given.role,
+            person=_checked(connection, ws, given),
+            integration=given.integration,
+            expires_at=given.expires_at,
         )
-    return NewTokenOut(
-        id=info.id, workspace=ws, name=info.name, created_at=info.created_at, token=secret
-    )
+        audit.record(
+            connection,
+            ws,
+            _admin.name,
+            "token_created",
+            info.id,
+            info.created_at,
+            name=info.name,
+            role=info.role,
+            person=info.person,
+            integration=info.integration,
+        )
+    return NewTokenOut(**_out(info).model_dump(), token=secret)
 
 
 @router.get("", response_model=list[TokenOut])
@@ -64,7 +137,7 @@ def list_(ws: WorkspaceDep, runtime: RuntimeDep) -> list[TokenOut]:
     with runtime.engine.connect() as connection:
         require_workspace(connection, ws)
         found = list_tokens(connection, ws)
-    return [TokenOut(id=t.id, workspace=ws, name=t.name, created_at=t.created_at) for t in found]
+    return [_out(t) for t in found]
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)

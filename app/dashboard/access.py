@@ -95,7 +95,7 @@ def _session(request: Request, runtime: RuntimeDep) -> Session | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    with runtime.engine.connect() as connection:
+    with runtime.engine.begin() as connection:  # begin: a token's last use is noted
         return find_session(connection, cookie, runtime.admin_token, utc_now())
 
 

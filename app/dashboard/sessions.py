@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, insert, select
 
 from app.accounts import service as accounts
-from app.auth.service import Principal, hash_secret
+from app.auth.service import Principal, hash_secret, token_principal
 from app.dashboard.tables import dashboard_sessions
 from app.db.tables import tokens
 
@@ -88,9 +88,12 @@ def find_session(
                 tokens.c.workspace_id == row.workspace_id,
             )
         ).first()
-        if token is None:
+        found = (
+            None if token is None else token_principal(connection, token.id, row.workspace_id, now)
+        )
+        if found is None:
             return None
-        principal = Principal(workspace_id=row.workspace_id, token_id=token.id)
+        principal = found
     return Session(principal, row.csrf_token, row.expires_at)
 
 

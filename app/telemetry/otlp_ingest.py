@@ -142,7 +142,7 @@ def _workspace(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise OtlpError("missing or invalid bearer token", status_code=401)
     throttle.check(request)
-    with runtime.engine.connect() as connection:
+    with runtime.engine.begin() as connection:  # begin: the token's last use is noted
         principal = authenticate(connection, credentials.credentials, runtime.admin_token)
     if principal is None:
         throttle.failed(request)
