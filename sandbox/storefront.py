@@ -23,6 +23,7 @@ import contextlib
 import ipaddress
 import ssl
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +38,8 @@ TARGET = "shop"
 HOST_NAME = "shop.sandbox.test"
 MAIL_GREETING = b"220 mail.sandbox-shop.test ESMTP Sandbox\r\n"
 NORMAL_DAYS = 90.0
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 PAGES: dict[str, tuple[str, str]] = {
     "/": ("Sandbox Shop", "<h1>Sandbox Shop</h1><p>Mugs, cups and saucers.</p>"),
@@ -94,6 +97,7 @@ class Storefront:
         self.ports: dict[str, int] = {}
         self._servers: list[asyncio.Server] = []
         self._contexts: dict[float, ssl.SSLContext] = {}
+        self._handling: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._contexts[NORMAL_DAYS] = server_context(NORMAL_DAYS)
@@ -102,13 +106,31 @@ class Storefront:
             ("storefront_tls", self._https),
             ("storefront_mail", self._mail),
         ):
-            server = await asyncio.start_server(handler, self.host, 0)
+            server = await asyncio.start_server(self._tracked(handler), self.host, 0)
             self._servers.append(server)
             self.ports[name] = int(server.sockets[0].getsockname()[1])
+
+    def _tracked(self, handler: Handler) -> Handler:
+        """``handler``, its task kept until it ends: stop() must not leave one sleeping (a
+        slow checkout whose client gave up) behind a closed event loop."""
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._handling.add(task)
+            try:
+                await handler(reader, writer)
+            finally:
+                self._handling.discard(task)
+
+        return handle
 
     async def stop(self) -> None:
         for server in self._servers:
             server.close()
+        for task in list(self._handling):
+            task.cancel()
+        await asyncio.gather(*self._handling, return_exceptions=True)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2.0)

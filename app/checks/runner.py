@@ -86,6 +86,14 @@ def _report(
     record_connector_status(runtime, workspace_id, check.target, {"storefront_checks": checks})
 
 
+def forget(runtime: Runtime, workspace_id: str, check_id: str) -> None:
+    """Drop a deleted or redefined check's last report, so no warning outlives it."""
+    for system, status in connector_statuses(runtime).of(workspace_id).items():
+        checks = dict(status.get("storefront_checks") or {})
+        if checks.pop(check_id, None) is not None:
+            record_connector_status(runtime, workspace_id, system, {"storefront_checks": checks})
+
+
 async def _loop(runtime: Runtime) -> None:
     next_due: dict[tuple[str, str], float] = {}
     tasks: dict[tuple[str, str], asyncio.Task[Any]] = {}

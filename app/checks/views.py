@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from app.background import in_thread
 from app.checks import service
 from app.checks.models import Check, CheckId, CheckIn
-from app.checks.runner import check_client, run_check
+from app.checks.runner import check_client, forget, run_check
 from app.deps import RuntimeDep, WorkspaceDep
 from app.runtime import Runtime
 from app.topology.service import get_topology
@@ -50,6 +50,8 @@ def put_check(
         require_workspace(connection, ws)
         service.validate(body, get_topology(connection, ws))
         check, created = service.put_check(connection, ws, check_id, body)
+    if check.last is None:  # new, or redefined: its history starts afresh
+        forget(runtime, ws, check_id)
     response.status_code = 201 if created else 200
     return check
 
@@ -88,4 +90,5 @@ def delete_check(ws: WorkspaceDep, check_id: CheckPath, runtime: RuntimeDep) -> 
     with runtime.engine.begin() as connection:
         require_workspace(connection, ws)
         service.delete_check(connection, ws, check_id)
+    forget(runtime, ws, check_id)
     return Response(status_code=204)

@@ -19,6 +19,8 @@ Each rule compares the recent window (``[as_of - window, as_of]``) with the one 
   ``connector_error`` (also for each warning the connector raised about an answer it cannot
   read) and ``credentials_failing`` when the last poll was refused (an ``AuthError``: over
   BaseLinker's HTTP 200 error bodies too, which no probe status shows).
+- From the storefront checks (:mod:`app.checks.warnings`): ``page_failing``,
+  ``certificate_expiring`` and ``page_slow``.
 
 >>> from datetime import UTC, datetime
 >>> now = datetime(2026, 11, 25, 12, tzinfo=UTC)

@@ -69,6 +69,7 @@ def test_check_round_trip_and_its_event(api: TestClient, storefront_thread: Stor
 
     assert [c["id"] for c in api.get(f"{BASE}/checks").json()] == ["checkout"]
     assert api.delete(f"{BASE}/checks/checkout").status_code == 204
+    assert not _warnings(api, "page_failing")  # no warning outlives its check
     assert api.get(f"{BASE}/checks/checkout").status_code == 404
     assert api.post(f"{BASE}/checks/checkout/run").status_code == 404
 
