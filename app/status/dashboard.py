@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 from starlette.responses import Response
 
+from app.checks.service import list_checks
 from app.dashboard.access import SessionDep, render
 from app.dashboard.pages import ScopeDep, page_context, refused, see_other
 from app.dashboard.service import Scope
@@ -41,6 +42,7 @@ def _gather(runtime: Runtime, ws: str) -> dict[str, Any]:
     with runtime.engine.connect() as connection:
         page = service.get_page(connection, ws)
         updates = service.list_updates(connection, ws, now - service.HISTORY)
+        checks = list_checks(connection, ws)
         windows = maintenance.windows_between(
             connection, ws, now - maintenance.MAX_WINDOW, now + maintenance.ANNOUNCE_AHEAD * 3
         )
@@ -55,6 +57,7 @@ def _gather(runtime: Runtime, ws: str) -> dict[str, Any]:
         "updates": updates,
         "templates": templates,
         "maintenance": windows,
+        "checks": checks,
     }
 
 

@@ -24,8 +24,11 @@ def test_post_an_update_and_declare_maintenance(app_client: TestClient) -> None:
     assert "PUT /api/v1/workspaces/acme/status-page" in empty.text
     api.put("/api/v1/workspaces/acme/status-page", json=PAGE).raise_for_status()
 
+    check = {"kind": "dns", "target": "shop", "host": "shop.example"}
+    api.put("/api/v1/workspaces/acme/checks/domain", json=check).raise_for_status()
     page = app_client.get(TAB)
     assert "Sklep działa normalnie." in page.text  # what customers see now
+    assert '<tr data-check="domain" data-ok="false">' in page.text  # not run yet
     assert "Stany magazynowe widoczne w sklepie mogą być nieaktualne." in page.text
     csrf = csrf_of(page.text)
     refused = app_client.post(f"{TAB}/updates", data={"csrf": "forged", "template": "stock_stale"})
