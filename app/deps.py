@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.audit.middleware import PRINCIPAL_KEY
 from app.auth import throttle
 from app.auth.service import Principal, authenticate
 from app.errors import Forbidden, Unauthorized
@@ -38,6 +39,8 @@ def _principal(
     if principal is None:
         throttle.failed(request)
         raise Unauthorized()
+    # The audit trail's middleware names the caller of each change from here.
+    setattr(request.state, PRINCIPAL_KEY, principal)
     return principal
 
 

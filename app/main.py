@@ -14,6 +14,7 @@ from sqlalchemy import text
 from app import egress, errors
 from app.accounts.views import api as people_router
 from app.accounts.views import router as accounts_dashboard_router
+from app.audit.middleware import AuditTrail
 from app.audit.views import api as audit_router
 from app.audit.views import router as audit_dashboard_router
 from app.auth.views import router as tokens_router
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(NulGuard)
+    app.add_middleware(AuditTrail)
     tracing.install(app, runtime, version=VERSION)
     for router in ROUTERS:
         app.include_router(router)

@@ -105,6 +105,10 @@ async def page_scope(
             "You signed in with another workspace's token. Sign out and sign in with a token "
             "of this workspace (or the admin token) to see it.",
         )
+    if request.method == "POST" and not session.principal.may(ws, "operator"):
+        # Every form of a workspace changes something: a viewer's is refused here, whichever
+        # page it belongs to (status page updates, maintenance, acknowledgements...).
+        return viewer_refused(request, session)
     moment, live = moment_of(as_of)
     scope = await run_in_threadpool(
         service.load_scope, runtime, ws, moment, float(window or DEFAULT_WINDOW), live=live

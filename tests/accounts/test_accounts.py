@@ -174,6 +174,11 @@ def test_a_viewer_reads_but_cannot_acknowledge_or_write_notes(opened: Opened) ->
     assert opened.api_incident()["acknowledged_at"] is None
     assert viewer.get(f"/w/{WORKSPACE}/people").status_code == 403
     assert viewer.get(f"/w/{WORKSPACE}/audit").status_code == 403
+    # Every other form of the workspace refuses a viewer too (status page, maintenance).
+    for form in ("status-page/updates", "maintenance"):
+        answer = viewer.post(f"/w/{WORKSPACE}/{form}", data={"csrf": csrf_of(page.text)})
+        assert answer.status_code == 403
+        assert "viewer" in answer.text
 
 
 def test_an_operator_acknowledges_and_the_timeline_names_them(opened: Opened) -> None:

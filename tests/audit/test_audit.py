@@ -123,3 +123,24 @@ def test_a_typed_name_cannot_become_a_spreadsheet_formula(opened: Opened) -> Non
     as_csv = admin_api(client).get(f"/api/v1/workspaces/{WORKSPACE}/audit?format=csv").text
     assert "=HYPERLINK" in as_csv
     assert ",=HYPERLINK" not in as_csv
+
+
+def test_changes_through_the_api_are_recorded_by_route_never_by_body(opened: Opened) -> None:
+    api = admin_api(opened.client)
+    base = f"/api/v1/workspaces/{WORKSPACE}"
+    secret_url = "json://user:hunter2-secret@127.0.0.1:9/hook"
+    made = api.post(f"{base}/channels", json={"name": "night shift", "url": secret_url})
+    assert made.status_code == 201, made.text
+    token = api.post(f"{base}/tokens", json={"name": "ci"}).json()
+    client = TestClient(opened.client.app)
+    client.headers["Authorization"] = f"Bearer {token['token']}"
+    topology = api.get(f"{base}/topology").json()
+    assert client.put(f"{base}/topology", json=topology).status_code == 200
+    assert client.put(f"{base}/topology", json={"systems": "nope"}).status_code == 422
+    entries = api.get(f"{base}/audit").json()
+    actions = [(e["actor"], e["action"]) for e in entries]
+    assert ("admin", "POST /channels") in actions
+    assert (f"token {token['id']}", "PUT /topology") in actions
+    by_token = [a for who, a in actions if who == f"token {token['id']}"]
+    assert by_token == ["PUT /topology"]  # the refused change is not recorded
+    assert "hunter2" not in api.get(f"{base}/audit", params={"format": "csv"}).text
