@@ -125,41 +125,22 @@ StatusQuery = Literal["open", "resolved", "all"]
 
 
 def incident_out(record: IncidentRecord, settings: Settings, workspace_id: str) -> dict[str, Any]:
+    """The API's :class:`Incident` of ``record``: its fields under the same names, and the
+    figures computed from them."""
     assert record.id is not None
     resolve = (
         (record.resolved_at - record.opened_at).total_seconds()
         if record.resolved_at is not None
         else None
     )
-    return {
-        "id": record.id,
+    computed = {
         "url": incident_url(settings, workspace_id, record.id),
-        "status": record.status,
-        "phase": record.phase,
-        "link": record.link,
-        "system": record.system,
-        "links": record.links,
-        "mode": record.mode,
-        "family": record.family,
-        "responsible": record.responsible,
-        "confidence": record.confidence,
-        "affected": record.affected,
-        "opened_affected": record.opened_affected,
-        "peak_affected": record.peak_affected,
-        "healthy": record.healthy,
-        "escalation": record.escalation,
-        "flaps": record.flaps,
-        "summary": record.summary,
-        "first_failure": record.first_failure,
-        "last_seen": record.last_seen,
-        "opened_at": record.opened_at,
-        "updated_at": record.updated_at,
-        "healthy_since": record.healthy_since,
-        "resolved_at": record.resolved_at,
-        "acknowledged_at": record.acknowledged_at,
-        "acknowledged_by": record.acknowledged_by,
         "time_to_detect_seconds": max(
             (record.opened_at - record.first_failure).total_seconds(), 0.0
         ),
         "time_to_resolve_seconds": resolve,
+    }
+    return {
+        name: computed[name] if name in computed else getattr(record, name)
+        for name in Incident.model_fields
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -25,39 +25,21 @@ def _links_json(links: Iterable[LinkRef]) -> str:
     return json.dumps([link.model_dump(mode="json", by_alias=True) for link in links])
 
 
+_COLUMNS_OF_LINK = ("flow", "from_system", "to_system")
+_SHAPED = frozenset({"id", "link", "evidence", "links"})
+"""Fields of :class:`IncidentRecord` that are not stored as they are (the rest: one column each,
+of the same name)."""
+_PLAIN = tuple(f.name for f in fields(IncidentRecord) if f.name not in _SHAPED)
+
+
 def _values(record: IncidentRecord) -> dict[str, Any]:
     link = record.link
+    ends = (link.flow, link.from_, link.to) if link is not None else (None, None, None)
     return {
-        "key": record.key,
-        "flow": link.flow if link is not None else None,
-        "from_system": link.from_ if link is not None else None,
-        "to_system": link.to if link is not None else None,
-        "system": record.system,
-        "family": record.family,
-        "mode": record.mode,
-        "responsible": record.responsible,
-        "status": record.status,
-        "phase": record.phase,
-        "confidence": record.confidence,
-        "affected": record.affected,
-        "opened_affected": record.opened_affected,
-        "peak_affected": record.peak_affected,
-        "healthy": record.healthy,
-        "escalation": record.escalation,
-        "flaps": record.flaps,
-        "summary": record.summary,
+        **{name: getattr(record, name) for name in _PLAIN},
+        **dict(zip(_COLUMNS_OF_LINK, ends, strict=True)),
         "evidence": json.dumps(record.evidence),
         "links": _links_json(record.links),
-        "first_failure": record.first_failure,
-        "last_seen": record.last_seen,
-        "opened_at": record.opened_at,
-        "updated_at": record.updated_at,
-        "healthy_since": record.healthy_since,
-        "resolved_at": record.resolved_at,
-        "acknowledged_at": record.acknowledged_at,
-        "acknowledged_by": record.acknowledged_by,
-        "last_open_alert_at": record.last_open_alert_at,
-        "last_resolve_alert_at": record.last_resolve_alert_at,
     }
 
 
@@ -68,35 +50,11 @@ def record_of(row: Row[Any]) -> IncidentRecord:
         else None
     )
     return IncidentRecord(
+        **{name: row._mapping[name] for name in _PLAIN},
         id=row.id,
-        key=row.key,
-        family=row.family,
         link=link,
-        system=row.system,
-        mode=row.mode,
-        responsible=row.responsible,
-        status=row.status,
-        phase=row.phase,
-        confidence=row.confidence,
-        affected=row.affected,
-        opened_affected=row.opened_affected,
-        peak_affected=row.peak_affected,
-        healthy=row.healthy,
-        escalation=row.escalation,
-        flaps=row.flaps,
-        summary=row.summary,
         evidence=json.loads(row.evidence),
         links=[LinkRef.model_validate(item) for item in json.loads(row.links)],
-        first_failure=row.first_failure,
-        last_seen=row.last_seen,
-        opened_at=row.opened_at,
-        updated_at=row.updated_at,
-        healthy_since=row.healthy_since,
-        resolved_at=row.resolved_at,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        last_open_alert_at=row.last_open_alert_at,
-        last_resolve_alert_at=row.last_resolve_alert_at,
     )
 
 
