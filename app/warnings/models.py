@@ -15,10 +15,10 @@ WarningKind = Literal[
     "latency_rising",
     "silent",
     "credentials_failing",
-    "credentials_expiring",
+    "credentials_expiring",  # kept in /api/v1's schema; nothing reports expiring credentials
     "rate_limit_pressure",
     "rate_limit_headroom_low",
-    "webhook_failing",
+    "webhook_failing",  # kept in /api/v1's schema; no system reports its failed deliveries
     "webhook_disabled",
     "connector_stopped",
     "connector_error",

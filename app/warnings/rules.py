@@ -15,7 +15,7 @@ Each rule compares the recent window (``[as_of - window, as_of]``) with the one 
   when the latest probe was refused) and ``rate_limit_pressure`` (at least 10 % of probes
   answered 429).
 - From connector status (see :mod:`app.warnings.service`): ``rate_limit_headroom_low``,
-  ``webhook_failing``, ``webhook_disabled``, ``credentials_expiring``, ``connector_stopped``,
+  ``webhook_disabled``, ``connector_stopped``,
   ``connector_error`` (also for each warning the connector raised about an answer it cannot
   read) and ``credentials_failing`` when the last poll was refused (an ``AuthError``: over
   BaseLinker's HTTP 200 error bodies too, which no probe status shows).
@@ -34,16 +34,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
 from app.checks.warnings import check_warnings
 from app.warnings.models import SEVERITY_ORDER, Severity, Warning
 from graph.results import LinkRef
-
-WEBHOOK_DISABLE_AFTER = 7
-"""Failed deliveries after which WooCommerce disables a webhook (the default it documents)."""
 
 
 @dataclass(frozen=True)
@@ -284,8 +281,6 @@ def connector_warnings(
                     evidence=dict(limits),
                 )
             )
-    failures = status.get("webhook_failures")
-    threshold = int(status.get("webhook_disable_after", WEBHOOK_DISABLE_AFTER))
     if status.get("webhook_disabled"):
         # From the shop's own webhook list (WooCommerce): name each topic that stopped.
         hooks = [h for h in status.get("webhooks_disabled") or [] if isinstance(h, Mapping)]
@@ -299,32 +294,7 @@ def connector_warnings(
                 "no more pushes of it arrive"
                 if topics
                 else f"{system} disabled its webhook to Arbiter: no more pushes arrive",
-                evidence={"webhook_failures": failures, "webhooks": hooks},
-            )
-        )
-    elif isinstance(failures, int) and failures >= max(threshold - 4, 1):
-        found.append(
-            Warning(
-                kind="webhook_failing",
-                severity="critical" if failures >= threshold - 1 else "warning",
-                system=system,
-                message=f"{system}'s webhook failed {failures} times in a row; it is disabled "
-                f"after {threshold}",
-                evidence={"webhook_failures": failures, "disabled_after": threshold},
-            )
-        )
-    expires = _moment(status.get("credentials_expire_at"))
-    if expires is not None and expires - as_of <= timedelta(days=7):
-        left = (expires - as_of).total_seconds()
-        found.append(
-            Warning(
-                kind="credentials_expiring",
-                severity="critical" if left <= 86400 else "warning",
-                system=system,
-                message=f"{system}'s credentials "
-                + (f"expire in {_spoken(left)}" if left > 0 else "have expired"),
-                since=None,
-                evidence={"expires_at": expires.isoformat()},
+                evidence={"webhooks": hooks},
             )
         )
     last_poll = _moment(status.get("last_poll_at"))

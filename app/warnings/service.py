@@ -8,10 +8,7 @@ Every key is optional::
 
     record_connector_status(runtime, "acme", "oms", {
         "rate_limit": {"limit": 100, "remaining": 12, "window_seconds": 60},  # BaseLinker
-        "webhook_failures": 5,            # WooCommerce: consecutive failed deliveries
-        "webhook_disable_after": 7,       # its disable threshold (default 7)
         "webhook_disabled": False,        # WooCommerce set the webhook to "disabled"
-        "credentials_expire_at": "2026-12-01T00:00:00Z",
         "last_poll_at": "2026-11-25T11:59:30Z",
         "poll_interval_seconds": 60,      # also sets the system's expected reporting gap
         "last_error": "401 Unauthorized",  # or None once it recovered
