@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import Connection
 
 from app.background import in_thread, running
-from app.connections.service import Target, all_targets, save_poll
+from app.connections.service import Target, Version, all_targets, save_poll, target_versions
 from app.events.service import admit, store_events
 from app.runtime import Runtime
 from app.warnings.service import record_connector_status
@@ -161,6 +161,9 @@ async def _loop(runtime: Runtime) -> None:
     running: dict[tuple[str, str], asyncio.Task[Any]] = {}
     # Kept between polls: connectors cache sessions, SKU maps and rate-limit buckets.
     connectors: dict[tuple[str, str], tuple[tuple[object, ...], Connector]] = {}
+    # Connections that do not poll (no base URL, a kind without a connector, a system gone from
+    # the topology), as of the version they were read at: read again only once it changes.
+    idle: dict[tuple[str, str], Version] = {}
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(30.0, connect=10.0),
         transport=EgressTransport(runtime.settings.egress),
@@ -168,18 +171,28 @@ async def _loop(runtime: Runtime) -> None:
         try:
             while True:
                 try:
-                    targets = await in_thread(_targets, runtime)
+                    versions = await in_thread(_versions, runtime)
                 except Exception:
-                    log.exception("could not load connections")
-                    targets = []
+                    log.exception("could not list the connections")
+                    versions = {}
                 now = time.monotonic()
-                for target in targets:
-                    key = (target.workspace_id, target.system_id)
-                    if not target.polls or key in running or next_due.get(key, 0.0) > now:
+                for key, version in versions.items():
+                    if key in running or next_due.get(key, 0.0) > now or idle.get(key) == version:
                         continue
-                    if backing_off(target):
+                    # Read (secrets opened) only when due: its cursor and status as stored.
+                    try:
+                        target = await in_thread(_target, runtime, key)
+                    except Exception:
+                        log.exception("could not load the connection %s/%s", *key)
                         continue
-                    next_due[key] = now + target.poll_interval_seconds
+                    if target is None or not target.polls:
+                        idle[key] = version
+                        continue
+                    idle.pop(key, None)
+                    wait = backoff_seconds(target)
+                    next_due[key] = now + (wait if wait > 0 else target.poll_interval_seconds)
+                    if wait > 0:
+                        continue
                     fingerprint = _fingerprint(target)
                     cached = connectors.get(key)
                     if cached is None or cached[0] != fingerprint:
@@ -195,20 +208,31 @@ async def _loop(runtime: Runtime) -> None:
             await asyncio.gather(*running.values(), return_exceptions=True)
 
 
-def backing_off(target: Target) -> bool:
-    """Whether the system asked us (429, a blocked token) to wait past now."""
+def backoff_seconds(target: Target) -> float:
+    """How long the system asked us (429, a blocked token) to wait from now; 0: not at all."""
     until = target.status.get("backoff_until")
     if not isinstance(until, str):
-        return False
+        return 0.0
     try:
-        return datetime.fromisoformat(until) > datetime.now(UTC)
-    except ValueError:
-        return False
+        return max((datetime.fromisoformat(until) - datetime.now(UTC)).total_seconds(), 0.0)
+    except (ValueError, TypeError):
+        return 0.0
 
 
-def _targets(runtime: Runtime) -> list[Target]:
+def backing_off(target: Target) -> bool:
+    """Whether the system asked us (429, a blocked token) to wait past now."""
+    return backoff_seconds(target) > 0
+
+
+def _versions(runtime: Runtime) -> dict[tuple[str, str], Version]:
     with runtime.engine.connect() as connection:
-        return all_targets(connection, runtime.secrets)
+        return target_versions(connection)
+
+
+def _target(runtime: Runtime, key: tuple[str, str]) -> Target | None:
+    with runtime.engine.connect() as connection:
+        found = all_targets(connection, runtime.secrets, *key)
+    return found[0] if found else None
 
 
 async def _guarded(runtime: Runtime, target: Target, connector: Connector) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from app.connections.crypto import SecretBox
 from app.connections.models import MASK, ConnectionIn, ConnectionOut, origin
 from app.connections.tables import connections
+from app.db.tables import topologies
 from app.errors import Invalid, NotFound
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
@@ -170,15 +171,20 @@ def _target(row: Any, box: SecretBox, topology: Topology, kind: str) -> Target:
 
 
 def all_targets(
-    connection: Connection, box: SecretBox, workspace_id: str | None = None
+    connection: Connection,
+    box: SecretBox,
+    workspace_id: str | None = None,
+    system_id: str | None = None,
 ) -> list[Target]:
-    """Every connection (of one workspace, when given) whose system is still in its
-    workspace's topology."""
+    """Every connection (of one workspace, of one system, when given) whose system is still in
+    its workspace's topology."""
     targets: list[Target] = []
     topologies: dict[str, Topology | None] = {}
     query = select(connections).order_by(connections.c.workspace_id, connections.c.system_id)
     if workspace_id is not None:
         query = query.where(connections.c.workspace_id == workspace_id)
+    if system_id is not None:
+        query = query.where(connections.c.system_id == system_id)
     for row in connection.execute(query):
         if row.workspace_id not in topologies:
             topologies[row.workspace_id] = get_topology(connection, row.workspace_id)
@@ -187,6 +193,28 @@ def all_targets(
         if topology is not None and system is not None:
             targets.append(_target(row, box, topology, system.kind))
     return targets
+
+
+Version = tuple[datetime, datetime | None]
+"""When a connection and its workspace's topology were last changed (none: no topology)."""
+
+
+def target_versions(connection: Connection) -> dict[tuple[str, str], Version]:
+    """(workspace, system) → :data:`Version` of every connection: one light read, no secret
+    opened, that says which targets changed since they were loaded."""
+    joined = connections.outerjoin(
+        topologies, topologies.c.workspace_id == connections.c.workspace_id
+    )
+    query = select(
+        connections.c.workspace_id,
+        connections.c.system_id,
+        connections.c.updated_at,
+        topologies.c.updated_at.label("topology_at"),
+    ).select_from(joined)
+    return {
+        (r.workspace_id, r.system_id): (r.updated_at, r.topology_at)
+        for r in connection.execute(query)
+    }
 
 
 def describe(target: Target) -> ConnectionOut:
