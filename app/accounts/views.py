@@ -153,6 +153,12 @@ async def accept_invitation(
 ) -> Response:
     if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
         return see_other(f"/signin/invitation/{token}")
+    try:
+        throttle.check(request)
+    except throttle.TooManyFailures as exc:
+        page = problem_page(request, None, 429, "Too many attempts", "Try again in a minute.")
+        page.headers.update(exc.headers or {})
+        return page
     now = utc_now()
     user_agent = request.headers.get("user-agent", "")
 
@@ -162,7 +168,8 @@ async def accept_invitation(
             try:
                 account = accounts.accept_invitation(connection, token, password, now)
             except accounts.AccountError as exc:
-                connection.rollback()
+                # Nothing was written but a failed sign-in of an existing account, which
+                # counts towards its lock-out: the transaction commits.
                 return None, f"Choose {exc}.", invitation
             if account is None:
                 return None, None, None
@@ -182,6 +189,8 @@ async def accept_invitation(
 
     cookie, error, invitation = await run_in_threadpool(accept)
     if cookie is None or invitation is None:
+        if error is not None and invitation is not None and invitation.has_account:
+            throttle.failed(request)  # a wrong password of an existing account
         return _invitation_page(request, token, invitation, error)
     return signed_in_redirect(request, f"/w/{invitation.workspace_id}", cookie)
 

@@ -72,6 +72,11 @@ def test_an_invitation_to_an_existing_account_needs_its_password(opened: Opened)
     stranger = TestClient(client.app, follow_redirects=False)
     refused = accept(stranger, path, "someone else's guess")
     assert refused.status_code == 422
+    with _runtime(client).engine.connect() as connection:
+        failures = connection.execute(
+            select(accounts.c.failed_signins).where(accounts.c.email == "agency@example.com")
+        ).scalar_one()
+    assert failures == 1  # a guess through the link counts towards the lock-out
     assert accept(stranger, path).status_code == 303
 
 
