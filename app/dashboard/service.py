@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -56,6 +56,11 @@ class Scope:
     window_seconds: float
     live: bool
     """True when ``as_of`` is "now" (the page refreshes itself); False for a replayed moment."""
+
+    @property
+    def window_start(self) -> datetime:
+        """The earliest moment the page looks at (the diagnosis index must reach it)."""
+        return self.as_of - timedelta(seconds=self.window_seconds)
 
 
 def load_scope(
@@ -192,7 +197,7 @@ def overview(runtime: Runtime, scope: Scope) -> Overview:
         return page
     topology = scope.topology
     try:
-        index, lock = runtime.indexes.index(scope.workspace.id)
+        index, lock = runtime.indexes.index(scope.workspace.id, since=scope.window_start)
         with lock:
             page.events = len(index)
             diagnosis = index.diagnose(

@@ -24,7 +24,7 @@ _NICE_STEPS = [m * 10**e for e in range(7) for m in (1, 2, 5)]
 def find_suspect(runtime: Runtime, scope: Scope, path: str) -> Suspect | None:
     if scope.topology is None:
         return None
-    index, lock = runtime.indexes.index(scope.workspace.id)
+    index, lock = runtime.indexes.index(scope.workspace.id, since=scope.window_start)
     with lock:
         diagnosis = index.diagnose(
             scope.topology, as_of=scope.as_of, window_seconds=scope.window_seconds
@@ -67,7 +67,7 @@ def series(runtime: Runtime, scope: Scope, suspect: Suspect) -> list[Bucket]:
     """
     if scope.topology is None:
         return []
-    index, lock = runtime.indexes.index(scope.workspace.id)
+    index, lock = runtime.indexes.index(scope.workspace.id, since=scope.window_start)
     # Judging the journeys at eight past moments costs about a second at 100k events; the same
     # chart asked again within a minute (another viewer, a reload) is answered from memory.
     key = (

@@ -44,6 +44,11 @@ MARGIN_SECONDS = 6 * 3600.0
 
 TRIM_SECONDS = 3600.0
 
+EXTEND = timedelta(days=7)
+"""How far before the live period a question (the dashboard's 7-day window, a diagnosis as of
+a few days ago) extends the index for an hour, instead of building one from the store each
+time it is asked."""
+
 MAX_JOURNEY_EVENTS = 50_000
 """A trace from the store reads at most this many events of one journey."""
 
@@ -56,6 +61,9 @@ class _Entry:
     trimmed_at: float = field(default_factory=time.monotonic)
     latest: datetime | None = None
     """The time of the newest event seen: the live period ends there (or now, if earlier)."""
+    reach: datetime | None = None
+    """The earliest moment a recent question needed, when before the live period."""
+    reached_at: float = 0.0
 
 
 class IndexRegistry:
@@ -88,11 +96,9 @@ class IndexRegistry:
         The period ends now, or at the newest event if that is earlier (a workspace whose
         traffic stopped, or holds imported history, keeps its last days live).
         """
-        entry = self._entries.get(workspace_id)
-        latest = entry.latest if entry is not None else None
-        if latest is None:
-            with self._engine.connect() as connection:
-                latest = _latest_time(connection, workspace_id)
+        # From the store (one indexed read): the index may not have been fed the newest yet.
+        with self._engine.connect() as connection:
+            latest = _latest_time(connection, workspace_id)
         now = datetime.now(UTC)
         return (min(now, latest) if latest is not None else now) - self._live
 
@@ -101,10 +107,13 @@ class IndexRegistry:
     ) -> tuple[WorkspaceIndex, threading.Lock]:
         """The workspace index, caught up with the store, and the lock to hold while reading.
 
-        With ``since`` before the live period: an index of the store from ``since`` on, built
-        for this question (and its own lock).
+        ``since``: the earliest moment the caller's question looks at. Up to :data:`EXTEND`
+        before the live period, the index is extended to it (and kept so for an hour after
+        the last such question); further back, an index of the store from ``since`` on is
+        built for this question (with its own lock).
         """
-        if since is not None and since < self.live_start(workspace_id):
+        start = self.live_start(workspace_id)
+        if since is not None and since < start - EXTEND:
             return self.history(workspace_id, since=since), threading.Lock()
         with self._lock:
             entry = self._entries.get(workspace_id)
@@ -114,6 +123,22 @@ class IndexRegistry:
         with entry.lock, self._engine.connect() as connection:
             if fresh:
                 self._load(entry, connection, workspace_id)
+            if since is not None and since < start:
+                held_from = min(start, entry.reach or start)
+                if since < held_from:
+                    self._add(
+                        entry,
+                        iter_stored(
+                            connection,
+                            workspace_id,
+                            time_since=since - timedelta(seconds=MARGIN_SECONDS),
+                            time_until=held_from,
+                            until_seq=entry.watermark,
+                        ),
+                        floor=since,
+                    )
+                    entry.reach = since
+                entry.reached_at = time.monotonic()
             if self._reread is not None and entry.watermark:
                 since_received = datetime.now(UTC) - timedelta(seconds=self._reread)
                 self._add(
@@ -121,7 +146,10 @@ class IndexRegistry:
                 )
             self._add(entry, iter_stored(connection, workspace_id, after_seq=entry.watermark))
             if fresh or time.monotonic() - entry.trimmed_at > TRIM_SECONDS:
-                entry.index = entry.index.live_since(self.live_start(workspace_id))
+                if entry.reach is not None and time.monotonic() - entry.reached_at > TRIM_SECONDS:
+                    entry.reach = None
+                cut = self.live_start(workspace_id)
+                entry.index = entry.index.live_since(min(cut, entry.reach or cut))
                 entry.trimmed_at = time.monotonic()
         return entry.index, entry.lock
 
@@ -172,18 +200,23 @@ class IndexRegistry:
             index.add(journey_events(connection, workspace_id, (namespace, value)))
         return index
 
-    def _add(self, entry: _Entry, stored: Iterable[tuple[int, Event]]) -> None:
-        # An event from before the live period (and its margin) that arrives now (a backfill,
+    def _add(
+        self, entry: _Entry, stored: Iterable[tuple[int, Event]], *, floor: datetime | None = None
+    ) -> None:
+        # An event from before the period held (and its margin) that arrives now (a backfill,
         # a late replay) is history: left to the store, as a restart would leave it.
         now = datetime.now(UTC)
+        margin = timedelta(seconds=MARGIN_SECONDS)
         end = min(now, entry.latest) if entry.latest is not None else None
+        reach = min(filter(None, (floor, entry.reach)), default=None)
         batch: list[Event] = []
         for seq, event in stored:
             entry.watermark = max(entry.watermark, seq)
             if end is None or event.time > end:
                 end = min(now, event.time)
                 entry.latest = max(entry.latest or event.time, event.time)
-            if event.time < end - self._live - timedelta(seconds=MARGIN_SECONDS):
+            held_from = end - self._live if reach is None else min(end - self._live, reach)
+            if event.time < held_from - margin:
                 continue
             batch.append(event)
             if len(batch) >= 10_000:
@@ -203,10 +236,10 @@ class IndexRegistry:
     def diagnose(self, workspace_id: str, as_of: datetime, window_seconds: float) -> Diagnosis:
         topology = self.topology(workspace_id)
         since = as_of - timedelta(seconds=window_seconds)
-        if since < self.live_start(workspace_id):
+        if since < self.live_start(workspace_id) - EXTEND:
             index = self.history(workspace_id, since=since, until=as_of)
             return index.diagnose(topology, as_of=as_of, window_seconds=window_seconds)
-        live, lock = self.index(workspace_id)
+        live, lock = self.index(workspace_id, since=since)
         with lock:
             return live.diagnose(topology, as_of=as_of, window_seconds=window_seconds)
 

@@ -88,3 +88,22 @@ def test_a_workspace_whose_traffic_stopped_keeps_its_last_days_live(
     assert client.post(f"{URL}/events", json={"events": events}).status_code == 202
     live, _lock = client.app.state.runtime.indexes.index("acme")  # type: ignore[attr-defined]
     assert len(live) == 2 * 3  # the orders of its last two days, not nothing
+
+
+def test_a_window_reaching_before_the_live_period_extends_the_index(
+    client: TestClient, workspace: str
+) -> None:
+    now = datetime.now(UTC)
+    stuck = [
+        e
+        for n in range(6)
+        for e in _order(n, now - timedelta(days=0.9 * n + 0.5), reached_oms=False)
+    ]
+    assert client.post(f"{URL}/events", json={"events": stuck}).status_code == 202
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    runtime.settle()
+    runtime.indexes.drop("acme")  # as after a restart: the 2 days up to the newest event
+    assert len(runtime.indexes.index("acme")[0]) == 3
+    week = client.get(f"{URL}/diagnosis", params={"window_seconds": 6 * 86400}).json()
+    assert [s["affected"] for s in week["suspects"]] == [6]
+    assert len(runtime.indexes.index("acme")[0]) == 6  # kept extended while it is asked
