@@ -2,6 +2,7 @@
 
 Every successful POST, PUT, PATCH or DELETE under ``/api/v1/workspaces/{ws}/`` is recorded
 after it answered (topology, connections, alert channels, maintenance, checks, contracts...),
+and so is every dashboard form posted under ``/w/{ws}/`` (status page updates, maintenance),
 by its route (``PUT /topology``), never by its body: bodies hold connection secrets and
 channel URLs. Event ingest is data, not a change, and the routes that record a richer entry
 themselves (tokens, invitations, vendor links, acknowledgements, notes) are left to do so.
@@ -23,8 +24,18 @@ log = logging.getLogger("arbiter.audit")
 PRINCIPAL_KEY = "arbiter_principal"
 """Where the bearer-token dependency leaves the caller in the request's state."""
 PREFIX = "/api/v1/workspaces/"
+PAGES = "/w/"
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-SELF_RECORDED = ("/events", "/tokens", "/invitations", "/vendor-links", "/acknowledge", "/notes")
+SELF_RECORDED = (
+    "/events",
+    "/tokens",
+    "/invitations",
+    "/vendor-links",
+    "/revoke",
+    "/acknowledge",
+    "/notes",
+    "/people/invite",
+)
 
 
 class AuditTrail:
@@ -50,11 +61,12 @@ class AuditTrail:
 
     def _record(self, scope: Scope, principal: Principal) -> None:
         path: str = scope["path"]
-        if not path.startswith(PREFIX) or path.rstrip("/").endswith(SELF_RECORDED):
+        prefix = next((p for p in (PREFIX, PAGES) if path.startswith(p)), None)
+        if prefix is None or path.rstrip("/").endswith(SELF_RECORDED) or "/people/" in path:
             return
-        ws, _, rest = path[len(PREFIX) :].partition("/")
+        ws, _, rest = path[len(prefix) :].partition("/")
         route = getattr(scope.get("route"), "path", None)
-        what = route[len(PREFIX + "{ws}") :] if route and route.startswith(PREFIX) else "/" + rest
+        what = route[len(prefix + "{ws}") :] if route and route.startswith(prefix) else "/" + rest
         runtime = scope["app"].state.runtime
         try:
             with runtime.engine.begin() as connection:

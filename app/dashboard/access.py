@@ -18,6 +18,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.audit.middleware import PRINCIPAL_KEY
 from app.dashboard.sessions import SESSION_COOKIE, Session, find_session, utc_now
 from app.deps import WORKSPACE_PATTERN, RuntimeDep
 
@@ -107,6 +108,8 @@ def _signed_in(request: Request, session: MaybeSessionDep) -> Session:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         # The app's HTTP error handler keeps the headers: a 303 with Location is a redirect.
         raise HTTPException(303, "sign in first", headers={"Location": signin_url(target)})
+    # The audit trail's middleware names who posted a dashboard form from here.
+    setattr(request.state, PRINCIPAL_KEY, session.principal)
     return session
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -144,3 +144,24 @@ def test_changes_through_the_api_are_recorded_by_route_never_by_body(opened: Ope
     by_token = [a for who, a in actions if who == f"token {token['id']}"]
     assert by_token == ["PUT /topology"]  # the refused change is not recorded
     assert "hunter2" not in api.get(f"{base}/audit", params={"format": "csv"}).text
+
+
+def test_dashboard_forms_are_recorded_with_the_person_who_posted_them(opened: Opened) -> None:
+    operator = person(opened.client.app, "ops@agency.example", "operator")
+    page = operator.get(f"/w/{WORKSPACE}/status-page")
+    assert page.status_code == 200
+    start = datetime.now(UTC) + timedelta(days=1)
+    form = {
+        "csrf": csrf_of(page.text),
+        "system": "erp",
+        "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        "reason": "ERP upgrade",
+    }
+    declared = operator.post(f"/w/{WORKSPACE}/maintenance", data=form)
+    assert declared.status_code == 303, declared.text
+    refused = operator.post(f"/w/{WORKSPACE}/maintenance", data={**form, "system": ""})
+    assert refused.status_code >= 400
+    trail = admin_api(opened.client).get(f"/api/v1/workspaces/{WORKSPACE}/audit").json()
+    posted = [(e["actor"], e["action"]) for e in trail if e["action"] == "POST /maintenance"]
+    assert posted == [("ops@agency.example", "POST /maintenance")]
