@@ -82,13 +82,16 @@ MINOR_UNIT_EXPONENT = {
 def canonical_data(data: dict[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
     """The comparable scalar facts of ``data``, numbers in one canonical spelling.
 
-    Systems spell the same total as ``"199.00"``, ``199`` or ``199.0``; all compare equal.
+    Systems spell the same total as ``"199.00"``, ``199`` or ``199.0``; all compare equal,
+    however large.
     ``skus`` (sku → quantity) becomes one sorted ``sku=quantity`` list; other nested values
     are left out: no two systems nest their documents alike.
 
     >>> canonical_data({"total": "199.00", "lines": 2, "currency": "pln", "items": [1],
     ...                 "skus": {"B-2": 1.0, "A-1": "2"}})
     (('currency', 'PLN'), ('lines', '2'), ('skus', 'A-1=2, B-2=1'), ('total', '199'))
+    >>> canonical_data({"total": "1e30", "lines": 1.50})
+    (('lines', '1.5'), ('total', '1000000000000000000000000000000'))
     """
     if not data:
         return None
@@ -119,10 +122,9 @@ def _canonical_scalar(value: float | str) -> str:
     if not number.is_finite():
         return text
     normal = number.normalize()
-    # normalize() writes 100 as 1E+2; quantize back to a plain integer spelling.
-    if normal == normal.to_integral_value():
-        return str(normal.quantize(Decimal(1)))
-    return str(normal)
+    # normalize() writes 100 as 1E+2; write it back in plain positional notation (``f``
+    # formatting, because quantize cannot hold more digits than the context's precision).
+    return format(normal, "f")
 
 
 def data_difference(
