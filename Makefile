@@ -24,7 +24,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile  # the two cores; one file per worker keeps its fixtures together
 
 bench: $(STAMP)
 	$(BIN)/python bench/diagnosis.py
