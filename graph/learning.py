@@ -106,16 +106,15 @@ def _observe(
     """Count the state an entity was passed on (or first tried) from, or the state it has sat
     in past the SLA with nobody trying to pass it on."""
     mine.sort(key=lambda f: (f.time, f.event))
-    stated = [normal_state(f.state) for f in mine if f.state is not None]
-    times = [f.time for f in mine if f.state is not None]
+    stated = [(normal_state(f.state), f.time) for f in mine if f.state is not None]
     if not stated:
         return
     if moved is not None:
-        before = [s for s, t in zip(stated, times, strict=True) if t <= moved]
-        carried[before[-1] if before else stated[0]] += 1
+        before = [state for state, time in stated if time <= moved]
+        carried[before[-1] if before else stated[0][0]] += 1
         return
-    latest, since = stated[-1], times[-1]
-    for state, time in zip(reversed(stated), reversed(times), strict=True):
+    latest, since = stated[-1]
+    for state, time in reversed(stated):
         if state != latest:
             break
         since = time

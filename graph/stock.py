@@ -52,21 +52,14 @@ Quantity = float | int
 _EPSILON = 1e-9
 
 
-def _unobservable_since(system: str, since: float, clock: Clock, shared: SharedCalls) -> bool:
-    """Whether every probe of ``system`` since ``since`` went unanswered (and there was one)."""
-    probes = [c for c in shared.probes(system, since, clock.at) if clock.reached(c.time)]
-    return bool(probes) and all(c.unanswered for c in probes)
+def _probes_since(system: str, since: float, clock: Clock, shared: SharedCalls) -> list[Call]:
+    """Arbiter's calls to ``system`` from ``since`` up to as_of.
 
-
-def _read_since(system: str, since: float, clock: Clock, shared: SharedCalls) -> bool:
-    """Whether Arbiter read ``system`` successfully at or after ``since`` (up to as_of).
-
-    Stock readings are reported when they change, so a successful read that reported no
-    change says the system still shows its latest reported quantity.
+    Stock readings are reported when they change, so a probe answered with no change reported
+    says the system still shows its latest reported quantity; all unanswered, that Arbiter has
+    not been able to look.
     """
-    return any(
-        c.succeeded and clock.reached(c.time) for c in shared.probes(system, since, clock.at)
-    )
+    return [c for c in shared.probes(system, since, clock.at) if clock.reached(c.time)]
 
 
 def judge_stock_hop(
@@ -114,7 +107,9 @@ def judge_stock_hop(
         if (
             since_b > upstream[-1][0]
             and not clock.reached(since_b + spec.sla_seconds + clock.skew)
-            and not _read_since(spec.from_, since_b + clock.skew, clock, shared)
+            and not any(
+                c.succeeded for c in _probes_since(spec.from_, since_b + clock.skew, clock, shared)
+            )
         ):
             # The far side moved after Arbiter last saw the near side change: it may follow a
             # change of the near side back to that older value, not read yet (A → B → A).
@@ -144,7 +139,8 @@ def judge_stock_hop(
         return stale, used
     since = max(since_a, since_b)
     detail = f"{spec.to} shows {_number(qb)}, a quantity {spec.from_} never had ({_number(qa)})"
-    if _unobservable_since(spec.from_, since_b, clock, shared):
+    probes = _probes_since(spec.from_, since_b, clock, shared)
+    if probes and all(c.unanswered for c in probes):
         # Arbiter has not been able to read the upstream since: it may hold that value now.
         return replace(
             base, status="pending", arrived=since_b, detail=detail, quantities=pair
