@@ -47,6 +47,7 @@ invitations = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("accepted_at", UTCDateTime(), nullable=True),
+    Column("withdrawn_at", UTCDateTime(), nullable=True),
 )
 
 password_resets = Table(

@@ -25,5 +25,6 @@ vendor_links = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("language", String(2), nullable=False, server_default="en"),
     Index("ix_vendor_links_workspace", "workspace_id"),
 )
