@@ -11,7 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -218,6 +218,7 @@ def invite(
             created_at=now,
             expires_at=now + INVITATION_LIFETIME,
             accepted_at=None,
+            withdrawn_at=None,
         )
     )
     return token
@@ -238,13 +239,83 @@ def open_invitation(connection: Connection, token: str, now: datetime) -> Invita
     row = connection.execute(
         select(invitations).where(invitations.c.token_hash == hash_secret(token))
     ).first()
-    if row is None or row.accepted_at is not None or row.expires_at <= now:
+    if row is None or not _pending(row, now):
         return None
     existing = connection.execute(
         select(accounts.c.password_hash).where(accounts.c.email == row.email)
     ).first()
     has_account = existing is not None and existing.password_hash is not None
     return Invitation(row.workspace_id, row.email, row.role, has_account)
+
+
+def _pending(row: Any, now: datetime) -> bool:
+    return row.accepted_at is None and row.withdrawn_at is None and row.expires_at > now
+
+
+INVITATION_ID_LENGTH = 16
+"""An invitation is named by the start of its link's hash: enough to tell it apart, and
+nothing that opens it (the link's token is not kept)."""
+
+
+@dataclass(frozen=True)
+class PendingInvitation:
+    id: str
+    email: str
+    role: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+def _pending_invitation(row: Any) -> PendingInvitation:
+    return PendingInvitation(
+        row.token_hash[:INVITATION_ID_LENGTH],
+        row.email,
+        row.role,
+        row.invited_by,
+        row.created_at,
+        row.expires_at,
+    )
+
+
+def pending_invitations(
+    connection: Connection, workspace_id: str, now: datetime
+) -> list[PendingInvitation]:
+    """The workspace's invitations still waiting to be used, oldest first."""
+    rows = connection.execute(
+        select(invitations)
+        .where(
+            invitations.c.workspace_id == workspace_id,
+            invitations.c.accepted_at.is_(None),
+            invitations.c.withdrawn_at.is_(None),
+            invitations.c.expires_at > now,
+        )
+        .order_by(invitations.c.created_at)
+    )
+    return [_pending_invitation(r) for r in rows]
+
+
+def withdraw_invitation(
+    connection: Connection, workspace_id: str, invitation_id: str, now: datetime
+) -> PendingInvitation | None:
+    """Withdraw a pending invitation (its link is refused from now on); None when the
+    workspace has no such pending invitation."""
+    if not re.fullmatch(f"[0-9a-f]{{{INVITATION_ID_LENGTH}}}", invitation_id):
+        return None
+    row = connection.execute(
+        select(invitations).where(
+            invitations.c.workspace_id == workspace_id,
+            invitations.c.token_hash.startswith(invitation_id, autoescape=True),
+        )
+    ).first()
+    if row is None or not _pending(row, now):
+        return None
+    connection.execute(
+        update(invitations)
+        .where(invitations.c.token_hash == row.token_hash)
+        .values(withdrawn_at=now)
+    )
+    return _pending_invitation(row)
 
 
 def accept_invitation(

@@ -40,7 +40,7 @@ from app.dashboard.sessions import (
     utc_now,
 )
 from app.deps import AdminDep, RuntimeDep, WorkspacePath
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 from app.runtime import Runtime
 from app.workspaces.service import require_workspace
 
@@ -90,7 +90,7 @@ async def signin_account(
         throttle.check(request)
     except throttle.TooManyFailures as exc:
         page = _signin_page(request, next, "Too many failed sign-ins. Try again later.", 429)
-        page.headers.update(exc.headers or {})
+        page.headers["Retry-After"] = str(exc.retry_after)
         return page
     now = utc_now()
     user_agent = request.headers.get("user-agent", "")
@@ -157,7 +157,7 @@ async def accept_invitation(
         throttle.check(request)
     except throttle.TooManyFailures as exc:
         page = problem_page(request, None, 429, "Too many attempts", "Try again in a minute.")
-        page.headers.update(exc.headers or {})
+        page.headers["Retry-After"] = str(exc.retry_after)
         return page
     now = utc_now()
     user_agent = request.headers.get("user-agent", "")
@@ -215,7 +215,7 @@ async def reset_request(
         page = public_form_page(
             request, "reset_request.html", {"sent": False, "error": "Try again later."}, 429
         )
-        page.headers.update(exc.headers or {})
+        page.headers["Retry-After"] = str(exc.retry_after)
         return page
     # Each request counts as a failure: resets are rare, and an address-guesser is slowed down.
     throttle.failed(request)
@@ -359,13 +359,23 @@ async def _people_page(
     link: str | None,
     error: str | None,
 ) -> Response:
-    def load() -> list[accounts.Member]:
+    def load() -> tuple[list[accounts.Member], list[accounts.PendingInvitation]]:
         with runtime.engine.connect() as connection:
-            return accounts.members(connection, scope.workspace.id)
+            return (
+                accounts.members(connection, scope.workspace.id),
+                accounts.pending_invitations(connection, scope.workspace.id, utc_now()),
+            )
 
-    found = await run_in_threadpool(load)
+    found, pending = await run_in_threadpool(load)
     context = page_context(
-        session, scope, "people", members=found, link=link, error=error, roles=accounts.ROLES
+        session,
+        scope,
+        "people",
+        members=found,
+        pending=pending,
+        link=link,
+        error=error,
+        roles=accounts.ROLES,
     )
     return render(request, "people.html", context, 422 if error else 200)
 
@@ -410,6 +420,48 @@ def send_invitation(runtime: Runtime, base: str, ws: str, email: str, role: str,
     )
     mail.send_link(runtime.settings, invitee, f"Invitation to Arbiter: {ws}", body)
     return link
+
+
+@router.post("/w/{ws}/people/invitations/{invitation_id}/withdraw")
+async def withdraw_from_dashboard(
+    request: Request,
+    ws: str,
+    invitation_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    csrf: CsrfField = "",
+) -> Response:
+    gate = role_gate(request, session, scope, "owner", csrf)
+    if isinstance(gate, Response):
+        return gate
+    by = session.principal.name
+
+    def withdraw() -> None:
+        if withdraw_invitation(runtime, ws, invitation_id[:40], by) is None:
+            raise accounts.AccountError("invitation", "a pending invitation of this workspace")
+
+    return await _people_action(request, session, runtime, gate, withdraw)
+
+
+def withdraw_invitation(
+    runtime: Runtime, ws: str, invitation_id: str, by: str
+) -> accounts.PendingInvitation | None:
+    """Withdraw the invitation (its link is refused from now on) and record who did."""
+    now = utc_now()
+    with runtime.engine.begin() as connection:
+        withdrawn = accounts.withdraw_invitation(connection, ws, invitation_id, now)
+        if withdrawn is not None:
+            audit.record(
+                connection,
+                ws,
+                by,
+                "invitation_withdrawn",
+                withdrawn.email,
+                now,
+                role=withdrawn.role,
+            )
+    return withdrawn
 
 
 @router.post("/w/{ws}/people/{account_id}")
@@ -473,6 +525,15 @@ class InvitationOut(BaseModel):
     link: str = Field(description="The invitation link; shown once, valid 7 days.")
 
 
+class PendingInvitationOut(BaseModel):
+    id: str = Field(description="Names the invitation (not its link, which is never shown again).")
+    email: str
+    role: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
 class MemberOut(BaseModel):
     account: str
     email: str
@@ -504,3 +565,26 @@ def list_members(ws: WorkspacePath, _admin: AdminDep, runtime: RuntimeDep) -> li
         require_workspace(connection, ws)
         found = accounts.members(connection, ws)
     return [MemberOut(account=m.account_id, email=m.email, role=m.role) for m in found]
+
+
+@api.get("/invitations", response_model=list[PendingInvitationOut])
+def list_invitations(
+    ws: WorkspacePath, _admin: AdminDep, runtime: RuntimeDep
+) -> list[PendingInvitationOut]:
+    """The invitations not used, withdrawn or expired yet."""
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+        found = accounts.pending_invitations(connection, ws, utc_now())
+    return [PendingInvitationOut(**vars(i)) for i in found]
+
+
+@api.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
+def withdraw(
+    ws: WorkspacePath, invitation_id: str, principal: AdminDep, runtime: RuntimeDep
+) -> Response:
+    """Withdraw a pending invitation: its link is refused from now on."""
+    with runtime.engine.connect() as connection:
+        require_workspace(connection, ws)
+    if withdraw_invitation(runtime, ws, invitation_id[:40], principal.name) is None:
+        raise NotFound(f"no pending invitation '{invitation_id}' in workspace '{ws}'")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -12,7 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, insert, select, update
@@ -30,6 +30,9 @@ from graph.results import EntityRef, Suspect
 
 MAX_JOURNEYS = 10
 MAX_HOURS = 30 * 24
+Language = Literal["en", "pl"]
+LANGUAGES: dict[str, str] = {"en": "English", "pl": "Polski"}
+"""The languages a vendor's page is shown in, by code, each named in itself."""
 
 
 class LinkError(ValueError):
@@ -71,6 +74,7 @@ class VendorLink:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    language: str = "en"
 
     def live(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
@@ -87,6 +91,7 @@ def _link(row: Any) -> VendorLink:
         row.created_at,
         row.expires_at,
         row.revoked_at,
+        row.language,
     )
 
 
@@ -136,6 +141,7 @@ def create(
     hours: int,
     by: str,
     now: datetime,
+    language: Language = "en",
 ) -> tuple[VendorLink, str]:
     """A new link (and its token, shown this once) for a suspect or an incident's suspect."""
     if not 1 <= hours <= MAX_HOURS:
@@ -157,6 +163,7 @@ def create(
         now,
         now + timedelta(hours=hours),
         None,
+        language,
     )
     with runtime.engine.begin() as connection:
         connection.execute(
@@ -172,6 +179,7 @@ def create(
                 created_at=now,
                 expires_at=link.expires_at,
                 revoked_at=None,
+                language=language,
             )
         )
         audit.record(
@@ -184,6 +192,7 @@ def create(
             suspect=link.suspect_path,
             vendor=link.responsible,
             hours=hours,
+            language=language,
         )
     return link, token
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.dashboard.access import SessionDep, render
 from app.dashboard.pages import (
@@ -47,6 +47,9 @@ class VendorLinkIn(BaseModel):
     )
     incident: int | None = Field(default=None, ge=1, description="Or the incident whose suspect")
     hours: int = Field(default=DEFAULT_HOURS, ge=1, le=service.MAX_HOURS)
+    language: service.Language = Field(
+        default="en", description="The language the vendor's page is shown in: en or pl."
+    )
 
 
 class VendorLinkOut(BaseModel):
@@ -58,6 +61,7 @@ class VendorLinkOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    language: str
 
 
 class NewVendorLinkOut(VendorLinkOut):
@@ -74,6 +78,7 @@ def _out(link: service.VendorLink) -> VendorLinkOut:
         created_at=link.created_at,
         expires_at=link.expires_at,
         revoked_at=link.revoked_at,
+        language=link.language,
     )
 
 
@@ -88,6 +93,7 @@ def _create(
         hours=body.hours,
         by=by,
         now=utc_now(),
+        language=body.language,
     )
     return link, f"{base}/vendor/{token}"
 
@@ -161,6 +167,7 @@ async def _links_page(
         error=error,
         now=utc_now(),
         may_change=session.principal.may(scope.workspace.id, "operator"),
+        languages=service.LANGUAGES,
     )
     return render(request, "vendor_links.html", context, 422 if error else 200)
 
@@ -176,6 +183,7 @@ async def create_from_dashboard(
     suspect: Annotated[str, Form(max_length=300)] = "",
     incident: Annotated[str, Form(max_length=20)] = "",
     hours: Annotated[str, Form(max_length=10)] = str(DEFAULT_HOURS),
+    language: Annotated[str, Form(max_length=10)] = "en",
 ) -> Response:
     gate = role_gate(request, session, scope, "operator", csrf)
     if isinstance(gate, Response):
@@ -185,11 +193,16 @@ async def create_from_dashboard(
             suspect=suspect or None,
             incident=int(incident) if incident.isdigit() else None,
             hours=int(hours) if hours.isdigit() else 0,
+            language=language,
         )
-    except ValueError:
-        return await _links_page(
-            request, session, runtime, gate, None, f"hours: between 1 and {service.MAX_HOURS}"
+    except ValidationError as exc:
+        fields = {str(problem["loc"][0]) for problem in exc.errors()}
+        error = (
+            f"hours: between 1 and {service.MAX_HOURS}"
+            if "hours" in fields
+            else "language: one of " + ", ".join(service.LANGUAGES)
         )
+        return await _links_page(request, session, runtime, gate, None, error)
     base = public_base(request, runtime)
     try:
         _link, url = await run_in_threadpool(
@@ -198,7 +211,7 @@ async def create_from_dashboard(
     except service.LinkError as exc:
         return await _links_page(request, session, runtime, gate, None, f"{exc.field}: {exc}")
     except NotFound as exc:
-        return await _links_page(request, session, runtime, gate, None, str(exc.detail))
+        return await _links_page(request, session, runtime, gate, None, str(exc))
     return await _links_page(request, session, runtime, gate, url, None)
 
 
@@ -247,7 +260,14 @@ async def vendor_page(request: Request, token: str, runtime: RuntimeDep) -> Resp
             "Ask the merchant for a new one.",
         )
     link, snapshot = opened
-    context = {"session": None, "ws": None, "csrf": "", "link": link, "snap": snapshot}
+    context = {
+        "session": None,
+        "ws": None,
+        "csrf": "",
+        "link": link,
+        "snap": snapshot,
+        "language_name": service.LANGUAGES.get(link.language, link.language),
+    }
     page = render(request, "vendor.html", context)
     # The token is in the path: no referrer leaves this page with it.
     page.headers["Referrer-Policy"] = "no-referrer"

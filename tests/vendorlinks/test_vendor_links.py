@@ -138,3 +138,39 @@ def test_bad_requests_name_the_field_and_viewers_cannot_make_links(opened: Opene
     )
     assert refused.status_code == 403
     assert api.get(base).json() == []
+
+
+def test_a_link_keeps_the_language_chosen_for_the_vendor(opened: Opened) -> None:
+    api = admin_api(opened.client)
+    base = f"/api/v1/workspaces/{WORKSPACE}/vendor-links"
+    polish = api.post(base, json={"suspect": SUSPECT, "language": "pl"})
+    assert polish.status_code == 201, polish.text
+    assert polish.json()["language"] == "pl"
+    english = api.post(base, json={"suspect": SUSPECT}).json()
+    assert english["language"] == "en"
+    wrong = api.post(base, json={"suspect": SUSPECT, "language": "de"})
+    assert wrong.status_code == 422
+    assert "language" in wrong.text
+    listed = {link["id"]: link["language"] for link in api.get(base).json()}
+    assert listed == {polish.json()["id"]: "pl", english["id"]: "en"}
+
+    vendor = TestClient(opened.client.app, follow_redirects=False)
+    link = polish.json()["link"]
+    shown = vendor.get(link[link.index("/vendor/") :])
+    assert 'lang="pl"' in shown.text
+
+    operator = person(opened.client.app, "ops@agency.example", "operator")
+    page = operator.get(opened.page)
+    assert 'name="language"' in page.text
+    made = operator.post(
+        f"/w/{WORKSPACE}/vendor-links",
+        data={"csrf": csrf_of(page.text), "incident": str(opened.incident), "language": "pl"},
+    )
+    assert made.status_code == 200, made.text
+    assert made.text.count('data-language="pl"') == 2
+    bad = operator.post(
+        f"/w/{WORKSPACE}/vendor-links",
+        data={"csrf": csrf_of(page.text), "incident": str(opened.incident), "language": "xx"},
+    )
+    assert bad.status_code == 422
+    assert "language: one of en, pl" in bad.text
