@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
 
 from app.audit.middleware import PRINCIPAL_KEY
 from app.auth import throttle
 from app.auth.service import Principal, authenticate
 from app.errors import Forbidden, Unauthorized
 from app.runtime import Runtime
+from app.workspaces.service import require_workspace
 
 WORKSPACE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
-def _runtime(request: Request) -> Runtime:
+async def _runtime(request: Request) -> Runtime:
+    # async: a plain def dependency is run in a worker thread, a hand-off per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _connection(request: Request, runtime: RuntimeDep) -> Iterator[Connection]:
+    if request.method in READS:
+        with runtime.engine.connect() as connection:
+            yield connection
+    else:
+        with runtime.engine.begin() as connection:
+            yield connection
+
+
+# scope="function": the transaction ends when the route returns, before the answer is sent.
+ConnectionDep = Annotated[Connection, Depends(_connection, scope="function")]
+"""The request's one connection to the store. A change (POST, PUT, DELETE...) runs in one
+transaction: committed before the answer is sent (nothing is acknowledged before it is
+durable), rolled back when the route raises. A read gets a plain connection."""
 
 _bearer = HTTPBearer(auto_error=False, description="The admin token or a workspace token.")
 
@@ -65,9 +87,6 @@ WorkspacePath = Annotated[
 ]
 
 
-READS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 def _workspace(request: Request, ws: WorkspacePath, principal: PrincipalDep) -> str:
     if not principal.may_access(ws):
         raise Forbidden("this token belongs to another workspace")
@@ -89,3 +108,13 @@ def _operator_workspace(ws: WorkspaceDep, principal: PrincipalDep) -> str:
 
 OperatorDep = Annotated[str, Depends(_operator_workspace)]
 """A workspace the caller may change (acknowledge, notes, links): operator or owner."""
+
+
+def _existing_workspace(ws: WorkspaceDep, connection: ConnectionDep) -> str:
+    require_workspace(connection, ws)
+    return ws
+
+
+ExistingWorkspaceDep = Annotated[str, Depends(_existing_workspace)]
+"""As :data:`WorkspaceDep`, for a workspace that exists (404 otherwise), read on the request's
+:data:`ConnectionDep`."""

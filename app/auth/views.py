@@ -10,7 +10,13 @@ from sqlalchemy import Connection
 from app.accounts.service import Role, members
 from app.audit import service as audit
 from app.auth.service import ROLE_RANK, TokenInfo, create_token, list_tokens, revoke_token
-from app.deps import AdminDep, PrincipalDep, RuntimeDep, WorkspaceDep, WorkspacePath
+from app.deps import (
+    AdminDep,
+    ConnectionDep,
+    ExistingWorkspaceDep,
+    PrincipalDep,
+    WorkspacePath,
+)
 from app.errors import Invalid, NotFound
 from app.workspaces.service import require_workspace
 
@@ -100,53 +106,48 @@ class NewTokenOut(TokenOut):
 def create(
     ws: WorkspacePath,
     _admin: AdminDep,
-    runtime: RuntimeDep,
+    connection: ConnectionDep,
     body: Annotated[TokenIn | None, Body()] = None,
 ) -> NewTokenOut:
     """A new token of the workspace. Only the admin creates them: a workspace token that could
     mint others would outlive its own revocation through them."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        given = body or TokenIn()
-        info, secret = create_token(
-            connection,
-            ws,
-            given.name,
-            role=given.role,
-            person=_checked(connection, ws, given),
-            integration=given.integration,
-            expires_at=given.expires_at,
-        )
-        audit.record(
-            connection,
-            ws,
-            _admin.name,
-            "token_created",
-            info.id,
-            info.created_at,
-            name=info.name,
-            role=info.role,
-            person=info.person,
-            integration=info.integration,
-        )
+    require_workspace(connection, ws)
+    given = body or TokenIn()
+    info, secret = create_token(
+        connection,
+        ws,
+        given.name,
+        role=given.role,
+        person=_checked(connection, ws, given),
+        integration=given.integration,
+        expires_at=given.expires_at,
+    )
+    audit.record(
+        connection,
+        ws,
+        _admin.name,
+        "token_created",
+        info.id,
+        info.created_at,
+        name=info.name,
+        role=info.role,
+        person=info.person,
+        integration=info.integration,
+    )
     return NewTokenOut(**_out(info).model_dump(), token=secret)
 
 
 @router.get("", response_model=list[TokenOut])
-def list_(ws: WorkspaceDep, runtime: RuntimeDep) -> list[TokenOut]:
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        found = list_tokens(connection, ws)
+def list_(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> list[TokenOut]:
+    found = list_tokens(connection, ws)
     return [_out(t) for t in found]
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke(
-    ws: WorkspaceDep, token_id: str, runtime: RuntimeDep, principal: PrincipalDep
+    ws: ExistingWorkspaceDep, token_id: str, connection: ConnectionDep, principal: PrincipalDep
 ) -> Response:
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        if not revoke_token(connection, ws, token_id):
-            raise NotFound(f"token '{token_id}' does not exist in workspace '{ws}'")
-        audit.record(connection, ws, principal.name, "token_revoked", token_id, datetime.now(UTC))
+    if not revoke_token(connection, ws, token_id):
+        raise NotFound(f"token '{token_id}' does not exist in workspace '{ws}'")
+    audit.record(connection, ws, principal.name, "token_revoked", token_id, datetime.now(UTC))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

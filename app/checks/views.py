@@ -10,7 +10,7 @@ from app.background import in_thread
 from app.checks import service
 from app.checks.models import Check, CheckId, CheckIn
 from app.checks.runner import check_client, forget, run_check
-from app.deps import RuntimeDep, WorkspaceDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
 from app.runtime import Runtime
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
@@ -27,11 +27,9 @@ CheckPath = Annotated[
 
 
 @router.get("/checks", response_model=list[Check])
-def list_checks(ws: WorkspaceDep, runtime: RuntimeDep) -> list[Check]:
+def list_checks(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> list[Check]:
     """Every check of the workspace with its latest result, by id."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return service.list_checks(connection, ws)
+    return service.list_checks(connection, ws)
 
 
 @router.put(
@@ -57,11 +55,9 @@ def put_check(
 
 
 @router.get("/checks/{check_id}", response_model=Check)
-def get_check(ws: WorkspaceDep, check_id: CheckPath, runtime: RuntimeDep) -> Check:
+def get_check(ws: ExistingWorkspaceDep, check_id: CheckPath, connection: ConnectionDep) -> Check:
     """The check with its latest result, usual time and the certificate's days left."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return service.get_check(connection, ws, check_id)
+    return service.get_check(connection, ws, check_id)
 
 
 @router.post("/checks/{check_id}/run", response_model=Check)

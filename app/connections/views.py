@@ -14,20 +14,19 @@ from app.connections.service import (
     load_target,
     put_connection,
 )
-from app.deps import RuntimeDep, WorkspaceDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
 from app.errors import Conflict, NotFound
-from app.workspaces.service import require_workspace
 from connectors.http import EgressTransport
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["connections"])
 
 
 @router.get("/connections", response_model=list[ConnectionOut])
-def list_(ws: WorkspaceDep, runtime: RuntimeDep) -> list[ConnectionOut]:
+def list_(
+    ws: ExistingWorkspaceDep, connection: ConnectionDep, runtime: RuntimeDep
+) -> list[ConnectionOut]:
     """Every connection of the workspace, secrets masked, with the pollers' health."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return list_status(connection, runtime.secrets, ws)
+    return list_status(connection, runtime.secrets, ws)
 
 
 @router.put(
@@ -36,28 +35,31 @@ def list_(ws: WorkspaceDep, runtime: RuntimeDep) -> list[ConnectionOut]:
     responses={201: {"description": "Created"}, 200: {"description": "Replaced"}},
 )
 def put(
-    ws: WorkspaceDep, system: str, body: ConnectionIn, runtime: RuntimeDep, response: Response
+    ws: WorkspaceDep,
+    system: str,
+    body: ConnectionIn,
+    connection: ConnectionDep,
+    runtime: RuntimeDep,
+    response: Response,
 ) -> ConnectionOut:
     """Set how Arbiter reaches a system. Secrets are encrypted at rest and never read back."""
-    with runtime.engine.begin() as connection:
-        created = put_connection(connection, runtime.secrets, ws, system, body)
-        target = load_target(connection, runtime.secrets, ws, system)
+    created = put_connection(connection, runtime.secrets, ws, system, body)
+    target = load_target(connection, runtime.secrets, ws, system)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return describe(target)
 
 
 @router.get("/systems/{system}/connection", response_model=ConnectionOut)
-def get(ws: WorkspaceDep, system: str, runtime: RuntimeDep) -> ConnectionOut:
-    with runtime.engine.connect() as connection:
-        return describe(load_target(connection, runtime.secrets, ws, system))
+def get(
+    ws: WorkspaceDep, system: str, connection: ConnectionDep, runtime: RuntimeDep
+) -> ConnectionOut:
+    return describe(load_target(connection, runtime.secrets, ws, system))
 
 
 @router.delete("/systems/{system}/connection", status_code=status.HTTP_204_NO_CONTENT)
-def delete(ws: WorkspaceDep, system: str, runtime: RuntimeDep) -> Response:
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        if not delete_connection(connection, ws, system):
-            raise NotFound(f"system '{system}' has no connection")
+def delete(ws: ExistingWorkspaceDep, system: str, connection: ConnectionDep) -> Response:
+    if not delete_connection(connection, ws, system):
+        raise NotFound(f"system '{system}' has no connection")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from app.contracts import service
 from app.contracts.models import Contract, ContractIn, Costs, CostsIn
-from app.deps import RuntimeDep, WorkspaceDep
-from app.workspaces.service import require_workspace
+from app.deps import ConnectionDep, ExistingWorkspaceDep
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["contracts"])
 
@@ -26,11 +25,9 @@ VendorPath = Annotated[
 
 
 @router.get("/contracts", response_model=list[Contract])
-def list_contracts(ws: WorkspaceDep, runtime: RuntimeDep) -> list[Contract]:
+def list_contracts(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> list[Contract]:
     """Every vendor contract of the workspace, by vendor name."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return service.list_contracts(connection, ws)
+    return service.list_contracts(connection, ws)
 
 
 @router.put(
@@ -39,61 +36,59 @@ def list_contracts(ws: WorkspaceDep, runtime: RuntimeDep) -> list[Contract]:
     responses={201: {"model": Contract, "description": "Created"}},
 )
 def put_contract(
-    ws: WorkspaceDep, vendor: VendorPath, body: ContractIn, runtime: RuntimeDep, response: Response
+    ws: ExistingWorkspaceDep,
+    vendor: VendorPath,
+    body: ContractIn,
+    connection: ConnectionDep,
+    response: Response,
 ) -> Contract:
     """Create (201) or replace (200) the vendor's contract: the response and resolution times
     and the monthly availability it promises, its monthly fee, and the penalty per breach with
     its cap. The SLA report applies it to the incidents the vendor answers for."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        contract, created = service.put_contract(connection, ws, vendor, body)
+    contract, created = service.put_contract(connection, ws, vendor, body)
     response.status_code = 201 if created else 200
     return contract
 
 
 @router.get("/contracts/{vendor}", response_model=Contract)
-def get_contract(ws: WorkspaceDep, vendor: VendorPath, runtime: RuntimeDep) -> Contract:
+def get_contract(
+    ws: ExistingWorkspaceDep, vendor: VendorPath, connection: ConnectionDep
+) -> Contract:
     """The vendor's contract (404 when none is on file)."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return service.get_contract(connection, ws, vendor)
+    return service.get_contract(connection, ws, vendor)
 
 
 @router.delete("/contracts/{vendor}", status_code=204)
-def delete_contract(ws: WorkspaceDep, vendor: VendorPath, runtime: RuntimeDep) -> Response:
+def delete_contract(
+    ws: ExistingWorkspaceDep, vendor: VendorPath, connection: ConnectionDep
+) -> Response:
     """Remove the vendor's contract: the SLA report no longer computes its penalties."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        service.delete_contract(connection, ws, vendor)
+    service.delete_contract(connection, ws, vendor)
     return Response(status_code=204)
 
 
 @router.put(
     "/costs", response_model=Costs, responses={201: {"model": Costs, "description": "Created"}}
 )
-def put_costs(ws: WorkspaceDep, body: CostsIn, runtime: RuntimeDep, response: Response) -> Costs:
+def put_costs(
+    ws: ExistingWorkspaceDep, body: CostsIn, connection: ConnectionDep, response: Response
+) -> Costs:
     """Create (201) or replace (200) the hourly running costs: advertising (per hour, or a daily
     budget) and any other hourly cost, in one currency. Incidents on the order flow and the SLA
     report show what they cost while the order flow was down."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        costs, created = service.put_costs(connection, ws, body)
+    costs, created = service.put_costs(connection, ws, body)
     response.status_code = 201 if created else 200
     return costs
 
 
 @router.get("/costs", response_model=Costs)
-def get_costs(ws: WorkspaceDep, runtime: RuntimeDep) -> Costs:
+def get_costs(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> Costs:
     """The running costs, with everything per hour summed (404 when none are on file)."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return service.get_costs(connection, ws)
+    return service.get_costs(connection, ws)
 
 
 @router.delete("/costs", status_code=204)
-def delete_costs(ws: WorkspaceDep, runtime: RuntimeDep) -> Response:
+def delete_costs(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> Response:
     """Remove the running costs: incidents and reports no longer show what was spent."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        service.delete_costs(connection, ws)
+    service.delete_costs(connection, ws)
     return Response(status_code=204)

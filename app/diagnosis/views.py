@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from app.deps import RuntimeDep, WorkspaceDep
 from app.errors import NotFound
@@ -20,25 +19,24 @@ AsOf = Annotated[
 
 
 @router.get("/diagnosis", response_model=Diagnosis, response_model_by_alias=True)
-async def diagnosis(
+def diagnosis(
     ws: WorkspaceDep,
     runtime: RuntimeDep,
     as_of: AsOf = None,
     window_seconds: Annotated[float, Query(gt=0, le=90 * 86400)] = 86400,
-) -> dict[str, Any]:
+) -> Diagnosis:
     """The ranked suspects, most likely first; an empty list means nothing is wrong."""
     moment = as_of or datetime.now(UTC)
-    result = await run_in_threadpool(runtime.indexes.diagnose, ws, moment, window_seconds)
-    return result.model_dump(mode="json", by_alias=True)
+    return runtime.indexes.diagnose(ws, moment, window_seconds)
 
 
 @router.get("/traces/{namespace}/{value:path}", response_model=Trace, response_model_by_alias=True)
-async def trace(
+def trace(
     ws: WorkspaceDep, namespace: str, value: str, runtime: RuntimeDep, as_of: AsOf = None
-) -> dict[str, Any]:
+) -> Trace:
     """The journey of the entity with that identifier across every system."""
     moment = as_of or datetime.now(UTC)
-    result = await run_in_threadpool(runtime.indexes.trace, ws, namespace, value, moment)
+    result = runtime.indexes.trace(ws, namespace, value, moment)
     if result is None:
         raise NotFound(f"no event names {namespace}:{value}")
-    return result.model_dump(mode="json", by_alias=True)
+    return result

@@ -5,11 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from app.deps import RuntimeDep, WorkspaceDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
 from app.errors import Invalid
 from app.events.models import Accepted, EventBatch, EventPageOut, Moment
 from app.events.service import MAX_PAGE, parse_batch, prepare, read_events, storing
-from app.workspaces.service import require_workspace
 from graph.model import Event
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/events", tags=["events"])
@@ -56,8 +55,8 @@ async def post(ws: WorkspaceDep, request: Request, runtime: RuntimeDep) -> Accep
 
 @router.get("", response_model=EventPageOut)
 def list_(
-    ws: WorkspaceDep,
-    runtime: RuntimeDep,
+    ws: ExistingWorkspaceDep,
+    connection: ConnectionDep,
     ref: Annotated[
         str | None, Query(description="`namespace:value`, e.g. `shop:100045` or `sku:ABC-1`.")
     ] = None,
@@ -74,16 +73,14 @@ def list_(
         if not sep or not namespace or not value:
             raise Invalid.one(["query", "ref"], "expected namespace:value, e.g. shop:100045")
         parsed_ref = (namespace, value)
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        page = read_events(
-            connection,
-            ws,
-            ref=parsed_ref,
-            flow=flow,
-            since=since,
-            until=until,
-            limit=limit,
-            cursor=cursor,
-        )
+    page = read_events(
+        connection,
+        ws,
+        ref=parsed_ref,
+        flow=flow,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+    )
     return EventPageOut(events=page.events, next_cursor=page.next_cursor)

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
-from fastapi.concurrency import run_in_threadpool
 
 from app.auth.service import Principal
-from app.deps import OperatorDep, PrincipalDep, RuntimeDep, WorkspaceDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep, PrincipalDep, RuntimeDep
 from app.events.models import NaiveOrAwareMoment
 from app.incidents import service
 from app.incidents.models import (
@@ -21,8 +20,6 @@ from app.incidents.models import (
     incident_out,
 )
 from app.reports.impact import live_impact
-from app.runtime import Runtime
-from app.workspaces.service import require_workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/incidents", tags=["incidents"])
 
@@ -35,24 +32,10 @@ def _who(principal: Principal) -> str:
     return principal.name
 
 
-def _detail(runtime: Runtime, ws: str, incident_id: int) -> dict[str, Any]:
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        record = service.require_incident(connection, ws, incident_id)
-        out = incident_out(record, runtime.settings, ws)
-        out["evidence"] = record.evidence
-        out["timeline"] = [row._asdict() for row in service.timeline(connection, incident_id)]
-        out["notes"] = [row._asdict() for row in service.notes(connection, incident_id)]
-        out["deliveries"] = [
-            row._asdict() for row in service.deliveries(connection, ws, incident_id)
-        ]
-        out["impact"] = live_impact(runtime, connection, ws, record)
-    return out
-
-
 @router.get("", response_model=IncidentPage, response_model_by_alias=True)
 def list_(
-    ws: WorkspaceDep,
+    ws: ExistingWorkspaceDep,
+    connection: ConnectionDep,
     runtime: RuntimeDep,
     status: Annotated[StatusQuery, Query(description="open, resolved or all")] = "all",
     link: Annotated[
@@ -65,20 +48,14 @@ def list_(
     until: Annotated[NaiveOrAwareMoment | None, Query(description="Opened before this")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-) -> dict[str, Any]:
+) -> IncidentPage:
     """Incidents, newest first, filtered; pages through ``next_cursor``."""
     filters = service.IncidentFilter(
         status=status, link=link, party=party, since=_aware(since), until=_aware(until)
     )
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        found, following = service.list_incidents(
-            connection, ws, filters, limit=limit, cursor=cursor
-        )
-    return {
-        "incidents": [incident_out(r, runtime.settings, ws) for r in found],
-        "next_cursor": following,
-    }
+    found, following = service.list_incidents(connection, ws, filters, limit=limit, cursor=cursor)
+    incidents = [Incident.model_validate(incident_out(r, runtime.settings, ws)) for r in found]
+    return IncidentPage(incidents=incidents, next_cursor=following)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -88,50 +65,59 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail, response_model_by_alias=True)
-async def get(ws: WorkspaceDep, incident_id: IncidentId, runtime: RuntimeDep) -> dict[str, Any]:
+def get(
+    ws: ExistingWorkspaceDep,
+    incident_id: IncidentId,
+    connection: ConnectionDep,
+    runtime: RuntimeDep,
+) -> IncidentDetail:
     """The incident with its status-page timeline, notes and notification log, and what it
     cost so far (``impact``)."""
-    return await run_in_threadpool(_detail, runtime, ws, incident_id)
+    record = service.require_incident(connection, ws, incident_id)
+    out = incident_out(record, runtime.settings, ws)
+    out["evidence"] = record.evidence
+    out["timeline"] = [row._asdict() for row in service.timeline(connection, incident_id)]
+    out["notes"] = [row._asdict() for row in service.notes(connection, incident_id)]
+    out["deliveries"] = [row._asdict() for row in service.deliveries(connection, ws, incident_id)]
+    out["impact"] = live_impact(runtime, connection, ws, record)
+    return IncidentDetail.model_validate(out)
 
 
 @router.post("/{incident_id}/acknowledge", response_model=Incident, response_model_by_alias=True)
 def acknowledge(
-    ws: OperatorDep,
+    ws: ExistingWorkspaceDep,
     incident_id: IncidentId,
+    connection: ConnectionDep,
     runtime: RuntimeDep,
     principal: PrincipalDep,
     body: Annotated[AcknowledgeIn | None, Body()] = None,
-) -> dict[str, Any]:
+) -> Incident:
     """Someone is on it. The first acknowledgement stands; repeating one changes nothing."""
     by = body.by if body is not None and body.by else _who(principal)
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        record = service.acknowledge(
-            connection, ws, incident_id, by=by, at=datetime.now(UTC), actor=principal.name
-        )
-    return incident_out(record, runtime.settings, ws)
+    record = service.acknowledge(
+        connection, ws, incident_id, by=by, at=datetime.now(UTC), actor=principal.name
+    )
+    return Incident.model_validate(incident_out(record, runtime.settings, ws))
 
 
 @router.post(
     "/{incident_id}/notes", response_model=Note, status_code=201, response_model_by_alias=True
 )
 def add_note(
-    ws: OperatorDep,
+    ws: ExistingWorkspaceDep,
     incident_id: IncidentId,
     body: NoteIn,
-    runtime: RuntimeDep,
+    connection: ConnectionDep,
     principal: PrincipalDep,
-) -> dict[str, Any]:
+) -> Note:
     """Add a note (what was tried, what the vendor said) to the incident."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        row = service.add_note(
-            connection,
-            ws,
-            incident_id,
-            author=body.author or _who(principal),
-            text=body.text,
-            at=datetime.now(UTC),
-            actor=principal.name,
-        )
-    return row._asdict()
+    row = service.add_note(
+        connection,
+        ws,
+        incident_id,
+        author=body.author or _who(principal),
+        text=body.text,
+        at=datetime.now(UTC),
+        actor=principal.name,
+    )
+    return Note.model_validate(row._asdict())

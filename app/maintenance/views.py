@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.deps import RuntimeDep, WorkspaceDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep
 from app.maintenance import service
 from app.maintenance.models import Window, WindowIn
 from app.topology.service import get_topology
-from app.workspaces.service import require_workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["maintenance"])
 
@@ -19,20 +18,18 @@ WindowPath = Annotated[int, Path(ge=1, le=2**62)]
 
 
 @router.post("/maintenance", response_model=Window, status_code=201)
-def create_window(ws: WorkspaceDep, body: WindowIn, runtime: RuntimeDep) -> Window:
+def create_window(ws: ExistingWorkspaceDep, body: WindowIn, connection: ConnectionDep) -> Window:
     """Declare a planned maintenance window of one system (at most 7 days): no incident opens
     for what it causes, its time is not downtime in the SLA report, and the public status
     page announces it in advance (without naming the system)."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        service.validate(body, get_topology(connection, ws))
-        return service.create(connection, ws, body)
+    service.validate(body, get_topology(connection, ws))
+    return service.create(connection, ws, body)
 
 
 @router.get("/maintenance", response_model=list[Window])
 def list_windows(
-    ws: WorkspaceDep,
-    runtime: RuntimeDep,
+    ws: ExistingWorkspaceDep,
+    connection: ConnectionDep,
     since: Annotated[datetime | None, Query(description="Default: 30 days ago.")] = None,
     until: Annotated[datetime | None, Query(description="Default: 90 days ahead.")] = None,
 ) -> list[Window]:
@@ -40,17 +37,15 @@ def list_windows(
     now = datetime.now(UTC)
     start = _aware(since) or now - timedelta(days=30)
     end = _aware(until) or now + timedelta(days=90)
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return service.windows_between(connection, ws, start, end)
+    return service.windows_between(connection, ws, start, end)
 
 
 @router.delete("/maintenance/{window_id}", status_code=204)
-def delete_window(ws: WorkspaceDep, window_id: WindowPath, runtime: RuntimeDep) -> Response:
+def delete_window(
+    ws: ExistingWorkspaceDep, window_id: WindowPath, connection: ConnectionDep
+) -> Response:
     """Cancel a window."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        service.delete_window(connection, ws, window_id)
+    service.delete_window(connection, ws, window_id)
     return Response(status_code=204)
 
 

@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from app.deps import RuntimeDep, WorkspaceDep
@@ -26,7 +25,7 @@ def _start_of_month(moment: datetime) -> datetime:
     response_model=SlaReport,
     responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
 )
-async def sla(
+def sla(
     ws: WorkspaceDep,
     runtime: RuntimeDep,
     since: Annotated[
@@ -48,7 +47,7 @@ async def sla(
         raise Invalid.one(["query", "since"], "since must be before until")
     if (end - start).days > MAX_PERIOD_DAYS:
         raise Invalid.one(["query", "since"], f"the period may span {MAX_PERIOD_DAYS} days at most")
-    report = await run_in_threadpool(sla_report, runtime, ws, start, end)
+    report = sla_report(runtime, ws, start, end)
     if format == "json":
         return report
     name = f"sla-{ws}-{start:%Y%m%d}-{end:%Y%m%d}.csv"

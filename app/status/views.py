@@ -11,17 +11,15 @@ from typing import Annotated, Any
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.dashboard.access import render_fragment, valid_workspace_id
-from app.deps import RuntimeDep, WorkspaceDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep
 from app.maintenance.service import announced
 from app.runtime import Runtime
 from app.status import service
 from app.status.models import PublicStatus, StatusPage, StatusPageIn, Update, UpdateIn
 from app.topology.service import get_topology
-from app.workspaces.service import require_workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["status page"])
 public = APIRouter(prefix="/status/{ws}", tags=["public status page"])
@@ -30,11 +28,9 @@ UpdatePath = Annotated[int, Path(ge=1, le=2**62)]
 
 
 @router.get("/status-page", response_model=StatusPage)
-def get_status_page(ws: WorkspaceDep, runtime: RuntimeDep) -> StatusPage:
+def get_status_page(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> StatusPage:
     """The status page's settings (404 when none was PUT)."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return service.require_page(connection, ws)
+    return service.require_page(connection, ws)
 
 
 @router.put(
@@ -43,42 +39,38 @@ def get_status_page(ws: WorkspaceDep, runtime: RuntimeDep) -> StatusPage:
     responses={201: {"model": StatusPage, "description": "Created"}},
 )
 def put_status_page(
-    ws: WorkspaceDep, body: StatusPageIn, runtime: RuntimeDep, response: Response
+    ws: ExistingWorkspaceDep, body: StatusPageIn, connection: ConnectionDep, response: Response
 ) -> StatusPage:
     """Create (201) or replace (200) the page's settings: `enabled` publishes it at
     `/status/{ws}` (no sign-in), in the shop's `language` (`pl`, `en`), name, https logo and
     accent colour, with the emergency contacts the page gives when the shop is unavailable."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        page, created = service.put_page(connection, ws, body)
+    page, created = service.put_page(connection, ws, body)
     response.status_code = 201 if created else 200
     return page
 
 
 @router.get("/status-page/updates", response_model=list[Update])
-def list_status_updates(ws: WorkspaceDep, runtime: RuntimeDep) -> list[Update]:
+def list_status_updates(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> list[Update]:
     """The updates posted in the past 90 days, newest first."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return service.list_updates(connection, ws, datetime.now(UTC) - service.HISTORY)
+    return service.list_updates(connection, ws, datetime.now(UTC) - service.HISTORY)
 
 
 @router.post("/status-page/updates", response_model=Update, status_code=201)
-def post_status_update(ws: WorkspaceDep, body: UpdateIn, runtime: RuntimeDep) -> Update:
+def post_status_update(
+    ws: ExistingWorkspaceDep, body: UpdateIn, connection: ConnectionDep
+) -> Update:
     """Post an update for customers: a `template` (`orders_late`, `stock_stale`,
     `shop_unavailable`, `maintenance`, `investigating`, `resolved`) in the page's language
     with its contacts filled in, or a `message` of your own."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        return service.post_update(connection, ws, body, datetime.now(UTC))
+    return service.post_update(connection, ws, body, datetime.now(UTC))
 
 
 @router.delete("/status-page/updates/{update_id}", status_code=204)
-def delete_status_update(ws: WorkspaceDep, update_id: UpdatePath, runtime: RuntimeDep) -> Response:
+def delete_status_update(
+    ws: ExistingWorkspaceDep, update_id: UpdatePath, connection: ConnectionDep
+) -> Response:
     """Withdraw an update (the feeds drop it)."""
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        service.delete_update(connection, ws, update_id)
+    service.delete_update(connection, ws, update_id)
     return Response(status_code=204)
 
 
@@ -115,11 +107,11 @@ def _identity(text: str) -> str:
     return text
 
 
-async def _html(
+def _html(
     request: Request, runtime: Runtime, ws: str, template: str, *, embeddable: bool
 ) -> Response:
     now = datetime.now(UTC)
-    status = await run_in_threadpool(public_view, runtime, ws, now)
+    status = public_view(runtime, ws, now)
     headers = _page_headers(embeddable=embeddable)
     if status is None:
         return HTMLResponse(_NOT_FOUND, 404, headers=headers)
@@ -129,17 +121,17 @@ async def _html(
 
 
 @public.get("", response_class=HTMLResponse)
-async def status_page(request: Request, ws: str, runtime: RuntimeDep) -> Response:
+def status_page(request: Request, ws: str, runtime: RuntimeDep) -> Response:
     """The shop's status page for its customers: what works and what does not, the planned
     maintenance, the updates and the past 90 days. No sign-in; 404 unless published."""
-    return await _html(request, runtime, ws, "status_public.html", embeddable=False)
+    return _html(request, runtime, ws, "status_public.html", embeddable=False)
 
 
 @public.get("/banner", response_class=HTMLResponse)
-async def status_banner(request: Request, ws: str, runtime: RuntimeDep) -> Response:
+def status_banner(request: Request, ws: str, runtime: RuntimeDep) -> Response:
     """A one-line banner (no script) for a theme to embed:
     `<iframe src=".../status/{ws}/banner" sandbox title="Shop status"></iframe>`."""
-    return await _html(request, runtime, ws, "status_banner.html", embeddable=True)
+    return _html(request, runtime, ws, "status_banner.html", embeddable=True)
 
 
 def _feed_headers() -> dict[str, str]:
@@ -148,10 +140,10 @@ def _feed_headers() -> dict[str, str]:
 
 
 @public.get("/feed.json")
-async def status_json_feed(request: Request, ws: str, runtime: RuntimeDep) -> Response:
+def status_json_feed(request: Request, ws: str, runtime: RuntimeDep) -> Response:
     """JSON Feed 1.1 of the updates (automatic ones from incidents and the merchant's own),
     with `_status` (`state`, `headline`, `now`, `planned`) for a banner."""
-    status = await run_in_threadpool(public_view, runtime, ws, datetime.now(UTC))
+    status = public_view(runtime, ws, datetime.now(UTC))
     if status is None:
         return JSONResponse({"detail": "no status page here"}, 404)
     page = f"{str(request.base_url).rstrip('/')}/status/{ws}"
@@ -176,9 +168,9 @@ async def status_json_feed(request: Request, ws: str, runtime: RuntimeDep) -> Re
 
 
 @public.get("/feed.atom")
-async def status_atom_feed(request: Request, ws: str, runtime: RuntimeDep) -> Response:
+def status_atom_feed(request: Request, ws: str, runtime: RuntimeDep) -> Response:
     """Atom feed of the same updates, for feed readers and social media automations."""
-    status = await run_in_threadpool(public_view, runtime, ws, datetime.now(UTC))
+    status = public_view(runtime, ws, datetime.now(UTC))
     if status is None:
         return Response("no status page here", 404, media_type="text/plain")
     page = f"{str(request.base_url).rstrip('/')}/status/{ws}"

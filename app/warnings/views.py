@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from app.deps import RuntimeDep, WorkspaceDep
 from app.events.models import Moment
@@ -15,7 +14,7 @@ router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["warnings"])
 
 
 @router.get("/warnings", response_model=WarningList, response_model_by_alias=True)
-async def warnings(
+def warnings(
     ws: WorkspaceDep,
     runtime: RuntimeDep,
     as_of: Annotated[
@@ -26,4 +25,4 @@ async def warnings(
     failing credentials, rate-limit pressure, webhooks about to be disabled. Distinct from
     incidents, which are failures that already happened."""
     moment = (as_of or datetime.now(UTC)).astimezone(UTC)
-    return await run_in_threadpool(warnings_for, runtime, ws, moment)
+    return warnings_for(runtime, ws, moment)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
-from app.deps import AdminDep, PrincipalDep, RuntimeDep, WorkspaceDep
+from app.deps import AdminDep, ConnectionDep, PrincipalDep, RuntimeDep, WorkspaceDep
 from app.errors import NotFound
 from app.workspaces.models import WorkspaceIn, WorkspaceOut
 from app.workspaces.service import (
@@ -18,9 +18,8 @@ router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"])
 
 
 @router.get("", response_model=list[WorkspaceOut])
-def list_(runtime: RuntimeDep, principal: PrincipalDep) -> list[WorkspaceOut]:
-    with runtime.engine.connect() as connection:
-        found = list_workspaces(connection)
+def list_(connection: ConnectionDep, principal: PrincipalDep) -> list[WorkspaceOut]:
+    found = list_workspaces(connection)
     return [WorkspaceOut(**vars(w)) for w in found if principal.may_access(w.id)]
 
 
@@ -34,20 +33,18 @@ def list_(runtime: RuntimeDep, principal: PrincipalDep) -> list[WorkspaceOut]:
 )
 def put(
     ws: WorkspaceDep,
-    runtime: RuntimeDep,
+    connection: ConnectionDep,
     response: Response,
     body: Annotated[WorkspaceIn | None, Body()] = None,
 ) -> WorkspaceOut:
-    with runtime.engine.begin() as connection:
-        workspace, created = put_workspace(connection, ws, body.name if body else None)
+    workspace, created = put_workspace(connection, ws, body.name if body else None)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return WorkspaceOut(**vars(workspace))
 
 
 @router.get("/{ws}", response_model=WorkspaceOut)
-def get(ws: WorkspaceDep, runtime: RuntimeDep) -> WorkspaceOut:
-    with runtime.engine.connect() as connection:
-        return WorkspaceOut(**vars(require_workspace(connection, ws)))
+def get(ws: WorkspaceDep, connection: ConnectionDep) -> WorkspaceOut:
+    return WorkspaceOut(**vars(require_workspace(connection, ws)))
 
 
 @router.delete("/{ws}", status_code=status.HTTP_204_NO_CONTENT)
