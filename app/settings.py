@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.auth.providers import OidcProvider
 from connectors.http import EgressMode
 
 
@@ -39,6 +40,16 @@ class Settings(BaseSettings):
         "(mailtos://user:pass@smtp.example.com?from=arbiter@example.com); each message goes "
         "to the account's own address. Unset: invitation links are shown to the inviter only, "
         "and reset links cannot be sent.",
+    )
+    oidc_providers: list[OidcProvider] = Field(
+        default_factory=list,
+        description="OpenID Connect providers people may sign in with, a JSON list: "
+        '[{"id": "google", "name": "Google", "issuer": "https://accounts.google.com", '
+        '"client_id": "...", "client_secret": "..."}] (Microsoft Entra ID: issuer '
+        "https://login.microsoftonline.com/<tenant id>/v2.0; Keycloak: "
+        "https://<host>/realms/<realm>; optional: discovery_url, scope). Register "
+        "<public_url>/signin/oidc/<id>/callback as the redirect URI. A sign-in is matched "
+        "by its verified e-mail to an account or a pending invitation; nobody else gets in.",
     )
     host: str = Field(default="127.0.0.1", description="Default address for `arbiter serve`.")
     port: int = Field(default=8000, ge=0, le=65535, description="Default port of `serve`.")

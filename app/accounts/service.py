@@ -348,6 +348,41 @@ def accept_invitation(
     return _load(connection, account_id)
 
 
+def account_for_verified_email(
+    connection: Connection, email: str, now: datetime
+) -> tuple[Account | None, list[tuple[str, str]]]:
+    """The account of an address its holder proved at an identity provider (OpenID Connect),
+    and the (workspace, role) of each pending invitation to it, accepted now. An address with
+    neither an account nor a pending invitation gets nothing: None."""
+    try:
+        address = normal_email(email)
+    except AccountError:
+        return None, []
+    waiting = connection.execute(
+        select(invitations)
+        .where(
+            invitations.c.email == address,
+            invitations.c.accepted_at.is_(None),
+            invitations.c.withdrawn_at.is_(None),
+            invitations.c.expires_at > now,
+        )
+        .order_by(invitations.c.created_at)
+    ).all()
+    account_id = _by_email(connection, address)
+    if account_id is None:
+        if not waiting:
+            return None, []
+        account_id = create_account(connection, address, None, now)
+    for row in waiting:
+        set_role(connection, row.workspace_id, account_id, row.role, now)
+        connection.execute(
+            update(invitations)
+            .where(invitations.c.token_hash == row.token_hash)
+            .values(accepted_at=now)
+        )
+    return _load(connection, account_id), [(r.workspace_id, r.role) for r in waiting]
+
+
 def request_reset(connection: Connection, email: str, now: datetime) -> str | None:
     """A reset link's token for the account, or None when there is no such account (the caller
     answers the same either way)."""

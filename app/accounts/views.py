@@ -14,10 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection
 
 from app.accounts import mail
 from app.accounts import service as accounts
+from app.accounts.oidc_views import router as oidc_router
+from app.accounts.signins import client_address, record_signin, signin_page
 from app.audit import service as audit
 from app.auth import throttle
 from app.dashboard.access import SessionDep, home_of, render, safe_next
@@ -52,26 +53,6 @@ PasswordField = Annotated[str, Form(max_length=1000)]
 CsrfField = Annotated[str, Form(max_length=200)]
 
 
-def _signin_page(
-    request: Request, next_path: str | None, error: str, status_code: int, email: str = ""
-) -> Response:
-    context = {"next": safe_next(next_path), "error": error, "email": email}
-    return public_form_page(request, "signin.html", context, status_code)
-
-
-def _record_signin(
-    connection: Connection, account: accounts.Account, how: str, now: datetime, address: str
-) -> None:
-    for ws in account.roles:
-        audit.record(
-            connection, ws, account.email, "signed_in", account.email, now, via=how, address=address
-        )
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 # -- signing in with e-mail and password ----------------------------------------------------------
 
 
@@ -85,12 +66,12 @@ async def signin_account(
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
-        return _signin_page(request, next, "The form expired. Please sign in again.", 403, email)
+        return signin_page(request, next, "The form expired. Please sign in again.", 403, email)
     try:
         throttle.check(request)
     except throttle.TooManyFailures as exc:
-        page = _signin_page(request, next, "Too many failed sign-ins. Try again later.", 429)
-        page.headers["Retry-After"] = str(exc.retry_after)
+        page = signin_page(request, next, "Too many failed sign-ins. Try again later.", 429)
+        page.headers.update(exc.headers or {})
         return page
     now = utc_now()
     user_agent = request.headers.get("user-agent", "")
@@ -101,7 +82,7 @@ async def signin_account(
             if result.account is None:
                 return result, None
             cookie, _csrf = accounts.open_session(connection, result.account.id, user_agent, now)
-            _record_signin(connection, result.account, "password", now, _address(request))
+            record_signin(connection, result.account, "password", now, client_address(request))
             return result, cookie
 
     result, cookie = await run_in_threadpool(start)
@@ -109,8 +90,8 @@ async def signin_account(
         throttle.failed(request)
         if result.locked_until is not None:
             message = "Too many failed sign-ins for this account. Try again in 15 minutes."
-            return _signin_page(request, next, message, 423, email)
-        return _signin_page(request, next, "That e-mail and password do not match.", 401, email)
+            return signin_page(request, next, message, 423, email)
+        return signin_page(request, next, "That e-mail and password do not match.", 401, email)
     target = safe_next(next) or "/workspaces"
     return signed_in_redirect(request, target, cookie)
 
@@ -157,7 +138,7 @@ async def accept_invitation(
         throttle.check(request)
     except throttle.TooManyFailures as exc:
         page = problem_page(request, None, 429, "Too many attempts", "Try again in a minute.")
-        page.headers["Retry-After"] = str(exc.retry_after)
+        page.headers.update(exc.headers or {})
         return page
     now = utc_now()
     user_agent = request.headers.get("user-agent", "")
@@ -184,7 +165,7 @@ async def accept_invitation(
                 role=invitation.role,
             )
             cookie, _csrf = accounts.open_session(connection, account.id, user_agent, now)
-            _record_signin(connection, account, "invitation", now, _address(request))
+            record_signin(connection, account, "invitation", now, client_address(request))
             return cookie, None, invitation
 
     cookie, error, invitation = await run_in_threadpool(accept)
@@ -215,7 +196,7 @@ async def reset_request(
         page = public_form_page(
             request, "reset_request.html", {"sent": False, "error": "Try again later."}, 429
         )
-        page.headers["Retry-After"] = str(exc.retry_after)
+        page.headers.update(exc.headers or {})
         return page
     # Each request counts as a failure: resets are rare, and an address-guesser is slowed down.
     throttle.failed(request)
@@ -588,3 +569,6 @@ def withdraw(
     if withdraw_invitation(runtime, ws, invitation_id[:40], principal.name) is None:
         raise NotFound(f"no pending invitation '{invitation_id}' in workspace '{ws}'")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+router.include_router(oidc_router)

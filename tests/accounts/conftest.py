@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.accounts.oidc_provider import fake_provider, provider  # noqa: F401 - fixtures
 from tests.dashboard.conftest import (
     WORKSPACE,
     admin_api,
