@@ -33,15 +33,17 @@ def serve(
 
     overrides = {"host": host, "port": port}
     settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if settings.log_level.lower() != "debug":
-        # One line per outgoing poll request drowns what matters.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    if settings.role == "worker":
+        typer.echo("ARBITER_ROLE=worker: run `arbiter worker` for the background work.")
+        raise typer.Exit(2)
+    if settings.role == "api" and settings.is_sqlite:
+        typer.echo("ARBITER_ROLE=api needs PostgreSQL: on SQLite one process does everything.")
+        raise typer.Exit(2)
+    _configure_logging(settings)
     runtime = Runtime.start(decide_demo(settings))
     store = "SQLite" if settings.is_sqlite else "PostgreSQL"
-    typer.echo(f"Arbiter on http://{settings.host}:{settings.port}/  (store: {store})")
+    role = "" if settings.role == "all" else f", role: {settings.role}"
+    typer.echo(f"Arbiter on http://{settings.host}:{settings.port}/  (store: {store}{role})")
     if runtime.admin_token_path is not None:
         typer.echo(f"Admin token: in {runtime.admin_token_path.resolve()}")
     else:
@@ -52,6 +54,46 @@ def serve(
         port=settings.port,
         log_level=settings.log_level.lower(),
     )
+
+
+@cli.command()
+def worker() -> None:
+    """Run pollers, webhook sweeps, incidents and exporters (PostgreSQL; as many as needed).
+
+    Workspaces are shared among the running workers through leases in PostgreSQL; a worker
+    that stops or dies has its workspaces taken over by the others. `arbiter serve` with
+    ARBITER_ROLE=api then only answers the API.
+    """
+    import asyncio
+
+    from app import egress
+    from app.runtime import Runtime
+    from app.workers.service import run_worker
+
+    settings = Settings().model_copy(update={"role": "worker", "demo": False})
+    if settings.is_sqlite:
+        typer.echo(
+            "arbiter worker needs PostgreSQL (ARBITER_DATABASE_URL=postgresql+psycopg://...): "
+            "on SQLite `arbiter serve` does all the work in one process."
+        )
+        raise typer.Exit(2)
+    _configure_logging(settings)
+    runtime = Runtime.start(settings)
+    egress.configure(settings.egress)
+    typer.echo(f"Arbiter worker {runtime.scope.worker.id} (store: PostgreSQL)")
+    try:
+        asyncio.run(run_worker(runtime))
+    finally:
+        runtime.close()
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if settings.log_level.lower() != "debug":
+        # One line per outgoing poll request drowns what matters.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @cli.command()

@@ -21,6 +21,7 @@ from app.incidents.state import IncidentState
 from app.notifications.dispatcher import Dispatcher
 from app.settings import Settings
 from app.warnings.statuses import ConnectorStatuses
+from app.workers.scope import WorkScope
 from graph.hops import SKEW_TOLERANCE_SECONDS
 from graph.model import Event
 
@@ -47,6 +48,9 @@ class Runtime:
     incidents: IncidentState = field(init=False)
     """The incident evaluator's alert dispatcher, per-workspace locks and last results."""
     connector_statuses: ConnectorStatuses = field(default_factory=ConnectorStatuses)
+    scope: WorkScope = field(default_factory=WorkScope)
+    """The workspaces whose background work this process does: all of them, unless it
+    takes part in the leases of several workers on PostgreSQL (app.workers)."""
     """What pollers, receivers and checks report of each system, for the warning rules."""
     """Per-process caches of the services, each under its service's name."""
     _fed: queue.SimpleQueue[tuple[str, Sequence[tuple[int, Event]]] | threading.Event | None] = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -108,9 +109,31 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="Log level of the service.")
     background: bool = Field(
         default=True,
-        description="Run the pollers, the webhook sweeper, the incident evaluator and the "
-        "exporters in this process. With several processes on one PostgreSQL, keep it on in "
-        "exactly one.",
+        description="Run this process's background work (which work: ARBITER_ROLE); false "
+        "runs none at all.",
+    )
+    role: Literal["all", "api", "worker"] = Field(
+        default="all",
+        description="What `arbiter serve` runs besides the API. 'all': the background work "
+        "too (pollers, webhook sweeper, incidents, exporters), the one process of a SQLite "
+        "install. 'api' (PostgreSQL only): the API alone, stateless, next to `arbiter worker` "
+        "processes that do the background work. 'worker' is what `arbiter worker` runs.",
+    )
+    lease_seconds: float = Field(
+        default=20.0,
+        ge=2,
+        le=600,
+        description="PostgreSQL: how long a worker's lease on a workspace lasts unless renewed; "
+        "a worker that dies has its workspaces taken over by the others within about this "
+        "long plus one renewal period.",
+    )
+    lease_renew_seconds: float = Field(
+        default=4.0,
+        gt=0,
+        le=120,
+        description="PostgreSQL: how often each worker renews its leases and rebalances "
+        "(less than half of lease_seconds; a worker stops a workspace's work this long "
+        "before its lease could end).",
     )
     index_live_days: float = Field(
         default=2,

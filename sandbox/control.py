@@ -8,6 +8,8 @@ orders and change stock on demand.
   numbers in each system once known (``null`` where not yet) · ``GET /orders/{shop_number}``
 - ``POST /stock`` ``{"sku", "quantity"}`` sets the ERP's stock · ``GET /stock``
 - ``GET /events?limit=`` the events reported most recently · ``POST /webhooks/reset``
+- ``GET /requests?system=&agent_prefix=&limit=`` requests the imitated systems received,
+  counted by system and User-Agent, and the newest ones with their time
 """
 
 from __future__ import annotations
@@ -222,6 +224,19 @@ def create_control_app(world: World) -> FastAPI:
                 "now": timefmt.iso_z(world.clock()),
             }
         )
+
+    @app.get("/requests")
+    async def received_requests(
+        system: str | None = None,
+        agent_prefix: str = "",
+        limit: Annotated[int, Query(ge=1, le=20_000)] = 1000,
+    ) -> dict[str, Any]:
+        """Requests counted by system and User-Agent; the newest ones kept, with their time."""
+        log = world.requests
+        return {
+            "counts": log.counts,
+            "requests": log.recent(system=system, agent_prefix=agent_prefix, limit=limit),
+        }
 
     @app.post("/webhooks/reset")
     async def reset_webhooks() -> dict[str, Any]:

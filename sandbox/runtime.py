@@ -24,6 +24,7 @@ from sandbox.control import create_control_app
 from sandbox.integrations import OmsIntegrations
 from sandbox.magento import create_magento_app
 from sandbox.odoo import create_odoo_app
+from sandbox.requests import RecordRequests
 from sandbox.seen import SeenReporter
 from sandbox.storefront import Storefront
 from sandbox.traffic import orders, payments, stock
@@ -60,13 +61,15 @@ class Sandbox:
 
     def apps(self) -> dict[str, FastAPI]:
         world = self.world
-        return {
+        systems = {
             "shop": create_woo_app(world),
             "magento": create_magento_app(world),
             "oms": create_baselinker_app(world),
             "erp": create_odoo_app(world),
-            "control": create_control_app(world),
         }
+        for name, app in systems.items():
+            app.add_middleware(RecordRequests, log=world.requests, system=name)
+        return {**systems, "control": create_control_app(world)}
 
     async def start(self) -> None:
         config, world = self.config, self.world

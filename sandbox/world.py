@@ -17,6 +17,7 @@ from sandbox.config import SandboxConfig
 from sandbox.erp import ErpService
 from sandbox.faults import Fault, FaultRegistry
 from sandbox.reporter import EventReporter
+from sandbox.requests import RequestLog
 from sandbox.stores import CATALOG, MagentoSourceItem, MagentoStore, OmsStore, ShopStore
 from sandbox.woo_webhooks import WooWebhooks
 
@@ -59,6 +60,8 @@ class World:
     webhooks: WooWebhooks | None = None
     payments: list[tuple[datetime, int, str]] = field(default_factory=list)
     """A heap of (due, shop order id, status): the payment outcomes still to come."""
+    requests: RequestLog = field(default_factory=RequestLog)
+    """Every request the imitated systems received, by system and caller."""
 
     @classmethod
     def create(cls, config: SandboxConfig, *, reporter: EventReporter | None = None) -> World:

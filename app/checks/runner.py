@@ -108,10 +108,13 @@ async def _loop(runtime: Runtime) -> None:
                 now = time.monotonic()
                 for item in due:
                     key = (item.workspace_id, item.check_id)
+                    if not runtime.scope.holds(item.workspace_id):
+                        continue  # another worker's workspace (app.workers)
                     if key in tasks or next_due.get(key, 0.0) > now:
                         continue
                     next_due[key] = now + item.check.interval_seconds
                     tasks[key] = asyncio.create_task(_guarded(runtime, item, client))
+                    runtime.scope.track(item.workspace_id, tasks[key])
                 for key, task in list(tasks.items()):
                     if task.done():
                         del tasks[key]

@@ -125,7 +125,9 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
     )
     if dropped:
         log.warning("poll of %s/%s: %s", target.workspace_id, target.system_id, dropped[0])
-    stored = await runtime.writer.run_async(partial(_persist, target, usable, cursor, status))
+    stored = await runtime.writer.run_async(
+        partial(_persist, runtime, target, usable, cursor, status)
+    )
     runtime.events_stored(target.workspace_id, stored)
     record_connector_status(
         runtime,
@@ -145,12 +147,16 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
 
 
 def _persist(
+    runtime: Runtime,
     target: Target,
     events: list[Event],
     cursor: dict[str, Any] | None,
     status: dict[str, Any],
     connection: Connection,
 ) -> list[tuple[int, Event]]:
+    # Only while this process still holds the workspace: a worker that lost it must not
+    # store a cursor behind the new holder's back.
+    runtime.scope.fence(connection, target.workspace_id)
     stored = store_events(connection, target.workspace_id, events).stored if events else []
     save_poll(connection, target.workspace_id, target.system_id, cursor=cursor, status=status)
     return stored
@@ -167,6 +173,7 @@ async def _loop(runtime: Runtime) -> None:
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(30.0, connect=10.0),
         transport=EgressTransport(runtime.settings.egress),
+        headers={"User-Agent": runtime.scope.agent},
     ) as client:
         try:
             while True:
@@ -177,6 +184,8 @@ async def _loop(runtime: Runtime) -> None:
                     versions = {}
                 now = time.monotonic()
                 for key, version in versions.items():
+                    if not runtime.scope.holds(key[0]):
+                        continue  # another worker's workspace (app.workers)
                     if key in running or next_due.get(key, 0.0) > now or idle.get(key) == version:
                         continue
                     # Read (secrets opened) only when due: its cursor and status as stored.
@@ -198,6 +207,7 @@ async def _loop(runtime: Runtime) -> None:
                     if cached is None or cached[0] != fingerprint:
                         cached = connectors[key] = (fingerprint, connector_for(target, client))
                     running[key] = asyncio.create_task(_guarded(runtime, target, cached[1]))
+                    runtime.scope.track(key[0], running[key])
                 for key, task in list(running.items()):
                     if task.done():
                         del running[key]

@@ -97,6 +97,7 @@ def _evaluate(
     observations = observe(s for s in diagnosis.suspects if not planned(s))
     last_success = {link_key(h.link): h.last_success for h in health}
     with runtime.engine.begin() as connection:
+        runtime.scope.fence(connection, workspace_id)  # another worker took it meanwhile
         changes = step(
             latest_by_key(connection, workspace_id),
             observations,
@@ -137,12 +138,13 @@ def open_incident_counts(runtime: Runtime) -> dict[str, int]:
 
 
 def workspaces_to_evaluate(runtime: Runtime) -> list[str]:
-    """Every workspace with a topology (without one there is nothing to diagnose)."""
+    """Every workspace with a topology (without one there is nothing to diagnose) that this
+    process holds."""
     with runtime.engine.connect() as connection:
         rows = connection.execute(
             select(topologies.c.workspace_id).order_by(topologies.c.workspace_id)
         )
-        return [row.workspace_id for row in rows]
+        return [row.workspace_id for row in rows if runtime.scope.holds(row.workspace_id)]
 
 
 class _Scheduler:
@@ -193,6 +195,7 @@ class _Scheduler:
                 next_full = time.monotonic() + self.interval
             else:
                 due = sorted(ws for ws, deadline in self.dirty.items() if deadline <= now)
+                due = [ws for ws in due if self.runtime.scope.holds(ws)]
                 for workspace_id in due:
                     del self.dirty[workspace_id]
                 await self._evaluate(due)

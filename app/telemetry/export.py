@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,12 +90,15 @@ class JourneyExporter:
         *,
         max_journeys: int = 2000,
         journeys_per_request: int = 200,
+        holds: Callable[[str], bool] = lambda _workspace: True,
     ) -> None:
         self._engine = engine
         self._indexes = indexes
         self._exporter = exporter
         self._max_journeys = max_journeys
         self._per_request = journeys_per_request
+        self._holds = holds
+        """Whether this process exports a workspace (several workers: app.workers)."""
         self._start_seq: int | None = None
         self._workspaces: dict[str, _WorkspaceState] = {}
 
@@ -115,6 +118,8 @@ class JourneyExporter:
             del self._workspaces[gone]
         total = ExportReport()
         for ws in workspace_ids:
+            if not self._holds(ws):
+                continue
             try:
                 report = self._export_workspace(ws, moment)
             except Exception:  # one workspace's trouble must not stop the others
@@ -238,7 +243,7 @@ async def journey_export(runtime: Runtime) -> AsyncIterator[None]:
     if exporter is None:
         yield
         return
-    worker = JourneyExporter(runtime.engine, runtime.indexes, exporter)
+    worker = JourneyExporter(runtime.engine, runtime.indexes, exporter, holds=runtime.scope.holds)
     interval = runtime.settings.otlp_export_interval_seconds
     stop = asyncio.Event()
 

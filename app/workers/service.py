@@ -1,0 +1,141 @@
+"""What a process runs besides answering requests, by its role (``ARBITER_ROLE``).
+
+- ``all`` (the default): everything. On SQLite this is the one process of the install and it
+  holds every workspace; on PostgreSQL it also takes part in the leases, like a worker.
+- ``api`` (``arbiter serve`` on PostgreSQL next to ``arbiter worker`` processes): only what
+  serving needs (warming the diagnosis indexes); no poller, sweeper, evaluator or exporter.
+- ``worker`` (``arbiter worker``): the work of the workspaces it holds a lease on (pollers,
+  storefront checks, incident evaluation, journey export) and, in the one worker that holds
+  the store's lease, the store-wide work (the webhook sweeper, retention).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from app.background import in_thread, running
+from app.checks.runner import storefront_checks
+from app.connections.poller import pollers
+from app.db.retention import retention_sweeper
+from app.demo import demo
+from app.diagnosis.warmup import index_warmer
+from app.incidents.evaluator import incident_evaluator
+from app.runtime import Runtime
+from app.telemetry.export import journey_export
+from app.webhooks.service import pending_sweeper
+from app.workers import leases
+from app.workers.scope import LeasedScope
+
+log = logging.getLogger("arbiter.workers")
+
+BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
+
+SERVING: tuple[BackgroundService, ...] = (demo, index_warmer)
+"""Run by the processes that answer requests (roles ``all`` and ``api``)."""
+WORKSPACE_WORK: tuple[BackgroundService, ...] = (
+    pollers,
+    storefront_checks,
+    journey_export,
+    incident_evaluator,
+)
+"""Each does only the workspaces the process holds (``runtime.scope``)."""
+STORE_WORK: tuple[BackgroundService, ...] = (pending_sweeper, retention_sweeper)
+"""Store-wide: run by one process at a time, the holder of the store's lease."""
+
+
+@asynccontextmanager
+async def background(runtime: Runtime) -> AsyncIterator[None]:
+    """Start this process's background services by its role; stop them in reverse order."""
+    role = runtime.settings.role
+    async with AsyncExitStack() as stack:
+        if role in ("all", "api"):
+            for service in SERVING:
+                await stack.enter_async_context(service(runtime))
+        if role in ("all", "worker"):
+            if not runtime.settings.is_sqlite:
+                # Keeps the identity the process already showed (its polls' User-Agent).
+                scope = LeasedScope(role, worker_id=runtime.scope.worker.id)
+                runtime.scope = scope
+                await stack.enter_async_context(lease_keeper(runtime, scope))
+            for service in WORKSPACE_WORK:
+                await stack.enter_async_context(service(runtime))
+            await stack.enter_async_context(while_holding(runtime, leases.STORE, STORE_WORK))
+        yield
+
+
+@asynccontextmanager
+async def lease_keeper(runtime: Runtime, scope: LeasedScope) -> AsyncIterator[None]:
+    """Run this worker's lease rounds; on a clean stop, hand every lease back at once."""
+    settings = runtime.settings
+    ttl, every = settings.lease_seconds, settings.lease_renew_seconds
+
+    def one_round(release: set[str]) -> leases.Round:
+        with runtime.engine.begin() as connection:
+            return leases.lease_round(connection, scope.worker, ttl=ttl, release=release)
+
+    async def loop() -> None:
+        while True:
+            started = time.monotonic()
+            release = scope.releasable()
+            try:
+                done: leases.Round | None = await in_thread(one_round, release)
+            except Exception:
+                log.exception("lease round of %s failed", scope.worker.id)
+                done = None
+            # Stop a margin (one renewal period) before the database lets another take over.
+            scope.update(done, started=started, valid_for=ttl - every, released=release)
+            await asyncio.sleep(every)
+
+    log.info("worker %s (%s) started: leases of %g s", scope.worker.id, scope.worker.role, ttl)
+    try:
+        async with running(loop(), "arbiter-leases"):
+            yield
+    finally:
+        try:
+            await in_thread(_leave, runtime, scope.worker.id)
+        except Exception:
+            log.exception("worker %s could not hand its leases back", scope.worker.id)
+
+
+def _leave(runtime: Runtime, worker_id: str) -> None:
+    with runtime.engine.begin() as connection:
+        leases.leave(connection, worker_id)
+
+
+@asynccontextmanager
+async def while_holding(
+    runtime: Runtime, key: str, services: Sequence[BackgroundService]
+) -> AsyncIterator[None]:
+    """Run ``services`` while this process holds ``key``: started when it is taken, stopped
+    when it is lost or handed back."""
+
+    async def supervise() -> None:
+        while True:
+            while not runtime.scope.holds(key):
+                await asyncio.sleep(1.0)
+            async with AsyncExitStack() as stack:
+                for service in services:
+                    await stack.enter_async_context(service(runtime))
+                while runtime.scope.holds(key):
+                    await asyncio.sleep(1.0)
+
+    async with running(supervise(), f"arbiter-holding-{key}"):
+        yield
+
+
+async def run_worker(runtime: Runtime) -> None:
+    """``arbiter worker``: the worker's background services until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with background(runtime):
+        await stop.wait()
+    log.info("worker stopped")

@@ -1,0 +1,35 @@
+"""Who does the background work of which workspace, on PostgreSQL with several workers.
+
+``workers`` lists the live worker processes (each renews its row); ``worker_leases`` holds one
+row per workspace (and one for the store-wide work) naming the worker that holds it until
+``expires_at``. Both are timed by the database's clock only, so workers' clocks never matter.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
+
+from app.db.tables import UTCDateTime, metadata
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer(), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+worker_leases = Table(
+    "worker_leases",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("holder", String(64), nullable=True),
+    # Raised by each new acquisition: a fencing token that outlives the holder's process.
+    Column("epoch", BigInteger(), nullable=False, server_default="0"),
+    Column("acquired_at", UTCDateTime(), nullable=True),
+    Column("expires_at", UTCDateTime(), nullable=True),
+    Index("ix_worker_leases_holder", "holder"),
+)
