@@ -129,7 +129,7 @@ def backfill(
     import asyncio
 
     from app.connections.backfill import backfill as run_backfill
-    from app.errors import ApiError
+    from app.exceptions import ArbiterError
     from app.runtime import Runtime
     from connectors.base import ConnectorError
 
@@ -150,7 +150,7 @@ def backfill(
     except ConnectorError as exc:
         typer.echo(f"Backfill stopped: {type(exc).__name__}: {exc}; run it again to resume.")
         raise typer.Exit(1) from exc
-    except (ApiError, ValueError) as exc:
+    except (ArbiterError, ValueError) as exc:
         typer.echo(f"Cannot backfill {workspace}/{system}: {exc}")
         raise typer.Exit(2) from exc
     finally:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from app.audit.middleware import PRINCIPAL_KEY
 from app.auth import throttle
 from app.auth.service import Principal, authenticate
-from app.errors import Forbidden, Unauthorized
+from app.exceptions import Forbidden, Unauthenticated
 from app.runtime import Runtime
 from app.workspaces.service import require_workspace
 
@@ -54,13 +54,13 @@ def _principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized()
+        raise Unauthenticated()
     throttle.check(request)
     with runtime.engine.begin() as connection:  # begin: the token's last use is noted
         principal = authenticate(connection, credentials.credentials, runtime.admin_token)
     if principal is None:
         throttle.failed(request)
-        raise Unauthorized()
+        raise Unauthenticated()
     # The audit trail's middleware names the caller of each change from here.
     setattr(request.state, PRINCIPAL_KEY, principal)
     return principal

@@ -1,20 +1,32 @@
-"""Errors the API answers with, and the handlers that turn every failure into a clear body.
+"""The one place where a refusal of the domain becomes an HTTP answer, and every other
+failure a clear body.
 
-    ApiError                 status + detail, raised by services and views
-     ├── NotFound            404
-     ├── Forbidden           403
-     ├── Unauthorized        401 (with WWW-Authenticate)
-     └── Invalid             422 with FastAPI-style [{"loc", "msg", "type"}] items
+Services raise the exceptions of ``app.exceptions`` (their tree is drawn there); ``install``
+answers each with its status and ``{"detail": ...}``:
 
-Any other exception is logged and answered 500 with no internals in the body.
+    ArbiterError                  400
+     ├── NotFound                 404  (WorkspaceNotFound)
+     ├── Conflict                 409  (NoTopology)
+     ├── Invalid                  422  detail: FastAPI-style [{"loc", "msg", "type"}] items
+     ├── TooLarge                 413
+     ├── Forbidden                403
+     ├── Unauthenticated          401  with WWW-Authenticate when it names a challenge
+     └── Throttled                429  with Retry-After
+
+A request FastAPI cannot validate is 422 in the same shape; any other exception is logged
+and answered 500 with no internals in the body.
+
+>>> answer(NotFound("no such check"))
+Answer(status=404, detail='no such check', headers=None)
+>>> answer(Throttled("slow down", retry_after=7)).headers
+{'Retry-After': '7'}
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,59 +34,47 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.exceptions import (
+    ArbiterError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Throttled,
+    TooLarge,
+    Unauthenticated,
+    pydantic_problems,
+)
+
 log = logging.getLogger("arbiter")
 
-
-class ApiError(Exception):
-    status_code = 400
-
-    def __init__(self, detail: Any, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.headers = headers
-
-
-class NotFound(ApiError):
-    status_code = 404
+STATUS: dict[type[ArbiterError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    TooLarge: 413,
+    Forbidden: 403,
+    Unauthenticated: 401,
+    Throttled: 429,
+}
 
 
-class Forbidden(ApiError):
-    status_code = 403
+class Answer(NamedTuple):
+    status: int
+    detail: Any
+    headers: dict[str, str] | None
 
 
-class Unauthorized(ApiError):
-    status_code = 401
-
-    def __init__(self, detail: Any = "missing or invalid bearer token") -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-class Conflict(ApiError):
-    status_code = 409
-
-
-class TooLarge(ApiError):
-    status_code = 413
-
-
-class Invalid(ApiError):
-    """422 with one item per problem, in the shape FastAPI uses for request validation."""
-
-    status_code = 422
-
-    def __init__(self, items: Sequence[dict[str, Any]]) -> None:
-        super().__init__(list(items))
-
-    @classmethod
-    def one(cls, loc: Sequence[str | int], msg: str, type_: str = "value_error") -> Invalid:
-        return cls([{"loc": list(loc), "msg": msg, "type": type_}])
-
-
-def pydantic_items(errors: Sequence[Any], prefix: Sequence[str | int] = ()) -> list[dict[str, Any]]:
-    """pydantic's errors as JSON-safe items (no echo of the input, which may be huge)."""
-    return [
-        {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]} for err in errors
-    ]
+def answer(exc: ArbiterError) -> Answer:
+    """The status, detail and headers that answer ``exc`` (its nearest class in STATUS)."""
+    status = next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 400)
+    detail: Any = exc.problems if isinstance(exc, Invalid) else str(exc)
+    headers = None
+    if isinstance(exc, Unauthenticated) and exc.challenge is not None:
+        headers = {"WWW-Authenticate": exc.challenge}
+    elif isinstance(exc, Throttled):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return Answer(status, detail, headers)
 
 
 class ErrorResponse(JSONResponse):
@@ -88,13 +88,14 @@ class ErrorResponse(JSONResponse):
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return ErrorResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+    @app.exception_handler(ArbiterError)
+    async def _refused(_request: Request, exc: ArbiterError) -> JSONResponse:
+        status, detail, headers = answer(exc)
+        return ErrorResponse({"detail": detail}, status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return ErrorResponse({"detail": pydantic_items(exc.errors())}, 422)
+        return ErrorResponse({"detail": pydantic_problems(exc.errors())}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

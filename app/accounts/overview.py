@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from app.errors import Conflict
+from app.exceptions import NoTopology
 from app.incidents.tables import incidents
 from app.runtime import Runtime
 from app.warnings.service import warnings_for
@@ -61,7 +61,7 @@ def overview(
     for workspace in found:
         try:
             listed = warnings_for(runtime, workspace.id, now).warnings
-        except Conflict:  # no topology yet: nothing to warn about
+        except NoTopology:  # no topology yet: nothing to warn about
             listed = []
         open_count, affected = counts.get(workspace.id, (0, 0))
         states.append(

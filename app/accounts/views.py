@@ -41,7 +41,7 @@ from app.dashboard.sessions import (
     utc_now,
 )
 from app.deps import AdminDep, RuntimeDep, WorkspacePath
-from app.errors import Invalid, NotFound
+from app.exceptions import Invalid, NotFound
 from app.runtime import Runtime
 from app.workspaces.service import require_workspace
 
@@ -71,7 +71,7 @@ async def signin_account(
         throttle.check(request)
     except throttle.TooManyFailures as exc:
         page = signin_page(request, next, "Too many failed sign-ins. Try again later.", 429)
-        page.headers.update(exc.headers or {})
+        page.headers["Retry-After"] = str(exc.retry_after)
         return page
     now = utc_now()
     user_agent = request.headers.get("user-agent", "")
@@ -138,7 +138,7 @@ async def accept_invitation(
         throttle.check(request)
     except throttle.TooManyFailures as exc:
         page = problem_page(request, None, 429, "Too many attempts", "Try again in a minute.")
-        page.headers.update(exc.headers or {})
+        page.headers["Retry-After"] = str(exc.retry_after)
         return page
     now = utc_now()
     user_agent = request.headers.get("user-agent", "")
@@ -196,7 +196,7 @@ async def reset_request(
         page = public_form_page(
             request, "reset_request.html", {"sent": False, "error": "Try again later."}, 429
         )
-        page.headers.update(exc.headers or {})
+        page.headers["Retry-After"] = str(exc.retry_after)
         return page
     # Each request counts as a failure: resets are rare, and an address-guesser is slowed down.
     throttle.failed(request)

@@ -27,20 +27,18 @@ from collections.abc import Callable
 
 from fastapi import Request
 
-from app.errors import ApiError
+from app.exceptions import Throttled
 
 WINDOW_SECONDS = 60.0
 MAX_ADDRESSES = 10_000
 """Addresses remembered at once; the least recently failing are forgotten first."""
 
 
-class TooManyFailures(ApiError):
-    status_code = 429
-
+class TooManyFailures(Throttled):
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             f"too many failed authentications from this address: retry in {retry_after} s",
-            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
         )
 
 

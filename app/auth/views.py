@@ -17,7 +17,7 @@ from app.deps import (
     PrincipalDep,
     WorkspacePath,
 )
-from app.errors import Invalid, NotFound
+from app.exceptions import Invalid, NotFound
 from app.workspaces.service import require_workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/tokens", tags=["tokens"])

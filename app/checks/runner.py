@@ -21,7 +21,7 @@ from app.background import in_thread, running
 from app.checks.models import CheckIn
 from app.checks.probes import Resolver, run_probe, system_resolve
 from app.checks.service import Due, all_enabled, check_flow, next_status, persist, result_event
-from app.errors import Conflict
+from app.exceptions import Conflict
 from app.runtime import Runtime
 from app.warnings.service import connector_statuses, record_connector_status
 from connectors.http import EgressTransport

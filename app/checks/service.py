@@ -18,8 +18,8 @@ from sqlalchemy import Connection, delete, select
 
 from app.checks.models import Check, CheckIn, Result
 from app.checks.tables import storefront_checks
-from app.errors import Invalid, NotFound
 from app.events.service import admit, store_events
+from app.exceptions import Invalid, NotFound
 from graph.model import ARBITER_SYSTEM, Event, Outcome, Topology
 
 RECENT_RUNS = 20

@@ -13,7 +13,7 @@ from app.connections.crypto import SecretBox
 from app.connections.models import MASK, ConnectionIn, ConnectionOut, origin
 from app.connections.tables import connections
 from app.db.tables import topologies
-from app.errors import Invalid, NotFound
+from app.exceptions import Invalid, NotFound, Problem
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
 from connectors.base import SECRET_FIELDS, credential_problems
@@ -67,7 +67,7 @@ def put_connection(
     _topology, kind = _kind(get_topology(connection, workspace_id), workspace_id, system_id)
     existing = _row(connection, workspace_id, system_id)
     stored_credentials = cast(dict[str, str], box.open(existing.credentials)) if existing else {}
-    problems: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     if existing is not None and origin(existing.base_url) != origin(body.base_url):
         # The stored secrets go only where they were entered for: a new destination needs them
         # typed again, or a token holder could send them to a listener of its own.

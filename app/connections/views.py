@@ -15,7 +15,7 @@ from app.connections.service import (
     put_connection,
 )
 from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
-from app.errors import Conflict, NotFound
+from app.exceptions import Conflict, NotFound
 from connectors.http import EgressTransport
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["connections"])

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.contracts.models import Contract, ContractIn, Costs, CostsIn, cents
 from app.contracts.tables import running_costs, vendor_contracts
-from app.errors import Invalid, NotFound
+from app.exceptions import Invalid, NotFound
 
 
 def _check(problems: list[tuple[tuple[str, ...], str]]) -> None:

@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from app.dashboard.service import Scope
-from app.errors import ApiError
 from app.events.models import within_range
+from app.exceptions import ArbiterError
 from app.reports.claims import Day
 from app.reports.service import SlaReport, sla_report
 from app.reports.views import MAX_PERIOD_DAYS
@@ -87,8 +87,8 @@ def sla(runtime: Runtime, workspace_id: str, chosen: Period) -> tuple[SlaReport 
     """The report, or None and why not (no topology yet, or the computation failed)."""
     try:
         return sla_report(runtime, workspace_id, chosen.since, chosen.until), None
-    except ApiError as exc:
-        return None, str(exc.detail)
+    except ArbiterError as exc:
+        return None, str(exc)
     except Exception as exc:  # the page reports a failure; the service stays up
         log.exception("SLA report of %s failed", workspace_id)
         return None, f"The report could not be computed ({type(exc).__name__})."

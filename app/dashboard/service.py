@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from app.connections.tables import connections
 from app.dashboard.layout import EdgeGeometry, FlowLayout, NodeBox, layout_flows
-from app.errors import ApiError
 from app.runtime import Runtime
 from app.topology.service import get_topology
 from app.workspaces.service import Workspace, get_workspace, list_workspaces
@@ -298,7 +297,3 @@ def _connector_row(
         "last": status.get("last_success_at") or status.get("last_poll_at"),
         "headroom": headroom,
     }
-
-
-def describe(error: ApiError) -> str:
-    return str(error.detail)

@@ -115,7 +115,7 @@ async def signin(
         throttle.check(request)
     except throttle.TooManyFailures as exc:
         page = _signin_page(request, next, "Too many failed sign-ins. Try again later.", 429)
-        page.headers.update(exc.headers or {})
+        page.headers["Retry-After"] = str(exc.retry_after)
         return page
     presented = token.strip()
 

@@ -29,8 +29,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, func, select
 
 from app.db.tables import events
-from app.errors import Conflict
 from app.events.service import iter_stored, journey_events
+from app.exceptions import NoTopology
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
 from graph.index import WorkspaceIndex
@@ -230,7 +230,7 @@ class IndexRegistry:
             require_workspace(connection, workspace_id)
             topology = get_topology(connection, workspace_id)
         if topology is None:
-            raise Conflict(f"workspace '{workspace_id}' has no topology yet: PUT one first")
+            raise NoTopology(workspace_id)
         return topology
 
     def diagnose(self, workspace_id: str, as_of: datetime, window_seconds: float) -> Diagnosis:

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.deps import RuntimeDep, WorkspaceDep
-from app.errors import NotFound
 from app.events.models import Moment
+from app.exceptions import NotFound
 from graph.results import Diagnosis, Trace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["diagnosis"])

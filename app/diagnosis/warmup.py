@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from app.background import in_thread, running
-from app.errors import ApiError
+from app.exceptions import NOTHING_TO_JUDGE
 from app.runtime import Runtime
 from app.workspaces.service import list_workspaces
 
@@ -23,7 +23,7 @@ def warm(runtime: Runtime) -> int:
     for workspace_id in workspaces:
         try:
             runtime.indexes.diagnose(workspace_id, datetime.now(UTC), 86400)
-        except ApiError:  # no topology yet, or deleted meanwhile: nothing to warm
+        except NOTHING_TO_JUDGE:  # no topology yet, or deleted meanwhile: nothing to warm
             continue
         except Exception:  # one workspace's failure must not leave the others cold
             log.exception("warming the diagnosis index of workspace %s failed", workspace_id)

@@ -18,8 +18,8 @@ from sqlalchemy import Connection, Dialect, Engine, and_, or_, select, tuple_
 
 from app.db.tables import event_refs, events
 from app.db.writer import Writer
-from app.errors import Conflict, Invalid, TooLarge, pydantic_items
 from app.events.models import read_stored, read_stored_json, storable_problems, within_range
+from app.exceptions import Invalid, NoTopology, Problem, TooLarge, pydantic_problems
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
 from graph.model import ARBITER_SYSTEM, Event, Topology
@@ -76,22 +76,23 @@ def parse_batch(body: bytes, content_type: str) -> list[Any]:
     return items
 
 
-def screen(items: Sequence[Any], topology: Topology) -> tuple[list[Event], list[dict[str, Any]]]:
+def screen(items: Sequence[Any], topology: Topology) -> tuple[list[Event], list[Problem]]:
     """The valid events of ``items`` and, for each bad one, its problems (``loc`` starts
     ``["body", "events", index]``). The one validation of every way events come in."""
-    problems: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     valid: list[Event] = []
     for index, item in enumerate(items):
         loc: list[str | int] = ["body", "events", index]
         try:
             event = Event.model_validate(item)
         except ValidationError as exc:
-            problems.extend(pydantic_items(exc.errors(include_url=False), loc))
+            problems.extend(pydantic_problems(exc.errors(include_url=False), loc))
             continue
-        unknown = [
+        unknown: list[Problem] = [
             {"loc": [*loc, field], "msg": msg, "type": "value_error"}
             for field, msg in unknown_names(event, topology)
-        ] + [
+        ]
+        unknown += [
             {"loc": [*loc, *where], "msg": msg, "type": "value_error"}
             for where, msg in storable_problems(event)
         ]
@@ -121,7 +122,7 @@ def admit(events: Sequence[Event], topology: Topology) -> tuple[list[Event], lis
     reasons: dict[int, list[str]] = {}
     for problem in problems:
         index, *field = problem["loc"][2:]
-        reasons.setdefault(index, []).append(
+        reasons.setdefault(int(index), []).append(
             f"{'.'.join(map(str, field)) or 'event'}: {problem['msg']}"
         )
     dropped = [f"event {events[i].id!r} dropped: {'; '.join(r)}" for i, r in reasons.items()]
@@ -355,9 +356,7 @@ def prepare(engine: Engine, workspace_id: str, items: Sequence[Any]) -> list[Eve
         require_workspace(connection, workspace_id)
         topology = get_topology(connection, workspace_id)
     if topology is None:
-        raise Conflict(
-            f"workspace '{workspace_id}' has no topology yet: PUT its topology before events"
-        )
+        raise NoTopology(workspace_id, before="events")
     return validate_batch(items, topology)
 
 

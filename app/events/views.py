@@ -6,9 +6,9 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
-from app.errors import Invalid
 from app.events.models import Accepted, EventBatch, EventPageOut, Moment
 from app.events.service import MAX_PAGE, parse_batch, prepare, read_events, storing
+from app.exceptions import Invalid
 from graph.model import Event
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/events", tags=["events"])

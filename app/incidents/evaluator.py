@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from app.db.tables import topologies
-from app.errors import ApiError
+from app.exceptions import NOTHING_TO_JUDGE
 from app.incidents.lifecycle import Policy, link_key, observe, step
 from app.incidents.service import latest_by_key, save
 from app.incidents.state import EvaluationResult, IncidentState
@@ -66,8 +66,8 @@ def evaluate_workspace(
     with state.locks(workspace_id):
         try:
             result = _evaluate(runtime, state, workspace_id, moment)
-        except ApiError as exc:  # the workspace or its topology is gone: nothing to judge
-            result = EvaluationResult(workspace_id, moment, ok=True, skipped=str(exc.detail))
+        except NOTHING_TO_JUDGE as exc:  # the workspace or its topology is gone
+            result = EvaluationResult(workspace_id, moment, ok=True, skipped=str(exc))
         except Exception as exc:
             log.exception("incident evaluation of workspace %s failed", workspace_id)
             result = EvaluationResult(

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
 from app.audit import service as audit
-from app.errors import Invalid, NotFound
+from app.exceptions import Invalid, NotFound
 from app.incidents.lifecycle import IncidentRecord, TimelineEntry
 from app.incidents.tables import incident_notes, incident_updates, incidents
 from app.notifications.tables import notification_deliveries

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from app.errors import Invalid, NotFound
+from app.exceptions import Invalid, NotFound, Problem
 from app.maintenance.models import Window, WindowIn
 from app.maintenance.tables import maintenance_windows
 from graph.model import Topology
@@ -31,7 +31,7 @@ ANNOUNCE_AHEAD = timedelta(days=30)
 
 
 def validate(body: WindowIn, topology: Topology | None) -> None:
-    problems: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     if topology is None or topology.system(body.system) is None:
         problems.append(
             {"loc": ["body", "system"], "msg": f"'{body.system}' is not a system of the topology",

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, insert, select
 
 from app.connections.crypto import SecretBox
-from app.errors import Invalid, NotFound
+from app.exceptions import Invalid, NotFound
 from app.incidents.lifecycle import AlertEvent
 from app.notifications import sender
 from app.notifications.models import Channel, ChannelIn

@@ -34,7 +34,7 @@ from app.contracts.models import Costs, cents
 from app.contracts.penalties import Amount, totals
 from app.contracts.service import find_costs
 from app.db.tables import events
-from app.errors import ApiError
+from app.exceptions import NOTHING_TO_JUDGE
 from app.incidents.lifecycle import IncidentRecord
 from app.reports.expected import LEVEL, expected_count
 from graph.index import WorkspaceIndex
@@ -430,7 +430,7 @@ def safe_impact(
             as_of=as_of,
             costs=costs,
         )
-    except ApiError:  # no topology yet: nothing to judge the orders against
+    except NOTHING_TO_JUDGE:  # no topology yet: nothing to judge the orders against
         return None
     except Exception:
         log.exception("impact of incident %s in %s failed", record.id, workspace_id)
@@ -446,7 +446,7 @@ def live_impact(
         topology = runtime.indexes.topology(workspace_id)
         since = orders_since(record, topology)
         index_lock = runtime.indexes.index(workspace_id, since=since)
-    except ApiError:  # no topology yet: nothing to judge the orders against
+    except NOTHING_TO_JUDGE:  # no topology yet: nothing to judge the orders against
         return None
     return safe_impact(
         connection,

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.deps import RuntimeDep, WorkspaceDep
-from app.errors import Invalid
 from app.events.models import Moment
+from app.exceptions import Invalid
 from app.reports.service import SlaReport, report_csv, sla_report
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["reports"])

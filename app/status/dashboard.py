@@ -22,7 +22,7 @@ from app.dashboard.pages import ScopeDep, page_context, refused, see_other
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, tokens_match
 from app.deps import RuntimeDep
-from app.errors import ApiError
+from app.exceptions import ArbiterError
 from app.maintenance import service as maintenance
 from app.maintenance.models import WindowIn
 from app.runtime import Runtime
@@ -104,10 +104,8 @@ async def _submit(
 
     try:
         await run_in_threadpool(run)
-    except ApiError as exc:
-        detail = exc.detail
-        text = "; ".join(p["msg"] for p in detail) if isinstance(detail, list) else str(detail)
-        return await _page(request, session, runtime, scope, error=text)
+    except ArbiterError as exc:
+        return await _page(request, session, runtime, scope, error=str(exc))
     return see_other(f"/w/{scope.workspace.id}/status-page#{anchor}")
 
 

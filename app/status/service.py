@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select
 
-from app.errors import Invalid, NotFound
+from app.exceptions import Invalid, NotFound
 from app.incidents.tables import incidents
 from app.maintenance.service import Announced
 from app.status.models import (

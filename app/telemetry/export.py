@@ -26,7 +26,7 @@ from sqlalchemy import Engine, func, select
 from app.background import in_thread
 from app.db.tables import event_refs, events
 from app.diagnosis.service import IndexRegistry
-from app.errors import ApiError
+from app.exceptions import NOTHING_TO_JUDGE
 from app.runtime import Runtime
 from app.settings import Settings
 from app.telemetry import metrics
@@ -144,7 +144,7 @@ class JourneyExporter:
             return ExportReport()
         try:
             topology = self._indexes.topology(ws)
-        except ApiError:  # no topology (yet): nothing can be judged
+        except NOTHING_TO_JUDGE:  # no topology (yet), or deleted: nothing can be judged
             return ExportReport()
         index, lock = self._indexes.index(ws)
         batch: list[tuple[tuple[str, str], str, list[ReadableSpan], list[tuple[str, str]]]] = []

@@ -20,8 +20,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.auth import throttle
 from app.auth.service import authenticate
 from app.deps import WORKSPACE_PATTERN, RuntimeDep
-from app.errors import ApiError
+from app.errors import answer
 from app.events.service import storing, validate_batch
+from app.exceptions import ArbiterError
 from app.runtime import Runtime
 from app.telemetry import metrics
 from app.telemetry.otlp_codec import (
@@ -124,8 +125,9 @@ async def export_traces(
     except OtlpError as exc:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return _error(encoding, exc.status_code, exc.message, headers)
-    except ApiError as exc:
-        return _error(encoding, exc.status_code, _text(exc.detail), exc.headers)
+    except ArbiterError as exc:
+        status, _detail, headers = answer(exc)
+        return _error(encoding, status, str(exc), headers)
     return Response(
         encode_response(encoding, result.rejected, result.message),
         200,
@@ -213,9 +215,3 @@ def _error(
         media_type=media_type(encoding),
         headers=headers,
     )
-
-
-def _text(detail: Any) -> str:
-    if isinstance(detail, list):
-        return "; ".join(str(item.get("msg", item)) for item in detail if isinstance(item, dict))
-    return str(detail)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import ConnectionDep, ExistingWorkspaceDep
-from app.errors import NotFound
+from app.exceptions import NotFound
 from app.topology.service import get_topology, put_topology
 from graph.model import Topology
 

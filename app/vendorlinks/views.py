@@ -26,7 +26,7 @@ from app.dashboard.pages import (
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import OperatorDep, PrincipalDep, RuntimeDep, WorkspaceDep
-from app.errors import Invalid, NotFound
+from app.exceptions import Invalid, NotFound
 from app.runtime import Runtime
 from app.vendorlinks import service
 from app.workspaces.service import require_workspace

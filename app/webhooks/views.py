@@ -8,18 +8,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.deps import RuntimeDep, WorkspacePath
-from app.errors import ApiError, Invalid, NotFound
+from app.exceptions import Invalid, NotFound, Unauthenticated
 from app.webhooks.service import accept_delivery, delivery_id, load_receiver, parse
 from connectors.webhooks import PayloadError, SignatureError, UnsupportedWebhookKind
 
 router = APIRouter(tags=["webhooks"])
 
 
-class Refused(ApiError):
+class Refused(Unauthenticated):
     """The one answer to every webhook that is not accepted before its payload is read: a
     caller without the secret learns nothing about which workspaces, systems and kinds exist."""
 
-    status_code = 401
+    challenge = None
 
     def __init__(self) -> None:
         super().__init__("webhook refused: no receiver here, or its signature does not verify")

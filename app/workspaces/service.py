@@ -9,7 +9,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db.tables import workspaces
-from app.errors import NotFound
+from app.exceptions import WorkspaceNotFound
 
 
 @dataclass(frozen=True)
@@ -67,5 +67,5 @@ def require_workspace(connection: Connection, workspace_id: str) -> Workspace:
     """The workspace, or the 404 that every route under it answers when it does not exist."""
     found = get_workspace(connection, workspace_id)
     if found is None:
-        raise NotFound(f"workspace '{workspace_id}' does not exist")
+        raise WorkspaceNotFound(workspace_id)
     return found

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response, status
 
 from app.deps import AdminDep, ConnectionDep, PrincipalDep, RuntimeDep, WorkspaceDep
-from app.errors import NotFound
+from app.exceptions import WorkspaceNotFound
 from app.workspaces.models import WorkspaceIn, WorkspaceOut
 from app.workspaces.service import (
     delete_workspace,
@@ -53,5 +53,5 @@ def delete(ws: WorkspaceDep, runtime: RuntimeDep, principal: AdminDep) -> Respon
         deleted = delete_workspace(connection, ws)
     runtime.indexes.drop(ws)
     if not deleted:
-        raise NotFound(f"workspace '{ws}' does not exist")
+        raise WorkspaceNotFound(ws)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
