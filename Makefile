@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench
+.PHONY: run test lint typecheck bench i18n
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Arbiter needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -28,3 +28,10 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/diagnosis.py
+
+# Extract every message (templates, app, graph's summaries) and merge it into each language's
+# catalog; then translate the new entries in app/i18n/locales/pl/LC_MESSAGES/messages.po.
+I18N_KEYWORDS := -k N_ -k phrase -k counted:1,2
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --omit-header -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d app/i18n/locales -D messages --no-fuzzy-matching --ignore-obsolete

@@ -16,17 +16,33 @@ because both namespaces and values may contain colons; each one is a ready argum
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from graph.hops import HopStatus, Mode
+from graph.text import Text
 
 LinkStatus = Literal["healthy", "degraded", "failed", "blocked", "no_data"]
 
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+class _Summarized(_Result):
+    """A result whose ``summary`` (English, the API's) also exists as a :class:`Text` for the
+    app to translate; the text is private, so the JSON and its schema stay as they are."""
+
+    _text: Text | None = PrivateAttr(default=None)
+
+    @property
+    def summary_text(self) -> Text | None:
+        return self._text
+
+    def with_text(self, text: Text) -> Self:
+        self._text = text
+        return self
 
 
 class LinkRef(_Result):
@@ -59,7 +75,7 @@ class Evidence(_Result):
     calls: list[CallEvidence]
 
 
-class Suspect(_Result):
+class Suspect(_Summarized):
     """A link (or, for ``down``, a system) blamed for failed hops in the window."""
 
     link: LinkRef | None
@@ -142,7 +158,7 @@ class SystemQuantity(_Result):
     observed: datetime
 
 
-class StockDrift(_Result):
+class StockDrift(_Summarized):
     sku: str
     entity: EntityRef
     flow: str

@@ -35,7 +35,6 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from graph.calls import CallLogs
 from graph.hops import SKEW_TOLERANCE_SECONDS, Mode, spoken_duration
@@ -43,6 +42,7 @@ from graph.journeys import Call
 from graph.plan import Plan
 from graph.results import CallEvidence, EntityRef, Evidence, LinkRef, Suspect, utc
 from graph.tally import Group, Tally
+from graph.text import Moment, Param, Text, counted, phrase
 
 MAX_SAMPLE_ENTITIES = 10
 MAX_SAMPLE_CALLS = 10
@@ -252,7 +252,7 @@ def _suspect(
         else _summary(first, plan, calls, as_of)
     )
     links = sorted({g.link for g in groups})
-    return Suspect(
+    suspect = Suspect(
         link=None if candidate.system is not None else _link_ref(plan, first.link),
         system=candidate.system,
         mode=candidate.mode,
@@ -266,7 +266,7 @@ def _suspect(
         healthy=candidate.healthy,
         first_seen=utc(candidate.first),
         last_seen=utc(candidate.last),
-        summary=summary,
+        summary=str(summary),
         evidence=Evidence(entities=samples, calls=[call_evidence(c) for c in _sample(calls)]),
         flow=None if candidate.system is not None else first.flow,
         links=[_link_ref(plan, link) for link in links] if candidate.system is not None else [],
@@ -279,6 +279,7 @@ def _suspect(
             4,
         ),
     )
+    return suspect.with_text(summary)
 
 
 def _call_order(call: Call) -> tuple[float, str]:
@@ -330,14 +331,19 @@ def noun(flow: str, count: int) -> str:
     >>> noun("order", 1), noun("order", 37), noun("stock", 4), noun("returns", 2)
     ('1 order', '37 orders', '4 SKUs', '2 returns items')
     """
+    return str(noun_text(flow, count))
+
+
+def noun_text(flow: str, count: int) -> Text:
     lowered = flow.lower()
     if lowered.startswith("order"):
-        word = "order" if count == 1 else "orders"
-    elif lowered in {"stock", "inventory", "stocks", "prices", "price"}:
-        word = "SKU" if count == 1 else "SKUs"
-    else:
-        word = f"{flow} item" if count == 1 else f"{flow} items"
-    return f"{count} {word}"
+        return counted("%(count)d order", "%(count)d orders", count)
+    if lowered in _STOCK_FLOWS:
+        return counted("%(count)d SKU", "%(count)d SKUs", count)
+    return counted("%(count)d %(flow)s item", "%(count)d %(flow)s items", count, flow=flow)
+
+
+_STOCK_FLOWS = frozenset({"stock", "inventory", "stocks", "prices", "price"})
 
 
 def clock_time(seconds: float, as_of: float) -> str:
@@ -346,10 +352,7 @@ def clock_time(seconds: float, as_of: float) -> str:
     >>> clock_time(3600 * 10 + 120, 3600 * 12)
     '10:02 UTC'
     """
-    when = datetime.fromtimestamp(seconds, UTC)
-    if when.date() == datetime.fromtimestamp(as_of, UTC).date():
-        return when.strftime("%H:%M UTC")
-    return when.strftime("%b %d %H:%M UTC")
+    return str(Moment(seconds, as_of))
 
 
 def describe_calls(calls: list[Call], who: str) -> str:
@@ -359,24 +362,40 @@ def describe_calls(calls: list[Call], who: str) -> str:
     >>> describe_calls([c, c._replace(event="c2")], "erp")
     'erp answered 503 to every attempt'
     """
+    return str(calls_text(calls, who))
+
+
+def calls_text(calls: list[Call], who: str) -> Text:
     failing = [c for c in calls if not c.succeeded]
     if not failing:
-        return f"{who} accepted every attempt"
+        return phrase("%(who)s accepted every attempt", who=who)
     statuses = Counter("no answer" if c.status is None else str(c.status) for c in failing)
     every = len(failing) == len(calls)
     if len(statuses) == 1:
         status = next(iter(statuses))
         if status == "no answer":
-            text = f"{who} gave no answer to {'every attempt' if every else 'some attempts'}"
+            text = (
+                phrase("%(who)s gave no answer to every attempt", who=who)
+                if every
+                else phrase("%(who)s gave no answer to some attempts", who=who)
+            )
+        elif every:
+            text = phrase("%(who)s answered %(status)s to every attempt", who=who, status=status)
         else:
-            text = f"{who} answered {status} to {'every attempt' if every else 'some attempts'}"
+            text = phrase("%(who)s answered %(status)s to some attempts", who=who, status=status)
     else:
         listed = ", ".join(s for s, _ in statuses.most_common(3))
-        text = f"{who} failed {len(failing)} of {len(calls)} attempts ({listed})"
+        text = phrase(
+            "%(who)s failed %(failed)d of %(total)d attempts (%(listed)s)",
+            who=who,
+            failed=len(failing),
+            total=len(calls),
+            listed=listed,
+        )
     errors = Counter(c.error for c in failing if c.error)
     if errors:
         error = errors.most_common(1)[0][0]
-        text += f" ({_quote(error)})"
+        text = phrase("%(text)s (%(error)s)", text=text, error=_quote(error))
     return text
 
 
@@ -385,65 +404,129 @@ def _quote(text: str) -> str:
     return f"“{short}”"
 
 
-def _summary(group: Group, plan: Plan, calls: list[Call], as_of: float) -> str:
+def _summary(group: Group, plan: Plan, calls: list[Call], as_of: float) -> Text:
     spec = plan.links[group.link]
-    count = noun(group.flow, group.affected)
-    since = clock_time(group.first, as_of)
-    stock = noun(group.flow, 2).endswith("SKUs")
+    count = noun_text(group.flow, group.affected)
+    since = Moment(group.first, as_of)
+    ends = {"from": spec.from_, "to": spec.to}
     stuck = (
-        f"{count} not updated from {spec.from_} to {spec.to}"
-        if stock
-        else f"{count} stuck between {spec.from_} and {spec.to}"
+        phrase("%(count)s not updated from %(from)s to %(to)s", count=count, **ends)
+        if group.flow.lower() in _STOCK_FLOWS
+        else phrase("%(count)s stuck between %(from)s and %(to)s", count=count, **ends)
     )
     arbiter_only = calls and all(c.caller not in (spec.caller, spec.callee) for c in calls)
     held = _held_back(group, spec.sla_seconds)
     if held and group.arrived_late == group.affected:
-        stuck = f"{count} reached {spec.to} from {spec.from_} late"
+        stuck = phrase("%(count)s reached %(to)s from %(from)s late", count=count, **ends)
     match group.mode:
         case "unavailable" if arbiter_only:
-            return f"{stuck}: {spec.callee} also failed Arbiter's own checks since {since}{held}"
+            return phrase(
+                "%(stuck)s: %(callee)s also failed Arbiter's own checks since %(since)s%(held)s",
+                stuck=stuck,
+                callee=spec.callee,
+                since=since,
+                held=held,
+            )
         case "unavailable" | "rejected" | "rate_limited":
-            text = describe_calls(calls, spec.callee) if calls else f"{spec.callee} failed"
-            return f"{stuck}: {text} since {since}{held}"
+            how = (
+                calls_text(calls, spec.callee)
+                if calls
+                else phrase("%(who)s failed", who=spec.callee)
+            )
+            return phrase(
+                "%(stuck)s: %(how)s since %(since)s%(held)s",
+                stuck=stuck,
+                how=how,
+                since=since,
+                held=held,
+            )
         case "missing":
-            verb = "fetched them from" if spec.initiator == "to" else "sent them to"
-            return f"{stuck}: {spec.caller} never {verb} {spec.callee} since {since}"
+            who: dict[str, Param] = {
+                "stuck": stuck,
+                "caller": spec.caller,
+                "callee": spec.callee,
+                "since": since,
+            }
+            if spec.initiator == "to":
+                return phrase(
+                    "%(stuck)s: %(caller)s never fetched them from %(callee)s since %(since)s",
+                    **who,
+                )
+            return phrase(
+                "%(stuck)s: %(caller)s never sent them to %(callee)s since %(since)s", **who
+            )
         case "lost":
-            return (
-                f"{count} accepted by {spec.to} from {spec.from_} but never seen in "
-                f"{spec.to} since {since}"
+            return phrase(
+                "%(count)s accepted by %(to)s from %(from)s but never seen in %(to)s "
+                "since %(since)s",
+                count=count,
+                since=since,
+                **ends,
             )
         case "late":
-            return (
-                f"{count} reached {spec.to} from {spec.from_} late since {since}: the slowest "
-                f"took {spoken_duration(group.slowest)} against {spoken_duration(spec.sla_seconds)}"
+            return phrase(
+                "%(count)s reached %(to)s from %(from)s late since %(since)s: %(slowest)s",
+                count=count,
+                since=since,
+                slowest=_slowest(group.slowest, spec.sla_seconds),
+                **ends,
             )
         case _:
-            example = min(group.details)[1] if group.details else "the data differs"
-            return f"{count} differ between {spec.from_} and {spec.to} since {since}: {example}"
+            example: Param = min(group.details)[1] if group.details else phrase("the data differs")
+            return phrase(
+                "%(count)s differ between %(from)s and %(to)s since %(since)s: %(example)s",
+                count=count,
+                since=since,
+                example=example,
+                **ends,
+            )
 
 
-def _held_back(group: Group, sla: float) -> str:
+def _slowest(slowest: float, sla: float) -> Text:
+    return phrase(
+        "the slowest took %(slowest)s against %(sla)s",
+        slowest=spoken_duration(slowest),
+        sla=spoken_duration(sla),
+    )
+
+
+def _held_back(group: Group, sla: float) -> Param:
     """What a mode did to the entities that got through only after their SLA, if any did."""
     if not group.arrived_late:
         return ""
-    slowest = f"the slowest took {spoken_duration(group.slowest)} against {spoken_duration(sla)}"
+    slowest = _slowest(group.slowest, sla)
     if group.arrived_late == group.affected:
-        return f"; {slowest}"
-    return f"; {group.arrived_late} of them got through late, {slowest}"
+        return phrase("; %(slowest)s", slowest=slowest)
+    return counted(
+        "; %(count)d of them got through late, %(slowest)s",
+        "; %(count)d of them got through late, %(slowest)s",
+        group.arrived_late,
+        slowest=slowest,
+    )
 
 
 def _down_summary(
     candidate: _Candidate, plan: Plan, logs: CallLogs, calls: list[Call], as_of: float
-) -> str:
+) -> Text:
     system = candidate.system or ""
     by_flow: Counter[str] = Counter()
     for group in candidate.groups:
         by_flow[group.flow] += group.affected
-    stuck = " and ".join(noun(flow, n) for flow, n in sorted(by_flow.items()))
+    nouns = [noun_text(flow, n) for flow, n in sorted(by_flow.items())]
+    stuck: Param = nouns[0] if nouns else ""
+    for more in nouns[1:]:
+        stuck = phrase("%(first)s and %(second)s", first=stuck, second=more)
     answered = [c for c in calls if c.target == system]
-    how = f"it answered none of {len(answered)} calls" if answered else "it made no transfers"
-    since = clock_time(candidate.first, as_of)
+    how = (
+        counted(
+            "it answered none of %(count)d calls",
+            "it answered none of %(count)d calls",
+            len(answered),
+        )
+        if answered
+        else phrase("it made no transfers")
+    )
+    since = Moment(candidate.first, as_of)
     answered_since = [c for c in logs.probes(system, candidate.last, as_of) if c.succeeded] + [
         c
         for link in plan.links_into.get(system, ()) + plan.links_out_of.get(system, ())
@@ -453,7 +536,14 @@ def _down_summary(
         )
         if c.succeeded
     ]
+    facts: dict[str, Param] = {"system": system, "since": since, "how": how, "stuck": stuck}
     if answered_since:
-        back = clock_time(min(c.time for c in answered_since), as_of)
-        return f"{system} was down from {since} to {back}: {how}; {stuck} stuck on its links"
-    return f"{system} is down since {since}: {how}; {stuck} stuck on its links"
+        back = Moment(min(c.time for c in answered_since), as_of)
+        return phrase(
+            "%(system)s was down from %(since)s to %(back)s: %(how)s; %(stuck)s stuck on its links",
+            back=back,
+            **facts,
+        )
+    return phrase(
+        "%(system)s is down since %(since)s: %(how)s; %(stuck)s stuck on its links", **facts
+    )

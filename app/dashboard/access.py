@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from app.audit.middleware import PRINCIPAL_KEY
 from app.dashboard.sessions import SESSION_COOKIE, Session, find_session, utc_now
 from app.deps import WORKSPACE_PATTERN, RuntimeDep
+from app.i18n import jinja as i18n_jinja
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -65,19 +66,15 @@ def iso(moment: datetime | None) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def utc_text(moment: datetime | None) -> str:
-    """The server-side fallback text of a time; the browser rewrites it to its own zone."""
-    if moment is None:
-        return "—"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def trace_href(ws: str, namespace: str, value: str) -> str:
     return f"/w/{quote(ws)}/trace?" + urlencode({"ns": namespace, "id": value})
 
 
 _environment.globals.update(static_url=static_url, trace_href=trace_href)
-_environment.filters.update(iso=iso, utc_text=utc_text, urlpath=lambda s: quote(str(s), safe=""))
+_environment.filters.update(iso=iso, urlpath=lambda s: quote(str(s), safe=""))
+# gettext in the request's language, and utc_text (the server-side fallback text of a time,
+# which the browser rewrites to its own zone) and the other formats in its locale.
+i18n_jinja.install(_environment)
 
 
 def render(

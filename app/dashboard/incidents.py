@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from app.auth.service import Principal
 from app.dashboard.access import iso
 from app.dashboard.suspects import verdict_sentence
-from app.exceptions import ArbiterError, NotFound
+from app.errors import ApiError, NotFound
+from app.i18n import N_, gettext
 from app.incidents import service
 from app.incidents.lifecycle import IncidentRecord
 from app.reports.impact import Impact, live_impact
@@ -29,7 +30,7 @@ log = logging.getLogger("arbiter.dashboard")
 
 PAGE_SIZE = 50
 PANEL_SIZE = 5
-STATUS_FILTERS = {"open": "Open", "resolved": "Resolved", "all": "All"}
+STATUS_FILTERS = {"open": N_("Open"), "resolved": N_("Resolved"), "all": N_("All")}
 
 
 def who(principal: Principal, name: str = "") -> str:
@@ -79,8 +80,8 @@ def incident_list(
             found, following = service.list_incidents(
                 connection, workspace_id, filters, limit=PAGE_SIZE, cursor=cursor
             )
-    except ArbiterError as exc:  # a cursor this page never made: start from the newest
-        return IncidentList(status, [], None, f"That page link is not valid ({exc}).")
+    except ApiError as exc:  # a cursor this page never made: start from the newest
+        return IncidentList(status, [], None, f"That page link is not valid ({exc.detail}).")
     except Exception as exc:
         log.exception("listing the incidents of %s failed", workspace_id)
         return IncidentList(
@@ -151,7 +152,8 @@ def incident_detail(runtime: Runtime, workspace_id: str, incident_id: int) -> In
         impact = live_impact(runtime, connection, workspace_id, record)
     sentence = verdict_sentence(record.summary, record.responsible)
     if record.resolved_at is not None:
-        sentence += f" Resolved after {duration(_seconds(record.opened_at, record.resolved_at))}."
+        lasted = duration(_seconds(record.opened_at, record.resolved_at))
+        sentence += " " + gettext("Resolved after %(duration)s.") % {"duration": lasted}
     return IncidentDetail(
         record=record,
         sentence=sentence,

@@ -18,6 +18,10 @@ from sqlalchemy import select
 
 from app.connections.tables import connections
 from app.dashboard.layout import EdgeGeometry, FlowLayout, NodeBox, layout_flows
+from app.errors import ApiError
+from app.i18n import N_, gettext, ngettext
+from app.i18n.formatting import percent
+from app.i18n.vocabulary import term
 from app.runtime import Runtime
 from app.topology.service import get_topology
 from app.workspaces.service import Workspace, get_workspace, list_workspaces
@@ -27,21 +31,21 @@ from graph.results import LinkHealth, StockDrift, Suspect
 log = logging.getLogger("arbiter.dashboard")
 
 STATUS_WORDS = {
-    "healthy": "Healthy",
-    "degraded": "Degraded",
-    "failed": "Failed",
-    "blocked": "Blocked",
-    "no_data": "No data",
+    "healthy": N_("Healthy"),
+    "degraded": N_("Degraded"),
+    "failed": N_("Failed"),
+    "blocked": N_("Blocked"),
+    "no_data": N_("No data"),
 }
 MODE_WORDS = {
-    "missing": "never sent",
-    "rejected": "rejected (4xx)",
-    "rate_limited": "rate limited (429)",
-    "unavailable": "unavailable (5xx / timeout)",
-    "lost": "accepted, then lost",
-    "late": "late",
-    "mismatch": "data mismatch",
-    "down": "system down",
+    "missing": N_("never sent"),
+    "rejected": N_("rejected (4xx)"),
+    "rate_limited": N_("rate limited (429)"),
+    "unavailable": N_("unavailable (5xx / timeout)"),
+    "lost": N_("accepted, then lost"),
+    "late": N_("late"),
+    "mismatch": N_("data mismatch"),
+    "down": N_("system down"),
 }
 
 
@@ -128,31 +132,34 @@ def suspect_path(suspect: Suspect) -> str:
 
 def _edge_lines(health: LinkHealth | None) -> list[tuple[str, str | None]]:
     if health is None:
-        return [("No data", None)]
+        return [(gettext("No data"), None)]
     lines: list[tuple[str, str | None]] = []
-    head = STATUS_WORDS[health.status]
+    head = gettext(STATUS_WORDS[health.status])
     if health.mode:
-        head += f": {health.mode.replace('_', ' ')}"
+        head += f": {term(health.mode)}"
     lines.append((head, None))
     if health.responsible and health.status in ("failed", "degraded"):
-        lines.append((f"Responsible: {health.responsible}", None))
+        lines.append((gettext("Responsible: %(who)s") % {"who": health.responsible}, None))
     counts = health.entities
     parts = []
     if counts.failed:
-        parts.append(f"{counts.failed} stuck")
+        parts.append(gettext("%(count)d stuck") % {"count": counts.failed})
     if counts.blocked:
-        parts.append(f"{counts.blocked} blocked")
+        parts.append(gettext("%(count)d blocked") % {"count": counts.blocked})
     if counts.pending:
-        parts.append(f"{counts.pending} pending")
-    parts.append(f"{counts.ok} ok")
+        parts.append(gettext("%(count)d pending") % {"count": counts.pending})
+    parts.append(gettext("%(count)d ok") % {"count": counts.ok})
     lines.append((" · ".join(parts), None))
     if health.calls:
         rate = health.call_error_rate or 0.0
-        lines.append((f"errors {rate:.0%} of {health.calls} calls", None))
+        text = ngettext(
+            "errors %(rate)s of %(count)d call", "errors %(rate)s of %(count)d calls", health.calls
+        )
+        lines.append((text % {"rate": percent(rate), "count": health.calls}, None))
     if health.last_success is not None:
-        lines.append(("last ok ", health.last_success.isoformat()))
+        lines.append((gettext("last ok") + " ", health.last_success.isoformat()))
     else:
-        lines.append(("no transfer yet", None))
+        lines.append((gettext("no transfer yet"), None))
     return lines
 
 
@@ -297,3 +304,7 @@ def _connector_row(
         "last": status.get("last_success_at") or status.get("last_poll_at"),
         "headroom": headroom,
     }
+
+
+def describe(error: ApiError) -> str:
+    return str(error.detail)

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.dashboard.service import MODE_WORDS, Scope, suspect_path
+from app.i18n import gettext
+from app.i18n.texts import localized
+from app.i18n.vocabulary import term
 from app.runtime import Runtime
 from graph.results import Suspect
 
@@ -33,23 +36,28 @@ def find_suspect(runtime: Runtime, scope: Scope, path: str) -> Suspect | None:
 
 
 def title(suspect: Suspect) -> str:
-    mode = MODE_WORDS.get(suspect.mode, suspect.mode)
+    """The suspect in a few words, in the reader's language."""
     if suspect.link is None:
-        return f"{suspect.system} is down"
+        return gettext("%(system)s is down") % {"system": suspect.system}
     link = suspect.link
-    return f"{link.flow} link {link.from_} → {link.to}: {mode}"
+    return gettext("%(flow)s link %(from)s → %(to)s: %(mode)s") % {
+        "flow": term(link.flow),
+        "from": link.from_,
+        "to": link.to,
+        "mode": gettext(MODE_WORDS.get(suspect.mode, suspect.mode)),
+    }
 
 
 def sentence(suspect: Suspect) -> str:
     """The verdict in one plain sentence, with the party that answers for it."""
-    return verdict_sentence(suspect.summary, suspect.responsible)
+    return verdict_sentence(localized(suspect), suspect.responsible)
 
 
 def verdict_sentence(summary: str, responsible: str) -> str:
     """A diagnosis summary as a sentence naming the responsible party (suspects, incidents)."""
     text = summary.strip().rstrip(".")
     text = text[:1].upper() + text[1:]
-    return f"{text}. Responsible: {responsible}."
+    return gettext("%(summary)s. Responsible: %(who)s.") % {"summary": text, "who": responsible}
 
 
 @dataclass(frozen=True)

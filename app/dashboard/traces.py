@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from app.dashboard.service import MODE_WORDS, Scope
 from app.db.tables import event_refs
+from app.i18n import gettext
+from app.i18n.vocabulary import term
 from app.runtime import Runtime
 from graph.results import EntityRef, Trace, TraceHop
 
@@ -113,35 +115,38 @@ def _event_row(event: dict[str, Any]) -> tuple[str, str, str]:
         outcome = event.get("outcome") or {}
         status = outcome.get("status")
         ok = isinstance(status, int) and 200 <= status < 300
-        answer = str(status) if status is not None else "no response"
+        answer = str(status) if status is not None else gettext("no response")
         error = outcome.get("error")
         detail = answer + (f" — {error}" if error else "")
         if outcome.get("duration_ms") is not None:
             detail += f" ({float(outcome['duration_ms']):.0f} ms)"
-        return f"{system} called {event.get('target', '?')}", "ok" if ok else "error", detail
+        called = gettext("%(caller)s called %(target)s")
+        title = called % {"caller": system, "target": event.get("target", "?")}
+        return title, "ok" if ok else "error", detail
     parts = []
     if event.get("state"):
-        parts.append(f"state {event['state']}")
+        parts.append(gettext("state %(state)s") % {"state": event["state"]})
     if event.get("quantity") is not None:
-        parts.append(f"quantity {event['quantity']}")
+        parts.append(gettext("quantity %(quantity)s") % {"quantity": event["quantity"]})
     data = event.get("data")
     if isinstance(data, dict) and data:
         parts.append(", ".join(f"{k} {v}" for k, v in list(data.items())[:4]))
-    return f"seen in {system}", "seen", " · ".join(parts)
+    return gettext("seen in %(system)s") % {"system": system}, "seen", " · ".join(parts)
 
 
 def _hop_detail(hop: TraceHop) -> str:
     parts = []
     if hop.mode:
-        parts.append(MODE_WORDS.get(hop.mode, hop.mode))
+        parts.append(gettext(MODE_WORDS.get(hop.mode, hop.mode)))
     if hop.responsible:
-        parts.append(f"responsible: {hop.responsible}")
+        parts.append(gettext("responsible: %(who)s") % {"who": hop.responsible})
     if hop.detail:
         parts.append(hop.detail)
     if hop.quantities:
-        parts.append(f"quantities {hop.quantities.get('from')} → {hop.quantities.get('to')}")
+        quantities = {"from": hop.quantities.get("from"), "to": hop.quantities.get("to")}
+        parts.append(gettext("quantities %(from)s → %(to)s") % quantities)
     if hop.status == "blocked":
-        parts.append("never reached: an upstream hop failed")
+        parts.append(gettext("never reached: an upstream hop failed"))
     return " · ".join(parts)
 
 
@@ -170,7 +175,7 @@ def waterfall(trace: Trace) -> TraceView:
         rows.append(((moment or end).timestamp(), order, row))
     failure = trace.failure
     for order, hop in enumerate(trace.hops):
-        title = f"{hop.flow}: {hop.link.from_} → {hop.link.to}"
+        title = f"{term(hop.flow)}: {hop.link.from_} → {hop.link.to}"
         bar = None
         if hop.entered is not None:
             finish = hop.arrived or end

@@ -1,0 +1,88 @@
+"""Words the dashboard shows for values of the API (modes, statuses, roles, phases...).
+
+The values stay English identifiers in the JSON; a page shows ``term(value)``: the English
+label (underscores as spaces) or its translation. Each label is marked here so that Babel
+extracts it and the catalog test sees a missing translation.
+
+>>> term("rate_limited"), term("something_new")
+('rate limited', 'something new')
+>>> with use_language("pl"):
+...     term("rate_limited"), term("owner")
+('limit zapytań', 'właściciel')
+"""
+
+from __future__ import annotations
+
+from app.i18n import N_
+from app.i18n.catalogs import gettext, use_language
+
+__all__ = ["TERMS", "term", "use_language"]
+
+TERMS: dict[str, str] = {
+    # failure modes (graph.hops.Mode)
+    "missing": N_("missing"),
+    "rejected": N_("rejected"),
+    "rate_limited": N_("rate limited"),
+    "unavailable": N_("unavailable"),
+    "lost": N_("lost"),
+    "late": N_("late"),
+    "mismatch": N_("mismatch"),
+    "down": N_("down"),
+    # link and hop statuses (graph.results.LinkStatus, graph.hops.HopStatus)
+    "healthy": N_("healthy"),
+    "degraded": N_("degraded"),
+    "failed": N_("failed"),
+    "blocked": N_("blocked"),
+    "no_data": N_("no data"),
+    "ok": N_("ok"),
+    "pending": N_("pending"),
+    # incident phases and statuses
+    "investigating": N_("investigating"),
+    "identified": N_("identified"),
+    "monitoring": N_("monitoring"),
+    "resolved": N_("resolved"),
+    "open": N_("open"),
+    "all": N_("all"),
+    # warning severities and kinds (app.warnings.models)
+    "info": N_("info"),
+    "warning": N_("warning"),
+    "critical": N_("critical"),
+    "error_rate_rising": N_("error rate rising"),
+    "backlog_growing": N_("backlog growing"),
+    "latency_rising": N_("latency rising"),
+    "silent": N_("silent"),
+    "credentials_failing": N_("credentials failing"),
+    "credentials_expiring": N_("credentials expiring"),
+    "rate_limit_pressure": N_("rate limit pressure"),
+    "rate_limit_headroom_low": N_("rate limit headroom low"),
+    "webhook_failing": N_("webhook failing"),
+    "webhook_disabled": N_("webhook disabled"),
+    "connector_stopped": N_("connector stopped"),
+    "connector_error": N_("connector error"),
+    "certificate_expiring": N_("certificate expiring"),
+    "page_slow": N_("page slow"),
+    "page_failing": N_("page failing"),
+    # roles
+    "viewer": N_("viewer"),
+    "operator": N_("operator"),
+    "owner": N_("owner"),
+    # status page states
+    "operational": N_("operational"),
+    "maintenance": N_("maintenance"),
+    # flows
+    "order": N_("order"),
+    "stock": N_("stock"),
+    # alerts
+    "escalate": N_("escalate"),
+    # contract breaches (app.contracts.penalties.BreachKind)
+    "response": N_("response"),
+    "resolution": N_("resolution"),
+    "availability": N_("availability"),
+}
+
+
+def term(value: str | None) -> str:
+    if not value:
+        return ""
+    label = TERMS.get(value)
+    return gettext(label) if label is not None else value.replace("_", " ")
