@@ -108,6 +108,23 @@ class Observation:
     links: tuple[LinkRef, ...]
 
 
+LATEST = ("mode", "responsible", "confidence", "affected", "healthy", "summary", "evidence")
+"""What an incident takes as it is from the latest observation of its cause (the one mapping
+of an observation onto a record: :func:`_open` and :func:`_absorb`)."""
+_FROM_SUSPECT = (
+    *(name for name in LATEST if name != "evidence"),
+    "link",
+    "system",
+    "first_seen",
+    "last_seen",
+)
+"""What an observation takes as it is from its headline suspect (its evidence as JSON)."""
+
+
+def _latest(seen: Observation) -> dict[str, Any]:
+    return {name: getattr(seen, name) for name in LATEST}
+
+
 def observe(suspects: Iterable[Suspect]) -> dict[str, Observation]:
     """Group ranked suspects by root cause; the best-ranked one of a key is its headline."""
     found: dict[str, Observation] = {}
@@ -118,18 +135,9 @@ def observe(suspects: Iterable[Suspect]) -> dict[str, Observation]:
         seen = found.get(key)
         if seen is None:
             found[key] = Observation(
+                **{name: getattr(suspect, name) for name in _FROM_SUSPECT},
                 key=key,
                 family=family,
-                link=suspect.link,
-                system=suspect.system,
-                mode=suspect.mode,
-                responsible=suspect.responsible,
-                confidence=suspect.confidence,
-                affected=suspect.affected,
-                healthy=suspect.healthy,
-                first_seen=suspect.first_seen,
-                last_seen=suspect.last_seen,
-                summary=suspect.summary,
                 evidence=suspect.evidence.model_dump(mode="json", by_alias=True),
                 links=links,
             )
@@ -272,21 +280,15 @@ def _seconds(value: float) -> timedelta:
 def _open(seen: Observation, as_of: datetime) -> Change:
     phase = _phase_for(seen.mode)
     record = IncidentRecord(
+        **_latest(seen),
         key=seen.key,
         family=seen.family,
         link=seen.link,
         system=seen.system,
-        mode=seen.mode,
-        responsible=seen.responsible,
         status="open",
         phase=phase,
-        confidence=seen.confidence,
-        affected=seen.affected,
         opened_affected=seen.affected,
         peak_affected=seen.affected,
-        healthy=seen.healthy,
-        summary=seen.summary,
-        evidence=seen.evidence,
         links=list(seen.links),
         first_failure=seen.first_seen,
         last_seen=seen.last_seen,
@@ -305,7 +307,7 @@ def _open(seen: Observation, as_of: datetime) -> Change:
 
 def _reopen(record: IncidentRecord, seen: Observation, as_of: datetime, policy: Policy) -> Change:
     quiet = as_of - _resolved(record)
-    new = _absorb(replace(record), seen)
+    new = _absorb(record, seen)
     new.status = "open"
     new.phase = _phase_for(seen.mode)
     new.flaps += 1
@@ -325,18 +327,15 @@ def _reopen(record: IncidentRecord, seen: Observation, as_of: datetime, policy: 
 
 
 def _absorb(record: IncidentRecord, seen: Observation) -> IncidentRecord:
-    record.mode = seen.mode
-    record.responsible = seen.responsible
-    record.confidence = seen.confidence
-    record.affected = seen.affected
-    record.peak_affected = max(record.peak_affected, seen.affected)
-    record.healthy = seen.healthy
-    record.summary = seen.summary
-    record.evidence = seen.evidence
-    record.links = list(dict.fromkeys([*record.links, *seen.links]))
-    record.first_failure = min(record.first_failure, seen.first_seen)
-    record.last_seen = max(record.last_seen, seen.last_seen)
-    return record
+    """A copy of ``record`` that took in ``seen``."""
+    return replace(
+        record,
+        **_latest(seen),
+        peak_affected=max(record.peak_affected, seen.affected),
+        links=list(dict.fromkeys([*record.links, *seen.links])),
+        first_failure=min(record.first_failure, seen.first_seen),
+        last_seen=max(record.last_seen, seen.last_seen),
+    )
 
 
 def _update(
@@ -348,7 +347,7 @@ def _update(
 ) -> Change:
     fresh = seen.last_seen > record.last_seen or seen.affected > record.affected
     before = record
-    new = _absorb(replace(record), seen)
+    new = _absorb(record, seen)
     change = Change(new, "updated")
     if (before.mode, before.responsible) != (new.mode, new.responsible):
         change.timeline.append(
