@@ -20,6 +20,7 @@ from app.accounts import service as accounts
 from app.accounts.oidc_views import router as oidc_router
 from app.accounts.signins import client_address, record_signin, signin_page
 from app.audit import service as audit
+from app.auth.dashboard import router as tokens_dashboard_router
 from app.auth import throttle
 from app.dashboard.access import SessionDep, home_of, render, safe_next
 from app.dashboard.pages import (
@@ -572,3 +573,4 @@ def withdraw(
 
 
 router.include_router(oidc_router)
+router.include_router(tokens_dashboard_router)
