@@ -51,6 +51,7 @@ from app.topology.views import router as topology_router
 from app.vendorlinks.views import api as vendor_links_router
 from app.vendorlinks.views import router as vendor_links_dashboard_router
 from app.warnings.views import router as warnings_router
+from app.webhooks.fast import WebhookFastPath
 from app.webhooks.service import pending_sweeper
 from app.webhooks.views import router as webhooks_router
 from app.workspaces.views import router as workspaces_router
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(AuditTrail)
     app.add_middleware(LanguageMiddleware)
     tracing.install(app, runtime, version=VERSION)
+    app.add_middleware(WebhookFastPath, runtime=runtime)  # outermost: before the rest
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", dashboard_static(), name="static")

@@ -88,7 +88,7 @@ class NulGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            loc = _nul_location(scope)
+            loc = nul_location(scope)
             if loc is not None:
                 problem = {"loc": loc, "msg": "must not contain NUL", "type": "value_error"}
                 await send_json(send, 422, {"detail": [problem]})
@@ -96,7 +96,7 @@ class NulGuard:
         await self.app(scope, receive, send)
 
 
-def _nul_location(scope: Scope) -> list[str] | None:
+def nul_location(scope: Scope) -> list[str] | None:
     if "\x00" in scope.get("path", ""):
         return ["path"]
     query: bytes = scope.get("query_string", b"")

@@ -163,6 +163,10 @@ def main() -> None:
     parser.add_argument("--per-thread", type=int, default=15_000)
     parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--profile", type=Path, default=None,
+        help="record the server with py-spy during each Arbiter run (speedscope JSON, per run)",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
@@ -209,8 +213,17 @@ def main() -> None:
             hook = "/webhooks/bench/shop"
             plain = wrk(f"http://127.0.0.1:{bare_port}{hook}", script, prefix,
                         args.connections, args.seconds)  # fmt: skip
+            spy = None
+            if args.profile is not None:
+                spy = subprocess.Popen(
+                    ["py-spy", "record", "--pid", str(server.pid), "--format", "speedscope",
+                     "--duration", str(args.seconds), "--nonblocking", "--threads", "--gil",
+                     "--output", f"{args.profile}-{run + 1}.json"], **quiet,
+                )  # type: ignore[call-overload]  # fmt: skip
             ours = wrk(f"http://127.0.0.1:{port}{hook}", script, prefix,
                        args.connections, args.seconds)  # fmt: skip
+            if spy is not None:
+                spy.wait(timeout=60)
             print(f"{run + 1:>3} {plain['rate']:>10,.0f} {plain['p99']:>7.1f} "
                   f"{ours['rate']:>13,.0f} {ours['p50']:>7.1f} {ours['p90']:>7.1f} "
                   f"{ours['p99']:>7.1f} {ours['errors']:>7.0f} "

@@ -7,6 +7,12 @@ its unit's result (or its unit's exception: a failing unit rolls back its savepo
 Nothing is answered before the commit that holds it, so nothing is acknowledged before it is
 durable; and one fsync serves the whole group.
 
+A *batched* unit (:meth:`Writer.submit_batched`) is one item for a function that takes a list:
+every item of the same function waiting in a group is done by one call in one savepoint (the
+webhook receiver inserts a group's deliveries with one statement this way); when that call
+fails, each of its items is done again alone in its own savepoint, so a failing item fails
+alone here too.
+
 Why: with a transaction per request, concurrent requests queued for SQLite's single write
 lock through the busy handler, which polls with sleeps of up to 100 ms and serves no one in
 order, so a few unlucky requests waited for about a second (bench/README.md). Here the only
@@ -22,6 +28,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -29,6 +36,10 @@ from sqlalchemy import Connection, Engine
 log = logging.getLogger("arbiter.writer")
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+
+Batched = Callable[[Connection, list[Item]], list[T]]
+"""Does a list of items in the caller's transaction; one result per item, in their order."""
 
 MAX_GROUP = 512
 """Units per commit at most: bounds how long the first caller of a burst waits."""
@@ -38,6 +49,16 @@ MAX_GROUP = 512
 class _Unit(Generic[T]):
     work: Callable[[Connection], T]
     future: Future[T]
+    waiter: asyncio.Future[T] | None = None
+    """The event loop's future of an async caller, answered with the group's others."""
+
+
+@dataclass
+class _Item(Generic[Item, T]):
+    batch: Batched[Item, T]
+    item: Item
+    future: Future[T]
+    waiter: asyncio.Future[T] | None = None
 
 
 class WriterClosed(RuntimeError):
@@ -54,7 +75,7 @@ class Writer:
     def __init__(self, engine: Engine, *, max_group: int = MAX_GROUP) -> None:
         self._engine = engine
         self._max_group = max_group
-        self._queue: queue.SimpleQueue[_Unit[Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Unit[Any] | _Item[Any, Any] | None] = queue.SimpleQueue()
         self._closed = False
         self._lock = threading.Lock()
         self.commits = 0
@@ -65,11 +86,35 @@ class Writer:
     def submit(self, work: Callable[[Connection], T]) -> Future[T]:
         """Queue ``work``; the future resolves once the transaction holding it has committed."""
         future: Future[T] = Future()
+        self._put(_Unit(work, future))
+        return future
+
+    def submit_batched(self, batch: Batched[Item, T], item: Item) -> Future[T]:
+        """Queue ``item`` for ``batch``, done together with the other items of ``batch`` that
+        are waiting; the future resolves once the transaction holding it has committed."""
+        future: Future[T] = Future()
+        self._put(_Item(batch, item, future))
+        return future
+
+    async def run_batched_async(self, batch: Batched[Item, T], item: Item) -> T:
+        """:meth:`submit_batched` for the event loop: waits without holding a thread."""
+        return await self._wait(_Item(batch, item, Future()))
+
+    async def _wait(self, unit: _Unit[T] | _Item[Any, T]) -> T:
+        # Answered by one wake-up of the loop per group (see _wake), not one per caller.
+        unit.waiter = asyncio.get_running_loop().create_future()
+        self._put(unit)
+        try:
+            return await unit.waiter
+        except asyncio.CancelledError:
+            unit.future.cancel()  # skipped when its group has not started yet
+            raise
+
+    def _put(self, unit: _Unit[Any] | _Item[Any, Any]) -> None:
         with self._lock:
             if self._closed:
                 raise WriterClosed("the store's writer is closed")
-            self._queue.put(_Unit(work, future))
-        return future
+            self._queue.put(unit)
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in the next group and wait for its commit (from any thread but this
@@ -78,7 +123,7 @@ class Writer:
 
     async def run_async(self, work: Callable[[Connection], T]) -> T:
         """:meth:`run` for the event loop: waits without holding a thread."""
-        return await asyncio.wrap_future(self.submit(work))
+        return await self._wait(_Unit(work, Future()))
 
     def close(self) -> None:
         """Commit what is queued, then stop the thread and release the connection."""
@@ -96,7 +141,7 @@ class Writer:
             first = self._queue.get()
             if first is None:
                 break
-            group: list[_Unit[Any]] = [first]
+            group: list[_Unit[Any] | _Item[Any, Any]] = [first]
             while len(group) < self._max_group:
                 try:
                     unit = self._queue.get_nowait()
@@ -108,30 +153,102 @@ class Writer:
                 group.append(unit)
             self._commit(group)
 
-    def _commit(self, group: list[_Unit[Any]]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
+    def _commit(self, group: list[_Unit[Any] | _Item[Any, Any]]) -> None:
+        outcomes: dict[int, tuple[bool, Any]] = {}
         try:
             with self._engine.begin() as connection:
-                for unit in group:
-                    if not unit.future.set_running_or_notify_cancel():
-                        outcomes.append((False, None))
-                        continue
-                    try:
-                        with connection.begin_nested():
-                            outcomes.append((True, unit.work(connection)))
-                    except Exception as exc:  # that unit's failure, answered to its caller
-                        outcomes.append((False, exc))
+                for step in _steps(group):
+                    if isinstance(step, _Unit):
+                        outcomes[id(step)] = _run_unit(connection, step)
+                    else:
+                        outcomes.update(_run_items(connection, step))
         except Exception as exc:  # the commit itself failed: nothing of the group is stored
             log.exception("a group commit of %d units failed", len(group))
             for unit in group:
                 if not unit.future.done():
                     unit.future.set_exception(exc)
+            _wake(group)
             return
         self.commits += 1
-        for unit, (ok, value) in zip(group, outcomes, strict=True):
-            if unit.future.cancelled():
+        for unit in group:
+            if unit.future.cancelled() or id(unit) not in outcomes:
                 continue
+            ok, value = outcomes[id(unit)]
             if ok:
                 unit.future.set_result(value)
             else:
                 unit.future.set_exception(value)
+        _wake(group)
+
+
+def _wake(group: list[_Unit[Any] | _Item[Any, Any]]) -> None:
+    """Answer the async callers of a finished group: one call into each event loop."""
+    waiting: dict[asyncio.AbstractEventLoop, list[_Unit[Any] | _Item[Any, Any]]] = {}
+    for unit in group:
+        if unit.waiter is not None:
+            waiting.setdefault(unit.waiter.get_loop(), []).append(unit)
+    for loop, units in waiting.items():
+        try:
+            loop.call_soon_threadsafe(_answer, units)
+        except RuntimeError:  # that loop is closed: no one is waiting any more
+            continue
+
+
+def _answer(units: list[_Unit[Any] | _Item[Any, Any]]) -> None:
+    for unit in units:
+        waiter, future = unit.waiter, unit.future
+        if waiter is None or waiter.done():
+            continue
+        if future.cancelled():
+            waiter.cancel()
+        elif (exc := future.exception()) is not None:
+            waiter.set_exception(exc)
+        else:
+            waiter.set_result(future.result())
+
+
+def _steps(group: list[_Unit[Any] | _Item[Any, Any]]) -> list[_Unit[Any] | list[_Item[Any, Any]]]:
+    """The group in arrival order, each batch's items gathered at the place of its first."""
+    steps: list[_Unit[Any] | list[_Item[Any, Any]]] = []
+    batches: dict[Any, list[_Item[Any, Any]]] = {}
+    for unit in group:
+        if not unit.future.set_running_or_notify_cancel():
+            continue
+        if isinstance(unit, _Unit):
+            steps.append(unit)
+        elif unit.batch in batches:
+            batches[unit.batch].append(unit)
+        else:
+            batches[unit.batch] = [unit]
+            steps.append(batches[unit.batch])
+    return steps
+
+
+def _run_unit(connection: Connection, unit: _Unit[Any]) -> tuple[bool, Any]:
+    try:
+        with connection.begin_nested():
+            return True, unit.work(connection)
+    except Exception as exc:  # that unit's failure, answered to its caller
+        return False, exc
+
+
+def _run_items(connection: Connection, items: list[_Item[Any, Any]]) -> dict[int, tuple[bool, Any]]:
+    batch = items[0].batch
+    if len(items) > 1:
+        try:
+            with connection.begin_nested():
+                results = batch(connection, [item.item for item in items])
+                if len(results) != len(items):
+                    raise RuntimeError(f"{batch!r} answered {len(results)} of {len(items)} items")
+            return {id(item): (True, result) for item, result in zip(items, results, strict=True)}
+        except Exception:  # rolled back: each item is done alone, so only the bad one fails
+            log.warning("a batch of %d items failed; each is done alone", len(items), exc_info=True)
+    return {
+        id(item): _run_unit(connection, _Unit(partial(_one, batch, item.item), item.future))
+        for item in items
+    }
+
+
+def _one(batch: Batched[Item, T], item: Item, connection: Connection) -> T:
+    (result,) = batch(connection, [item])
+    return result

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.background import in_thread, running
@@ -41,32 +41,72 @@ log = logging.getLogger("arbiter.webhooks")
 _KEPT_HEADERS = ("content-type", "user-agent", "webhook-", "x-wc-")
 
 
-def load_receiver(runtime: Runtime, workspace_id: str, system_id: str) -> Target:
-    """The connection a webhook to ``workspace_id/system_id`` is verified with (NotFound when
-    there is none).
+Stamp = tuple[Any, ...]
+"""When the receiving connection and its workspace's topology were last changed."""
 
-    Building it reads three rows, parses the topology and decrypts two secrets, for every
-    delivery: under a burst that was most of a delivery's cost. So the built target is kept
-    per process and reused while its connection and topology rows keep their ``updated_at``
-    (one indexed read): a changed secret or topology takes effect at the next delivery.
+
+@dataclass(frozen=True)
+class Receiver:
+    target: Target
+    stamp: Stamp
+
+
+def cached_receiver(runtime: Runtime, workspace_id: str, system_id: str) -> Receiver | None:
+    """The receiver built for an earlier delivery, without reading the store (None: none yet).
+
+    Whether it is still current is checked in the transaction that stores the delivery
+    (:func:`store_deliveries`), once per group for all its deliveries, instead of a read per
+    delivery here.
     """
-    cache: dict[tuple[str, str], tuple[tuple[Any, ...], Target]] = runtime.caches.setdefault(
-        "webhook_receivers", {}
-    )
+    found: Receiver | None = runtime.caches.get(_RECEIVERS, {}).get((workspace_id, system_id))
+    return found
+
+
+def load_receiver(runtime: Runtime, workspace_id: str, system_id: str) -> Receiver:
+    """The connection a webhook to ``workspace_id/system_id`` is verified with, read from the
+    store and kept per process (NotFound when there is none).
+
+    Building it reads three rows, parses the topology and decrypts two secrets: under a burst
+    that was most of a delivery's cost, so it is built once and reused while its connection
+    and topology rows keep their ``updated_at``: a changed secret or topology takes effect at
+    the next delivery.
+    """
+    cache: dict[tuple[str, str], Receiver] = runtime.caches.setdefault(_RECEIVERS, {})
     key = (workspace_id, system_id)
     with runtime.engine.connect() as connection:
-        stamp = connection.execute(
-            select(connections.c.updated_at, topologies.c.updated_at)
-            .join(topologies, topologies.c.workspace_id == connections.c.workspace_id)
-            .where(connections.c.workspace_id == workspace_id, connections.c.system_id == system_id)
-        ).first()
+        stamp = _stamps(connection, [key]).get(key)
         cached = cache.get(key)
-        if stamp is not None and cached is not None and cached[0] == tuple(stamp):
-            return cached[1]
+        if stamp is not None and cached is not None and cached.stamp == stamp:
+            return cached
         target = load_target(connection, runtime.secrets, workspace_id, system_id)
+    receiver = Receiver(target, stamp or ())
     if stamp is not None:
-        cache[key] = (tuple(stamp), target)
-    return target
+        cache[key] = receiver
+    return receiver
+
+
+def forget_receiver(runtime: Runtime, workspace_id: str, system_id: str) -> None:
+    runtime.caches.get(_RECEIVERS, {}).pop((workspace_id, system_id), None)
+
+
+_RECEIVERS = "webhook_receivers"
+
+
+def _stamps(
+    connection: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Stamp]:
+    """(workspace, system) → :data:`Stamp` of each of ``keys`` that has a connection."""
+    rows = connection.execute(
+        select(
+            connections.c.workspace_id,
+            connections.c.system_id,
+            connections.c.updated_at,
+            topologies.c.updated_at,
+        )
+        .join(topologies, topologies.c.workspace_id == connections.c.workspace_id)
+        .where(tuple_(connections.c.workspace_id, connections.c.system_id).in_(keys))
+    ).all()
+    return {(row[0], row[1]): (row[2], row[3]) for row in rows}
 
 
 def parse(target: Target, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookResult:
@@ -138,6 +178,20 @@ class Processed:
     stored: list[tuple[int, Event]] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     """Why each event of the delivery that was not stored was left out."""
+    stale: bool = False
+    """Nothing stored: the receiver it was verified with changed (or is gone) since it was
+    built; verify again with the one in the store."""
+
+    def answer(self, delivery: Delivery) -> dict[str, Any]:
+        """The body of the 200 that acknowledges ``delivery``."""
+        answer: dict[str, Any] = {
+            "status": "ok",
+            "delivery_id": delivery.delivery,
+            "duplicate": self.seq is None,
+        }
+        if self.dropped:
+            answer["dropped"] = self.dropped
+        return answer
 
 
 def _warn(target: Target, seq: int, dropped: list[str]) -> None:
@@ -160,45 +214,138 @@ def _process(connection: Connection, target: Target, seq: int, events: list[Even
     return Processed(seq, stored, dropped)
 
 
-async def accept_delivery(
-    runtime: Runtime,
-    target: Target,
-    delivery: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    events: list[Event],
-) -> Processed:
-    """Store a verified delivery and its events in one commit; answered once it is durable.
+@dataclass(frozen=True)
+class Delivery:
+    """A verified delivery and its parsed events, waiting for the commit that stores them."""
 
-    Few statements per delivery (each costs the single writer thread): the delivery is
-    inserted already marked processed, and only a failure to store its events (a bug: they
-    were validated) turns it back into a pending one for the sweeper.
+    receiver: Receiver
+    delivery: str
+    headers: Mapping[str, str]
+    body: bytes
+    events: list[Event]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.receiver.target.workspace_id, self.receiver.target.system_id
+
+
+async def accept_delivery(runtime: Runtime, delivery: Delivery) -> Processed:
+    """Store a verified delivery and its events; answered once they are durable.
+
+    Concurrent deliveries are stored together (:func:`store_deliveries`, one group commit).
     """
-
-    def work(connection: Connection) -> Processed:
-        usable, dropped = admit(events, target.topology)
-        seq = record_delivery(connection, target, delivery, headers, body, dropped=dropped)
-        if seq is None:
-            return Processed(None)
-        stored: list[tuple[int, Event]] = []
-        if usable:
-            try:
-                with connection.begin_nested():
-                    stored = store_events(connection, target.workspace_id, usable).stored
-            except Exception:  # kept pending: the sweeper tries again, the sender is answered
-                log.exception("processing webhook delivery %d failed", seq)
-                connection.execute(
-                    update(webhook_deliveries)
-                    .where(webhook_deliveries.c.seq == seq)
-                    .values(processed_at=None, error=None)
-                )
-                return Processed(seq)
-        _warn(target, seq, dropped)
-        return Processed(seq, stored, dropped)
-
-    processed = await runtime.writer.run_async(work)
-    runtime.events_stored(target.workspace_id, processed.stored)
+    processed = await runtime.writer.run_batched_async(store_deliveries, delivery)
+    runtime.events_stored(delivery.receiver.target.workspace_id, processed.stored)
     return processed
+
+
+def store_deliveries(connection: Connection, deliveries: list[Delivery]) -> list[Processed]:
+    """Store the deliveries of one group commit and their events: one read of their receivers'
+    stamps, one insert of the deliveries, one insert of the events of each workspace.
+
+    Each delivery is inserted already marked processed (with the reasons of the events the
+    topology cannot take); only a failure to store the events (a bug: they were validated)
+    turns them back into pending ones for the sweeper.
+    """
+    current = _stamps(connection, list({d.key for d in deliveries}))
+    admitted = {
+        i: admit(d.events, d.receiver.target.topology)
+        for i, d in enumerate(deliveries)
+        if current.get(d.key) == d.receiver.stamp
+    }
+    inserted = _insert(connection, [(deliveries[i], admitted[i][1]) for i in admitted])
+    seq_of: dict[int, int] = {}
+    by_workspace: dict[str, dict[int, list[Event]]] = {}
+    for i in admitted:
+        # Popped: a second delivery of the same id in this group is a redelivery.
+        seq = inserted.pop((*deliveries[i].key, deliveries[i].delivery[:200]), None)
+        if seq is not None:
+            seq_of[i] = seq
+            by_workspace.setdefault(deliveries[i].key[0], {})[i] = admitted[i][0]
+    stored_of: dict[int, list[tuple[int, Event]] | None] = {}
+    for workspace_id, usable in by_workspace.items():
+        stored = _store_events_of(connection, workspace_id, usable, [seq_of[i] for i in usable])
+        stored_of.update((i, None if stored is None else stored[i]) for i in usable)
+    answers: list[Processed] = []
+    for i, delivery in enumerate(deliveries):
+        if i not in admitted:
+            answers.append(Processed(None, stale=True))
+        elif i not in seq_of:
+            answers.append(Processed(None))
+        elif (stored_here := stored_of[i]) is None:  # kept pending
+            answers.append(Processed(seq_of[i]))
+        else:
+            _warn(delivery.receiver.target, seq_of[i], admitted[i][1])
+            answers.append(Processed(seq_of[i], stored_here, admitted[i][1]))
+    return answers
+
+
+def _store_events_of(
+    connection: Connection, workspace_id: str, usable: dict[int, list[Event]], seqs: list[int]
+) -> dict[int, list[tuple[int, Event]]] | None:
+    """Store the events of one workspace's deliveries (``usable``: by delivery) in one insert;
+    the events newly stored for each delivery, or None when storing failed and the deliveries
+    ``seqs`` were turned back into pending ones."""
+    owner: dict[str, int] = {}
+    for i, events in usable.items():
+        for event in events:
+            owner.setdefault(event.id, i)
+    result: dict[int, list[tuple[int, Event]]] = {i: [] for i in usable}
+    if not owner:
+        return result
+    try:
+        with connection.begin_nested():
+            batch = [event for events in usable.values() for event in events]
+            stored = store_events(connection, workspace_id, batch).stored
+    except Exception:  # kept pending: the sweeper tries again, the senders are answered
+        log.exception("processing webhook deliveries %s failed", seqs)
+        connection.execute(
+            update(webhook_deliveries)
+            .where(webhook_deliveries.c.seq.in_(seqs))
+            .values(processed_at=None, error=None)
+        )
+        return None
+    for seq, event in stored:
+        result[owner[event.id]].append((seq, event))
+    return result
+
+
+def _insert(
+    connection: Connection, rows: list[tuple[Delivery, list[str]]]
+) -> dict[tuple[str, str, str], int]:
+    """Insert ``rows`` (each delivery with its dropped events' reasons) with one statement;
+    the sequence number of each one stored, by (workspace, system, delivery id)."""
+    if not rows:
+        return {}
+    dialect = connection.dialect
+    processor = webhook_deliveries.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert processor is not None, "UTCDateTime always converts"
+    now = processor(datetime.now(UTC))
+    values = [
+        (
+            *delivery.key,
+            delivery.delivery[:200],
+            json.dumps(
+                {k: v for k, v in delivery.headers.items() if k.lower().startswith(_KEPT_HEADERS)}
+            ),
+            delivery.body,
+            now,
+            now,
+            "\n".join(dropped) or None,
+        )
+        for delivery, dropped in rows
+    ]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    placeholders = ",".join([f"({','.join([mark] * 8)})"] * len(values))
+    # Only placeholders and the constant column names are formatted in; values are bound.
+    sql = (
+        "INSERT INTO webhook_deliveries (workspace_id, system_id, delivery_id, headers, body, "  # noqa: S608
+        f"received_at, processed_at, error) VALUES {placeholders} "
+        "ON CONFLICT (workspace_id, system_id, delivery_id) DO NOTHING "
+        "RETURNING seq, workspace_id, system_id, delivery_id"
+    )
+    inserted = connection.exec_driver_sql(sql, tuple(v for row in values for v in row)).all()
+    return {(row[1], row[2], row[3]): row[0] for row in inserted}
 
 
 def process_delivery(runtime: Runtime, target: Target, seq: int, events: list[Event]) -> None:

@@ -1,16 +1,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.deps import RuntimeDep, WorkspacePath
-from app.exceptions import Invalid, NotFound, Unauthenticated
-from app.webhooks.service import accept_delivery, delivery_id, load_receiver, parse
-from connectors.webhooks import PayloadError, SignatureError, UnsupportedWebhookKind
+from app.exceptions import Invalid, NotFound, Throttled, Unauthenticated
+from app.webhooks.fast import INLINE_BYTES
+from app.webhooks.service import (
+    Delivery,
+    Receiver,
+    accept_delivery,
+    cached_receiver,
+    delivery_id,
+    forget_receiver,
+    load_receiver,
+    parse,
+)
+from connectors.webhooks import PayloadError, SignatureError, UnsupportedWebhookKind, WebhookResult
 
 router = APIRouter(tags=["webhooks"])
 
@@ -44,31 +53,39 @@ async def receive(
 ) -> JSONResponse:
     """A webhook in the wire format of the system's kind, verified with its secret."""
     body = await request.body()
-
-    try:
-        target = await run_in_threadpool(load_receiver, runtime, ws, system)
-    except NotFound as exc:
-        raise Refused() from exc
     headers = {k.lower(): v for k, v in request.headers.items()}
+    receiver = cached_receiver(runtime, ws, system)
+    for _attempt in range(3):
+        if receiver is None:
+            try:
+                receiver = await run_in_threadpool(load_receiver, runtime, ws, system)
+            except NotFound as exc:
+                raise Refused() from exc
+        result = await _verified(receiver, headers, body)
+        if result.is_ping:
+            return JSONResponse({"status": "ok", "ping": True})
+        delivery = Delivery(receiver, delivery_id(result, body), headers, body, result.events)
+        processed = await accept_delivery(runtime, delivery)
+        if not processed.stale:
+            break
+        # The secret or topology changed since this receiver was built: verify again.
+        forget_receiver(runtime, ws, system)
+        receiver = None
+    else:
+        raise Throttled("the receiver is being reconfigured: deliver again", retry_after=1)
+    return JSONResponse(processed.answer(delivery))
+
+
+async def _verified(receiver: Receiver, headers: dict[str, str], body: bytes) -> WebhookResult:
+    """Verify and parse (a small body on the event loop, see INLINE_BYTES), or the one refusal
+    (401) or 422."""
     try:
-        # Off the event loop: an HMAC and a JSON parse of a large order take milliseconds.
-        result = await run_in_threadpool(parse, target, headers, body, datetime.now(UTC))
+        if len(body) <= INLINE_BYTES:
+            return parse(receiver.target, headers, body, datetime.now(UTC))
+        return await run_in_threadpool(parse, receiver.target, headers, body, datetime.now(UTC))
     except (SignatureError, UnsupportedWebhookKind) as exc:
         raise Refused() from exc
     except PayloadError as exc:
         raise Invalid.one(["body"], str(exc)) from exc
     except RecursionError as exc:  # signed, but nested deeper than any parser goes
         raise Invalid.one(["body"], "invalid JSON: nested too deeply") from exc
-    if result.is_ping:
-        return JSONResponse({"status": "ok", "ping": True})
-    delivery = delivery_id(result, body)
-
-    processed = await accept_delivery(runtime, target, delivery, headers, body, list(result.events))
-    answer: dict[str, Any] = {
-        "status": "ok",
-        "delivery_id": delivery,
-        "duplicate": processed.seq is None,
-    }
-    if processed.dropped:
-        answer["dropped"] = processed.dropped
-    return JSONResponse(answer)

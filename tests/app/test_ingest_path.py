@@ -95,6 +95,55 @@ def test_a_failing_unit_fails_alone(writer: Any) -> None:
         assert sorted(r.x for r in connection.execute(text("SELECT x FROM t"))) == [1, 2, 3]
 
 
+def test_batched_items_share_one_call_and_a_failing_item_fails_alone(writer: Any) -> None:
+    writer_, url = writer
+    gate = threading.Event()
+    calls: list[list[int]] = []
+
+    def insert_all(connection: Connection, items: list[int]) -> list[int]:
+        calls.append(list(items))
+        for x in items:
+            connection.execute(text("INSERT INTO t VALUES (:x)"), {"x": x})
+        return [x * 2 for x in items]
+
+    first = writer_.submit(lambda connection: gate.wait(5))  # holds the writer: one group next
+    futures = [writer_.submit_batched(insert_all, x) for x in (10, 11, 10, 12)]
+    gate.set()
+    first.result(5)
+    assert [f.result(5) for f in (futures[0], futures[1], futures[3])] == [20, 22, 24]
+    with pytest.raises(Exception, match="UNIQUE"):
+        futures[2].result(5)  # the second 10
+    assert calls[0] == [10, 11, 10, 12]  # the group in one call, then each alone
+    assert calls[1:] == [[10], [11], [10], [12]]
+    with create_engine(url).connect() as connection:
+        assert sorted(r.x for r in connection.execute(text("SELECT x FROM t"))) == [10, 11, 12]
+
+
+def test_async_callers_are_answered_after_the_commit(writer: Any) -> None:
+    import asyncio
+
+    writer_, url = writer
+    reader = create_engine(url)
+
+    def insert_all(connection: Connection, items: list[int]) -> list[int]:
+        for x in items:
+            connection.execute(text("INSERT INTO t VALUES (:x)"), {"x": x})
+        return items
+
+    async def one(x: int) -> bool:
+        assert await writer_.run_batched_async(insert_all, x) == x
+        with reader.connect() as connection:
+            return (
+                connection.execute(text("SELECT 1 FROM t WHERE x = :x"), {"x": x}).first()
+                is not None
+            )
+
+    async def many() -> list[bool]:
+        return await asyncio.gather(*(one(x) for x in range(50)))
+
+    assert all(asyncio.run(many()))
+
+
 # -- other flow names, dropped events ---------------------------------------------------
 
 

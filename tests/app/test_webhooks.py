@@ -32,16 +32,16 @@ def _woo_headers(body: bytes, delivery: str = "9001", secret: str = SECRET) -> d
     }
 
 
-def _connect_shop(client: TestClient) -> None:
+def _connect_shop(client: TestClient, secret: str = SECRET, status: int = 201) -> None:
     response = client.put(
         "/api/v1/workspaces/acme/systems/shop/connection",
         json={
             "base_url": "https://shop.example.com",
-            "webhook_secret": SECRET,
+            "webhook_secret": secret,
             "credentials": {"consumer_key": "ck_1", "consumer_secret": "cs_1"},
         },
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == status, response.text
 
 
 def _shop_events(client: TestClient) -> list[dict[str, object]]:
@@ -228,3 +228,67 @@ def test_a_signed_poisoned_payload_never_poisons_the_workspace(
         read = client.get(f"/api/v1/workspaces/acme/{route}")
         assert read.status_code == 200, (route, read.text)
     assert all("\u0000" not in json.dumps(e) for e in _shop_events(client))
+
+
+def test_deliveries_after_the_first_take_the_fast_path_and_a_new_secret_takes_effect_at_once(
+    client: TestClient, workspace: str
+) -> None:
+    from app.webhooks.service import cached_receiver
+
+    _connect_shop(client)
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    first = _order()
+    assert client.post(RECEIVER, content=first, headers=_woo_headers(first)).status_code == 200
+    assert cached_receiver(runtime, "acme", "shop") is not None  # built by the route
+    order = json.loads(first)
+    order.update(id=4242, number="4242")
+    second = json.dumps(order).encode()
+    answer = client.post(RECEIVER, content=second, headers=_woo_headers(second, "9002"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"status": "ok", "delivery_id": "9002", "duplicate": False}
+    again = client.post(RECEIVER, content=second, headers=_woo_headers(second, "9002"))
+    assert again.json()["duplicate"] is True
+    assert len(_shop_events(client)) == 2
+    # The secret is rotated: a delivery signed with the old one verifies against the receiver
+    # built before, but is refused, since its commit finds the connection changed.
+    _connect_shop(client, "rotated", status=200)
+    order.update(id=4343, number="4343")
+    third = json.dumps(order).encode()
+    old = client.post(RECEIVER, content=third, headers=_woo_headers(third, "9003"))
+    assert old.status_code == 401
+    new = client.post(RECEIVER, content=third, headers=_woo_headers(third, "9003", "rotated"))
+    assert new.status_code == 200
+    assert len(_shop_events(client)) == 3
+    # Refusals and errors after the receiver is built still come from the route.
+    forged = client.post(RECEIVER, content=third, headers=_woo_headers(third, secret="x"))
+    assert forged.status_code == 401
+    bad = b"[not json"
+    assert (
+        client.post(RECEIVER, content=bad, headers=_woo_headers(bad, secret="rotated")).status_code
+        == 422
+    )
+    nul = client.post(
+        RECEIVER + "?x=%00", content=third, headers=_woo_headers(third, "9004", "rotated")
+    )
+    assert nul.status_code == 422
+
+
+def test_concurrent_deliveries_are_stored_together(client: TestClient, workspace: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _connect_shop(client)
+    order = json.loads(_order())
+
+    def deliver(n: int) -> dict[str, object]:
+        order_n = {**order, "id": 5000 + n % 20, "number": str(5000 + n % 20)}
+        body = json.dumps(order_n).encode()
+        # 40 deliveries of 20 delivery ids: each id once new, once a duplicate.
+        answer = client.post(RECEIVER, content=body, headers=_woo_headers(body, f"d{n % 20}"))
+        assert answer.status_code == 200, answer.text
+        result: dict[str, object] = answer.json()
+        return result
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(deliver, range(40)))
+    assert sum(not a["duplicate"] for a in answers) == 20
+    assert len(_shop_events(client)) == 20
