@@ -23,6 +23,7 @@ from app.checks.views import router as checks_router
 from app.connections.poller import pollers
 from app.connections.views import router as connections_router
 from app.contracts.views import router as contracts_router
+from app.dashboard import pages as dashboard_pages
 from app.dashboard.views import dashboard_static
 from app.dashboard.views import router as dashboard_router
 from app.db.retention import retention_sweeper
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     errors.install(app)
+    dashboard_pages.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(NulGuard)
     app.add_middleware(AuditTrail)

@@ -20,17 +20,17 @@ from app.accounts import service as accounts
 from app.accounts.oidc_views import router as oidc_router
 from app.accounts.signins import client_address, record_signin, signin_page
 from app.audit import service as audit
-from app.auth.dashboard import router as tokens_dashboard_router
 from app.auth import throttle
+from app.auth.dashboard import router as tokens_dashboard_router
 from app.dashboard.access import SessionDep, home_of, render, safe_next
 from app.dashboard.pages import (
-    ScopeDep,
+    FormSessionDep,
+    OwnerScopeDep,
     page_context,
     problem_page,
     public_base,
     public_form_page,
     refused,
-    role_gate,
     see_other,
     signed_in_redirect,
 )
@@ -306,7 +306,7 @@ async def revoke_session(
 # -- a workspace's people (owners) ---------------------------------------------------------------
 
 
-async def _people_action(
+def _people_action(
     request: Request,
     session: Session,
     runtime: Runtime,
@@ -315,25 +315,22 @@ async def _people_action(
 ) -> Response:
     """Run ``action`` (it may return a link to show); a refusal shows the page with it."""
     try:
-        link = await run_in_threadpool(action)
+        link = action()
     except accounts.AccountError as exc:
-        return await _people_page(request, session, runtime, scope, None, f"{exc.field}: {exc}")
+        return _people_page(request, session, runtime, scope, None, f"{exc.field}: {exc}")
     if link is None:
         return see_other(f"/w/{scope.workspace.id}/people")
-    return await _people_page(request, session, runtime, scope, link, None)
+    return _people_page(request, session, runtime, scope, link, None)
 
 
 @router.get("/w/{ws}/people")
-async def people(
-    request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
+def people(
+    request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: OwnerScopeDep
 ) -> Response:
-    gate = role_gate(request, session, scope, "owner")
-    if isinstance(gate, Response):
-        return gate
-    return await _people_page(request, session, runtime, gate, None, None)
+    return _people_page(request, session, runtime, scope, None, None)
 
 
-async def _people_page(
+def _people_page(
     request: Request,
     session: Session,
     runtime: Runtime,
@@ -341,14 +338,9 @@ async def _people_page(
     link: str | None,
     error: str | None,
 ) -> Response:
-    def load() -> tuple[list[accounts.Member], list[accounts.PendingInvitation]]:
-        with runtime.engine.connect() as connection:
-            return (
-                accounts.members(connection, scope.workspace.id),
-                accounts.pending_invitations(connection, scope.workspace.id, utc_now()),
-            )
-
-    found, pending = await run_in_threadpool(load)
+    with runtime.engine.connect() as connection:
+        found = accounts.members(connection, scope.workspace.id)
+        pending = accounts.pending_invitations(connection, scope.workspace.id, utc_now())
     context = page_context(
         session,
         scope,
@@ -363,25 +355,21 @@ async def _people_page(
 
 
 @router.post("/w/{ws}/people/invite")
-async def invite_person(
+def invite_person(
     request: Request,
     ws: str,
-    session: SessionDep,
+    session: FormSessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
+    scope: OwnerScopeDep,
     email: EmailField = "",
     role: Annotated[str, Form(max_length=20)] = "viewer",
-    csrf: CsrfField = "",
 ) -> Response:
-    gate = role_gate(request, session, scope, "owner", csrf)
-    if isinstance(gate, Response):
-        return gate
     base, by = public_base(request, runtime), session.principal.name
-    return await _people_action(
+    return _people_action(
         request,
         session,
         runtime,
-        gate,
+        scope,
         lambda: send_invitation(runtime, base, ws, email, role, by),
     )
 
@@ -405,25 +393,21 @@ def send_invitation(runtime: Runtime, base: str, ws: str, email: str, role: str,
 
 
 @router.post("/w/{ws}/people/invitations/{invitation_id}/withdraw")
-async def withdraw_from_dashboard(
+def withdraw_from_dashboard(
     request: Request,
     ws: str,
     invitation_id: str,
-    session: SessionDep,
+    session: FormSessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
-    csrf: CsrfField = "",
+    scope: OwnerScopeDep,
 ) -> Response:
-    gate = role_gate(request, session, scope, "owner", csrf)
-    if isinstance(gate, Response):
-        return gate
     by = session.principal.name
 
     def withdraw() -> None:
         if withdraw_invitation(runtime, ws, invitation_id[:40], by) is None:
             raise accounts.AccountError("invitation", "a pending invitation of this workspace")
 
-    return await _people_action(request, session, runtime, gate, withdraw)
+    return _people_action(request, session, runtime, scope, withdraw)
 
 
 def withdraw_invitation(
@@ -447,26 +431,22 @@ def withdraw_invitation(
 
 
 @router.post("/w/{ws}/people/{account_id}")
-async def change_person(
+def change_person(
     request: Request,
     ws: str,
     account_id: str,
-    session: SessionDep,
+    session: FormSessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
+    scope: OwnerScopeDep,
     role: Annotated[str, Form(max_length=20)] = "",
-    csrf: CsrfField = "",
 ) -> Response:
     """A new role for the person, or ``role=remove`` to take them off the workspace."""
-    gate = role_gate(request, session, scope, "owner", csrf)
-    if isinstance(gate, Response):
-        return gate
     by = session.principal.name
-    return await _people_action(
+    return _people_action(
         request,
         session,
         runtime,
-        gate,
+        scope,
         lambda: change_member(runtime, ws, account_id[:40], role, by),
     )
 

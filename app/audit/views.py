@@ -8,12 +8,11 @@ import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.audit import service as audit
 from app.dashboard.access import SessionDep, iso, render
-from app.dashboard.pages import ScopeDep, page_context, role_gate
+from app.dashboard.pages import OperatorScopeDep, page_context
 from app.deps import RuntimeDep, WorkspaceDep
 from app.runtime import Runtime
 from app.workspaces.service import require_workspace
@@ -31,20 +30,17 @@ def _entries(runtime: Runtime, ws: str, query: str, limit: int) -> list[audit.Au
 
 
 @router.get("/w/{ws}/audit")
-async def audit_page(
+def audit_page(
     request: Request,
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
+    scope: OperatorScopeDep,
     q: SearchParam = "",
 ) -> Response:
-    gate = role_gate(request, session, scope, "operator")
-    if isinstance(gate, Response):
-        return gate
-    entries = await run_in_threadpool(_entries, runtime, ws, q, 500)
+    entries = _entries(runtime, ws, q, 500)
     return render(
-        request, "audit.html", page_context(session, gate, "audit", entries=entries, query=q)
+        request, "audit.html", page_context(session, scope, "audit", entries=entries, query=q)
     )
 
 

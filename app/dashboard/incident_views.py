@@ -9,12 +9,11 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.dashboard import incidents
 from app.dashboard.access import SessionDep, render
-from app.dashboard.pages import ScopeDep, page_context, role_gate, see_other
+from app.dashboard.pages import FormScopeDep, ScopeDep, page_context, see_other
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import RuntimeDep
@@ -42,7 +41,7 @@ def _not_found(request: Request, session: Session, scope: Scope, incident: str) 
 
 
 @router.get("/w/{ws}/incidents")
-async def incident_list(
+def incident_list(
     request: Request,
     ws: str,
     session: SessionDep,
@@ -51,17 +50,15 @@ async def incident_list(
     status: StatusParam = "open",
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
     shown = status if status in incidents.STATUS_FILTERS else "open"
-    listed = await run_in_threadpool(incidents.incident_list, runtime, ws, shown, cursor)
+    listed = incidents.incident_list(runtime, ws, shown, cursor)
     context = page_context(
         session, scope, "incidents", listed=listed, filters=incidents.STATUS_FILTERS
     )
     return render(request, "incidents.html", context)
 
 
-async def _detail_page(
+def _detail_page(
     request: Request,
     session: Session,
     runtime: Runtime,
@@ -74,9 +71,7 @@ async def _detail_page(
     incident_id = _incident_id(incident)
     detail = None
     if incident_id is not None:
-        detail = await run_in_threadpool(
-            incidents.incident_detail, runtime, scope.workspace.id, incident_id
-        )
+        detail = incidents.incident_detail(runtime, scope.workspace.id, incident_id)
     if detail is None:
         return _not_found(request, session, scope, incident)
     context = page_context(
@@ -94,15 +89,13 @@ async def _detail_page(
 
 
 @router.get("/w/{ws}/incidents/{incident}")
-async def incident_detail(
+def incident_detail(
     request: Request, incident: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
-    return await _detail_page(request, session, runtime, scope, incident)
+    return _detail_page(request, session, runtime, scope, incident)
 
 
-async def _act(
+def _act(
     request: Request,
     session: Session,
     scope: Scope,
@@ -114,32 +107,28 @@ async def _act(
     """Run a form's ``action`` on the incident (False: no such incident, the 404 page), then
     redirect back to the incident at ``anchor``."""
     incident_id = _incident_id(incident)
-    done = incident_id is not None and await run_in_threadpool(action, incident_id)
+    done = incident_id is not None and action(incident_id)
     if not done:
         return _not_found(request, session, scope, incident)
     return see_other(f"/w/{ws}/incidents/{incident_id}#{anchor}")
 
 
 @router.post("/w/{ws}/incidents/{incident}/acknowledge")
-async def acknowledge(
+def acknowledge(
     request: Request,
     ws: str,
     incident: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    scope: FormScopeDep,
     by: NameField = "",
 ) -> Response:
-    gate = role_gate(request, session, scope, "operator", csrf)
-    if isinstance(gate, Response):
-        return gate
     signer = incidents.who(session.principal, by)
     actor = session.principal.name
-    return await _act(
+    return _act(
         request,
         session,
-        gate,
+        scope,
         ws,
         incident,
         "acknowledged",
@@ -150,31 +139,27 @@ async def acknowledge(
 
 
 @router.post("/w/{ws}/incidents/{incident}/notes")
-async def add_note(
+def add_note(
     request: Request,
     ws: str,
     incident: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    scope: FormScopeDep,
     text: Annotated[str, Form(max_length=20000)] = "",
     author: NameField = "",
 ) -> Response:
-    gate = role_gate(request, session, scope, "operator", csrf)
-    if isinstance(gate, Response):
-        return gate
     written = text.strip()
     if not written or len(written) > 10000:
         error = "Write the note first." if not written else "A note holds 10,000 characters."
-        return await _detail_page(
-            request, session, runtime, gate, incident, error=error, note=text[:10000]
+        return _detail_page(
+            request, session, runtime, scope, incident, error=error, note=text[:10000]
         )
     signer = incidents.who(session.principal, author)
-    return await _act(
+    return _act(
         request,
         session,
-        gate,
+        scope,
         ws,
         incident,
         "notes",

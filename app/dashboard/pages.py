@@ -1,8 +1,10 @@
 """What every page route shares: its scope (workspace, moment, window), redirects, problem pages.
 
 The route modules (``views``, ``incident_views``, ``report_views``) stay thin by leaning on
-these: a route resolves its scope (or gets the friendly 403/404 page to answer with), renders
-its template with :func:`page_context`, and redirects after a form with :func:`see_other`.
+these: a route declares its scope (:data:`ScopeDep`, :data:`FormScopeDep`...), renders its
+template with :func:`page_context`, and redirects after a form with :func:`see_other`. A scope
+that may not be had raises :class:`PageRefused`, answered with the friendly 403/404 page by
+:func:`install`'s handler: no route checks what it was given.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app.dashboard import service
@@ -71,6 +72,27 @@ def replay_query(scope: service.Scope) -> str:
     return urlencode(params)
 
 
+class PageRefused(Exception):
+    """A page that is answered instead of the one asked for: its status, title and message."""
+
+    def __init__(self, session: Session | None, status: int, title: str, message: str) -> None:
+        super().__init__(title)
+        self.session = session
+        self.status = status
+        self.title = title
+        self.message = message
+
+
+def install(app: FastAPI) -> None:
+    """Answer a :class:`PageRefused` with its friendly page."""
+
+    async def refused_page(request: Request, exc: Exception) -> HTMLResponse:
+        assert isinstance(exc, PageRefused)
+        return problem_page(request, exc.session, exc.status, exc.title, exc.message)
+
+    app.add_exception_handler(PageRefused, refused_page)
+
+
 def problem_page(
     request: Request, session: Session | None, status: int, title: str, message: str
 ) -> HTMLResponse:
@@ -84,70 +106,120 @@ def problem_page(
     return render(request, "problem.html", context, status)
 
 
-async def page_scope(
+def page_scope(
     request: Request,
     session: Session,
     runtime: Runtime,
     ws: str,
     as_of: str | None = None,
     window: int | None = None,
-) -> service.Scope | HTMLResponse:
-    """The scope of a workspace page, or the friendly page to answer with instead."""
+) -> service.Scope:
+    """The scope of a workspace page; :class:`PageRefused` when it may not be had."""
     if not valid_workspace_id(ws):
-        message = f"“{ws}” is not a workspace id."
-        return problem_page(request, session, 404, "No such workspace", message)
+        raise PageRefused(session, 404, "No such workspace", f"“{ws}” is not a workspace id.")
     if not session.principal.may_access(ws):
-        return problem_page(
-            request,
+        raise PageRefused(
             session,
             403,
             "Not your workspace",
             "You signed in with another workspace's token. Sign out and sign in with a token "
             "of this workspace (or the admin token) to see it.",
         )
-    if request.method == "POST" and not session.principal.may(ws, "operator"):
+    if request.method == "POST":
         # Every form of a workspace changes something: a viewer's is refused here, whichever
         # page it belongs to (status page updates, maintenance, acknowledgements...).
-        return viewer_refused(request, session)
+        _require_role(session, ws, "operator")
     moment, live = moment_of(as_of)
-    scope = await run_in_threadpool(
-        service.load_scope, runtime, ws, moment, float(window or DEFAULT_WINDOW), live=live
-    )
+    scope = service.load_scope(runtime, ws, moment, float(window or DEFAULT_WINDOW), live=live)
     if scope is None:
-        return problem_page(
-            request, session, 404, "No such workspace", f"There is no workspace “{ws}”."
-        )
+        raise PageRefused(session, 404, "No such workspace", f"There is no workspace “{ws}”.")
     return scope
 
 
-async def _workspace_scope(
+def _workspace_scope(
     request: Request, ws: str, session: SessionDep, runtime: RuntimeDep
-) -> service.Scope | HTMLResponse:
-    return await page_scope(request, session, runtime, ws)
+) -> service.Scope:
+    return page_scope(request, session, runtime, ws)
 
 
-async def _replayable_scope(
+def _replayable_scope(
     request: Request,
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
     as_of: AsOfParam = None,
     window: WindowParam = None,
-) -> service.Scope | HTMLResponse:
-    return await page_scope(request, session, runtime, ws, as_of, window)
+) -> service.Scope:
+    return page_scope(request, session, runtime, ws, as_of, window)
 
 
-ScopeDep = Annotated[service.Scope | HTMLResponse, Depends(_workspace_scope)]
-"""The live scope of the ``{ws}`` page (:func:`page_scope`), or the page to answer with."""
-ReplayScopeDep = Annotated[service.Scope | HTMLResponse, Depends(_replayable_scope)]
+ScopeDep = Annotated[service.Scope, Depends(_workspace_scope)]
+"""The live scope of the ``{ws}`` page (:func:`page_scope`)."""
+ReplayScopeDep = Annotated[service.Scope, Depends(_replayable_scope)]
 """As :data:`ScopeDep`, at the ``as_of`` moment over the ``window`` of the query."""
+
+
+def _form_session(
+    request: Request, session: SessionDep, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Session:
+    if not tokens_match(csrf, session.csrf_token):
+        raise _refusal(session)
+    return session
+
+
+FormSessionDep = Annotated[Session, Depends(_form_session)]
+"""The session of a form that posted this session's CSRF token (else the 403 page)."""
+
+
+def _form_scope(_session: FormSessionDep, scope: ScopeDep) -> service.Scope:
+    return scope
+
+
+FormScopeDep = Annotated[service.Scope, Depends(_form_scope)]
+"""The scope of a workspace form: its CSRF token checked first, then the scope, whose
+:func:`page_scope` refuses a viewer's post."""
+
+
+def _require_role(session: Session, ws: str, role: str) -> None:
+    if session.principal.may(ws, role):
+        return
+    if role == "owner":
+        raise PageRefused(
+            session, 403, "Owners only", "Only an owner of this workspace manages it."
+        )
+    raise PageRefused(
+        session,
+        403,
+        "Viewers only read",
+        "Your role in this workspace is viewer: acknowledging, notes and changes need an "
+        "operator or owner. Ask an owner of the workspace for another role.",
+    )
+
+
+def _operator_scope(session: SessionDep, scope: ScopeDep) -> service.Scope:
+    _require_role(session, scope.workspace.id, "operator")
+    return scope
+
+
+def _owner_scope(session: SessionDep, scope: ScopeDep) -> service.Scope:
+    _require_role(session, scope.workspace.id, "owner")
+    return scope
+
+
+OperatorScopeDep = Annotated[service.Scope, Depends(_operator_scope)]
+"""The scope of a page for the workspace's operators and owners (a viewer gets the 403 page)."""
+OwnerScopeDep = Annotated[service.Scope, Depends(_owner_scope)]
+"""The scope of a page for the workspace's owners."""
+
+
+def _refusal(session: Session) -> PageRefused:
+    return PageRefused(session, 403, "Request refused", "The form was not sent from this session.")
 
 
 def refused(request: Request, session: Session) -> HTMLResponse:
     """The 403 page for a form whose CSRF token is not this session's."""
-    return problem_page(
-        request, session, 403, "Request refused", "The form was not sent from this session."
-    )
+    refusal = _refusal(session)
+    return problem_page(request, session, refusal.status, refusal.title, refusal.message)
 
 
 def public_form_page(
@@ -185,38 +257,20 @@ def signed_in_redirect(request: Request, target: str, session_id: str) -> Redire
     return response
 
 
-def viewer_refused(request: Request, session: Session) -> HTMLResponse:
-    """The 403 page for a change a viewer of the workspace may not make."""
-    return problem_page(
-        request,
-        session,
-        403,
-        "Viewers only read",
-        "Your role in this workspace is viewer: acknowledging, notes and changes need an "
-        "operator or owner. Ask an owner of the workspace for another role.",
-    )
-
-
 def role_gate(
     request: Request,
     session: Session,
-    scope: service.Scope | HTMLResponse,
+    scope: service.Scope,
     role: str,
     csrf: str | None = None,
-) -> service.Scope | HTMLResponse:
-    """The scope a form (``csrf`` given) or page may act on with ``role`` in the workspace, or
-    the page to answer with instead: the CSRF refusal, the scope's own 403/404, or the role's."""
+) -> service.Scope:
+    """The scope a form (``csrf`` given) or page may act on with ``role`` in the workspace;
+    :class:`PageRefused` otherwise. Routes declare :data:`FormScopeDep`,
+    :data:`OperatorScopeDep` or :data:`OwnerScopeDep` instead where they can."""
     if csrf is not None and not tokens_match(csrf, session.csrf_token):
-        return refused(request, session)
-    if isinstance(scope, HTMLResponse):
-        return scope
-    if session.principal.may(scope.workspace.id, role):
-        return scope
-    if role == "owner":
-        return problem_page(
-            request, session, 403, "Owners only", "Only an owner of this workspace manages it."
-        )
-    return viewer_refused(request, session)
+        raise _refusal(session)
+    _require_role(session, scope.workspace.id, role)
+    return scope
 
 
 def page_context(session: Session, scope: service.Scope, nav: str, **extra: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response
 
@@ -58,7 +57,7 @@ def _page(
 
 
 @router.get("/w/{ws}/reports/sla")
-async def sla_page(
+def sla_page(
     request: Request,
     ws: str,
     session: SessionDep,
@@ -67,16 +66,14 @@ async def sla_page(
     since: DayParam = None,
     until: DayParam = None,
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
-    found = await _period_report(request, session, runtime, ws, scope, since, until)
+    found = _period_report(request, session, runtime, ws, scope, since, until)
     if isinstance(found, Response):
         return found
     chosen, report, problem = found
     return _page(request, session, scope, chosen, report, problem, 200, since, until)
 
 
-async def _period_report(
+def _period_report(
     request: Request,
     session: Session,
     runtime: Runtime,
@@ -89,23 +86,21 @@ async def _period_report(
     chosen = reports.period(since, until, utc_now())
     if isinstance(chosen, str):
         return _page(request, session, scope, None, None, chosen, 422, since, until)
-    report, problem = await run_in_threadpool(reports.sla, runtime, ws, chosen)
+    report, problem = reports.sla(runtime, ws, chosen)
     return chosen, report, problem
 
 
-async def _download(
+def _download(
     request: Request,
     ws: str,
     session: Session,
     runtime: Runtime,
-    scope: Scope | Response,
+    scope: Scope,
     since: str | None,
     until: str | None,
     extension: str,
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
-    found = await _period_report(request, session, runtime, ws, scope, since, until)
+    found = _period_report(request, session, runtime, ws, scope, since, until)
     if isinstance(found, Response):
         return found
     chosen, report, problem = found
@@ -123,7 +118,7 @@ async def _download(
 
 
 @router.get("/w/{ws}/reports/sla.csv")
-async def sla_csv(
+def sla_csv(
     request: Request,
     ws: str,
     session: SessionDep,
@@ -132,11 +127,11 @@ async def sla_csv(
     since: DayParam = None,
     until: DayParam = None,
 ) -> Response:
-    return await _download(request, ws, session, runtime, scope, since, until, "csv")
+    return _download(request, ws, session, runtime, scope, since, until, "csv")
 
 
 @router.get("/w/{ws}/reports/sla.json")
-async def sla_json(
+def sla_json(
     request: Request,
     ws: str,
     session: SessionDep,
@@ -145,4 +140,4 @@ async def sla_json(
     since: DayParam = None,
     until: DayParam = None,
 ) -> Response:
-    return await _download(request, ws, session, runtime, scope, since, until, "json")
+    return _download(request, ws, session, runtime, scope, since, until, "json")

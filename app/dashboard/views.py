@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
@@ -43,8 +42,12 @@ from app.dashboard.access import (
 )
 from app.dashboard.layout import LABEL_WIDTH
 from app.dashboard.pages import (
+    AsOfParam,
+    PageRefused,
     ReplayScopeDep,
+    WindowParam,
     page_context,
+    page_scope,
     public_form_page,
     refused,
     replay_query,
@@ -54,13 +57,12 @@ from app.dashboard.pages import (
 from app.dashboard.sessions import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
-    Session,
     close_session,
     open_session,
     tokens_match,
     utc_now,
 )
-from app.deps import RuntimeDep
+from app.deps import ConnectionDep, RuntimeDep
 from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
@@ -102,8 +104,9 @@ def _signin_page(
 
 
 @router.post("/signin")
-async def signin(
+def signin(
     request: Request,
+    connection: ConnectionDep,
     runtime: RuntimeDep,
     token: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
@@ -118,33 +121,21 @@ async def signin(
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
     presented = token.strip()
-
-    def start() -> tuple[str, Session] | None:
-        with runtime.engine.begin() as connection:
-            if not presented:
-                return None
-            principal = authenticate(connection, presented, runtime.admin_token)
-            if principal is None:
-                return None
-            now = utc_now()
-            actor = principal.name
-            audit.record(
-                connection, principal.workspace_id, actor, "signed_in", actor, now, via="token"
-            )
-            return open_session(connection, principal, presented, now)
-
-    opened = await run_in_threadpool(start)
-    if opened is None:
+    principal = authenticate(connection, presented, runtime.admin_token) if presented else None
+    if principal is None:
         throttle.failed(request)
         return _signin_page(request, next, "That token is not valid.", 401)
-    session_id, session = opened
+    now = utc_now()
+    actor = principal.name
+    audit.record(connection, principal.workspace_id, actor, "signed_in", actor, now, via="token")
+    session_id, session = open_session(connection, principal, presented, now)
     return signed_in_redirect(request, safe_next(next) or home_of(session), session_id)
 
 
 @router.post("/signout")
-async def signout(
+def signout(
     request: Request,
-    runtime: RuntimeDep,
+    connection: ConnectionDep,
     session: MaybeSessionDep,
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -152,12 +143,7 @@ async def signout(
         return see_other("/signin")
     if not tokens_match(csrf, session.csrf_token):
         return refused(request, session)
-
-    def close() -> None:
-        with runtime.engine.begin() as connection:
-            close_session(connection, request.cookies.get(SESSION_COOKIE))
-
-    await run_in_threadpool(close)
+    close_session(connection, request.cookies.get(SESSION_COOKIE))
     response = see_other("/signin")
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
@@ -167,24 +153,20 @@ async def signout(
 
 
 @router.get("/workspaces")
-async def workspace_list(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+def workspace_list(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     principal = session.principal
     if not principal.is_admin and principal.account_id is None:
         return see_other(home_of(session))
-    found = await run_in_threadpool(
-        shop_overview, runtime, principal.workspaces, dict(principal.roles)
-    )
+    found = shop_overview(runtime, principal.workspaces, dict(principal.roles))
     context = {"session": session, "csrf": session.csrf_token, "ws": None, "workspaces": found}
     return render(request, "workspaces.html", context)
 
 
 @router.get("/w/{ws}")
-async def overview(
+def overview(
     request: Request, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
-    page = await run_in_threadpool(_overview, runtime, scope)
+    page = _overview(runtime, scope)
     return render(request, "overview.html", page_context(session, scope, "overview", **page))
 
 
@@ -197,14 +179,28 @@ def _overview(runtime: Runtime, scope: service.Scope) -> dict[str, Any]:
     }
 
 
+def _live_scope(
+    request: Request,
+    ws: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    as_of: AsOfParam = None,
+    window: WindowParam = None,
+) -> service.Scope:
+    try:
+        return page_scope(request, session, runtime, ws, as_of, window)
+    except PageRefused as refusal:  # the polling script reads JSON, not a page
+        raise HTTPException(refusal.status, "not available") from None
+
+
 @router.get("/w/{ws}/live")
-async def overview_live(
-    session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
+def overview_live(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: Annotated[service.Scope, Depends(_live_scope)],
 ) -> Response:
     """The overview's live panels as HTML fragments, for the page's polling script."""
-    if isinstance(scope, Response):
-        return JSONResponse({"detail": "not available"}, scope.status_code)
-    page = await run_in_threadpool(_overview, runtime, scope)
+    page = _overview(runtime, scope)
     context = page_context(session, scope, "overview", **page)
     body = {
         "as_of": scope.as_of.isoformat().replace("+00:00", "Z"),
@@ -226,13 +222,11 @@ def _split_suspect(rest: str) -> tuple[str, str]:
 
 
 @router.get("/w/{ws}/suspects/{rest:path}")
-async def suspect(
+def suspect(
     request: Request, rest: str, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
     path, view = _split_suspect(rest.strip("/"))
-    found = await run_in_threadpool(suspects.find_suspect, runtime, scope, path)
+    found = suspects.find_suspect(runtime, scope, path)
     if found is None:
         return render(
             request,
@@ -264,7 +258,7 @@ async def suspect(
             },
         )
     if view == "chart":
-        buckets = await run_in_threadpool(suspects.series, runtime, scope, found)
+        buckets = suspects.series(runtime, scope, found)
         html = render_fragment("_chart.html", {"chart": suspects.chart(buckets)})
         return HTMLResponse(html, headers=SECURITY_HEADERS)
     context = page_context(
@@ -282,7 +276,7 @@ async def suspect(
 
 
 @router.get("/w/{ws}/trace")
-async def trace(
+def trace(
     request: Request,
     ws: str,
     session: SessionDep,
@@ -292,14 +286,12 @@ async def trace(
     ns: Annotated[str | None, Query(max_length=100)] = None,
     id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
     view = None
     matches: list[Any] = []
     if ns and id:
-        view = await run_in_threadpool(traces.trace_view, runtime, scope, ns, id)
+        view = traces.trace_view(runtime, scope, ns, id)
     elif q and q.strip():
-        matches = await run_in_threadpool(traces.search, runtime, scope, q)
+        matches = traces.search(runtime, scope, q)
         if len(matches) == 1:
             query = {"ns": matches[0].namespace, "id": matches[0].value}
             extra = replay_query(scope)
@@ -312,11 +304,9 @@ async def trace(
 
 
 @router.get("/w/{ws}/stock")
-async def stock(
+def stock(
     request: Request, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
-    drift, columns, problem = await run_in_threadpool(service.stock, runtime, scope)
+    drift, columns, problem = service.stock(runtime, scope)
     context = page_context(session, scope, "stock", drift=drift, columns=columns, problem=problem)
     return render(request, "stock.html", context)

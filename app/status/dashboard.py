@@ -11,16 +11,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy import Connection
 from starlette.responses import Response
 
 from app.checks.service import list_checks
 from app.dashboard.access import SessionDep, render
-from app.dashboard.pages import ScopeDep, page_context, refused, see_other
+from app.dashboard.pages import FormScopeDep, ScopeDep, page_context, see_other
 from app.dashboard.service import Scope
-from app.dashboard.sessions import Session, tokens_match
+from app.dashboard.sessions import Session
 from app.deps import RuntimeDep
 from app.exceptions import ArbiterError
 from app.maintenance import service as maintenance
@@ -61,33 +60,22 @@ def _gather(runtime: Runtime, ws: str) -> dict[str, Any]:
     }
 
 
-async def _page(
+def _page(
     request: Request, session: Session, runtime: Runtime, scope: Scope, *, error: str | None = None
 ) -> Response:
-    gathered = await run_in_threadpool(_gather, runtime, scope.workspace.id)
+    gathered = _gather(runtime, scope.workspace.id)
     context = page_context(session, scope, "status", error=error, **gathered)
     return render(request, "status_manage.html", context, 422 if error else 200)
 
 
 @router.get("/w/{ws}/status-page")
-async def status_tab(
+def status_tab(
     request: Request, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
-    return await _page(request, session, runtime, scope)
+    return _page(request, session, runtime, scope)
 
 
-def _checked(
-    request: Request, session: Session, csrf: str, scope: Scope | Response
-) -> Scope | Response:
-    """The page's scope for a form sent from this session, else the page to answer with."""
-    if not tokens_match(csrf, session.csrf_token):
-        return refused(request, session)
-    return scope
-
-
-async def _submit(
+def _submit(
     request: Request,
     session: Session,
     runtime: Runtime,
@@ -98,65 +86,54 @@ async def _submit(
     """Run ``work`` in a transaction; back to the page at ``anchor``, or the page with the
     reason the service refused it."""
 
-    def run() -> None:
+    try:
         with runtime.engine.begin() as connection:
             work(connection)
-
-    try:
-        await run_in_threadpool(run)
     except ArbiterError as exc:
-        return await _page(request, session, runtime, scope, error=str(exc))
+        return _page(request, session, runtime, scope, error=str(exc))
     return see_other(f"/w/{scope.workspace.id}/status-page#{anchor}")
 
 
 @router.post("/w/{ws}/status-page/updates")
-async def post_update(
+def post_update(
     request: Request,
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    scope: FormScopeDep,
     template: Annotated[str, Form(max_length=40)] = "",
     message: Text = "",
 ) -> Response:
-    checked = _checked(request, session, csrf, scope)
-    if isinstance(checked, Response):
-        return checked
     try:
         body = UpdateIn.model_validate(
             {"template": template or None, "message": message.strip() or None}
         )
     except ValidationError:
         error = "Choose a template or write a message."
-        return await _page(request, session, runtime, checked, error=error)
-    return await _submit(
+        return _page(request, session, runtime, scope, error=error)
+    return _submit(
         request,
         session,
         runtime,
-        checked,
+        scope,
         lambda connection: service.post_update(connection, ws, body, datetime.now(UTC)),
         "updates",
     )
 
 
 @router.post("/w/{ws}/maintenance")
-async def declare_maintenance(
+def declare_maintenance(
     request: Request,
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    scope: FormScopeDep,
     system: Annotated[str, Form(max_length=64)] = "",
     starts_at: Annotated[str, Form(max_length=40)] = "",
     ends_at: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Times come from ``datetime-local`` inputs, read as UTC (the form says so)."""
-    checked = _checked(request, session, csrf, scope)
-    if isinstance(checked, Response):
-        return checked
     try:
         body = WindowIn.model_validate(
             {
@@ -168,13 +145,13 @@ async def declare_maintenance(
         )
     except (ValidationError, ValueError):
         error = "Choose a system and both times of the window."
-        return await _page(request, session, runtime, checked, error=error)
+        return _page(request, session, runtime, scope, error=error)
 
     def create(connection: Connection) -> None:
         maintenance.validate(body, get_topology(connection, ws))
         maintenance.create(connection, ws, body)
 
-    return await _submit(request, session, runtime, checked, create, "maintenance")
+    return _submit(request, session, runtime, scope, create, "maintenance")
 
 
 def _utc(value: str) -> datetime:

@@ -11,25 +11,23 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.dashboard.access import SessionDep, render
 from app.dashboard.pages import (
+    FormScopeDep,
     ScopeDep,
     page_context,
     problem_page,
     public_base,
-    role_gate,
     see_other,
 )
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
-from app.deps import OperatorDep, PrincipalDep, RuntimeDep, WorkspaceDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep, PrincipalDep, RuntimeDep
 from app.exceptions import Invalid, NotFound
 from app.runtime import Runtime
 from app.vendorlinks import service
-from app.workspaces.service import require_workspace
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/workspaces/{ws}/vendor-links", tags=["vendor links"])
@@ -100,7 +98,7 @@ def _create(
 
 @api.post("", status_code=status.HTTP_201_CREATED, response_model=NewVendorLinkOut)
 def create(
-    ws: OperatorDep,
+    ws: ExistingWorkspaceDep,
     body: VendorLinkIn,
     principal: PrincipalDep,
     runtime: RuntimeDep,
@@ -108,8 +106,6 @@ def create(
 ) -> NewVendorLinkOut:
     """A read-only link for the responsible vendor's helpdesk: the suspect's evidence, its
     entities' journeys through the vendor's link and the calls with their errors, frozen now."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
     try:
         link, url = _create(runtime, ws, body, principal.name, public_base(request, runtime))
     except service.LinkError as exc:
@@ -118,18 +114,16 @@ def create(
 
 
 @api.get("", response_model=list[VendorLinkOut])
-def list_(ws: WorkspaceDep, runtime: RuntimeDep) -> list[VendorLinkOut]:
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return [_out(link) for link in service.list_links(connection, ws)]
+def list_(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> list[VendorLinkOut]:
+    return [_out(link) for link in service.list_links(connection, ws)]
 
 
 @api.delete("/{link_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke(ws: OperatorDep, link_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
-    with runtime.engine.begin() as connection:
-        require_workspace(connection, ws)
-        if not service.revoke(connection, ws, link_id, principal.name, utc_now()):
-            raise NotFound(f"no live vendor link '{link_id}' in workspace '{ws}'")
+def revoke(
+    ws: ExistingWorkspaceDep, link_id: str, principal: PrincipalDep, connection: ConnectionDep
+) -> Response:
+    if not service.revoke(connection, ws, link_id, principal.name, utc_now()):
+        raise NotFound(f"no live vendor link '{link_id}' in workspace '{ws}'")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -137,15 +131,13 @@ def revoke(ws: OperatorDep, link_id: str, principal: PrincipalDep, runtime: Runt
 
 
 @router.get("/w/{ws}/vendor-links")
-async def links_page(
+def links_page(
     request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
-    return await _links_page(request, session, runtime, scope, None, None)
+    return _links_page(request, session, runtime, scope, None, None)
 
 
-async def _links_page(
+def _links_page(
     request: Request,
     session: Session,
     runtime: Runtime,
@@ -153,11 +145,8 @@ async def _links_page(
     new_link: str | None,
     error: str | None,
 ) -> Response:
-    def load() -> list[service.VendorLink]:
-        with runtime.engine.connect() as connection:
-            return service.list_links(connection, scope.workspace.id)
-
-    links = await run_in_threadpool(load)
+    with runtime.engine.connect() as connection:
+        links = service.list_links(connection, scope.workspace.id)
     context = page_context(
         session,
         scope,
@@ -173,21 +162,17 @@ async def _links_page(
 
 
 @router.post("/w/{ws}/vendor-links")
-async def create_from_dashboard(
+def create_from_dashboard(
     request: Request,
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    scope: FormScopeDep,
     suspect: Annotated[str, Form(max_length=300)] = "",
     incident: Annotated[str, Form(max_length=20)] = "",
     hours: Annotated[str, Form(max_length=10)] = str(DEFAULT_HOURS),
     language: Annotated[str, Form(max_length=10)] = "en",
 ) -> Response:
-    gate = role_gate(request, session, scope, "operator", csrf)
-    if isinstance(gate, Response):
-        return gate
     try:
         body = VendorLinkIn(
             suspect=suspect or None,
@@ -202,39 +187,26 @@ async def create_from_dashboard(
             if "hours" in fields
             else "language: one of " + ", ".join(service.LANGUAGES)
         )
-        return await _links_page(request, session, runtime, gate, None, error)
+        return _links_page(request, session, runtime, scope, None, error)
     base = public_base(request, runtime)
     try:
-        _link, url = await run_in_threadpool(
-            _create, runtime, ws, body, session.principal.name, base
-        )
+        _link, url = _create(runtime, ws, body, session.principal.name, base)
     except service.LinkError as exc:
-        return await _links_page(request, session, runtime, gate, None, f"{exc.field}: {exc}")
+        return _links_page(request, session, runtime, scope, None, f"{exc.field}: {exc}")
     except NotFound as exc:
-        return await _links_page(request, session, runtime, gate, None, str(exc))
-    return await _links_page(request, session, runtime, gate, url, None)
+        return _links_page(request, session, runtime, scope, None, str(exc))
+    return _links_page(request, session, runtime, scope, url, None)
 
 
 @router.post("/w/{ws}/vendor-links/{link_id}/revoke")
-async def revoke_from_dashboard(
-    request: Request,
+def revoke_from_dashboard(
     ws: str,
     link_id: str,
     session: SessionDep,
-    runtime: RuntimeDep,
-    scope: ScopeDep,
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    connection: ConnectionDep,
+    _scope: FormScopeDep,
 ) -> Response:
-    gate = role_gate(request, session, scope, "operator", csrf)
-    if isinstance(gate, Response):
-        return gate
-    by = session.principal.name
-
-    def apply() -> None:
-        with runtime.engine.begin() as connection:
-            service.revoke(connection, ws, link_id[:40], by, utc_now())
-
-    await run_in_threadpool(apply)
+    service.revoke(connection, ws, link_id[:40], session.principal.name, utc_now())
     return see_other(f"/w/{ws}/vendor-links")
 
 
@@ -242,14 +214,10 @@ async def revoke_from_dashboard(
 
 
 @router.get("/vendor/{token}")
-async def vendor_page(request: Request, token: str, runtime: RuntimeDep) -> Response:
+def vendor_page(request: Request, token: str, runtime: RuntimeDep) -> Response:
     address = request.client.host if request.client else "unknown"
-
-    def load() -> tuple[service.VendorLink, service.Snapshot] | None:
-        with runtime.engine.begin() as connection:
-            return service.open_link(connection, token, utc_now(), address)
-
-    opened = await run_in_threadpool(load)
+    with runtime.engine.begin() as connection:  # begin: the opening is recorded
+        opened = service.open_link(connection, token, utc_now(), address)
     if opened is None:
         return problem_page(
             request,
