@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from app.auth.service import Principal
 from app.dashboard.access import iso
 from app.dashboard.suspects import verdict_sentence
-from app.errors import ApiError, NotFound
+from app.exceptions import ArbiterError, NotFound
 from app.i18n import N_, gettext
 from app.incidents import service
 from app.incidents.lifecycle import IncidentRecord
@@ -80,8 +80,8 @@ def incident_list(
             found, following = service.list_incidents(
                 connection, workspace_id, filters, limit=PAGE_SIZE, cursor=cursor
             )
-    except ApiError as exc:  # a cursor this page never made: start from the newest
-        return IncidentList(status, [], None, f"That page link is not valid ({exc.detail}).")
+    except ArbiterError as exc:  # a cursor this page never made: start from the newest
+        return IncidentList(status, [], None, f"That page link is not valid ({exc}).")
     except Exception as exc:
         log.exception("listing the incidents of %s failed", workspace_id)
         return IncidentList(

@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from app.connections.tables import connections
 from app.dashboard.layout import EdgeGeometry, FlowLayout, NodeBox, layout_flows
-from app.errors import ApiError
 from app.i18n import N_, gettext, ngettext
 from app.i18n.formatting import percent
 from app.i18n.vocabulary import term
@@ -304,7 +303,3 @@ def _connector_row(
         "last": status.get("last_success_at") or status.get("last_poll_at"),
         "headroom": headroom,
     }
-
-
-def describe(error: ApiError) -> str:
-    return str(error.detail)
