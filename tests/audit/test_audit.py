@@ -13,11 +13,23 @@ from sqlalchemy import select
 from app.audit import service as audit
 from app.audit.tables import audit_events
 from app.runtime import Runtime
-from tests.accounts.conftest import PASSWORD, Mailbox, invite, person, sign_in
+from tests.accounts.conftest import (
+    PASSWORD,
+    Mailbox,
+    database_url,
+    invite,
+    mailbox,
+    opened,
+    person,
+    quiet_client,
+    sign_in,
+)
 from tests.conftest import ADMIN_TOKEN
 from tests.dashboard.conftest import WORKSPACE, admin_api, csrf_of
 from tests.dashboard.conftest import sign_in as token_sign_in
 from tests.dashboard.incident_fixtures import Opened
+
+__all__ = ["database_url", "mailbox", "opened", "quiet_client"]  # fixtures (tests.accounts)
 
 
 def test_the_trail_says_who_did_what_and_holds_no_secret(

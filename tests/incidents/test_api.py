@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.incidents.fixtures import Arbiter
+from tests.incidents.fixtures import Arbiter, arbiter, arbiter_settings
+
+__all__ = ["arbiter", "arbiter_settings"]  # fixtures (tests.incidents.fixtures)
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.incidents.fixtures import QUIET, Arbiter
+from tests.incidents.fixtures import QUIET, Arbiter, arbiter, arbiter_settings
 from tests.scenarios import World
+
+__all__ = ["arbiter", "arbiter_settings"]  # fixtures (tests.incidents.fixtures)
 
 
 def erp_outage(world: World, *, start: float, orders: int, every: float = 30.0) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.incidents.fixtures import Arbiter
+from tests.incidents.fixtures import Arbiter, arbiter, arbiter_settings
 from tests.incidents.test_lifecycle import erp_outage
+
+__all__ = ["arbiter", "arbiter_settings"]  # fixtures (tests.incidents.fixtures)
 
 
 def _samples(arbiter: Arbiter, name: str) -> list[tuple[dict[str, str], float]]:

@@ -8,7 +8,16 @@ import pytest
 import requests
 
 from app import egress
-from tests.incidents.fixtures import QUIET, Arbiter, Receiver
+from tests.incidents.fixtures import (
+    QUIET,
+    Arbiter,
+    Receiver,
+    alert_receiver,
+    arbiter,
+    arbiter_settings,
+)
+
+__all__ = ["alert_receiver", "arbiter", "arbiter_settings"]  # fixtures (tests.incidents.fixtures)
 
 PUBLIC = {**QUIET, "egress": "public"}
 
@@ -29,19 +38,21 @@ def test_link_local_channels_are_refused(arbiter: Arbiter, url: str) -> None:
 
 
 @pytest.mark.parametrize("arbiter_settings", [PUBLIC], indirect=True)
-def test_public_policy_refuses_loopback_channels(arbiter: Arbiter, receiver: Receiver) -> None:
+def test_public_policy_refuses_loopback_channels(
+    arbiter: Arbiter, alert_receiver: Receiver
+) -> None:
     response = arbiter.client.post(
-        f"{arbiter.base}/channels", json={"name": "x", "url": receiver.apprise_url()}
+        f"{arbiter.base}/channels", json={"name": "x", "url": alert_receiver.apprise_url()}
     )
     assert response.status_code == 422, response.text
-    assert receiver.requests == 0
+    assert alert_receiver.requests == 0
 
 
 def test_a_stored_channel_is_checked_when_it_sends(
-    arbiter: Arbiter, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    arbiter: Arbiter, alert_receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     created = arbiter.client.post(
-        f"{arbiter.base}/channels", json={"name": "x", "url": receiver.apprise_url()}
+        f"{arbiter.base}/channels", json={"name": "x", "url": alert_receiver.apprise_url()}
     )
     assert created.status_code == 201, created.text
     # The policy turns public after the channel was stored (or its name now resolves to a
@@ -52,16 +63,18 @@ def test_a_stored_channel_is_checked_when_it_sends(
     ).json()
     assert tested["ok"] is False
     assert "egress" in tested["error"]
-    assert receiver.requests == 0
+    assert alert_receiver.requests == 0
 
 
 def test_urllib3_connections_obey_the_policy(
-    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    alert_receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What apprise's HTTP plugins and the OTLP exporter use, whatever host name they resolve.
     egress.configure("private")
-    assert requests.post(receiver.url + "/hook", json={}, timeout=5).status_code == 200
+    assert requests.post(alert_receiver.url + "/hook", json={}, timeout=5).status_code == 200
     monkeypatch.setattr(egress, "_mode", "public")
     with pytest.raises(requests.ConnectionError):
-        requests.post(receiver.url.replace("127.0.0.1", "localhost") + "/hook", json={}, timeout=5)
-    assert receiver.requests == 1
+        requests.post(
+            alert_receiver.url.replace("127.0.0.1", "localhost") + "/hook", json={}, timeout=5
+        )
+    assert alert_receiver.requests == 1

@@ -10,8 +10,17 @@ import pytest
 from sqlalchemy import select
 
 from app.notifications.tables import notification_channels
-from tests.incidents.fixtures import QUIET, Arbiter, Receiver
+from tests.incidents.fixtures import (
+    QUIET,
+    Arbiter,
+    Receiver,
+    alert_receiver,
+    arbiter,
+    arbiter_settings,
+)
 from tests.incidents.test_lifecycle import erp_outage
+
+__all__ = ["alert_receiver", "arbiter", "arbiter_settings"]  # fixtures (tests.incidents.fixtures)
 
 
 def add_channel(arbiter: Arbiter, url: str, **extra: Any) -> dict[str, Any]:
@@ -23,8 +32,8 @@ def add_channel(arbiter: Arbiter, url: str, **extra: Any) -> dict[str, Any]:
     return channel
 
 
-def test_channel_crud_keeps_the_url_secret(arbiter: Arbiter, receiver: Receiver) -> None:
-    secret_url = receiver.apprise_url("hooks/S3CR3T-T0KEN").replace(
+def test_channel_crud_keeps_the_url_secret(arbiter: Arbiter, alert_receiver: Receiver) -> None:
+    secret_url = alert_receiver.apprise_url("hooks/S3CR3T-T0KEN").replace(
         "json://", "json://bot:pa55w0rd@"
     )
     channel = add_channel(arbiter, secret_url, events=["open", "resolve", "open"])
@@ -64,32 +73,34 @@ def test_bad_channels_are_rejected(arbiter: Arbiter, body: dict[str, Any]) -> No
     assert body["url"] not in response.text or body["url"] == "json://localhost/x"
 
 
-def test_a_test_message_is_sent_and_logged(arbiter: Arbiter, receiver: Receiver) -> None:
-    channel = add_channel(arbiter, receiver.apprise_url())
+def test_a_test_message_is_sent_and_logged(arbiter: Arbiter, alert_receiver: Receiver) -> None:
+    channel = add_channel(arbiter, alert_receiver.apprise_url())
     response = arbiter.client.post(f"{arbiter.base}/channels/{channel['id']}/test")
     assert response.status_code == 200, response.text
     assert response.json()["ok"] is True
-    [message] = receiver.messages
+    [message] = alert_receiver.messages
     assert "Test message" in message["title"]
     assert message["path"] == "/hook"
 
-    receiver.always_fail = True
+    alert_receiver.always_fail = True
     failed = arbiter.client.post(f"{arbiter.base}/channels/{channel['id']}/test").json()
     assert failed["ok"] is False
     assert failed["attempts"] == 1
     assert failed["error"]
 
 
-def test_alerts_on_open_escalate_and_resolve(arbiter: Arbiter, receiver: Receiver) -> None:
-    add_channel(arbiter, receiver.apprise_url("all"), name="everything")
-    add_channel(arbiter, receiver.apprise_url("pager"), name="pager", events=["open", "resolve"])
+def test_alerts_on_open_escalate_and_resolve(arbiter: Arbiter, alert_receiver: Receiver) -> None:
+    add_channel(arbiter, alert_receiver.apprise_url("all"), name="everything")
+    add_channel(
+        arbiter, alert_receiver.apprise_url("pager"), name="pager", events=["open", "resolve"]
+    )
     arbiter.world.busy(150, start=0, every=60)
     erp_outage(arbiter.world, start=1800, orders=40)
     for moment in (3300, 3400, 4300, 4400, 5000, 6000, 7000):
         arbiter.evaluate(moment)
     arbiter.drain()
 
-    sent = sorted((m["path"], m["title"].split(":")[0]) for m in receiver.messages)
+    sent = sorted((m["path"], m["title"].split(":")[0]) for m in alert_receiver.messages)
     [incident] = arbiter.incidents()
     n = incident["id"]
     assert sent == sorted(
@@ -104,7 +115,7 @@ def test_alerts_on_open_escalate_and_resolve(arbiter: Arbiter, receiver: Receive
             ("/pager", f"[Arbiter acme] Incident #{n} resolved"),
         ]
     )
-    opened = next(m for m in receiver.messages if "opened" in m["title"])
+    opened = next(m for m in alert_receiver.messages if "opened" in m["title"])
     assert "order oms → erp" in opened["title"]
     assert "unavailable" in opened["title"]
     assert "ERP partner" in opened["title"]
@@ -124,10 +135,10 @@ def test_alerts_on_open_escalate_and_resolve(arbiter: Arbiter, receiver: Receive
     indirect=True,
 )
 def test_a_failing_channel_is_retried_and_logged_without_blocking_diagnosis(
-    arbiter: Arbiter, receiver: Receiver, caplog: pytest.LogCaptureFixture
+    arbiter: Arbiter, alert_receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    add_channel(arbiter, receiver.apprise_url("good"), name="good")
+    add_channel(arbiter, alert_receiver.apprise_url("good"), name="good")
     broken = add_channel(arbiter, "json://bot:hunter2@127.0.0.1:9/down", name="broken")
     arbiter.world.busy(60, start=0, every=60)
     erp_outage(arbiter.world, start=1800, orders=10)
@@ -150,16 +161,16 @@ def test_a_failing_channel_is_retried_and_logged_without_blocking_diagnosis(
     assert "hunter2" not in caplog.text
 
 
-def test_a_flaky_channel_succeeds_on_retry(arbiter: Arbiter, receiver: Receiver) -> None:
-    receiver.fail_first = 1
-    add_channel(arbiter, receiver.apprise_url())
+def test_a_flaky_channel_succeeds_on_retry(arbiter: Arbiter, alert_receiver: Receiver) -> None:
+    alert_receiver.fail_first = 1
+    add_channel(arbiter, alert_receiver.apprise_url())
     arbiter.world.busy(60, start=0, every=60)
     erp_outage(arbiter.world, start=1800, orders=10)
     [incident_id] = arbiter.evaluate(3300).opened
     arbiter.drain()
     [delivery] = arbiter.incident(incident_id)["deliveries"]
     assert (delivery["ok"], delivery["attempts"]) == (True, 2)
-    assert len(receiver.messages) == 1
+    assert len(alert_receiver.messages) == 1
 
 
 def test_a_malformed_channel_url_never_reaches_the_logs() -> None:

@@ -8,7 +8,9 @@ import pytest
 
 from app.reports.expected import expected_count
 from app.reports.impact import missed_orders
-from tests.incidents.fixtures import Arbiter
+from tests.incidents.fixtures import Arbiter, arbiter, arbiter_settings
+
+__all__ = ["arbiter", "arbiter_settings"]  # fixtures (tests.incidents.fixtures)
 
 
 def test_the_range_widens_with_fewer_weeks_and_holds_the_usual_count() -> None:

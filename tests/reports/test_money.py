@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.incidents.fixtures import Arbiter
+from tests.incidents.fixtures import Arbiter, arbiter, arbiter_settings
 from tests.reports.test_sla import ERP_PARTNER, outage, period
 
-__all__ = ["outage"]
+__all__ = ["arbiter", "arbiter_settings", "outage"]  # fixtures used by name
 
 CONTRACT = {
     "resolution_minutes": 10,

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from tests.incidents.fixtures import Arbiter
+from tests.incidents.fixtures import Arbiter, arbiter, arbiter_settings
 from tests.incidents.test_lifecycle import erp_outage
 from tests.scenarios import STANDARD_TOPOLOGY_JSON
+
+__all__ = ["arbiter", "arbiter_settings"]  # fixtures (tests.incidents.fixtures)
 
 ERP_PARTNER = 'ERP partner, "Sp. z o.o."'  # a comma and quotes: the CSV must quote them
 

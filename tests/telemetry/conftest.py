@@ -90,7 +90,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def otlp_receiver() -> Iterator[Receiver]:
     kept = Receiver()
 
     class Handler(BaseHTTPRequestHandler):

@@ -34,8 +34,8 @@ ERP_SEEN = {
 }
 
 
-def _exporter(runtime: Runtime, receiver: Receiver) -> JourneyExporter:
-    otlp = OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces", timeout=5)
+def _exporter(runtime: Runtime, otlp_receiver: Receiver) -> JourneyExporter:
+    otlp = OTLPSpanExporter(endpoint=f"{otlp_receiver.url}/v1/traces", timeout=5)
     worker = JourneyExporter(runtime.engine, runtime.indexes, otlp)
     worker.start()
     return worker
@@ -46,21 +46,21 @@ def _post(client: TestClient, *events: dict[str, Any]) -> None:
     assert response.status_code == 202, response.text
 
 
-def _by_name(receiver: Receiver) -> dict[str, tuple[dict[str, Any], Span]]:
-    return {span.name: (resource, span) for resource, span in receiver.spans()}
+def _by_name(otlp_receiver: Receiver) -> dict[str, tuple[dict[str, Any], Span]]:
+    return {span.name: (resource, span) for resource, span in otlp_receiver.spans()}
 
 
 def test_each_journey_is_a_trace_with_a_deterministic_id(
-    client: TestClient, receiver: Receiver
+    client: TestClient, otlp_receiver: Receiver
 ) -> None:
     prepare_workspace(client)
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    worker = _exporter(runtime, receiver)
+    worker = _exporter(runtime, otlp_receiver)
     _post(client, *CONTRACT_EVENTS)
 
     report = worker.export_once(AS_OF)
     assert (report.journeys, report.failed) == (2, 0)
-    spans = _by_name(receiver)
+    spans = _by_name(otlp_receiver)
     order_trace = trace_id_of("acme", ("shop", "100045")).to_bytes(16, "big")
     stock_trace = trace_id_of("acme", ("sku", "ABC-1")).to_bytes(16, "big")
     assert spans["journey shop:100045"][1].trace_id == order_trace
@@ -88,7 +88,7 @@ def test_each_journey_is_a_trace_with_a_deterministic_id(
     assert "order shop→oms" in spans
 
     call_resource, call = next(
-        (r, s) for r, s in receiver.spans() if s.kind == Span.SPAN_KIND_CLIENT
+        (r, s) for r, s in otlp_receiver.spans() if s.kind == Span.SPAN_KIND_CLIENT
     )
     assert call_resource["service.name"] == "oms"
     assert call.trace_id == order_trace
@@ -101,14 +101,14 @@ def test_each_journey_is_a_trace_with_a_deterministic_id(
     assert call.end_time_unix_nano - call.start_time_unix_nano == 30_000_000_000
 
     # Nothing changed: nothing is sent again.
-    sent = len(receiver.requests)
+    sent = len(otlp_receiver.requests)
     assert worker.export_once(AS_OF).journeys == 0
-    assert len(receiver.requests) == sent
+    assert len(otlp_receiver.requests) == sent
 
     # The ERP's own id joins the journey: the journey is sent again, under the same trace id.
     _post(client, ERP_SEEN)
     assert worker.export_once(AS_OF).journeys == 1
-    latest = receiver.requests[-1]
+    latest = otlp_receiver.requests[-1]
     roots = [
         span
         for rs in latest.resource_spans
@@ -120,23 +120,23 @@ def test_each_journey_is_a_trace_with_a_deterministic_id(
     assert attributes(roots[0].attributes)["arbiter.ref.erp"] == ["ZK/123/2026"]
 
 
-def test_a_failed_export_is_retried_next_round(client: TestClient, receiver: Receiver) -> None:
+def test_a_failed_export_is_retried_next_round(client: TestClient, otlp_receiver: Receiver) -> None:
     prepare_workspace(client)
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    worker = _exporter(runtime, receiver)
+    worker = _exporter(runtime, otlp_receiver)
     _post(client, CONTRACT_EVENTS[0])
-    receiver.status = 500
+    otlp_receiver.status = 500
     assert worker.export_once(AS_OF).failed == 1
-    receiver.status = 200
+    otlp_receiver.status = 200
     assert worker.export_once(AS_OF).journeys == 1
-    assert "journey shop:100045" in _by_name(receiver)
+    assert "journey shop:100045" in _by_name(otlp_receiver)
 
 
 def test_the_background_service_exports_journeys_and_request_spans(
-    settings_factory: Callable[..., Settings], receiver: Receiver
+    settings_factory: Callable[..., Settings], otlp_receiver: Receiver
 ) -> None:
     settings = settings_factory(
-        otlp_export_endpoint=receiver.url,
+        otlp_export_endpoint=otlp_receiver.url,
         otlp_export_interval_seconds=0.1,
         otlp_export_headers={"X-Api-Key": "secret-key"},
     )
@@ -144,9 +144,9 @@ def test_the_background_service_exports_journeys_and_request_spans(
     with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
         prepare_workspace(client)
         _post(client, *CONTRACT_EVENTS)
-        receiver.wait_for(lambda: "journey shop:100045" in _by_name(receiver))
+        otlp_receiver.wait_for(lambda: "journey shop:100045" in _by_name(otlp_receiver))
     # Stopping the service flushed its own request spans.
-    spans = receiver.spans()
+    spans = otlp_receiver.spans()
     server_spans = [(r, s) for r, s in spans if s.kind == Span.SPAN_KIND_SERVER]
     routes = {attributes(span.attributes).get("http.route") for _, span in server_spans}
     assert "/api/v1/workspaces/{ws}/events" in routes
@@ -155,7 +155,7 @@ def test_the_background_service_exports_journeys_and_request_spans(
     )
     assert resource["service.name"] == "arbiter"
     assert attributes(span.attributes)["http.response.status_code"] == 202
-    assert all(h.get("x-api-key") == "secret-key" for h in receiver.headers)
+    assert all(h.get("x-api-key") == "secret-key" for h in otlp_receiver.headers)
 
 
 def test_export_is_off_unless_configured(settings_factory: Callable[..., Settings]) -> None:
@@ -167,11 +167,11 @@ def test_export_is_off_unless_configured(settings_factory: Callable[..., Setting
 
 
 def test_a_pending_hop_falling_due_is_exported_again(
-    client: TestClient, receiver: Receiver
+    client: TestClient, otlp_receiver: Receiver
 ) -> None:
     prepare_workspace(client)
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    worker = _exporter(runtime, receiver)
+    worker = _exporter(runtime, otlp_receiver)
     _post(client, CONTRACT_EVENTS[0])  # the shop's order at 10:00; shop→oms has 600 s
     assert worker.export_once(datetime(2026, 11, 25, 10, 5, tzinfo=UTC)).journeys == 1
     assert worker.export_once(datetime(2026, 11, 25, 10, 6, tzinfo=UTC)).journeys == 0
@@ -179,7 +179,7 @@ def test_a_pending_hop_falling_due_is_exported_again(
     assert worker.export_once(datetime(2026, 11, 25, 10, 30, tzinfo=UTC)).journeys == 1
     statuses = [
         attributes(span.attributes)["arbiter.hop.status"]
-        for _, span in receiver.spans()
+        for _, span in otlp_receiver.spans()
         if span.name == "order shop→oms"
     ]
     assert statuses == ["pending", "failed"]

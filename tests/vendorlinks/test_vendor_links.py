@@ -11,10 +11,12 @@ from sqlalchemy import select, update
 from app.audit.tables import audit_events
 from app.runtime import Runtime
 from app.vendorlinks.tables import vendor_links
-from tests.accounts.conftest import person
+from tests.accounts.conftest import database_url, mailbox, opened, person, quiet_client
 from tests.conftest import ADMIN_TOKEN
 from tests.dashboard.conftest import FAILING_ORDERS, WORKSPACE, admin_api, csrf_of
 from tests.dashboard.incident_fixtures import Opened
+
+__all__ = ["database_url", "mailbox", "opened", "quiet_client"]  # fixtures (tests.accounts)
 
 SUSPECT = "order/oms/erp/unavailable"
 

@@ -17,7 +17,9 @@ from app.warnings.rules import (
 )
 from app.warnings.service import record_connector_status
 from graph.results import LinkRef
-from tests.incidents.fixtures import Arbiter
+from tests.incidents.fixtures import Arbiter, arbiter, arbiter_settings
+
+__all__ = ["arbiter", "arbiter_settings"]  # fixtures (tests.incidents.fixtures)
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 OMS_ERP = LinkRef(flow="order", from_="oms", to="erp")
