@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     Float,
+    Index,
     LargeBinary,
     String,
     Table,
@@ -12,7 +13,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from app.db.tables import Seq, UTCDateTime, metadata, workspace_column
+from app.db.tables import Seq, UTCDateTime, metadata, only_on, workspace_column
 
 connections = Table(
     "connections",
@@ -40,5 +41,21 @@ webhook_deliveries = Table(
     Column("received_at", UTCDateTime(), nullable=False),
     Column("processed_at", UTCDateTime(), nullable=True),
     Column("error", Text(), nullable=True),
-    UniqueConstraint("workspace_id", "system_id", "delivery_id", name="uq_webhook_delivery"),
+    only_on(
+        "sqlite",
+        UniqueConstraint("workspace_id", "system_id", "delivery_id", name="uq_webhook_delivery"),
+    ),
 )
+
+webhook_delivery_ids = Table(
+    "webhook_delivery_ids",
+    metadata,
+    workspace_column(primary_key=True),
+    Column("system_id", String(64), primary_key=True),
+    Column("delivery_id", String(200), primary_key=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Index("ix_webhook_delivery_ids_received_at", "received_at"),
+    info={"only_on": "postgresql"},
+)
+"""PostgreSQL only: the key of every delivery held, whatever its partition (a redelivery is
+recognised by it; see app.db.partitions)."""

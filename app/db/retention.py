@@ -1,9 +1,14 @@
 """Retention: raw events and webhook deliveries older than ``ARBITER_RETENTION_DAYS`` go.
 
 Incidents, their notes and notifications, and SLA reports are kept (they live in their own
-tables and do not reference events). Deletes run in small batches, each a unit of the store's
-writer (:class:`app.db.writer.Writer`): ingest waiting behind one batch waits milliseconds,
-never for the whole sweep. An event's refs go with it (``ON DELETE CASCADE``).
+tables and do not reference events). On SQLite, deletes run in small batches, each a unit of
+the store's writer (:class:`app.db.writer.Writer`): ingest waiting behind one batch waits
+milliseconds, never for the whole sweep. An event's refs go with it (``ON DELETE CASCADE``).
+
+On PostgreSQL the event tables are partitioned by week (:mod:`app.db.partitions`): a week
+wholly before the cutoff is dropped, partition by partition, and what its DEFAULT partition
+and the idempotency-key tables hold from before that week goes in batches. The sweep also
+makes the partitions of the coming weeks.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from app.background import in_thread, running
 from app.connections.tables import webhook_deliveries
+from app.db import partitions
 from app.db.tables import event_refs, events, workspaces
 from app.db.writer import Writer
 from app.runtime import Runtime
@@ -69,8 +75,12 @@ def _delete_deliveries(cutoff: datetime, connection: Connection) -> int:
 
 
 def expire(engine: Engine, writer: Writer, *, days: float, now: datetime | None = None) -> Expired:
-    """Delete events whose time, and deliveries whose arrival, is over ``days`` before ``now``."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    """Delete events whose time, and deliveries whose arrival, is over ``days`` before ``now``
+    (on PostgreSQL: those of the weeks wholly before that)."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=days)
+    if engine.dialect.name == "postgresql":
+        return _expire_partitions(engine, writer, cutoff, days=days, now=now)
     with engine.connect() as connection:
         names = [row.id for row in connection.execute(select(workspaces.c.id))]
     removed_events = removed_deliveries = 0
@@ -88,6 +98,44 @@ def expire(engine: Engine, writer: Writer, *, days: float, now: datetime | None 
     return Expired(removed_events, removed_deliveries)
 
 
+def _expire_partitions(
+    engine: Engine, writer: Writer, cutoff: datetime, *, days: float, now: datetime
+) -> Expired:
+    writer.run(partial(partitions.maintain, keep_days=days, now=now))
+    with engine.connect() as connection:
+        doomed = {t: partitions.expired(connection, t, cutoff) for t in partitions.PARTITIONED}
+    removed = dict.fromkeys(partitions.PARTITIONED, 0)
+    for table, names in doomed.items():
+        for name in names:
+            removed[table] += writer.run(partial(partitions.drop, name))
+    # Rows no partition of their week held, and the keys of every row gone: in batches.
+    start = datetime.combine(partitions.week_of(cutoff), datetime.min.time(), tzinfo=UTC)
+    leftovers: list[tuple[str, str, str | None]] = [
+        (f"{t}_default", key, t) for t, key in partitions.PARTITIONED.items()
+    ]
+    leftovers += [(ids, key, None) for ids, key in partitions.KEYS.values()]
+    for name, key, counted in leftovers:
+        while True:
+            count = writer.run(partial(_delete_before, name, key, start))
+            if counted is not None:
+                removed[counted] += count
+            if count < BATCH:
+                break
+    return Expired(removed["events"], removed["webhook_deliveries"])
+
+
+def _delete_before(name: str, key: str, start: datetime, connection: Connection) -> int:
+    # Names come from app.db.partitions' constants; the time is bound.
+    sql = f"DELETE FROM {name} WHERE ctid IN (SELECT ctid FROM {name} WHERE {key} < %s LIMIT %s)"  # noqa: S608
+    return connection.exec_driver_sql(sql, (start, BATCH)).rowcount
+
+
+def maintain(engine: Engine, writer: Writer, *, days: float) -> None:
+    """Make the coming weeks' partitions (PostgreSQL; nothing to do on SQLite)."""
+    if engine.dialect.name == "postgresql":
+        writer.run(partial(partitions.maintain, keep_days=days))
+
+
 @asynccontextmanager
 async def retention_sweeper(runtime: Runtime) -> AsyncIterator[None]:
     """Background service: expire old events and deliveries at start and then every hour."""
@@ -96,6 +144,10 @@ async def retention_sweeper(runtime: Runtime) -> AsyncIterator[None]:
     async def loop() -> None:
         while True:
             try:
+                if days <= 0:  # nothing expires; the partitions of the coming weeks are made
+                    await in_thread(maintain, runtime.engine, runtime.writer, days=days)
+                    await asyncio.sleep(SWEEP_SECONDS)
+                    continue
                 done = await in_thread(expire, runtime.engine, runtime.writer, days=days)
                 if done.events or done.deliveries:
                     log.info(
@@ -106,7 +158,7 @@ async def retention_sweeper(runtime: Runtime) -> AsyncIterator[None]:
                 log.exception("expiring old events failed")
             await asyncio.sleep(SWEEP_SECONDS)
 
-    if days <= 0:
+    if days <= 0 and runtime.engine.dialect.name != "postgresql":
         yield
         return
     async with running(loop(), "arbiter-retention"):

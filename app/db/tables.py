@@ -7,14 +7,16 @@ that the two agree.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Constraint,
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -54,6 +56,27 @@ def workspace_column(**options: Any) -> Column[str]:
     return Column(
         "workspace_id", String(63), ForeignKey("workspaces.id", ondelete="CASCADE"), **options
     )
+
+
+SchemaItemT = TypeVar("SchemaItemT", Constraint, Index)
+
+
+def only_on(dialect: str, item: SchemaItemT) -> SchemaItemT:
+    """``item`` exists on ``dialect``'s stores only (the migrations make it there alone).
+
+    The event tables differ by backend: on PostgreSQL they are partitioned by time
+    (:mod:`app.db.partitions`), and a partitioned table holds no unique constraint without
+    its partition key, so idempotency keys live in tables of their own there.
+    """
+    item.info["only_on"] = dialect
+    item.ddl_if(dialect=dialect)
+    return item
+
+
+def exists_on(item: Any, dialect: str) -> bool:
+    """Whether a table, constraint or index of the metadata exists on ``dialect``'s stores."""
+    only: str = item.info.get("only_on", dialect)
+    return only == dialect
 
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid).
@@ -98,7 +121,9 @@ events = Table(
     Column("target", String(64), nullable=True),
     Column("body", Text(), nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
-    UniqueConstraint("workspace_id", "event_id", name="uq_events_workspace_event"),
+    only_on(
+        "sqlite", UniqueConstraint("workspace_id", "event_id", name="uq_events_workspace_event")
+    ),
     Index("ix_events_workspace_time", "workspace_id", "time", "seq"),
     Index("ix_events_workspace_flow_time", "workspace_id", "flow", "time"),
 )
@@ -106,9 +131,27 @@ events = Table(
 event_refs = Table(
     "event_refs",
     metadata,
-    Column("seq", Seq, ForeignKey("events.seq", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Seq, primary_key=True),
     Column("namespace", String(100), primary_key=True),
     Column("workspace_id", String(63), nullable=False),
     Column("value", String(200), nullable=False),
+    # The event's time: the partition key on PostgreSQL, so refs expire with their events.
+    Column("time", UTCDateTime(), nullable=False),
     Index("ix_event_refs_lookup", "workspace_id", "namespace", "value", "seq"),
+    only_on("sqlite", ForeignKeyConstraint(["seq"], ["events.seq"], ondelete="CASCADE")),
+    only_on(
+        "postgresql",
+        ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+    ),
 )
+
+event_ids = Table(
+    "event_ids",
+    metadata,
+    workspace_column(primary_key=True),
+    Column("event_id", String(200), primary_key=True),
+    Column("time", UTCDateTime(), nullable=False),
+    Index("ix_event_ids_time", "time"),
+    info={"only_on": "postgresql"},
+)
+"""PostgreSQL only: the idempotency key of every event held, whatever its partition."""

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, Dialect, Engine, and_, or_, select, tuple_
 
+from app.db import partitions
 from app.db.tables import event_refs, events
 from app.db.writer import Writer
 from app.events.models import read_stored, read_stored_json, storable_problems, within_range
@@ -182,6 +183,9 @@ def store_events(connection: Connection, workspace_id: str, batch: Sequence[Even
         for event in unique.values()
     ]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    postgres = dialect.name == "postgresql"
+    if postgres:  # time partitions and the idempotency keys' own table: app/db/partitions.py
+        partitions.ensure(connection, ("events", "event_refs"), [e.time for e in unique.values()])
     inserted: list[Any] = []
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[start : start + _ROWS_PER_STATEMENT]
@@ -189,16 +193,20 @@ def store_events(connection: Connection, workspace_id: str, batch: Sequence[Even
         # Only placeholders and the constant column names are formatted in; values are bound.
         sql = f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES {values} "  # noqa: S608
         sql += "ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING seq, event_id"
+        if postgres:
+            sql = partitions.events_insert_sql(len(chunk))
         inserted += connection.exec_driver_sql(
             sql, tuple(value for row in chunk for value in row)
         ).all()
     inserted.sort()  # in sequence order: the order they were stored in
     stored = [(row.seq, unique[row.event_id]) for row in inserted]
     ref_rows = [
-        (seq, ns, workspace_id, value) for seq, event in stored for ns, value in event.refs.items()
+        (seq, ns, workspace_id, value, as_time(event.time))
+        for seq, event in stored
+        for ns, value in event.refs.items()
     ]
     if ref_rows:
-        sql = f"INSERT INTO event_refs VALUES ({mark}, {mark}, {mark}, {mark})"  # noqa: S608
+        sql = f"INSERT INTO event_refs VALUES ({', '.join([mark] * 5)})"  # noqa: S608
         connection.exec_driver_sql(sql, ref_rows)
     return StoreResult(len(stored), len(batch) - len(stored), stored)
 

@@ -23,12 +23,13 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from app.background import in_thread, running
 from app.connections.poller import connector_flows
 from app.connections.service import Target, all_targets, load_target
 from app.connections.tables import connections, webhook_deliveries
+from app.db import partitions
 from app.db.tables import topologies
 from app.events.service import admit, store_events
 from app.runtime import Runtime
@@ -163,11 +164,11 @@ def record_delivery(
 
 
 # Built once: a statement built per call cost the writer thread more than executing it.
-_RECORD = tuple(
-    dialect.insert(webhook_deliveries)
+_RECORD = (
+    sqlite.insert(webhook_deliveries)
     .on_conflict_do_nothing(index_elements=["workspace_id", "system_id", "delivery_id"])
-    .returning(webhook_deliveries.c.seq)
-    for dialect in (sqlite, postgresql)
+    .returning(webhook_deliveries.c.seq),
+    partitions.DELIVERY_INSERT,  # partitioned: the key is held in its own table
 )
 
 
@@ -344,6 +345,8 @@ def _insert(
         "ON CONFLICT (workspace_id, system_id, delivery_id) DO NOTHING "
         "RETURNING seq, workspace_id, system_id, delivery_id"
     )
+    if dialect.name == "postgresql":  # partitioned: the key is held in its own table
+        sql = partitions.deliveries_insert_sql(len(values))
     inserted = connection.exec_driver_sql(sql, tuple(v for row in values for v in row)).all()
     return {(row[1], row[2], row[3]): row[0] for row in inserted}
 

@@ -111,7 +111,11 @@ def _poison(client: TestClient) -> None:
         ).scalar_one()
         connection.execute(
             insert(event_refs).values(
-                seq=seq, workspace_id="acme", namespace="shop", value="100045"
+                seq=seq,
+                workspace_id="acme",
+                namespace="shop",
+                value="100045",
+                time=NOW - timedelta(minutes=4),
             )
         )
 
