@@ -100,16 +100,6 @@ WorkspaceDep = Annotated[str, Depends(_workspace)]
 """A workspace id the caller may act on (its existence is the service's to check)."""
 
 
-def _operator_workspace(ws: WorkspaceDep, principal: PrincipalDep) -> str:
-    if not principal.may(ws, "operator"):
-        raise Forbidden("this needs the operator or owner role in the workspace")
-    return ws
-
-
-OperatorDep = Annotated[str, Depends(_operator_workspace)]
-"""A workspace the caller may change (acknowledge, notes, links): operator or owner."""
-
-
 def _existing_workspace(ws: WorkspaceDep, connection: ConnectionDep) -> str:
     require_workspace(connection, ws)
     return ws

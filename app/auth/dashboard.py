@@ -15,12 +15,11 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from app.audit import service as audit
 from app.auth.service import ROLE_RANK, TokenInfo, create_token, list_tokens, revoke_token
 from app.dashboard.access import SessionDep, render
-from app.dashboard.pages import ScopeDep, page_context, role_gate, see_other
+from app.dashboard.pages import FormScopeDep, ScopeDep, page_context, see_other
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import RuntimeDep
@@ -57,7 +56,7 @@ def _mints(session: Session, ws: str) -> bool:
     return principal.token_id is None and principal.may(ws, "operator")
 
 
-async def _page(
+def _page(
     request: Request,
     session: Session,
     runtime: Runtime,
@@ -67,11 +66,8 @@ async def _page(
 ) -> Response:
     ws = scope.workspace.id
 
-    def load() -> list[TokenInfo]:
-        with runtime.engine.connect() as connection:
-            return list_tokens(connection, ws)
-
-    tokens = await run_in_threadpool(load)
+    with runtime.engine.connect() as connection:
+        tokens = list_tokens(connection, ws)
     context = page_context(
         session,
         scope,
@@ -92,12 +88,10 @@ async def _page(
 
 
 @router.get("/w/{ws}/tokens")
-async def tokens_page(
+def tokens_page(
     request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
 ) -> Response:
-    if isinstance(scope, Response):
-        return scope
-    return await _page(request, session, runtime, scope)
+    return _page(request, session, runtime, scope)
 
 
 def make(
@@ -155,67 +149,58 @@ def make(
 
 
 @router.post("/w/{ws}/tokens")
-async def make_token(
+def make_token(
     request: Request,
     ws: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
-    csrf: Text = "",
+    scope: FormScopeDep,
     name: Text = "",
     role: Text = "viewer",
     owner: Text = "me",
     integration: Text = "",
     expires: Text = "90",
 ) -> Response:
-    gate = role_gate(request, session, scope, "operator", csrf)
-    if isinstance(gate, Response):
-        return gate
     try:
-        made = await run_in_threadpool(
-            lambda: make(
-                runtime,
-                session,
-                ws,
-                name=name,
-                role=role,
-                owner=owner,
-                integration=integration,
-                lifetime=expires,
-            )
+        made = make(
+            runtime,
+            session,
+            ws,
+            name=name,
+            role=role,
+            owner=owner,
+            integration=integration,
+            lifetime=expires,
         )
     except Refusal as exc:
-        return await _page(request, session, runtime, gate, error=f"{exc.field}: {exc}")
-    return await _page(request, session, runtime, gate, made=made)
+        return _page(request, session, runtime, scope, error=f"{exc.field}: {exc}")
+    return _page(request, session, runtime, scope, made=made)
+
+
+def _revoke(runtime: Runtime, session: Session, ws: str, token_id: str, by: str) -> str | None:
+    """Revoke the token; why not, when the session may not."""
+    with runtime.engine.begin() as connection:
+        found = next((t for t in list_tokens(connection, ws) if t.id == token_id), None)
+        if found is None:
+            return "token: one of this workspace's tokens"
+        if not _may_give(session, ws, found.role):
+            return "token: an owner token is revoked by an owner only"
+        revoke_token(connection, ws, found.id)
+        audit.record(connection, ws, by, "token_revoked", found.id, utc_now())
+        return None
 
 
 @router.post("/w/{ws}/tokens/{token_id}/revoke")
-async def revoke(
+def revoke(
     request: Request,
     ws: str,
     token_id: str,
     session: SessionDep,
     runtime: RuntimeDep,
-    scope: ScopeDep,
-    csrf: Text = "",
+    scope: FormScopeDep,
 ) -> Response:
-    gate = role_gate(request, session, scope, "operator", csrf)
-    if isinstance(gate, Response):
-        return gate
     by = session.principal.name
-
-    def apply() -> str | None:
-        with runtime.engine.begin() as connection:
-            found = next((t for t in list_tokens(connection, ws) if t.id == token_id), None)
-            if found is None:
-                return "token: one of this workspace's tokens"
-            if not _may_give(session, ws, found.role):
-                return "token: an owner token is revoked by an owner only"
-            revoke_token(connection, ws, found.id)
-            audit.record(connection, ws, by, "token_revoked", found.id, utc_now())
-            return None
-
-    error = await run_in_threadpool(apply)
+    error = _revoke(runtime, session, ws, token_id, by)
     if error is not None:
-        return await _page(request, session, runtime, gate, error=error)
+        return _page(request, session, runtime, scope, error=error)
     return see_other(f"/w/{ws}/tokens")

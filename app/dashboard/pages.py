@@ -257,22 +257,6 @@ def signed_in_redirect(request: Request, target: str, session_id: str) -> Redire
     return response
 
 
-def role_gate(
-    request: Request,
-    session: Session,
-    scope: service.Scope,
-    role: str,
-    csrf: str | None = None,
-) -> service.Scope:
-    """The scope a form (``csrf`` given) or page may act on with ``role`` in the workspace;
-    :class:`PageRefused` otherwise. Routes declare :data:`FormScopeDep`,
-    :data:`OperatorScopeDep` or :data:`OwnerScopeDep` instead where they can."""
-    if csrf is not None and not tokens_match(csrf, session.csrf_token):
-        raise _refusal(session)
-    _require_role(session, scope.workspace.id, role)
-    return scope
-
-
 def page_context(session: Session, scope: service.Scope, nav: str, **extra: Any) -> dict[str, Any]:
     return {
         "session": session,
