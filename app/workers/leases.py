@@ -9,10 +9,10 @@ row. Every time is the database's ``now()``: the workers' clocks are never compa
 A worker that dies (SIGKILL, a lost host) stops renewing: its leases and its ``workers`` row
 expire together after ``ttl`` seconds, the share of the others grows, and they take its
 workspaces at their next round. Each acquisition raises the lease's ``epoch``; a write made
-on behalf of a lease calls :func:`fence` in its own transaction, which succeeds only while
-that very acquisition still holds (and locks the row ``FOR SHARE`` until the commit, so no
-takeover can slip in between): a holder that lost its lease cannot store a cursor behind the
-new holder's back.
+on behalf of a lease calls :func:`fence` in its own transaction, which fails once another
+worker holds a live lease on the workspace or took it over from that acquisition (and locks
+the row ``FOR SHARE`` until the commit, so no takeover can slip in between): a holder that
+lost its lease cannot store a cursor behind the new holder's back.
 
 >>> share(7, 2), share(7, 3), share(0, 2), share(3, 0)
 (4, 3, 0, 3)
@@ -164,21 +164,24 @@ def leave(connection: Connection, worker_id: str) -> None:
     connection.execute(delete(workers).where(workers.c.id == worker_id))
 
 
-def fence(connection: Connection, key: str, holder: str, epoch: int) -> bool:
-    """Whether ``holder`` still holds the acquisition ``epoch`` of ``key``; the row stays
-    locked (``FOR SHARE``) until the caller's transaction ends, so it cannot be taken over
-    before the caller's writes are committed."""
-    found = connection.execute(
-        select(worker_leases.c.key)
-        .where(
-            worker_leases.c.key == key,
-            worker_leases.c.holder == holder,
-            worker_leases.c.epoch == epoch,
-            worker_leases.c.expires_at > func.now(),
+def fence(connection: Connection, key: str, holder: str, epoch: int | None) -> bool:
+    """Whether ``holder`` may store work of ``key`` now: no other worker holds a live lease on
+    it, and ``holder``'s own acquisition ``epoch`` (None: it never held it, as in a poll run by
+    hand) was not taken over. The row stays locked (``FOR SHARE``) until the caller's
+    transaction ends, so no takeover slips in before the caller's writes are committed; the
+    next holder reads them."""
+    row = connection.execute(
+        select(
+            worker_leases.c.holder,
+            worker_leases.c.epoch,
+            (worker_leases.c.expires_at > func.now()).label("live"),
         )
+        .where(worker_leases.c.key == key)
         .with_for_update(read=True)
     ).first()
-    return found is not None
+    if row is None or (row.holder == holder and row.epoch == epoch):
+        return True
+    return not (row.holder is not None and row.live)
 
 
 def holders(connection: Connection) -> dict[str, str | None]:

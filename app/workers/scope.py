@@ -84,8 +84,9 @@ class LeasedScope(WorkScope):
 
     def fence(self, connection: Connection, key: str) -> None:
         lease = self._leases.get(key)
-        if lease is None or not leases.fence(connection, key, self.worker.id, lease.epoch):
-            raise LeaseLost(f"{self.worker.id} no longer holds {key}")
+        epoch = None if lease is None else lease.epoch
+        if not leases.fence(connection, key, self.worker.id, epoch):
+            raise LeaseLost(f"another worker holds {key}")
 
     def track(self, key: str, task: asyncio.Task[Any]) -> None:
         tasks = self._tasks.setdefault(key, set())

@@ -120,6 +120,20 @@ def test_a_worker_that_lost_its_lease_is_fenced_off(engine: Engine) -> None:
         assert not leases.fence(connection, "a", "w1", epoch)
         assert not leases.fence(connection, "a", "w2", epoch)  # the new holder's epoch is new
         assert leases.fence(connection, "a", "w2", epoch + 1)
+        assert not leases.fence(connection, "a", "w3", None)  # a poll run by hand, elsewhere
+
+
+def test_work_on_a_workspace_nobody_holds_yet_may_be_stored(engine: Engine) -> None:
+    add_workspaces(engine, "a")
+    with engine.begin() as connection:
+        assert leases.fence(connection, "a", "w1", None)  # no lease row yet
+    epoch = round_of(engine, "w1").held["a"]
+    with engine.begin() as connection:
+        assert not leases.fence(connection, "a", "w2", None)
+        leases.leave(connection, "w1")
+    with engine.begin() as connection:
+        assert leases.fence(connection, "a", "w2", None)  # handed back: nobody holds it
+        assert leases.fence(connection, "a", "w1", epoch)
 
 
 def test_a_fenced_write_in_progress_holds_off_the_takeover_until_it_commits(
