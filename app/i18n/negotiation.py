@@ -27,6 +27,11 @@ def as_language(value: str | None) -> Language | None:
     return None
 
 
+def language_of(value: str | None) -> Language:
+    """A stored language code as a language Arbiter speaks; English for anything else."""
+    return as_language(value) or DEFAULT_LANGUAGE
+
+
 def from_accept_language(header: str | None) -> Language | None:
     """The best-weighted language of the header that Arbiter speaks (``q=0`` refuses one)."""
     ranked: list[tuple[float, int, Language]] = []

@@ -25,7 +25,7 @@ from tenacity import (
 from app.connections.crypto import SecretBox
 from app.incidents.lifecycle import Alert
 from app.notifications import sender
-from app.notifications.messages import alert_message
+from app.notifications.messages import alert_message, workspace_language
 from app.notifications.models import DeliveryResult
 from app.notifications.service import StoredChannel, channels_for, record_delivery
 from app.settings import Settings
@@ -53,7 +53,8 @@ class Dispatcher:
             try:
                 with self._engine.connect() as connection:
                     channels = channels_for(connection, workspace_id, alert.event, self.box)
-                title, body, kind = alert_message(alert, workspace_id, self._settings)
+                    language = workspace_language(connection, workspace_id)
+                title, body, kind = alert_message(alert, workspace_id, self._settings, language)
             except Exception:
                 log.exception(
                     "could not prepare the %s alert of workspace %s", alert.event, workspace_id

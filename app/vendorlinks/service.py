@@ -23,6 +23,7 @@ from app.dashboard import suspects, traces
 from app.dashboard.incidents import incident_suspect_path
 from app.dashboard.pages import DEFAULT_WINDOW
 from app.dashboard.service import load_scope, suspect_path
+from app.i18n import use_language
 from app.incidents.service import require_incident
 from app.runtime import Runtime
 from app.vendorlinks.tables import vendor_links
@@ -151,7 +152,8 @@ def create(
             path = incident_suspect_path(require_incident(connection, ws, incident_id))
     if not path:
         raise LinkError("suspect", "a suspect path or an incident")
-    frozen = snapshot(runtime, ws, path, now)
+    with use_language(language):  # the vendor reads the verdict and the steps in its language
+        frozen = snapshot(runtime, ws, path, now)
     token = secrets.token_urlsafe(32)
     link = VendorLink(
         "vl_" + secrets.token_hex(8),

@@ -26,6 +26,8 @@ from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import ConnectionDep, ExistingWorkspaceDep, PrincipalDep, RuntimeDep
 from app.exceptions import Invalid, NotFound
+from app.i18n import use_language
+from app.i18n.negotiation import language_of
 from app.runtime import Runtime
 from app.vendorlinks import service
 
@@ -236,7 +238,9 @@ def vendor_page(request: Request, token: str, runtime: RuntimeDep) -> Response:
         "snap": snapshot,
         "language_name": service.LANGUAGES.get(link.language, link.language),
     }
-    page = render(request, "vendor.html", context)
+    # In the language chosen when the link was made, not the visitor's.
+    with use_language(language_of(link.language)):
+        page = render(request, "vendor.html", context)
     # The token is in the path: no referrer leaves this page with it.
     page.headers["Referrer-Policy"] = "no-referrer"
     return page

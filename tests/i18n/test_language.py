@@ -117,3 +117,27 @@ def test_polish_dates_numbers_and_money() -> None:
     assert money(1234.56, "PLN") == "1234.56 PLN"
     assert when(moment) == "2026-03-05 14:07 UTC"
     assert percent(0.9995, 2) == "99.95%"
+
+
+def test_a_vendor_reads_its_link_in_the_language_it_was_made_in(client: TestClient) -> None:
+    api = admin_api(client)
+    feed(api)
+    made = {}
+    for language in ("pl", "en"):
+        answer = api.post(
+            "/api/v1/workspaces/acme/vendor-links",
+            json={"suspect": "order/oms/erp/unavailable", "language": language},
+        )
+        assert answer.status_code == 201, answer.text
+        made[language] = answer.json()["link"]
+    # The visitor's browser asks for English; the link was made in Polish.
+    path = made["pl"].split("://", 1)[1].split("/", 1)[1]
+    page = client.get("/" + path, headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert '<html lang="pl">' in page.text
+    assert "Wywołania i ich błędy" in page.text
+    assert "Zatrzymane między oms a erp: 24 zamówienia" in page.text
+    path = made["en"].split("://", 1)[1].split("/", 1)[1]
+    page = client.get("/" + path, headers={"Accept-Language": "pl"})
+    assert '<html lang="en">' in page.text
+    assert "Calls and their errors" in page.text
