@@ -63,11 +63,11 @@ def test_every_marked_message_has_a_polish_translation(
     )
 
 
-def test_the_catalog_has_nothing_fuzzy_or_stale(extracted: dict[Key, str], polish: Catalog) -> None:
+def test_the_catalog_has_nothing_fuzzy(polish: Catalog) -> None:
+    """A fuzzy entry is a guess gettext does not use: the page would show English. (Entries
+    no code uses any more are harmless; `make i18n` drops them.)"""
     fuzzy = [m.id for m in polish if m.id and "fuzzy" in m.flags]
-    stale = [m.id for m in polish if m.id and _key(m.id) not in extracted]
     assert not fuzzy, f"fuzzy entries: {fuzzy}"
-    assert not stale, f"entries no code uses any more (run `make i18n`): {stale}"
 
 
 def test_polish_plurals_have_three_forms_and_keep_the_placeholders(polish: Catalog) -> None:
