@@ -22,7 +22,7 @@ from app.auth.service import authenticate
 from app.deps import WORKSPACE_PATTERN, RuntimeDep
 from app.errors import answer
 from app.events.service import storing, validate_batch
-from app.exceptions import ArbiterError
+from app.exceptions import ArbiterError, Forbidden, NoTopology, Unauthenticated
 from app.runtime import Runtime
 from app.telemetry import metrics
 from app.telemetry.otlp_codec import (
@@ -122,9 +122,8 @@ async def export_traces(
         result = await run_in_threadpool(_ingest, runtime, ws, decoded)
         # On the event loop, like the events API: listeners may schedule work there.
         runtime.events_stored(ws, result.stored)
-    except OtlpError as exc:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return _error(encoding, exc.status_code, exc.message, headers)
+    except OtlpError as exc:  # the OTLP wire itself: encoding, size, compression
+        return _error(encoding, exc.status_code, exc.message)
     except ArbiterError as exc:
         status, _detail, headers = answer(exc)
         return _error(encoding, status, str(exc), headers)
@@ -142,20 +141,18 @@ def _workspace(
     named: str | None,
 ) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise OtlpError("missing or invalid bearer token", status_code=401)
+        raise Unauthenticated()
     throttle.check(request)
     with runtime.engine.begin() as connection:  # begin: the token's last use is noted
         principal = authenticate(connection, credentials.credentials, runtime.admin_token)
     if principal is None:
         throttle.failed(request)
-        raise OtlpError("missing or invalid bearer token", status_code=401)
+        raise Unauthenticated()
     if named is not None and not re.fullmatch(WORKSPACE_PATTERN, named):
         raise BadRequest(f"{WORKSPACE_HEADER} '{named[:80]}' is not a workspace id")
     if principal.workspace_id is not None:
         if named is not None and named != principal.workspace_id:
-            raise OtlpError(
-                f"this token belongs to another workspace than '{named}'", status_code=403
-            )
+            raise Forbidden(f"this token belongs to another workspace than '{named}'")
         return principal.workspace_id
     if named is None:
         raise BadRequest(
@@ -184,10 +181,7 @@ def _ingest(runtime: Runtime, ws: str, decoded: Any) -> IngestResult:
         require_workspace(connection, ws)
         topology = get_topology(connection, ws)
     if topology is None:
-        raise OtlpError(
-            f"workspace '{ws}' has no topology yet: PUT its topology before sending spans",
-            status_code=409,
-        )
+        raise NoTopology(ws, before="sending spans")
     conversion = convert(decoded, topology, SpanRules.from_settings(runtime.settings))
     # One validation and one transaction for the whole request, however many spans: stored
     # whole or not at all (a bad last span must not leave the first ones committed).
