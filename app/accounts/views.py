@@ -41,7 +41,7 @@ from app.dashboard.sessions import (
     tokens_match,
     utc_now,
 )
-from app.deps import AdminDep, RuntimeDep, WorkspacePath
+from app.deps import AdminDep, ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspacePath
 from app.exceptions import Invalid, NotFound
 from app.runtime import Runtime
 from app.workspaces.service import require_workspace
@@ -522,31 +522,27 @@ def create_invitation(
 
 
 @api.get("/members", response_model=list[MemberOut])
-def list_members(ws: WorkspacePath, _admin: AdminDep, runtime: RuntimeDep) -> list[MemberOut]:
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        found = accounts.members(connection, ws)
+def list_members(
+    _admin: AdminDep, ws: ExistingWorkspaceDep, connection: ConnectionDep
+) -> list[MemberOut]:
+    found = accounts.members(connection, ws)
     return [MemberOut(account=m.account_id, email=m.email, role=m.role) for m in found]
 
 
 @api.get("/invitations", response_model=list[PendingInvitationOut])
 def list_invitations(
-    ws: WorkspacePath, _admin: AdminDep, runtime: RuntimeDep
+    _admin: AdminDep, ws: ExistingWorkspaceDep, connection: ConnectionDep
 ) -> list[PendingInvitationOut]:
     """The invitations not used, withdrawn or expired yet."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        found = accounts.pending_invitations(connection, ws, utc_now())
+    found = accounts.pending_invitations(connection, ws, utc_now())
     return [PendingInvitationOut(**vars(i)) for i in found]
 
 
 @api.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
 def withdraw(
-    ws: WorkspacePath, invitation_id: str, principal: AdminDep, runtime: RuntimeDep
+    principal: AdminDep, ws: ExistingWorkspaceDep, invitation_id: str, runtime: RuntimeDep
 ) -> Response:
     """Withdraw a pending invitation: its link is refused from now on."""
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
     if withdraw_invitation(runtime, ws, invitation_id[:40], principal.name) is None:
         raise NotFound(f"no pending invitation '{invitation_id}' in workspace '{ws}'")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

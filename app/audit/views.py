@@ -13,9 +13,7 @@ from fastapi.responses import JSONResponse
 from app.audit import service as audit
 from app.dashboard.access import SessionDep, iso, render
 from app.dashboard.pages import OperatorScopeDep, page_context
-from app.deps import RuntimeDep, WorkspaceDep
-from app.runtime import Runtime
-from app.workspaces.service import require_workspace
+from app.deps import ConnectionDep, ExistingWorkspaceDep
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/workspaces/{ws}/audit", tags=["audit"])
@@ -23,22 +21,16 @@ api = APIRouter(prefix="/api/v1/workspaces/{ws}/audit", tags=["audit"])
 SearchParam = Annotated[str, Query(max_length=200)]
 
 
-def _entries(runtime: Runtime, ws: str, query: str, limit: int) -> list[audit.AuditEvent]:
-    with runtime.engine.connect() as connection:
-        require_workspace(connection, ws)
-        return audit.search(connection, ws, query.strip(), limit)
-
-
 @router.get("/w/{ws}/audit")
 def audit_page(
     request: Request,
     ws: str,
     session: SessionDep,
-    runtime: RuntimeDep,
+    connection: ConnectionDep,
     scope: OperatorScopeDep,
     q: SearchParam = "",
 ) -> Response:
-    entries = _entries(runtime, ws, q, 500)
+    entries = audit.search(connection, ws, q.strip(), 500)
     return render(
         request, "audit.html", page_context(session, scope, "audit", entries=entries, query=q)
     )
@@ -61,15 +53,15 @@ def _row(entry: audit.AuditEvent) -> dict[str, str]:
 
 @api.get("", responses={200: {"content": {"text/csv": {}}}})
 def export(
-    ws: WorkspaceDep,
-    runtime: RuntimeDep,
+    ws: ExistingWorkspaceDep,
+    connection: ConnectionDep,
     q: SearchParam = "",
     format: Annotated[Literal["json", "csv"], Query()] = "json",
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
     """The workspace's audit trail, newest first: JSON (a list) or CSV (``format=csv``); ``q``
     keeps the entries whose actor, action or target contains it."""
-    rows = [_row(e) for e in _entries(runtime, ws, q, limit)]
+    rows = [_row(e) for e in audit.search(connection, ws, q.strip(), limit)]
     if format == "json":
         return JSONResponse([{**r, "detail": json.loads(r["detail"])} for r in rows])
     out = io.StringIO()
