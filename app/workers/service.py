@@ -25,8 +25,9 @@ from app.connections.poller import pollers
 from app.db.retention import retention_sweeper
 from app.demo import demo
 from app.diagnosis.warmup import index_warmer
-from app.incidents.evaluator import incident_evaluator
+from app.incidents.evaluator import incident_evaluator, open_incident_counts
 from app.runtime import Runtime
+from app.telemetry import metrics
 from app.telemetry.export import journey_export
 from app.webhooks.service import pending_sweeper
 from app.workers import leases
@@ -57,6 +58,8 @@ async def background(runtime: Runtime) -> AsyncIterator[None]:
         if role in ("all", "api"):
             for service in SERVING:
                 await stack.enter_async_context(service(runtime))
+        if role == "api":
+            await stack.enter_async_context(open_incident_metrics(runtime))
         if role in ("all", "worker"):
             if not runtime.settings.is_sqlite:
                 # Keeps the identity the process already showed (its polls' User-Agent).
@@ -67,6 +70,17 @@ async def background(runtime: Runtime) -> AsyncIterator[None]:
                 await stack.enter_async_context(service(runtime))
             await stack.enter_async_context(while_holding(runtime, leases.STORE, STORE_WORK))
         yield
+
+
+@asynccontextmanager
+async def open_incident_metrics(runtime: Runtime) -> AsyncIterator[None]:
+    """``arbiter_open_incidents`` on the /metrics of an API process: the workers evaluate the
+    incidents, the store counts them (where the evaluator runs, it registers this itself)."""
+    unregister = metrics.register_open_incidents(lambda: open_incident_counts(runtime))
+    try:
+        yield
+    finally:
+        unregister()
 
 
 @asynccontextmanager

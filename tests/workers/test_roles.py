@@ -1,0 +1,93 @@
+"""What each role runs: `all` everything (leased on PostgreSQL), `api` only the API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.main import create_app
+from app.settings import Settings
+from app.workers.leases import holders
+from app.workers.scope import LeasedScope
+from app.workers.tables import workers
+from tests.conftest import ADMIN_TOKEN
+from tests.incidents.test_background import wait_for
+
+HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+async def task_names() -> set[str]:
+    return {task.get_name() for task in asyncio.all_tasks()}
+
+
+def registered_workers(client: TestClient) -> list[str]:
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.engine.connect() as connection:
+        return [row.role for row in connection.execute(select(workers))]
+
+
+def test_all_holds_every_workspace_alone_or_through_leases_on_postgresql(
+    settings_factory: Callable[..., Settings], database_url: str
+) -> None:
+    app = create_app(settings_factory(lease_renew_seconds=0.2))
+    with TestClient(app, headers=HEADERS) as client:
+        client.put("/api/v1/workspaces/acme").raise_for_status()
+        runtime = app.state.runtime
+        if database_url.startswith("sqlite"):
+            assert not isinstance(runtime.scope, LeasedScope)
+            assert runtime.scope.holds("acme")
+        else:
+            assert isinstance(runtime.scope, LeasedScope)
+            wait_for(lambda: runtime.scope.holds("acme"))
+            assert registered_workers(client) == ["all"]
+        names = client.portal.call(task_names)  # type: ignore[union-attr]
+        assert {"arbiter-pollers", "arbiter-incident-evaluator"} <= names
+    if not database_url.startswith("sqlite"):
+        # It handed everything back when it stopped: another process takes over at once.
+        engine = create_engine(database_url)
+        with engine.connect() as connection:
+            assert connection.execute(select(workers)).all() == []
+            assert set(holders(connection).values()) == {None}
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_an_api_process_runs_no_background_work_but_tells_open_incidents(
+    settings_factory: Callable[..., Settings], database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("the api role is for PostgreSQL")
+    app = create_app(settings_factory(role="api"))
+    with TestClient(app, headers=HEADERS) as client:
+        runtime = app.state.runtime
+        assert not isinstance(runtime.scope, LeasedScope)
+        names = client.portal.call(task_names)  # type: ignore[union-attr]
+        assert not names & {"arbiter-pollers", "arbiter-incident-evaluator", "arbiter-leases"}
+        assert registered_workers(client) == []
+        client.put("/api/v1/workspaces/acme").raise_for_status()
+        metrics = client.get("/metrics")
+        assert metrics.status_code == 200
+        assert "arbiter_open_incidents" in metrics.text
+
+
+@pytest.mark.parametrize(
+    ("command", "environment", "says"),
+    [
+        (["worker"], {}, "arbiter worker needs PostgreSQL"),
+        (["serve"], {"ARBITER_ROLE": "api"}, "ARBITER_ROLE=api needs PostgreSQL"),
+        (["serve"], {"ARBITER_ROLE": "worker"}, "run `arbiter worker`"),
+    ],
+)
+def test_the_commands_refuse_a_role_their_store_cannot_have(
+    command: list[str], environment: dict[str, str], says: str, tmp_path: object
+) -> None:
+    env = {"ARBITER_DATA_DIR": str(tmp_path), "ARBITER_DATABASE_URL": "", **environment}
+    result = CliRunner().invoke(cli, command, env=env)
+    assert result.exit_code == 2
+    assert says in result.output
