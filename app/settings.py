@@ -91,9 +91,9 @@ class Settings(BaseSettings):
     egress: EgressMode = Field(
         default="private",
         description="Where Arbiter may send requests (connectors, connection tests, alert "
-        "channels, OTLP export), checked on the address connected to: 'private' also reaches "
-        "loopback and private networks, 'public' only public addresses (a multi-tenant "
-        "install). Link-local addresses (cloud metadata) are never reached.",
+        "channels, OTLP export, OpenID providers), checked on the address connected to: "
+        "'private' also reaches loopback and private networks, 'public' only public addresses "
+        "(a multi-tenant install). Link-local addresses (cloud metadata) are never reached.",
     )
     metrics_public: bool = Field(
         default=False,

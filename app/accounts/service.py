@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from app.accounts.tables import (
     account_sessions,
@@ -278,20 +278,27 @@ def _pending_invitation(row: Any) -> PendingInvitation:
     )
 
 
+def _waiting(connection: Connection, which: ColumnElement[bool], now: datetime) -> list[Any]:
+    """The invitations ``which`` selects that are still waiting to be used, oldest first."""
+    return list(
+        connection.execute(
+            select(invitations)
+            .where(
+                which,
+                invitations.c.accepted_at.is_(None),
+                invitations.c.withdrawn_at.is_(None),
+                invitations.c.expires_at > now,
+            )
+            .order_by(invitations.c.created_at)
+        )
+    )
+
+
 def pending_invitations(
     connection: Connection, workspace_id: str, now: datetime
 ) -> list[PendingInvitation]:
     """The workspace's invitations still waiting to be used, oldest first."""
-    rows = connection.execute(
-        select(invitations)
-        .where(
-            invitations.c.workspace_id == workspace_id,
-            invitations.c.accepted_at.is_(None),
-            invitations.c.withdrawn_at.is_(None),
-            invitations.c.expires_at > now,
-        )
-        .order_by(invitations.c.created_at)
-    )
+    rows = _waiting(connection, invitations.c.workspace_id == workspace_id, now)
     return [_pending_invitation(r) for r in rows]
 
 
@@ -358,16 +365,7 @@ def account_for_verified_email(
         address = normal_email(email)
     except AccountError:
         return None, []
-    waiting = connection.execute(
-        select(invitations)
-        .where(
-            invitations.c.email == address,
-            invitations.c.accepted_at.is_(None),
-            invitations.c.withdrawn_at.is_(None),
-            invitations.c.expires_at > now,
-        )
-        .order_by(invitations.c.created_at)
-    ).all()
+    waiting = _waiting(connection, invitations.c.email == address, now)
     account_id = _by_email(connection, address)
     if account_id is None:
         if not waiting:
