@@ -412,12 +412,15 @@ class WorkspaceIndex:
 
     # -- bounded memory ------------------------------------------------------------------------
 
-    def live_since(self, before: datetime) -> WorkspaceIndex:
+    def live_since(
+        self, before: datetime, *, keep: Iterable[tuple[str, str]] = ()
+    ) -> WorkspaceIndex:
         """A new index holding what a live diagnosis needs once history before ``before`` is
         left to the store: every journey with an event at or after ``before`` (whole, so no
         journey is judged from half its facts), every journey whose last verdict left a hop
-        failed or pending, and the calls about no single entity since the oldest of those
-        began. Journeys done and quiet since before ``before`` are left out.
+        failed or pending, every journey named by an identifier of ``keep`` and not judged
+        since (one that was open before a restart), and the calls about no single entity since
+        the oldest of those began. Journeys done and quiet since before ``before`` are left out.
 
         >>> from graph.model import Event
         >>> index = WorkspaceIndex()
@@ -428,10 +431,11 @@ class WorkspaceIndex:
         1
         """
         cut = _seconds(before)
+        held = self._roots(keep)
         journeys = [
             facts
             for root, facts in self._facts.items()
-            if any(f.time >= cut for f in facts) or self._open(root)
+            if any(f.time >= cut for f in facts) or self._still_open(root, held)
         ]
         kept = [fact.event for facts in journeys for fact in facts]
         # Link-level calls are evidence for every journey open at their time: those since the
@@ -441,6 +445,37 @@ class WorkspaceIndex:
         fresh = WorkspaceIndex(skew_tolerance_seconds=self._skew)
         fresh.add(_event(self._json[self._ids[event]]) for event in kept)
         return fresh
+
+    def open_before(
+        self, before: datetime, *, keep: Iterable[tuple[str, str]] = ()
+    ) -> list[tuple[str, str]]:
+        """One identifier (the least) of each journey quiet since before ``before`` that
+        :meth:`live_since` keeps: what a restart must read back from the store so that it
+        diagnoses as before.
+
+        >>> from graph.model import Event
+        >>> index = WorkspaceIndex()
+        >>> _ = index.add([Event.model_validate({"id": "1", "time": "2026-11-01T10:00:00Z",
+        ...     "flow": "order", "kind": "seen", "system": "shop", "refs": {"shop": "1"}})])
+        >>> index.open_before(datetime(2026, 11, 20, tzinfo=UTC), keep=[("shop", "1")])
+        [('shop', '1')]
+        """
+        cut = _seconds(before)
+        held = self._roots(keep)
+        return sorted(
+            min(self._journeys.members(root))
+            for root, facts in self._facts.items()
+            if self._still_open(root, held) and all(f.time < cut for f in facts)
+        )
+
+    def _roots(self, refs: Iterable[tuple[str, str]]) -> set[int]:
+        journeys = self._journeys
+        keys = (journeys.lookup(namespace, value) for namespace, value in refs)
+        return {journeys.find(key) for key in keys if key is not None}
+
+    def _still_open(self, root: int, held: set[int]) -> bool:
+        """Open at its last verdict, or held open before (``held``) and not judged since."""
+        return self._open(root) or (root in held and root not in self._verdicts)
 
     def _open(self, root: int) -> bool:
         """Whether the journey's last verdict left a hop failed or pending: an order stuck for

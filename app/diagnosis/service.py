@@ -5,9 +5,12 @@ right after it is committed, and caught up from the store (events after the high
 number it holds) before every answer, so events stored by another process are not missed.
 
 It holds the live part of history only (``ARBITER_INDEX_LIVE_DAYS``): every journey with an
-event in that period, whole, and the link-level calls of that period; an hour after it was
-built or last trimmed it is trimmed again. So memory and the time to the first diagnosis after
-a restart follow the traffic of those days, not the length of history. A question about
+event in that period, whole, every journey still open (an order stuck for longer, quiet
+since), and the link-level calls of that period; an hour after it was built or last trimmed it
+is trimmed again. Each trim records the open journeys older than the period in the store
+(``open_journeys``), and a new index reads them back, so a restart diagnoses as before. So
+memory and the time to the first diagnosis after a restart follow the traffic of those days
+(and the journeys left open), not the length of history. A question about
 older history (a diagnosis whose window reaches before that period, a trace as of then, or of
 an entity quiet since, an SLA report of an older period) is answered from an index built from
 the store for that question alone.
@@ -20,15 +23,17 @@ that to commit after taking its numbers is the one case left out until the next 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from app.db.tables import events
+from app.diagnosis.tables import open_journeys
 from app.events.service import iter_stored, journey_events
 from app.exceptions import NoTopology
 from app.topology.service import get_topology
@@ -36,6 +41,8 @@ from app.workspaces.service import require_workspace
 from graph.index import WorkspaceIndex
 from graph.model import Event, Topology
 from graph.results import Diagnosis, Trace
+
+log = logging.getLogger("arbiter.diagnosis")
 
 REREAD_SECONDS = 30.0
 
@@ -64,6 +71,8 @@ class _Entry:
     reach: datetime | None = None
     """The earliest moment a recent question needed, when before the live period."""
     reached_at: float = 0.0
+    held_open: list[tuple[str, str]] = field(default_factory=list)
+    """One identifier of each open journey older than the live period, as last recorded."""
 
 
 class IndexRegistry:
@@ -123,6 +132,7 @@ class IndexRegistry:
         with entry.lock, self._engine.connect() as connection:
             if fresh:
                 self._load(entry, connection, workspace_id)
+                self._reload_open(entry, connection, workspace_id)
             if since is not None and since < start:
                 held_from = min(start, entry.reach or start)
                 if since < held_from:
@@ -149,8 +159,14 @@ class IndexRegistry:
                 if entry.reach is not None and time.monotonic() - entry.reached_at > TRIM_SECONDS:
                     entry.reach = None
                 cut = self.live_start(workspace_id)
-                entry.index = entry.index.live_since(min(cut, entry.reach or cut))
+                held = entry.index.open_before(cut, keep=entry.held_open)
+                entry.index = entry.index.live_since(
+                    min(cut, entry.reach or cut), keep=entry.held_open
+                )
                 entry.trimmed_at = time.monotonic()
+                if held != entry.held_open:
+                    self._record_open(workspace_id, held)
+                    entry.held_open = held
         return entry.index, entry.lock
 
     def _new(self) -> WorkspaceIndex:
@@ -172,6 +188,36 @@ class IndexRegistry:
         )
         self._add(entry, loaded)
         entry.watermark = max(entry.watermark, last or 0)
+
+    def _reload_open(self, entry: _Entry, connection: Connection, workspace_id: str) -> None:
+        """Read back the open journeys recorded older than the live period, whole."""
+        rows = connection.execute(
+            select(open_journeys.c.namespace, open_journeys.c.value).where(
+                open_journeys.c.workspace_id == workspace_id
+            )
+        ).all()
+        entry.held_open = sorted((row.namespace, row.value) for row in rows)
+        for ref in entry.held_open:
+            entry.index.add(journey_events(connection, workspace_id, ref, limit=MAX_JOURNEY_EVENTS))
+
+    def _record_open(self, workspace_id: str, held: list[tuple[str, str]]) -> None:
+        now = datetime.now(UTC)
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    delete(open_journeys).where(open_journeys.c.workspace_id == workspace_id)
+                )
+                if held:
+                    connection.execute(
+                        insert(open_journeys),
+                        [
+                            {"workspace_id": workspace_id, "namespace": namespace,
+                             "value": value, "recorded_at": now}
+                            for namespace, value in held
+                        ],
+                    )  # fmt: skip
+        except Exception:  # a diagnosis never fails for it: the next trim records them again
+            log.exception("recording the open journeys of %s failed", workspace_id)
 
     def history(
         self, workspace_id: str, *, since: datetime, until: datetime | None = None

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+
+from app.diagnosis import service as diagnosis_service
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import ADMIN_TOKEN
 
 URL = "/api/v1/workspaces/acme"
 
@@ -107,3 +114,38 @@ def test_a_window_reaching_before_the_live_period_extends_the_index(
     week = client.get(f"{URL}/diagnosis", params={"window_seconds": 6 * 86400}).json()
     assert [s["affected"] for s in week["suspects"]] == [6]
     assert len(runtime.indexes.index("acme")[0]) == 6  # kept extended while it is asked
+
+
+def test_a_stuck_order_older_than_the_live_period_is_diagnosed_after_a_restart(
+    client: TestClient,
+    workspace: str,
+    settings_factory: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = datetime.now(UTC)
+    stuck = _order(1, now - timedelta(days=5), reached_oms=False)  # stuck 5 days, quiet since
+    healthy = _order(2, now - timedelta(minutes=3), reached_oms=True)
+    assert client.post(f"{URL}/events", json={"events": stuck + healthy}).status_code == 202
+    as_of = {"as_of": now.isoformat()}
+    # The process that saw the order come in holds it (as here, once a question reached back
+    # to it) and keeps it through every trim of its index while it stays stuck.
+    week = client.get(f"{URL}/diagnosis", params={**as_of, "window_seconds": 6 * 86400})
+    assert [s["affected"] for s in week.json()["suspects"]] == [1]
+    before = client.get(f"{URL}/diagnosis", params=as_of).json()["suspects"]
+    assert [(s["link"]["from"], s["affected"]) for s in before] == [("shop", 1)]
+    monkeypatch.setattr(diagnosis_service, "TRIM_SECONDS", 0.0)  # an hour on: trimmed
+    assert client.get(f"{URL}/diagnosis", params=as_of).json()["suspects"] == before
+    client.app.state.runtime.settle()  # type: ignore[attr-defined]
+
+    # The restart: a new service on the same store, whose index holds the live period.
+    with TestClient(
+        create_app(settings_factory()), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ) as restarted:
+        after = restarted.get(f"{URL}/diagnosis", params=as_of).json()["suspects"]
+        assert after == before
+        # Once the order moves on, it is live again, not held open from before.
+        done = _order(1, now - timedelta(minutes=1), reached_oms=True)[1]
+        assert restarted.post(f"{URL}/events", json={"events": [done]}).status_code == 202
+        assert restarted.get(f"{URL}/diagnosis").status_code == 200
+        runtime = restarted.app.state.runtime  # type: ignore[attr-defined]
+        assert runtime.indexes.index("acme")[0].open_before(now - timedelta(days=2)) == []

@@ -9,6 +9,7 @@ import app.checks.tables
 import app.connections.tables
 import app.contracts.tables
 import app.dashboard.tables
+import app.diagnosis.tables
 import app.incidents.tables
 import app.maintenance.tables
 import app.notifications.tables
@@ -29,10 +30,12 @@ def test_migrated_schema_matches_the_tables(database_url: str) -> None:
                 "compare_type": True,
                 # PostgreSQL's time partitions are the partitioned tables' storage, not tables
                 # of the schema; and some tables and constraints exist on one backend only.
-                "include_name": lambda name, kind, _parents: kind != "table"
-                or not is_partition(name),
-                "include_object": lambda item, _name, _kind, reflected, _other: reflected
-                or exists_on(item, dialect),
+                "include_name": lambda name, kind, _parents: (
+                    kind != "table" or not is_partition(name)
+                ),
+                "include_object": lambda item, _name, _kind, reflected, _other: (
+                    reflected or exists_on(item, dialect)
+                ),
             }
             context = MigrationContext.configure(connection, opts=options)
             differences = compare_metadata(context, metadata)
