@@ -74,8 +74,8 @@ class OmsIntegrations(Middleware):
                 target="shop",
                 outcome=outcome,
                 started=started,
+                heed=True,
             )
-            self._honour("shop", outcome)
             if not outcome.ok or not isinstance(outcome.body, list):
                 return
             for raw in outcome.body:
@@ -171,8 +171,8 @@ class OmsIntegrations(Middleware):
                     outcome=lookup,
                     started=started,
                     refs=refs,
+                    heed=True,
                 )
-                self._honour("erp", lookup)
                 return
         values: dict[str, Any] = {
             "partner_id": ERP_PARTNER_ID,
@@ -219,8 +219,8 @@ class OmsIntegrations(Middleware):
             started=started,
             refs=refs,
             data=data,
+            heed=True,
         )
-        self._honour("erp", outcome)
         if outcome.ok:
             order.erp_done = True
             self.world.oms.set_status(order, BL_STATUS_IN_ERP, self.world.clock())
@@ -257,8 +257,8 @@ class OmsIntegrations(Middleware):
                     target="erp",
                     outcome=lookup,
                     started=started,
+                    heed=True,
                 )
-                self._honour("erp", lookup)
                 return
         outcome = await self._odoo(
             "stock.quant",
@@ -272,8 +272,8 @@ class OmsIntegrations(Middleware):
             target="erp",
             outcome=outcome,
             started=started,
+            heed=True,
         )
-        self._honour("erp", outcome)
         if not outcome.ok or not isinstance(outcome.body, list):
             return
         by_id = {pid: sku for sku, pid in self._erp_products.items()}
@@ -416,8 +416,8 @@ class OmsIntegrations(Middleware):
                 target="shop",
                 outcome=outcome,
                 started=started,
+                heed=True,
             )
-            self._honour("shop", outcome)
             return None
         return [p for p in outcome.body if isinstance(p, dict)]
 

@@ -104,7 +104,12 @@ class Middleware:
         started: Any,
         refs: dict[str, str] | None = None,
         data: dict[str, Any] | None = None,
+        heed: bool = False,
     ) -> None:
+        """Report a call the OMS made to Arbiter; ``heed``: and wait before calling ``target``
+        again when it answered 429 (:meth:`_honour`)."""
+        if heed:
+            self._honour(target, outcome)
         self.world.reporter.emit(
             call_event(
                 self.world.event_id(event_id.replace("/", "-")),
