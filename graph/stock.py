@@ -46,7 +46,8 @@ from graph.journeys import Call, Seen
 from graph.model import Link
 from graph.plan import FlowPlan, Plan
 from graph.results import LinkRef, StockDrift, SystemQuantity, maybe_utc, utc
-from graph.suspects import Identify, clock_time
+from graph.suspects import Identify
+from graph.text import Moment, Param, Text, phrase
 
 Quantity = float | int
 _EPSILON = 1e-9
@@ -248,6 +249,7 @@ def stock_drift(
             risk = oversell_risk(plan.flows[flow.flow], shown)
             since = hop.first if hop.first is not None else hop.entered
             mode = hop.mode if hop.blamed else None
+            text = _drift_summary(entity.value, hop, spec, mode, risk, since, as_of)
             drift = StockDrift(
                 sku=entity.value,
                 entity=entity,
@@ -267,8 +269,9 @@ def stock_drift(
                 responsible=plan.responsible(hop.link, mode) if mode is not None else None,
                 oversell_risk=risk,
                 since=maybe_utc(since),
-                summary=_drift_summary(entity.value, hop, spec, mode, risk, since, as_of),
+                summary=str(text),
             )
+            drift = drift.with_text(text)
             found.append((not risk, since if since is not None else as_of, entity.value, drift))
     found.sort(key=lambda item: item[:3])
     return [drift for *_, drift in found]
@@ -287,18 +290,31 @@ def _drift_summary(
     risk: bool,
     since: float | None,
     as_of: float,
-) -> str:
+) -> Text:
     upstream, downstream = hop.quantities or (None, None)
-    text = (
-        f"{sku}: {spec.to} shows {_number(downstream)} while {spec.from_} has {_number(upstream)}"
-    )
-    when = f" since {clock_time(since, as_of)}" if since is not None else ""
+    sides = {
+        "sku": sku,
+        "from": spec.from_,
+        "to": spec.to,
+        "down": _number(downstream),
+        "up": _number(upstream),
+    }
+    text = phrase("%(sku)s: %(to)s shows %(down)s while %(from)s has %(up)s", **sides)
+    when: Param = "" if since is None else phrase(" since %(since)s", since=Moment(since, as_of))
     if mode is None:
-        text += f"; still within the {spoken_duration(spec.sla_seconds)} allowed to catch up"
+        sla = spoken_duration(spec.sla_seconds)
+        text = phrase("%(text)s; still within the %(sla)s allowed to catch up", text=text, sla=sla)
     elif mode == "mismatch":
-        text += f", a quantity {spec.from_} never had{when}"
+        text = phrase(
+            "%(text)s, a quantity %(from)s never had%(when)s", text=text, when=when, **sides
+        )
     else:
-        text += f"; the update was not passed on ({mode.replace('_', ' ')}){when}"
+        text = phrase(
+            "%(text)s; the update was not passed on (%(mode)s)%(when)s",
+            text=text,
+            mode=Text(mode.replace("_", " ")),  # the word is in the app's vocabulary
+            when=when,
+        )
     if risk:
-        text += "; the shop may sell stock that is not there"
+        text = phrase("%(text)s; the shop may sell stock that is not there", text=text)
     return text

@@ -9,7 +9,7 @@ import jinja2
 from app.i18n import formatting
 from app.i18n.catalogs import current_language, gettext, ngettext
 from app.i18n.texts import localized
-from app.i18n.vocabulary import term
+from app.i18n.vocabulary import term, upfirst
 
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}
 """Each language in its own name, as a language switch shows it."""
@@ -30,4 +30,5 @@ def install(environment: jinja2.Environment) -> None:
         percent=formatting.percent,
         localized=localized,
         term=term,
+        upfirst=upfirst,
     )

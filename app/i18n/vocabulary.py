@@ -81,6 +81,25 @@ TERMS: dict[str, str] = {
 }
 
 
+LABELS = (
+    # app.dashboard.pages.WINDOWS, which the overview's window menu shows through _()
+    N_("1 hour"),
+    N_("6 hours"),
+    N_("24 hours"),
+    N_("7 days"),
+)
+"""Labels other modules keep as plain English constants; marked here for the catalogs."""
+
+
+def upfirst(text: str) -> str:
+    """The first letter in capitals, the rest as it is (Jinja's capitalize lowers the rest).
+
+    >>> upfirst("order link ERP → WMS")
+    'Order link ERP → WMS'
+    """
+    return text[:1].upper() + text[1:]
+
+
 def term(value: str | None) -> str:
     if not value:
         return ""

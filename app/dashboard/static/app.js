@@ -11,6 +11,13 @@
     date: { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
   };
 
+  // The page's language (<html lang>), in the browser's own region when they agree (en-GB).
+  function pageLocale() {
+    var lang = document.documentElement.lang || "";
+    var own = navigator.language || "";
+    return own.split("-")[0] === lang ? own : (lang || undefined);
+  }
+
   function formatTime(iso, kind) {
     var when = new Date(iso);
     if (isNaN(when.getTime())) return null;
@@ -18,7 +25,7 @@
     if (kind === "time" && !sameDay(when, new Date())) {
       options = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" };
     }
-    return new Intl.DateTimeFormat(undefined, options).format(when);
+    return new Intl.DateTimeFormat(pageLocale(), options).format(when);
   }
 
   function localizeTimes(root) {
