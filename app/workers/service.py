@@ -31,6 +31,7 @@ from app.telemetry import metrics
 from app.telemetry.export import journey_export
 from app.webhooks.service import pending_sweeper
 from app.workers import leases
+from app.workers.reports import SharedConnectorStatuses
 from app.workers.scope import LeasedScope
 
 log = logging.getLogger("arbiter.workers")
@@ -54,22 +55,42 @@ STORE_WORK: tuple[BackgroundService, ...] = (pending_sweeper, retention_sweeper)
 async def background(runtime: Runtime) -> AsyncIterator[None]:
     """Start this process's background services by its role; stop them in reverse order."""
     role = runtime.settings.role
+    works = role in ("all", "worker")
     async with AsyncExitStack() as stack:
+        if not runtime.settings.is_sqlite:
+            if works:
+                # Keeps the identity the process already showed (its polls' User-Agent).
+                scope = LeasedScope(role, worker_id=runtime.scope.worker.id)
+                runtime.scope = scope
+                await stack.enter_async_context(lease_keeper(runtime, scope))
+            holds = runtime.scope.holds if works else _none
+            await stack.enter_async_context(shared_reports(runtime, holds))
         if role in ("all", "api"):
             for service in SERVING:
                 await stack.enter_async_context(service(runtime))
         if role == "api":
             await stack.enter_async_context(open_incident_metrics(runtime))
-        if role in ("all", "worker"):
-            if not runtime.settings.is_sqlite:
-                # Keeps the identity the process already showed (its polls' User-Agent).
-                scope = LeasedScope(role, worker_id=runtime.scope.worker.id)
-                runtime.scope = scope
-                await stack.enter_async_context(lease_keeper(runtime, scope))
+        if works:
             for service in WORKSPACE_WORK:
                 await stack.enter_async_context(service(runtime))
             await stack.enter_async_context(while_holding(runtime, leases.STORE, STORE_WORK))
         yield
+
+
+def _none(_workspace_id: str) -> bool:
+    return False
+
+
+@asynccontextmanager
+async def shared_reports(runtime: Runtime, holds: Callable[[str], bool]) -> AsyncIterator[None]:
+    """Connector reports through the store, for the processes that do not make them."""
+    shared = SharedConnectorStatuses(runtime.engine, holds)
+    previous, runtime.connector_statuses = runtime.connector_statuses, shared
+    try:
+        yield
+    finally:
+        runtime.connector_statuses = previous
+        await asyncio.to_thread(shared.close)
 
 
 @asynccontextmanager

@@ -7,9 +7,9 @@ row per workspace (and one for the store-wide work) naming the worker that holds
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
-from app.db.tables import UTCDateTime, metadata
+from app.db.tables import UTCDateTime, metadata, workspace_column
 
 workers = Table(
     "workers",
@@ -33,3 +33,14 @@ worker_leases = Table(
     Column("expires_at", UTCDateTime(), nullable=True),
     Index("ix_worker_leases_holder", "holder"),
 )
+
+connector_reports = Table(
+    "connector_reports",
+    metadata,
+    workspace_column(primary_key=True),
+    Column("system", String(64), primary_key=True),
+    Column("status", Text(), nullable=False),
+    Column("reported_at", UTCDateTime(), nullable=False),
+)
+"""What pollers and checks last reported of each system (``runtime.connector_statuses``), for
+the processes that do not run them: on PostgreSQL the warnings are answered by any API process."""

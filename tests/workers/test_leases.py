@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, insert, text, update
 
-from app.db.engine import make_engine, migrate
 from app.db.tables import workspaces
 from app.workers import leases
 from app.workers.leases import STORE, Worker
 from app.workers.tables import worker_leases, workers
-from tests.conftest import fresh_postgres_database
 
 pytestmark = pytest.mark.postgres
 
 TTL = 30.0
-
-
-@pytest.fixture
-def engine(postgres_url: str) -> Iterator[Engine]:
-    with fresh_postgres_database(postgres_url) as url:
-        engine = make_engine(url)
-        migrate(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def add_workspaces(engine: Engine, *names: str) -> None:

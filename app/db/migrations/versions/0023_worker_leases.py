@@ -1,4 +1,5 @@
-"""workers and their leases on workspaces (several worker processes on PostgreSQL)
+"""workers, their leases on workspaces, and what their connectors report (several worker
+processes on PostgreSQL)
 
 Revision ID: worker_leases
 Revises: withdrawal_link_language
@@ -32,9 +33,22 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_worker_leases_holder", "worker_leases", ["holder"])
+    op.create_table(
+        "connector_reports",
+        sa.Column(
+            "workspace_id",
+            sa.String(length=63),
+            sa.ForeignKey("workspaces.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("system", sa.String(length=64), primary_key=True),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("connector_reports")
     op.drop_index("ix_worker_leases_holder", table_name="worker_leases")
     op.drop_table("worker_leases")
     op.drop_table("workers")
