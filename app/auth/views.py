@@ -18,6 +18,7 @@ from app.deps import (
     WorkspacePath,
 )
 from app.exceptions import Invalid, NotFound
+from app.mapping import mapped
 from app.workspaces.service import require_workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/tokens", tags=["tokens"])
@@ -63,17 +64,7 @@ class TokenOut(BaseModel):
 
 
 def _out(info: TokenInfo) -> TokenOut:
-    return TokenOut(
-        id=info.id,
-        workspace=info.workspace_id,
-        name=info.name,
-        created_at=info.created_at,
-        role=info.role,
-        person=info.person,
-        integration=info.integration,
-        expires_at=info.expires_at,
-        last_used_at=info.last_used_at,
-    )
+    return mapped(TokenOut, info, workspace="workspace_id")
 
 
 def _checked(connection: Connection, ws: str, body: TokenIn) -> str | None:

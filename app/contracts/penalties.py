@@ -148,18 +148,7 @@ def _hours(seconds: float, started: bool) -> Decimal:
 
 
 def _evidence(outage: Outage) -> OutageEvidence:
-    return OutageEvidence(
-        incident_id=outage.incident_id,
-        url=outage.url,
-        where=outage.where,
-        mode=outage.mode,
-        summary=outage.summary,
-        first_failure=outage.first_failure,
-        opened_at=outage.opened_at,
-        acknowledged_at=outage.acknowledged_at,
-        restored_at=outage.restored_at,
-        entities=list(outage.entities),
-    )
+    return OutageEvidence.model_validate(outage, from_attributes=True)
 
 
 def _breach(

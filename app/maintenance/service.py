@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, select
 from app.exceptions import Invalid, NotFound, Problem
 from app.maintenance.models import Window, WindowIn
 from app.maintenance.tables import maintenance_windows
+from app.mapping import mapped
 from graph.model import Topology
 from graph.results import Suspect
 
@@ -51,14 +52,7 @@ def validate(body: WindowIn, topology: Topology | None) -> None:
 
 
 def _window(row: Any) -> Window:
-    return Window(
-        id=row.id,
-        system=row.system_id,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        reason=row.reason,
-        created_at=row.created_at,
-    )
+    return mapped(Window, row, system="system_id")
 
 
 def create(connection: Connection, workspace_id: str, body: WindowIn) -> Window:

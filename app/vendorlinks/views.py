@@ -28,6 +28,7 @@ from app.deps import ConnectionDep, ExistingWorkspaceDep, PrincipalDep, RuntimeD
 from app.exceptions import Invalid, NotFound
 from app.i18n import use_language
 from app.i18n.negotiation import language_of
+from app.mapping import mapped
 from app.runtime import Runtime
 from app.vendorlinks import service
 
@@ -69,16 +70,12 @@ class NewVendorLinkOut(VendorLinkOut):
 
 
 def _out(link: service.VendorLink) -> VendorLinkOut:
-    return VendorLinkOut(
-        id=link.id,
-        suspect=link.suspect_path,
-        incident=link.incident_id,
-        vendor=link.responsible,
-        created_by=link.created_by,
-        created_at=link.created_at,
-        expires_at=link.expires_at,
-        revoked_at=link.revoked_at,
-        language=link.language,
+    return mapped(
+        VendorLinkOut,
+        link,
+        suspect="suspect_path",
+        incident="incident_id",
+        vendor="responsible",
     )
 
 
