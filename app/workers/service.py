@@ -154,11 +154,15 @@ async def while_holding(
         while True:
             while not runtime.scope.holds(key):
                 await asyncio.sleep(1.0)
-            async with AsyncExitStack() as stack:
-                for service in services:
-                    await stack.enter_async_context(service(runtime))
-                while runtime.scope.holds(key):
-                    await asyncio.sleep(1.0)
+            try:
+                async with AsyncExitStack() as stack:
+                    for service in services:
+                        await stack.enter_async_context(service(runtime))
+                    while runtime.scope.holds(key):
+                        await asyncio.sleep(1.0)
+            except Exception:  # each service logs its own failures; this is the last guard
+                log.exception("the work of %s failed; started again while it is held", key)
+                await asyncio.sleep(5.0)
 
     async with running(supervise(), f"arbiter-holding-{key}"):
         yield
