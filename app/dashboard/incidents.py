@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from app.auth.service import Principal
 from app.dashboard.access import iso
-from app.dashboard.suspects import verdict_sentence
+from app.dashboard.suspects import said_again, verdict_sentence
 from app.exceptions import ArbiterError, NotFound
 from app.i18n import N_, gettext
 from app.incidents import service
@@ -150,7 +150,13 @@ def incident_detail(runtime: Runtime, workspace_id: str, incident_id: int) -> In
         notes = service.notes(connection, incident_id)
         deliveries = service.deliveries(connection, workspace_id, incident_id)
         impact = live_impact(runtime, connection, workspace_id, record)
-    sentence = verdict_sentence(record.summary, record.responsible)
+    moments = [record.last_seen]
+    if record.status == "open":
+        moments.insert(0, datetime.now(UTC))
+    summary = said_again(
+        runtime, workspace_id, record.summary, incident_suspect_path(record), moments
+    )
+    sentence = verdict_sentence(summary, record.responsible)
     if record.resolved_at is not None:
         lasted = duration(_seconds(record.opened_at, record.resolved_at))
         sentence += " " + gettext("Resolved after %(duration)s.") % {"duration": lasted}

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from app.dashboard.service import MODE_WORDS, Scope, suspect_path
-from app.i18n import gettext
+from app.dashboard.service import MODE_WORDS, Scope, load_scope, suspect_path
+from app.i18n import DEFAULT_LANGUAGE, current_language, gettext
 from app.i18n.texts import localized
 from app.i18n.vocabulary import term
 from app.runtime import Runtime
@@ -18,6 +18,8 @@ from graph.results import Suspect
 log = logging.getLogger("arbiter.dashboard")
 
 CHART_BUCKETS = 8
+_WINDOW = 86400.0
+"""The window an incident's suspect is diagnosed in (the dashboard's default)."""
 _CACHE_SIZE = 64
 _cache: dict[tuple[str, int, str, int, float], list[Bucket]] = {}
 _cache_lock = threading.Lock()
@@ -33,6 +35,22 @@ def find_suspect(runtime: Runtime, scope: Scope, path: str) -> Suspect | None:
             scope.topology, as_of=scope.as_of, window_seconds=scope.window_seconds
         )
     return next((s for s in diagnosis.suspects if suspect_path(s) == path), None)
+
+
+def said_again(
+    runtime: Runtime, workspace_id: str, summary: str, path: str, moments: list[datetime]
+) -> str:
+    """A stored English summary (an incident's) in the reader's language: the suspect at
+    ``path`` is diagnosed again as of each moment until one says the very same sentence, whose
+    translation is then exact; otherwise the English stays."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return summary
+    for moment in moments:
+        scope = load_scope(runtime, workspace_id, moment, _WINDOW, live=False)
+        found = find_suspect(runtime, scope, path) if scope is not None else None
+        if found is not None and found.summary == summary:
+            return localized(found)
+    return summary
 
 
 def title(suspect: Suspect) -> str:

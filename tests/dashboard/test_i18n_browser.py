@@ -129,6 +129,8 @@ def test_every_page_in_the_browsers_language(lang_page: Any, prepared: dict[str,
     _check(page, "incidents")
     page.goto(prepared["incident"])
     _check(page, "incident")
+    # The incident keeps graph's English sentence; the page says it again in Polish.
+    assert VERDICT[language] in page.locator("[data-verdict]").inner_text()
     page.goto("/w/acme/reports/sla")
     _check(page, "sla")
     page.goto("/w/acme/status-page")
