@@ -19,10 +19,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
+from sqlalchemy import func, select
+
 from app.background import in_thread, running
 from app.checks.runner import storefront_checks
 from app.connections.poller import pollers
 from app.db.retention import retention_sweeper
+from app.db.tables import events
 from app.demo import demo
 from app.diagnosis.warmup import index_warmer
 from app.incidents.evaluator import incident_evaluator, open_incident_counts
@@ -38,6 +41,54 @@ log = logging.getLogger("arbiter.workers")
 
 BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
 
+
+@asynccontextmanager
+async def events_elsewhere(runtime: Runtime) -> AsyncIterator[None]:
+    """PostgreSQL: events that other processes stored (an API process's ingest, webhooks, OTLP)
+    for the workspaces this one holds are announced to its listeners, as its own commits are,
+    with the events left out (the index reads them from the store): the incident evaluator's
+    quick, debounced pass follows them too."""
+    settings = runtime.settings
+    if settings.is_sqlite or settings.incident_interval_seconds <= 0:
+        yield
+        return
+    every = max(settings.incident_debounce_seconds, 1.0)
+
+    def newest() -> int:
+        with runtime.engine.connect() as connection:
+            return int(connection.execute(select(func.max(events.c.seq))).scalar() or 0)
+
+    def since(mark: int) -> dict[str, int]:
+        query = (
+            select(events.c.workspace_id, func.max(events.c.seq))
+            .where(events.c.seq > mark)
+            .group_by(events.c.workspace_id)
+        )
+        with runtime.engine.connect() as connection:
+            return {row[0]: int(row[1]) for row in connection.execute(query)}
+
+    async def watch() -> None:
+        mark = await in_thread(newest)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                found = await in_thread(since, mark)
+            except Exception:
+                log.exception("reading the newest events failed")
+                continue
+            mark = max([mark, *found.values()])
+            for workspace_id in sorted(found):
+                if runtime.scope.holds(workspace_id):
+                    for listener in list(runtime.listeners):
+                        try:
+                            listener(workspace_id, ())
+                        except Exception:  # as in the runtime's feeder: never fatal
+                            log.exception("event listener %r failed", listener)
+
+    async with running(watch(), "arbiter-events-elsewhere"):
+        yield
+
+
 SERVING: tuple[BackgroundService, ...] = (demo, index_warmer)
 """Run by the processes that answer requests (roles ``all`` and ``api``)."""
 WORKSPACE_WORK: tuple[BackgroundService, ...] = (
@@ -45,6 +96,7 @@ WORKSPACE_WORK: tuple[BackgroundService, ...] = (
     storefront_checks,
     journey_export,
     incident_evaluator,
+    events_elsewhere,
 )
 """Each does only the workspaces the process holds (``runtime.scope``)."""
 STORE_WORK: tuple[BackgroundService, ...] = (pending_sweeper, retention_sweeper)
@@ -109,6 +161,10 @@ async def lease_keeper(runtime: Runtime, scope: LeasedScope) -> AsyncIterator[No
     """Run this worker's lease rounds; on a clean stop, hand every lease back at once."""
     settings = runtime.settings
     ttl, every = settings.lease_seconds, settings.lease_renew_seconds
+    if every > ttl / 2:
+        # A lease must survive a failed renewal, and the work stops one period before its end.
+        every = ttl / 3
+        log.warning("lease_renew_seconds is over half of lease_seconds: renewing every %gs", every)
 
     def one_round(release: set[str]) -> leases.Round:
         with runtime.engine.begin() as connection:

@@ -11,13 +11,16 @@ from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.incidents.evaluator import incident_state
 from app.main import create_app
 from app.settings import Settings
 from app.workers.leases import holders
 from app.workers.scope import LeasedScope
 from app.workers.tables import workers
+from tests.app.conftest import CONTRACT_EVENTS
 from tests.conftest import ADMIN_TOKEN
 from tests.incidents.test_background import wait_for
+from tests.scenarios import STANDARD_TOPOLOGY_JSON
 
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -91,3 +94,24 @@ def test_the_commands_refuse_a_role_their_store_cannot_have(
     result = CliRunner().invoke(cli, command, env=env)
     assert result.exit_code == 2
     assert says in result.output
+
+
+@pytest.mark.postgres
+def test_events_an_api_process_stored_are_evaluated_soon_by_the_holder(
+    settings_factory: Callable[..., Settings], database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("one process on SQLite hears its own commits")
+    quick = {"incident_interval_seconds": 3600, "incident_debounce_seconds": 0.05}
+    worker = create_app(settings_factory(**quick, lease_renew_seconds=0.2))
+    api = create_app(settings_factory(role="api"))
+    with TestClient(worker) as _held, TestClient(api, headers=HEADERS) as client:
+        client.put("/api/v1/workspaces/acme").raise_for_status()
+        client.put("/api/v1/workspaces/acme/topology", json=STANDARD_TOPOLOGY_JSON)
+        runtime = worker.state.runtime
+        wait_for(lambda: runtime.scope.holds("acme"))
+        results = incident_state(runtime).results
+        assert "acme" not in results  # no full pass for an hour
+        posted = client.post("/api/v1/workspaces/acme/events", json={"events": CONTRACT_EVENTS})
+        assert posted.status_code == 202, posted.text
+        wait_for(lambda: "acme" in results, timeout=15)
