@@ -8,18 +8,12 @@ import pytest
 import requests
 
 from app import egress
-from tests.incidents.fixtures import (
-    QUIET,
-    Arbiter,
-    Receiver,
-    alert_receiver,
-    arbiter,
-    arbiter_settings,
-)
+from tests.incidents import fixtures
+from tests.incidents.fixtures import Arbiter, Receiver, alert_receiver, arbiter, arbiter_settings
 
 __all__ = ["alert_receiver", "arbiter", "arbiter_settings"]  # fixtures (tests.incidents.fixtures)
 
-PUBLIC = {**QUIET, "egress": "public"}
+PUBLIC = {**fixtures.QUIET, "egress": "public"}
 
 
 @pytest.mark.parametrize(
