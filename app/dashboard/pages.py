@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from app.dashboard import service
 from app.dashboard.access import SECURITY_HEADERS, SessionDep, render, valid_workspace_id
@@ -86,11 +86,19 @@ class PageRefused(Exception):
 def install(app: FastAPI) -> None:
     """Answer a :class:`PageRefused` with its friendly page."""
 
-    async def refused_page(request: Request, exc: Exception) -> HTMLResponse:
+    async def refused_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageRefused)
+        if getattr(request.state, "refusals_as_json", False):
+            return JSONResponse({"detail": "not available"}, exc.status)
         return problem_page(request, exc.session, exc.status, exc.title, exc.message)
 
     app.add_exception_handler(PageRefused, refused_page)
+
+
+def refusals_as_json(request: Request) -> None:
+    """A route dependency for what a script reads (the overview's live panels): a refused
+    scope is answered ``{"detail": "not available"}`` with its status instead of a page."""
+    request.state.refusals_as_json = True
 
 
 def problem_page(

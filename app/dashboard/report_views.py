@@ -90,16 +90,19 @@ def _period_report(
     return chosen, report, problem
 
 
-def _download(
+@router.get("/w/{ws}/reports/sla.csv")
+@router.get("/w/{ws}/reports/sla.json")
+def sla_download(
     request: Request,
     ws: str,
-    session: Session,
-    runtime: Runtime,
-    scope: Scope,
-    since: str | None,
-    until: str | None,
-    extension: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    since: DayParam = None,
+    until: DayParam = None,
 ) -> Response:
+    """The report as a CSV or JSON file, by the extension of the path."""
+    extension = request.url.path.rsplit(".", 1)[1]
     found = _period_report(request, session, runtime, ws, scope, since, until)
     if isinstance(found, Response):
         return found
@@ -115,29 +118,3 @@ def _download(
             report_csv(report), media_type="text/csv; charset=utf-8", headers=headers
         )
     return JSONResponse(report.model_dump(mode="json", by_alias=True), headers=headers)
-
-
-@router.get("/w/{ws}/reports/sla.csv")
-def sla_csv(
-    request: Request,
-    ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: ScopeDep,
-    since: DayParam = None,
-    until: DayParam = None,
-) -> Response:
-    return _download(request, ws, session, runtime, scope, since, until, "csv")
-
-
-@router.get("/w/{ws}/reports/sla.json")
-def sla_json(
-    request: Request,
-    ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: ScopeDep,
-    since: DayParam = None,
-    until: DayParam = None,
-) -> Response:
-    return _download(request, ws, session, runtime, scope, since, until, "json")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
@@ -42,13 +42,10 @@ from app.dashboard.access import (
 )
 from app.dashboard.layout import LABEL_WIDTH
 from app.dashboard.pages import (
-    AsOfParam,
-    PageRefused,
     ReplayScopeDep,
-    WindowParam,
     page_context,
-    page_scope,
     public_form_page,
+    refusals_as_json,
     refused,
     replay_query,
     see_other,
@@ -179,26 +176,8 @@ def _overview(runtime: Runtime, scope: service.Scope) -> dict[str, Any]:
     }
 
 
-def _live_scope(
-    request: Request,
-    ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    as_of: AsOfParam = None,
-    window: WindowParam = None,
-) -> service.Scope:
-    try:
-        return page_scope(request, session, runtime, ws, as_of, window)
-    except PageRefused as refusal:  # the polling script reads JSON, not a page
-        raise HTTPException(refusal.status, "not available") from None
-
-
-@router.get("/w/{ws}/live")
-def overview_live(
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: Annotated[service.Scope, Depends(_live_scope)],
-) -> Response:
+@router.get("/w/{ws}/live", dependencies=[Depends(refusals_as_json)])
+def overview_live(session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep) -> Response:
     """The overview's live panels as HTML fragments, for the page's polling script."""
     page = _overview(runtime, scope)
     context = page_context(session, scope, "overview", **page)
