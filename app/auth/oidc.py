@@ -37,6 +37,11 @@ LEEWAY_SECONDS = 60
 ACCEPTED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
 """Asymmetric algorithms only: never ``none``, never an HMAC keyed with the client secret."""
 
+VERIFIED_CLAIMS = ("email_verified", "xms_edov")
+"""Claims by which a provider vouches for the address (true, the JSON boolean): the standard
+one, and Microsoft Entra ID's (its tokens carry no ``email_verified``; ``xms_edov``, the
+e-mail domain's owner verified, is the optional claim Microsoft says to check instead)."""
+
 
 class OidcError(Exception):
     """The sign-in cannot go on (the message says why, without secrets)."""
@@ -206,5 +211,5 @@ async def identify(
     return Identity(
         subject=str(claims["sub"]),
         email=email if isinstance(email, str) else None,
-        email_verified=claims.get("email_verified") is True,
+        email_verified=any(claims.get(name) is True for name in VERIFIED_CLAIMS),
     )

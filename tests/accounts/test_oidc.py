@@ -108,6 +108,17 @@ def test_an_invited_person_signs_in_with_the_provider_and_again_later(
     assert accepted[0]["detail"]["via"] == "oidc:fake"
 
 
+def test_an_entra_id_token_vouches_for_the_address_with_xms_edov(
+    oidc_client: TestClient, provider: FakeProvider
+) -> None:
+    invite(oidc_client, "ann@shop.example", "viewer")
+    provider.user = {"sub": "entra-oid", "email": "ann@shop.example", "xms_edov": True}
+    assert walk(oidc_client).status_code == 303
+    provider.user["xms_edov"] = False
+    refused = walk(TestClient(oidc_client.app, follow_redirects=False))
+    assert refused.status_code == 403
+
+
 def test_an_existing_account_signs_in_with_its_verified_address(
     oidc_client: TestClient, provider: FakeProvider
 ) -> None:
