@@ -105,7 +105,8 @@ class PollResult:
     """Problems the user must see (connector warnings), as opposed to routine ``notes``."""
     health: dict[str, Any] = field(default_factory=dict)
     """What the system reports of its own health (WooCommerce: webhooks it disabled, versions,
-    WP-Cron), in the keys of the connector status that the warning rules read."""
+    WP-Cron; Magento: enabled modules, store configuration), in the keys of the connector
+    status that the warning rules read."""
 
 
 class Connector(Protocol):

@@ -22,6 +22,13 @@ merchant enables ``oauth/consumer/enable_integration_as_bearer``; with ``consume
 ``consumer_secret`` and ``access_token_secret`` besides ``access_token`` the connector signs
 OAuth 1.0a instead (:mod:`connectors.oauth`). Errors look like
 ``{"message": "... %name ...", "parameters": {"name": ...}}``.
+
+The shop's own health, every five minutes after a round: what core Magento's REST API exposes
+of it, the enabled modules (``GET /V1/modules``) and the store view's configuration
+(``GET /V1/store/storeConfigs``). Magento's cron and indexers are not exposed by its core REST
+API (``bin/magento cron:run``, ``indexer:status`` and the admin's Index Management only; see
+tests/fixtures/README.md): a stalled cron or indexer shows in the flows instead (orders late
+to reach the OMS, stock not propagated).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from connectors.base import MAGENTO_OAUTH, AuthError, ConnectorError, ProtocolError
+from connectors.base import MAGENTO_OAUTH, AuthError, ConnectorError, ProtocolError, RateLimited
 from connectors.oauth import OAuth1
 from connectors.polling import (
     MAX_PAGES_PER_ROUND,
@@ -79,6 +86,43 @@ def order_items(order: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         return []
     return [item for item in items if isinstance(item, dict) and not item.get("parent_item_id")]
+
+
+EXTENSIONS_SHOWN = 100
+STORE_FIELDS = (
+    "code", "base_url", "secure_base_url", "timezone", "locale", "base_currency_code",
+)  # fmt: skip
+
+
+def module_summary(body: Any) -> dict[str, Any]:
+    """What ``GET /V1/modules`` (the enabled modules' names) tells: how many, whether MSI is
+    on, and the extensions (modules not by Magento), which an integration's fault may lie in.
+
+    >>> module_summary(["Magento_Store", "Magento_InventorySalesApi", "Acme_ErpSync"])
+    {'modules': 3, 'msi': True, 'extensions': ['Acme_ErpSync']}
+    """
+    if not isinstance(body, list):
+        raise ValueError("not a list of module names")
+    names = [name for name in body if isinstance(name, str)]
+    return {
+        "modules": len(names),
+        "msi": "Magento_InventorySalesApi" in names,
+        "extensions": sorted(n for n in names if not n.startswith("Magento_"))[:EXTENSIONS_SHOWN],
+    }
+
+
+def store_summary(body: Any, code: str) -> dict[str, Any] | None:
+    """The configuration of store view ``code`` from ``GET /V1/store/storeConfigs``.
+
+    >>> store_summary([{"code": "pl", "timezone": "Europe/Warsaw", "id": 2}], "pl")
+    {'code': 'pl', 'timezone': 'Europe/Warsaw'}
+    """
+    if not isinstance(body, list):
+        raise ValueError("not a list of store configurations")
+    for config in body:
+        if isinstance(config, dict) and config.get("code") == code:
+            return {key: config[key] for key in STORE_FIELDS if key in config}
+    return None
 
 
 class MagentoConnector(PollingConnector):
@@ -272,6 +316,31 @@ class MagentoConnector(PollingConnector):
         if not isinstance(stock_id, int):
             raise ProtocolError(f"no stock is assigned to website {website.get('code')!r}")
         return stock_id
+
+    async def health(self, state: StreamState) -> None:
+        """The enabled modules and the store view's configuration (module docstring); cron and
+        indexers are stated as not exposed (None), never guessed."""
+        platform: dict[str, Any] = {"cron": None, "indexers": None}
+        reads: list[tuple[str, str, Callable[[Any], dict[str, Any] | None]]] = [
+            ("modules", "enabled modules", module_summary),
+            ("store/storeConfigs", "store configuration", self._store),
+        ]
+        for path, what, summary in reads:
+            try:
+                found = summary(await self._read(path, self.order_flow))
+            except RateLimited:
+                raise
+            except ConnectorError as exc:  # Magento_Backend::admin may not be granted
+                state.notes.append(f"health: {what} not readable: {self.explain(exc)}")
+            except ValueError as exc:
+                state.notes.append(f"health: {what}: unexpected answer ({exc})")
+            else:
+                platform.update(found or {})
+        state.health["platform"] = platform
+
+    def _store(self, body: Any) -> dict[str, Any]:
+        code = self.credentials.get("store_code") or "default"
+        return {"store": store_summary(body, code)}
 
     def hint(self, exc: ConnectorError) -> str | None:
         text = exc.message

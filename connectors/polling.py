@@ -46,6 +46,9 @@ from connectors.base import (
 from connectors.http import HttpApi, RetryPolicy, TokenBucket
 from graph.model import Event
 
+HEALTH_EVERY = timedelta(minutes=5)
+"""How often a poll also reads the system's own health (:meth:`PollingConnector.health`)."""
+
 MAX_PAGES_PER_ROUND = 50
 """Pages one stream reads in one round; the rest waits for the next round (cursor saved)."""
 
@@ -366,6 +369,13 @@ class PollingConnector(EventBuilder):
         """(name, probe) pairs for test(); a probe returns a detail or raises."""
         raise NotImplementedError
 
+    async def health(self, state: StreamState) -> None:
+        """The system's own health as its API reports it, into ``state.health`` (and into
+        ``state.notes`` what the user must hear). Read after a round that answered, every
+        :data:`HEALTH_EVERY` at most. Not a stream: a health report read while orders and stock
+        both fail would hide that the system is unreachable, and its failures are notes, never
+        the round's error. None by default."""
+
     # -- the round ----------------------------------------------------------------------------
 
     async def poll(self, cursor: dict[str, Any] | None) -> PollResult:
@@ -398,7 +408,7 @@ class PollingConnector(EventBuilder):
         if streams and len(failures) == len(streams):
             failures[0].events = events
             raise failures[0]
-        return PollResult(
+        result = PollResult(
             events=events,
             cursor=new_cursor,
             rate_limit=self.api.rate_limit(),
@@ -406,6 +416,26 @@ class PollingConnector(EventBuilder):
             warnings=warnings,
             health=health,
         )
+        if type(self).health is not PollingConnector.health:
+            await self._read_health(previous, result)
+        return result
+
+    async def _read_health(self, previous: Mapping[str, Any], result: PollResult) -> None:
+        state = StreamState(cursor=dict(previous.get("health") or {}))
+        now = self.clock()
+        last = parse_time(state.cursor.get("checked_at"))
+        if last is not None and now - last < HEALTH_EVERY:
+            return
+        state.cursor = {"checked_at": now.isoformat()}
+        try:
+            await self.health(state)
+        except (AuthError, RateLimited) as exc:  # the round's events are still stored
+            exc.events = [*result.events, *self.api.drain()]
+            raise
+        result.events.extend(self.api.drain())
+        result.notes.extend(state.notes)
+        result.health.update(state.health)
+        result.cursor["health"] = state.cursor
 
     async def test(self) -> list[CheckResult]:
         results: list[CheckResult] = []

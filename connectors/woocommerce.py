@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from connectors.base import AuthError, ConnectorError, PollResult, ProtocolError, RateLimited
+from connectors.base import AuthError, ConnectorError, ProtocolError, RateLimited
 from connectors.oauth import OAuth1
 from connectors.polling import (
     MAX_PAGES_PER_ROUND,
@@ -37,8 +37,6 @@ from graph.model import Event
 
 API = "/wp-json/wc/v3"
 PER_PAGE = 100
-HEALTH_EVERY = timedelta(minutes=5)
-"""How often the poll also reads WooCommerce's webhooks and system status."""
 
 
 def webhook_summary(hook: dict[str, Any]) -> dict[str, Any]:
@@ -166,30 +164,10 @@ class WooCommerceConnector(PollingConnector):
     def streams(self) -> dict[str, Stream]:
         return {"orders": self._orders, "stock": self._stock}
 
-    async def poll(self, cursor: dict[str, Any] | None) -> PollResult:
-        """The orders and stock round, then (when it answered) WooCommerce's own health.
-
-        Not a stream: a health report read while orders and stock both fail would hide that
-        the shop is unreachable, and its failures are notes, never the round's error."""
-        result = await super().poll(cursor)
-        state = StreamState(cursor=dict((cursor or {}).get("health") or {}))
-        await self._health(state)
-        result.events.extend(self.api.drain())
-        result.notes.extend(state.notes)
-        result.health.update(state.health)
-        if state.cursor:
-            result.cursor["health"] = state.cursor
-        return result
-
-    async def _health(self, state: StreamState) -> None:
-        """WooCommerce's own health, every :data:`HEALTH_EVERY` at most: the webhooks it
-        disabled after failed deliveries (each an outage of its own: that topic's pushes stop),
-        and from ``system_status`` the WordPress and WooCommerce versions and WP-Cron."""
-        now = self.clock()
-        last = parse_time(state.cursor.get("checked_at"))
-        if last is not None and now - last < HEALTH_EVERY:
-            return
-        state.cursor = {"checked_at": now.isoformat()}
+    async def health(self, state: StreamState) -> None:
+        """The webhooks WooCommerce disabled after failed deliveries (each an outage of its
+        own: that topic's pushes stop), and from ``system_status`` the WordPress and
+        WooCommerce versions and WP-Cron."""
         try:
             hooks, _pages = await self._get("webhooks", self.order_flow, {"per_page": 100})
         except RateLimited:

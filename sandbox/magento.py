@@ -381,7 +381,43 @@ def create_magento_app(world: World) -> FastAPI:
         return await list_source_items(request, "default")
 
     add_stock_routes(app, world, check_store)
+    add_health_routes(app, world, check_store)
     return app
+
+
+MODULES = (
+    "Magento_Store", "Magento_Backend", "Magento_Cron", "Magento_Indexer", "Magento_Catalog",
+    "Magento_CatalogInventory", "Magento_Sales", "Magento_Integration", "Magento_Webapi",
+    "Magento_InventoryApi", "Magento_Inventory", "Magento_InventorySalesApi",
+    "Magento_InventorySales", "PayPal_Braintree",
+)  # fmt: skip
+"""The enabled modules the imitation reports (a 2.4 shop with MSI and a bundled extension)."""
+
+
+def add_health_routes(app: FastAPI, world: World, check_store: Callable[[str], None]) -> None:
+    """What core Magento's REST API tells of the shop itself: its enabled modules and its
+    store views' configuration. Like the real one, nothing about cron or indexers."""
+    code = world.config.magento.store_code
+
+    @app.get("/rest/{store_code}/V1/modules")
+    async def modules(store_code: str) -> Response:
+        check_store(store_code)
+        return JSONResponse(list(MODULES))
+
+    @app.get("/rest/{store_code}/V1/store/storeConfigs")
+    async def store_configs(request: Request, store_code: str) -> Response:
+        check_store(store_code)
+        base = str(request.base_url)
+        return JSONResponse(
+            [
+                {
+                    "id": 1, "code": code, "website_id": 1, "locale": "pl_PL",
+                    "base_currency_code": "PLN", "default_display_currency_code": "PLN",
+                    "timezone": "Europe/Warsaw", "weight_unit": "kgs",
+                    "base_url": base, "secure_base_url": base,
+                }
+            ]
+        )  # fmt: skip
 
 
 def add_stock_routes(app: FastAPI, world: World, check_store: Callable[[str], None]) -> None:

@@ -71,6 +71,9 @@ def router() -> respx.Router:
     # WooCommerce's health read after each round (test_woocommerce_health.py tests it).
     router.get(url__regex=r"/wp-json/wc/v3/webhooks").respond(200, json=[])
     router.get(url__regex=r"/wp-json/wc/v3/system_status").respond(200, json={})
+    # Magento's (test_magento_health.py tests it).
+    router.get(url__regex=r"/rest/[^/]+/V1/modules$").respond(200, json=[])
+    router.get(url__regex=r"/rest/[^/]+/V1/store/storeConfigs$").respond(200, json=[])
     return router
 
 

@@ -121,6 +121,11 @@ async def test_connector_signs_oauth1_and_reads_salable_quantity(world: World) -
         )
         result = await connector.poll(None)
     assert not result.notes, result.notes
+    # The shop's own health, as the imitation's core REST API tells it (no cron, no indexers).
+    platform = result.health["platform"]
+    assert (platform["msi"], platform["extensions"]) == (True, ["PayPal_Braintree"])
+    assert platform["store"]["code"] == creds.store_code
+    assert (platform["cron"], platform["indexers"]) == (None, None)
     stock = {e.refs["sku"]: e.quantity for e in result.events if e.flow == "stock" and e.refs}
     assert stock == {sku: item.quantity for sku, item in world.magento.source_items.items()}
     labels = {e.data["request"] for e in result.events if e.kind == "call" and e.data}
