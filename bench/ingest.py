@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import create_engine
 
 from app.db.engine import make_engine
-from app.db.tables import metadata
+from app.db.tables import event_refs, metadata
 from sandbox.topology import demo_topology
 
 TOKEN = "arb_bench_admin_token"  # noqa: S105 - a throwaway server's token
@@ -124,6 +124,7 @@ def raw_sqlite(path: Path, total: int, size: int) -> float:
     connection.execute("INSERT INTO workspaces VALUES ('bench', 'bench', '2026-11-25 00:00:00')")
     batches = []
     seq = 0
+    ref_columns = [column.name for column in event_refs.c]  # as the schema has them now
     for start in range(0, total, size):
         rows, refs = [], []
         for item in batch(start, min(size, total - start)):
@@ -132,13 +133,17 @@ def raw_sqlite(path: Path, total: int, size: int) -> float:
             received = "2026-11-25 00:00:00"
             rows.append((seq, "bench", item["id"], item["time"], item["flow"], item["kind"],
                          item["system"], item.get("target"), body, received))  # fmt: skip
-            refs.extend((seq, ns, "bench", value) for ns, value in item["refs"].items())
+            for ns, value in item["refs"].items():
+                ref = {"seq": seq, "namespace": ns, "workspace_id": "bench", "value": value,
+                       "time": item["time"]}  # fmt: skip
+                refs.append(tuple(ref[name] for name in ref_columns))
         batches.append((rows, refs))
     began = time.perf_counter()  # the inserts and commits only, not making the rows
     for rows, refs in batches:
         connection.execute("BEGIN")
         connection.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-        connection.executemany("INSERT INTO event_refs VALUES (?,?,?,?)", refs)
+        marks = ",".join("?" * len(ref_columns))
+        connection.executemany(f"INSERT INTO event_refs VALUES ({marks})", refs)  # noqa: S608
         connection.execute("COMMIT")
     return total / (time.perf_counter() - began)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -76,9 +77,45 @@ def storable_problems(event: Event) -> list[tuple[list[str | int], str]]:
     }
     if event.outcome is not None:
         top["outcome"] = {"error": event.outcome.error}
+    if _clean(top.values()):  # the common case, without building a place for every value
+        return problems
     for name, value in top.items():
         problems.extend(value_problems(value, [name]))
     return problems
+
+
+def _clean(values: Iterable[Any]) -> bool:
+    """True when :func:`value_problems` finds nothing in any of ``values`` (each walked from
+    depth 0); False when it may find something (then it is asked)."""
+    stack: list[tuple[Any, int]] = [(value, 0) for value in values]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item or (not item.isascii() and text_problem(item)):
+                return False
+        elif item is None or kind is bool:
+            continue
+        elif kind is int:
+            if not -MAX_INT - 1 <= item <= MAX_INT:
+                return False
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is dict:
+            if depth >= MAX_DEPTH:
+                return False
+            for key, child in item.items():
+                if type(key) is str and ("\x00" in key or not key.isascii()):
+                    return False
+                stack.append((child, depth + 1))
+        elif kind is list:
+            if depth >= MAX_DEPTH:
+                return False
+            stack.extend((child, depth + 1) for child in item)
+        else:  # another type: the full walk decides
+            return False
+    return True
 
 
 def value_problems(value: Any, loc: list[str | int]) -> list[tuple[list[str | int], str]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Connection, Dialect, Engine, and_, or_, select, tuple_
 
 from app.db import partitions
@@ -26,6 +26,7 @@ from app.workspaces.service import require_workspace
 from graph.model import ARBITER_SYSTEM, Event, Topology
 
 MAX_BATCH = 10_000
+NDJSON = ("application/x-ndjson", "application/jsonl")
 MAX_PAGE = 1000
 
 
@@ -44,7 +45,7 @@ def parse_batch(body: bytes, content_type: str) -> list[Any]:
     """The raw items of a batch: ``{"events": [...]}`` JSON, or NDJSON one event a line."""
     if not body.strip():
         raise Invalid.one(["body"], 'empty body: send {"events": [...]}', "missing")
-    if content_type.split(";")[0].strip().lower() in ("application/x-ndjson", "application/jsonl"):
+    if content_type.split(";")[0].strip().lower() in NDJSON:
         items: list[Any] = []
         for number, line in enumerate(body.splitlines(), start=1):
             if not line.strip():
@@ -82,6 +83,7 @@ def screen(items: Sequence[Any], topology: Topology) -> tuple[list[Event], list[
     ``["body", "events", index]``). The one validation of every way events come in."""
     problems: list[Problem] = []
     valid: list[Event] = []
+    names = _Names(topology)
     for index, item in enumerate(items):
         loc: list[str | int] = ["body", "events", index]
         try:
@@ -91,7 +93,7 @@ def screen(items: Sequence[Any], topology: Topology) -> tuple[list[Event], list[
             continue
         unknown: list[Problem] = [
             {"loc": [*loc, field], "msg": msg, "type": "value_error"}
-            for field, msg in unknown_names(event, topology)
+            for field, msg in names.unknown(event)
         ]
         unknown += [
             {"loc": [*loc, *where], "msg": msg, "type": "value_error"}
@@ -130,20 +132,25 @@ def admit(events: Sequence[Event], topology: Topology) -> tuple[list[Event], lis
     return valid, dropped
 
 
-def unknown_names(event: Event, topology: Topology) -> list[tuple[str, str]]:
-    """(field, reason) for each name in the event that the topology does not know."""
-    flows = topology.flows
-    systems = {s.id for s in topology.systems}
-    problems: list[tuple[str, str]] = []
-    if event.flow not in flows:
-        problems.append(
-            ("flow", f"'{event.flow}' is not a flow of the topology ({', '.join(flows)})")
-        )
-    if event.system not in systems and event.system != ARBITER_SYSTEM:
-        problems.append(("system", f"'{event.system}' is not a system of the topology"))
-    if event.target is not None and event.target not in systems:
-        problems.append(("target", f"'{event.target}' is not a system of the topology"))
-    return problems
+class _Names:
+    """The names of a topology an event may use, read once for a whole batch."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.flows = topology.flows
+        self.flow_set = frozenset(self.flows)
+        self.systems = frozenset(s.id for s in topology.systems)
+
+    def unknown(self, event: Event) -> list[tuple[str, str]]:
+        """(field, reason) for each name in the event that the topology does not know."""
+        problems: list[tuple[str, str]] = []
+        if event.flow not in self.flow_set:
+            flows = ", ".join(self.flows)
+            problems.append(("flow", f"'{event.flow}' is not a flow of the topology ({flows})"))
+        if event.system not in self.systems and event.system != ARBITER_SYSTEM:
+            problems.append(("system", f"'{event.system}' is not a system of the topology"))
+        if event.target is not None and event.target not in self.systems:
+            problems.append(("target", f"'{event.target}' is not a system of the topology"))
+        return problems
 
 
 @dataclass(frozen=True)
@@ -219,10 +226,20 @@ _ROWS_PER_STATEMENT = 1000
 
 
 def _time_processor(dialect: Dialect) -> Callable[[datetime], Any]:
-    # The dialect's own implementation: on SQLite it is what formats the stored text.
+    # The dialect's own implementation: on SQLite it is what formats the stored text; the
+    # same text made by isoformat costs the writer thread a third of it (checked here).
     processor = events.c.time.type.dialect_impl(dialect).bind_processor(dialect)
     assert processor is not None, "UTCDateTime always converts"
+    probe = datetime(2026, 11, 25, 10, 0, 0, 5, tzinfo=UTC)
+    if dialect.name == "sqlite" and _sqlite_time(probe) == processor(probe):
+        return _sqlite_time
     return processor
+
+
+def _sqlite_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are not stored")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 @dataclass(frozen=True)
@@ -360,12 +377,51 @@ def journey_events(
 
 def prepare(engine: Engine, workspace_id: str, items: Sequence[Any]) -> list[Event]:
     """Validate a parsed batch against the workspace's topology (reads, writes nothing)."""
+    return validate_batch(items, _topology_of(engine, workspace_id))
+
+
+def prepare_body(engine: Engine, workspace_id: str, body: bytes, content_type: str) -> list[Event]:
+    """:func:`prepare` of a request's body, answered as ``parse_batch`` and ``prepare`` answer.
+
+    A JSON batch is first parsed and validated in one go by pydantic-core (a third of the
+    Python a batch cost); any batch that is not plainly valid that way, or that breaks a
+    rule checked afterwards, is judged again the long way, so errors read as they always did.
+    """
+    fast = _fast_events(body, content_type)
+    items = fast if fast is not None else parse_batch(body, content_type)
+    topology = _topology_of(engine, workspace_id)
+    valid, problems = screen(items, topology)
+    if problems and fast is not None:
+        valid, problems = screen(parse_batch(body, content_type), topology)
+    if problems:
+        raise Invalid(problems)
+    return valid
+
+
+class _Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Event]
+
+
+def _fast_events(body: bytes, content_type: str) -> list[Event] | None:
+    """The events of a JSON batch that pydantic-core takes as it is, or None."""
+    if content_type.split(";")[0].strip().lower() in NDJSON:
+        return None
+    try:
+        events = _Batch.model_validate_json(body).events
+    except ValueError:  # pydantic's ValidationError is one
+        return None
+    return events if 0 < len(events) <= MAX_BATCH else None
+
+
+def _topology_of(engine: Engine, workspace_id: str) -> Topology:
     with engine.connect() as connection:
         require_workspace(connection, workspace_id)
         topology = get_topology(connection, workspace_id)
     if topology is None:
         raise NoTopology(workspace_id, before="events")
-    return validate_batch(items, topology)
+    return topology
 
 
 def storing(workspace_id: str, batch: Sequence[Event]) -> Callable[[Connection], StoreResult]:

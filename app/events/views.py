@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
 from app.events.models import Accepted, EventBatch, EventPageOut, Moment
-from app.events.service import MAX_PAGE, parse_batch, prepare, read_events, storing
+from app.events.service import MAX_PAGE, prepare_body, read_events, storing
 from app.exceptions import Invalid
 from graph.model import Event
 
@@ -44,7 +44,7 @@ async def post(ws: WorkspaceDep, request: Request, runtime: RuntimeDep) -> Accep
     body, content_type = await request.body(), request.headers.get("content-type", "")
 
     def validated() -> list[Event]:
-        return prepare(runtime.engine, ws, parse_batch(body, content_type))
+        return prepare_body(runtime.engine, ws, body, content_type)
 
     # Parsing and validating 10,000 events takes tens of milliseconds: not on the event loop.
     batch = await run_in_threadpool(validated)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Connection, create_engine, select, text
 
 from app.connections.poller import backing_off, poll_once
@@ -313,3 +315,51 @@ def test_a_throttled_poll_backs_off_until_the_system_allows(
     with runtime.engine.connect() as connection:
         target = load_target(connection, runtime.secrets, "acme", "oms")
     assert backing_off(target)  # the loop skips it until then
+
+
+# -- the validation's and the insert's shortcuts ------------------------------------------
+
+
+def test_the_sqlite_time_text_is_the_dialects_own() -> None:
+    import random
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from app.db.tables import events
+    from app.events.service import _sqlite_time, _time_processor
+
+    dialect = create_engine("sqlite://").dialect
+    processor = events.c.time.type.dialect_impl(dialect).bind_processor(dialect)
+    assert processor is not None
+    assert _time_processor(dialect) is _sqlite_time
+    rng = random.Random(12)
+    for _ in range(5000):
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=rng.uniform(0, 7e9), microseconds=rng.choice([0, rng.randint(0, 999_999)])
+        )
+        moment = moment.astimezone(timezone(timedelta(minutes=rng.randint(-900, 900))))
+        assert _sqlite_time(moment) == processor(moment)
+    with pytest.raises(ValueError, match="naive"):
+        _sqlite_time(datetime(2026, 11, 25))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_a_value_called_clean_has_no_problem(value: Any) -> None:
+    from app.events.models import _clean, value_problems
+
+    if _clean([value]):
+        assert value_problems(value, []) == []
+    deep: Any = value
+    for _ in range(40):
+        deep = [deep]
+    assert not _clean([deep])
+    assert value_problems(deep, [])
