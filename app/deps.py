@@ -48,11 +48,11 @@ durable), rolled back when the route raises. A read gets a plain connection."""
 _bearer = HTTPBearer(auto_error=False, description="The admin token or a workspace token.")
 
 
-def _principal(
-    request: Request,
-    runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+def authenticated(
+    request: Request, runtime: Runtime, credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
+    """Whose bearer token this is; 401 without one that holds, each failure counted against
+    the caller's address (:mod:`app.auth.throttle`)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated()
     throttle.check(request)
@@ -61,6 +61,15 @@ def _principal(
     if principal is None:
         throttle.failed(request)
         raise Unauthenticated()
+    return principal
+
+
+def _principal(
+    request: Request,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    principal = authenticated(request, runtime, credentials)
     # The audit trail's middleware names the caller of each change from here.
     setattr(request.state, PRINCIPAL_KEY, principal)
     return principal

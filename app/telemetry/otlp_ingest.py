@@ -17,12 +17,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth import throttle
-from app.auth.service import authenticate
-from app.deps import WORKSPACE_PATTERN, RuntimeDep
+from app.deps import WORKSPACE_PATTERN, RuntimeDep, authenticated
 from app.errors import answer
 from app.events.service import storing, validate_batch
-from app.exceptions import ArbiterError, Forbidden, NoTopology, Unauthenticated
+from app.exceptions import ArbiterError, Forbidden, NoTopology
 from app.runtime import Runtime
 from app.telemetry import metrics
 from app.telemetry.otlp_codec import (
@@ -140,14 +138,7 @@ def _workspace(
     credentials: HTTPAuthorizationCredentials | None,
     named: str | None,
 ) -> str:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated()
-    throttle.check(request)
-    with runtime.engine.begin() as connection:  # begin: the token's last use is noted
-        principal = authenticate(connection, credentials.credentials, runtime.admin_token)
-    if principal is None:
-        throttle.failed(request)
-        raise Unauthenticated()
+    principal = authenticated(request, runtime, credentials)
     if named is not None and not re.fullmatch(WORKSPACE_PATTERN, named):
         raise BadRequest(f"{WORKSPACE_HEADER} '{named[:80]}' is not a workspace id")
     if principal.workspace_id is not None:
