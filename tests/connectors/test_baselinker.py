@@ -12,6 +12,8 @@ from connectors.baselinker import BaseLinkerConnector, new_bucket
 from connectors.http import TokenBucket
 from tests.connectors.conftest import Clock, FakeBaseLinker, Sleeps, load
 
+pytestmark = pytest.mark.asyncio
+
 BASE = "https://api.baselinker.com"
 ENDPOINT = f"{BASE}/connector.php"
 
@@ -37,7 +39,6 @@ def bl(body: dict[str, Any]) -> httpx.Response:
     return httpx.Response(200, json=body)
 
 
-@pytest.mark.asyncio
 async def test_orders_carry_the_shop_number_and_journal_status_changes(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
 ) -> None:
@@ -87,7 +88,6 @@ async def test_orders_carry_the_shop_number_and_journal_status_changes(
     assert result.rate_limit.remaining == 100 - len(calls)
 
 
-@pytest.mark.asyncio
 async def test_paging_on_date_confirmed_and_resume_without_duplicates(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
 ) -> None:
@@ -128,7 +128,6 @@ async def test_paging_on_date_confirmed_and_resume_without_duplicates(
     ]
 
 
-@pytest.mark.asyncio
 async def test_http_200_error_bodies_are_translated(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
 ) -> None:
@@ -149,7 +148,6 @@ async def test_http_200_error_bodies_are_translated(
     assert "orders" not in result.cursor
 
 
-@pytest.mark.asyncio
 async def test_journal_not_enabled_is_said_in_notes(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
 ) -> None:
@@ -176,7 +174,6 @@ async def test_journal_not_enabled_is_said_in_notes(
     assert any(n.startswith("journal: no entries yet") for n in result.notes)
 
 
-@pytest.mark.asyncio
 async def test_stock_per_sku_from_inventory(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
 ) -> None:
@@ -194,7 +191,6 @@ async def test_stock_per_sku_from_inventory(
     assert seen(again.events, "stock") == []
 
 
-@pytest.mark.asyncio
 async def test_token_bucket_paces_before_the_vendor_limit(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], sleeps: Sleeps
 ) -> None:
@@ -209,7 +205,6 @@ async def test_token_bucket_paces_before_the_vendor_limit(
     assert sleeps.delays == [2.0]
 
 
-@pytest.mark.asyncio
 async def test_no_sixty_second_window_holds_more_than_100_calls(sleeps: Sleeps) -> None:
     now = [0.0]
     bucket = TokenBucket(
@@ -227,7 +222,6 @@ async def test_no_sixty_second_window_holds_more_than_100_calls(sleeps: Sleeps) 
     assert worst <= 100
 
 
-@pytest.mark.asyncio
 async def test_429_and_5xx_from_connector_php(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], sleeps: Sleeps
 ) -> None:
@@ -250,7 +244,6 @@ async def test_429_and_5xx_from_connector_php(
         await make(deps).poll(None)
 
 
-@pytest.mark.asyncio
 async def test_malformed_json_is_evidence(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
 ) -> None:
@@ -269,7 +262,6 @@ async def test_malformed_json_is_evidence(
         await make(deps).poll(None)
 
 
-@pytest.mark.asyncio
 async def test_test_connection(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
 ) -> None:
@@ -286,7 +278,6 @@ async def test_test_connection(
     assert "306 (Default)" in checks[2].detail
 
 
-@pytest.mark.asyncio
 async def test_marketplace_orders_are_namespaced_by_their_source(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
 ) -> None:
@@ -316,7 +307,6 @@ async def test_marketplace_orders_are_namespaced_by_their_source(
     assert {"oms": "1630480", "shop": "3100"} in refs
 
 
-@pytest.mark.asyncio
 async def test_blocked_token_is_rate_limiting_not_bad_credentials(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], sleeps: Sleeps
 ) -> None:
@@ -334,7 +324,6 @@ async def test_blocked_token_is_rate_limiting_not_bad_credentials(
     assert sleeps.delays == []
 
 
-@pytest.mark.asyncio
 async def test_journal_reads_log_id_and_warns_about_unknown_shapes(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
 ) -> None:
@@ -358,7 +347,6 @@ async def test_journal_reads_log_id_and_warns_about_unknown_shapes(
     assert any("neither log_id nor id" in w for w in odd.warnings)
 
 
-@pytest.mark.asyncio
 async def test_variants_are_read_and_parents_without_sku_are_not_relisted(
     router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
 ) -> None:

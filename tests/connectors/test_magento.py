@@ -12,6 +12,8 @@ from connectors.base import AuthError
 from connectors.magento import MagentoConnector
 from tests.connectors.conftest import Clock, FakeMagento, Sleeps, load
 
+pytestmark = pytest.mark.asyncio
+
 BASE = "https://store.example.com"
 ORDERS = f"{BASE}/rest/default/V1/orders"
 SOURCE_ITEMS = f"{BASE}/rest/default/V1/inventory/source-items"
@@ -39,7 +41,6 @@ def routes(router: respx.Router, magento: FakeMagento) -> FakeMagento:
     return magento
 
 
-@pytest.mark.asyncio
 async def test_orders_by_increment_id_with_search_criteria(
     routes: FakeMagento, deps: dict[str, Any]
 ) -> None:
@@ -72,7 +73,6 @@ async def test_orders_by_increment_id_with_search_criteria(
     assert params["searchCriteria[sortOrders][0][direction]"] == "ASC"
 
 
-@pytest.mark.asyncio
 async def test_pages_end_at_total_count_and_resume_is_exact(
     routes: FakeMagento, deps: dict[str, Any], clock: Clock
 ) -> None:
@@ -93,7 +93,6 @@ async def test_pages_end_at_total_count_and_resume_is_exact(
     assert [(e.refs["shop"], e.state) for e in seen(second.events)] == [("000000201", "canceled")]
 
 
-@pytest.mark.asyncio
 async def test_stock_is_the_salable_quantity_of_the_websites_stock(
     routes: FakeMagento, deps: dict[str, Any]
 ) -> None:
@@ -117,7 +116,6 @@ async def test_stock_is_the_salable_quantity_of_the_websites_stock(
     }
 
 
-@pytest.mark.asyncio
 async def test_without_msi_stock_items_are_read(
     router: respx.Router, routes: FakeMagento, deps: dict[str, Any]
 ) -> None:
@@ -132,7 +130,6 @@ async def test_without_msi_stock_items_are_read(
     assert any("no MSI source-items here (404)" in n for n in result.notes)
 
 
-@pytest.mark.asyncio
 async def test_oauth1_with_four_credentials_instead_of_bearer(
     routes: FakeMagento, deps: dict[str, Any]
 ) -> None:
@@ -171,7 +168,6 @@ async def test_oauth1_with_four_credentials_instead_of_bearer(
     assert routes.requests[0].headers["authorization"] == "Bearer integration-token"
 
 
-@pytest.mark.asyncio
 async def test_unauthorized_token(router: respx.Router, deps: dict[str, Any]) -> None:
     router.get(ORDERS).respond(401, json=load("magento", "error_401.json"))
     with pytest.raises(AuthError) as caught:
@@ -179,7 +175,6 @@ async def test_unauthorized_token(router: respx.Router, deps: dict[str, Any]) ->
     assert "isn't authorized to access Magento_Sales::actions_view" in str(caught.value)
 
 
-@pytest.mark.asyncio
 async def test_5xx_retry_429_and_malformed(
     router: respx.Router, magento: FakeMagento, deps: dict[str, Any], sleeps: Sleeps
 ) -> None:
@@ -204,7 +199,6 @@ async def test_5xx_retry_429_and_malformed(
     assert any("malformed JSON" in error for error in errors)
 
 
-@pytest.mark.asyncio
 async def test_test_connection_explains_missing_msi(
     router: respx.Router, magento: FakeMagento, deps: dict[str, Any]
 ) -> None:

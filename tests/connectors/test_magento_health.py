@@ -14,6 +14,8 @@ from app.warnings.rules import connector_warnings
 from connectors.magento import MagentoConnector
 from tests.connectors.conftest import Clock, FakeMagento, load
 
+pytestmark = pytest.mark.asyncio
+
 BASE = "https://store.example.com"
 API = f"{BASE}/rest/pl/V1"
 
@@ -38,7 +40,6 @@ def _make(deps: dict[str, Any]) -> MagentoConnector:
     return MagentoConnector(system_id="shop", base_url=BASE, credentials=credentials, **deps)
 
 
-@pytest.mark.asyncio
 async def test_modules_and_the_store_views_configuration_are_reported(
     router: respx.Router, magento: FakeMagento, deps: dict[str, Any]
 ) -> None:
@@ -63,7 +64,6 @@ async def test_modules_and_the_store_views_configuration_are_reported(
     assert not [n for n in result.notes if n.startswith("health")]
 
 
-@pytest.mark.asyncio
 async def test_a_refused_health_read_is_a_warning_not_the_rounds_error(
     router: respx.Router, magento: FakeMagento, deps: dict[str, Any], clock: Clock
 ) -> None:

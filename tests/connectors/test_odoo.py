@@ -11,6 +11,8 @@ from connectors.base import AuthError, Unavailable
 from connectors.odoo import OdooConnector
 from tests.connectors.conftest import Clock, FakeOdoo, load
 
+pytestmark = pytest.mark.asyncio
+
 BASE = "https://erp.example.com"
 JSONRPC = {"protocol": "jsonrpc", "database": "prod", "login": "arbiter", "password": "secret"}
 JSON2 = {"protocol": "json2", "database": "prod", "api_key": "odoo-key"}
@@ -35,7 +37,6 @@ def seen(events: list[Any], flow: str = "order") -> list[Any]:
     return [e for e in events if e.kind == "seen" and e.flow == flow]
 
 
-@pytest.mark.asyncio
 async def test_sale_orders_carry_the_oms_number(protocol: str, deps: dict[str, Any]) -> None:
     result = await make(deps, protocol).poll(None)
 
@@ -63,7 +64,6 @@ async def test_sale_orders_carry_the_oms_number(protocol: str, deps: dict[str, A
     assert all(e.target == "erp" for e in result.events if e.kind == "call")
 
 
-@pytest.mark.asyncio
 async def test_stock_is_available_quantity_per_default_code(
     protocol: str, deps: dict[str, Any], odoo: FakeOdoo, clock: Clock
 ) -> None:
@@ -81,7 +81,6 @@ async def test_stock_is_available_quantity_per_default_code(
     assert [(e.refs["sku"], e.quantity) for e in seen(second.events, "stock")] == [("ABC-1", 0)]
 
 
-@pytest.mark.asyncio
 async def test_paging_and_resume_without_gaps_or_duplicates(
     protocol: str, deps: dict[str, Any], odoo: FakeOdoo, clock: Clock
 ) -> None:
@@ -109,7 +108,6 @@ async def test_paging_and_resume_without_gaps_or_duplicates(
     assert [e.refs["erp"] for e in seen(second.events)] == ["S00035"]
 
 
-@pytest.mark.asyncio
 async def test_refused_credentials(protocol: str, deps: dict[str, Any]) -> None:
     bad = {"password": "wrong"} if protocol == "jsonrpc" else {"api_key": "expired"}
     with pytest.raises(AuthError) as caught:
@@ -119,7 +117,6 @@ async def test_refused_credentials(protocol: str, deps: dict[str, Any]) -> None:
     assert not all(c.ok for c in checks)
 
 
-@pytest.mark.asyncio
 async def test_jsonrpc_errors_inside_http_200(router: respx.Router, deps: dict[str, Any]) -> None:
     answers = iter(
         [
@@ -141,7 +138,6 @@ async def test_jsonrpc_errors_inside_http_200(router: respx.Router, deps: dict[s
     assert "Invalid field 'amount_totl'" in (errors[1] or "")
 
 
-@pytest.mark.asyncio
 async def test_unreachable_erp_is_unavailable(router: respx.Router, deps: dict[str, Any]) -> None:
     router.post(f"{BASE}/json/2/sale.order/search_read").mock(
         side_effect=httpx.ConnectError("refused")
@@ -153,7 +149,6 @@ async def test_unreachable_erp_is_unavailable(router: respx.Router, deps: dict[s
     assert {e.outcome.status for e in caught.value.events if e.outcome} == {None, 503}
 
 
-@pytest.mark.asyncio
 async def test_json2_request_shape(
     router: respx.Router, odoo: FakeOdoo, deps: dict[str, Any]
 ) -> None:
@@ -171,7 +166,6 @@ async def test_json2_request_shape(
     assert "client_order_ref" in body["fields"]
 
 
-@pytest.mark.asyncio
 async def test_test_connection(protocol: str, deps: dict[str, Any]) -> None:
     checks = await make(deps, protocol).test()
     assert [(c.name, c.ok) for c in checks] == [
@@ -182,7 +176,6 @@ async def test_test_connection(protocol: str, deps: dict[str, Any]) -> None:
     assert "4 records" in checks[1].detail
 
 
-@pytest.mark.asyncio
 async def test_without_the_delivery_module_lines_are_read_without_is_delivery(
     protocol: str, deps: dict[str, Any], odoo: FakeOdoo
 ) -> None:

@@ -14,6 +14,8 @@ from connectors.base import Unavailable
 from connectors.woocommerce import WooCommerceConnector
 from tests.connectors.conftest import Clock, FakeWoo
 
+pytestmark = pytest.mark.asyncio
+
 BASE = "https://shop.example.com"
 API = f"{BASE}/wp-json/wc/v3"
 CREDS = {"consumer_key": "ck_test", "consumer_secret": "cs_test"}
@@ -48,7 +50,6 @@ def _make(deps: dict[str, Any]) -> WooCommerceConnector:
     return WooCommerceConnector(system_id="shop", base_url=BASE, credentials=CREDS, **deps)
 
 
-@pytest.mark.asyncio
 async def test_a_disabled_webhook_is_warned_at_once_by_topic(
     router: respx.Router, woo: FakeWoo, deps: dict[str, Any], clock: Clock
 ) -> None:
@@ -89,7 +90,6 @@ async def test_a_disabled_webhook_is_warned_at_once_by_topic(
     )
 
 
-@pytest.mark.asyncio
 async def test_health_is_read_every_five_minutes(
     router: respx.Router, woo: FakeWoo, deps: dict[str, Any], clock: Clock
 ) -> None:
@@ -106,7 +106,6 @@ async def test_health_is_read_every_five_minutes(
     assert third.health["webhook_disabled"] is True
 
 
-@pytest.mark.asyncio
 async def test_a_health_read_refused_is_a_note_not_the_rounds_error(
     router: respx.Router, woo: FakeWoo, deps: dict[str, Any]
 ) -> None:
@@ -124,7 +123,6 @@ async def test_a_health_read_refused_is_a_note_not_the_rounds_error(
     assert any(n.startswith("health: webhooks not readable: permission") for n in result.notes)
 
 
-@pytest.mark.asyncio
 async def test_a_shop_that_does_not_answer_is_not_read_for_health(
     router: respx.Router, deps: dict[str, Any]
 ) -> None:
