@@ -80,13 +80,20 @@ def test_failing_probes_turn_missing_into_unavailable() -> None:
     assert "Arbiter" in suspect.summary
 
 
-def test_erp_down_names_the_system() -> None:
+def _erp_down() -> World:
+    """Steady traffic; from 2000 s on the ERP answers neither the orders pushed to it (no
+    answer, then 503) nor the OMS's stock calls, for 15 minutes."""
     world = World()
     world.busy(20, every=60)
     for n in range(10):
         world.order(n, at=2000 + 60 * n, pushes=(None, 503), erp_after=None)
     for minute in range(15):
         world.call("oms", "erp", 2000 + 60 * minute, None, flow="stock")
+    return world
+
+
+def test_erp_down_names_the_system() -> None:
+    world = _erp_down()
     suspect = diagnose(world, 3 * HOUR).suspects[0]
     assert suspect.mode == "down"
     assert (suspect.link, suspect.system, suspect.responsible) == (None, "erp", "ERP partner")
@@ -184,12 +191,8 @@ def test_link_health_blocked() -> None:
 
 
 def test_erp_back_after_an_outage_was_down() -> None:
-    world = World()
-    world.busy(20, every=60)
-    for n in range(10):
-        world.order(n, at=2000 + 60 * n, pushes=(None, 503), erp_after=None)
+    world = _erp_down()
     for minute in range(15):
-        world.call("oms", "erp", 2000 + 60 * minute, None, flow="stock")
         world.probe("erp", 2000 + 60 * minute, 503)
     world.probe("erp", 5000, 200)
     suspect = diagnose(world, 3 * HOUR).suspects[0]
