@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from babel.dates import format_datetime
 
@@ -25,12 +25,21 @@ from graph.text import Moment, Text
 __all__ = ["localized", "moment", "say", "use_language"]
 
 
+@runtime_checkable
 class _Summarized(Protocol):
     @property
     def summary(self) -> str: ...
 
     @property
     def summary_text(self) -> Text | None: ...
+
+
+class _Message(Protocol):
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def message_text(self) -> Text | None: ...
 
 
 def moment(value: Moment) -> str:
@@ -45,9 +54,13 @@ def say(text: Text) -> str:
     return text.render(gettext, ngettext, moment)
 
 
-def localized(result: _Summarized) -> str:
-    """A suspect's or a drift's summary: its English one unless there is a text to translate."""
-    text = result.summary_text
+def localized(result: _Summarized | _Message) -> str:
+    """A suspect's or a drift's summary, a warning's message: the English one unless there is
+    a text to translate."""
+    if isinstance(result, _Summarized):
+        english, text = result.summary, result.summary_text
+    else:
+        english, text = result.message, result.message_text
     if text is None or current_language() == "en":
-        return result.summary
+        return english
     return say(text)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from graph.results import LinkRef
+from graph.text import Text
 
 WarningKind = Literal[
     "error_rate_rising",
@@ -38,6 +39,19 @@ class Warning(BaseModel):  # the domain's word; builtins.Warning is not needed h
     message: str
     since: datetime | None = Field(default=None, description="When the condition began.")
     evidence: dict[str, Any] = Field(default_factory=dict)
+    _text: Text | None = PrivateAttr(default=None)
+
+    @classmethod
+    def said(cls, text: Text, **fields: Any) -> Warning:
+        """A warning whose message is ``text``: in English for the API, kept as a text so a
+        page in another language can say it (graph.text)."""
+        made = cls(message=str(text), **fields)
+        made._text = text
+        return made
+
+    @property
+    def message_text(self) -> Text | None:
+        return self._text
 
 
 class WarningList(BaseModel):

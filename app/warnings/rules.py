@@ -41,6 +41,7 @@ from typing import Any
 from app.checks.warnings import check_warnings
 from app.warnings.models import SEVERITY_ORDER, Severity, Warning
 from graph.results import LinkRef
+from graph.text import Param, counted, phrase
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,17 @@ def link_warnings(figures: LinkFigures) -> list[Warning]:
         and rate >= 0.1
         and (before is None or rate >= 2 * before)
     ):
+        failing = phrase(
+            "%(rate)s of calls on %(link)s failed lately", rate=f"{rate:.0%}", link=name
+        )
+        if before is not None:
+            failing = phrase("%(text)s, up from %(before)s", text=failing, before=f"{before:.0%}")
         found.append(
-            Warning(
+            Warning.said(
+                failing,
                 kind="error_rate_rising",
                 severity="critical" if rate >= 0.5 else "warning",
                 link=link,
-                message=f"{rate:.0%} of calls on {name} failed lately"
-                + (f", up from {before:.0%}" if before is not None else ""),
                 since=recent.first_failure,
                 evidence={
                     "calls": recent.calls,
@@ -177,12 +182,16 @@ def link_warnings(figures: LinkFigures) -> list[Warning]:
         )
     if figures.waiting_now >= 5 and figures.waiting_now >= 2 * max(figures.waiting_before, 1):
         found.append(
-            Warning(
+            Warning.said(
+                phrase(
+                    "%(now)d entities wait on %(link)s, up from %(before)d a while ago",
+                    now=figures.waiting_now,
+                    link=name,
+                    before=figures.waiting_before,
+                ),
                 kind="backlog_growing",
                 severity="warning",
                 link=link,
-                message=f"{figures.waiting_now} entities wait on {name}, "
-                f"up from {figures.waiting_before} a while ago",
                 evidence={"waiting": figures.waiting_now, "waiting_before": figures.waiting_before},
             )
         )
@@ -190,12 +199,18 @@ def link_warnings(figures: LinkFigures) -> list[Warning]:
     if now_ms is not None and before_ms and now_ms >= 1000 and now_ms >= 2 * before_ms:
         near_sla = now_ms / 1000 >= 0.5 * figures.sla_seconds
         found.append(
-            Warning(
+            Warning.said(
+                phrase(
+                    "calls on %(link)s take %(now)s s (95th percentile), up from %(before)s s; "
+                    "the hop's SLA is %(sla)s s",
+                    link=name,
+                    now=f"{now_ms / 1000:.1f}",
+                    before=f"{before_ms / 1000:.1f}",
+                    sla=f"{figures.sla_seconds:g}",
+                ),
                 kind="latency_rising",
                 severity="critical" if near_sla else "warning",
                 link=link,
-                message=f"calls on {name} take {now_ms / 1000:.1f} s (95th percentile), "
-                f"up from {before_ms / 1000:.1f} s; the hop's SLA is {figures.sla_seconds:g} s",
                 evidence={
                     "p95_ms": now_ms,
                     "previous_p95_ms": before_ms,
@@ -210,26 +225,38 @@ def probe_warnings(system: str, stats: CallStats) -> list[Warning]:
     found: list[Warning] = []
     if stats.auth_failed:
         refused_now = stats.last_status in (401, 403)
+        refused = phrase(
+            "%(system)s refused Arbiter's credentials (%(refused)d of %(probes)d probes "
+            "answered 401/403)",
+            system=system,
+            refused=stats.auth_failed,
+            probes=stats.calls,
+        )
+        if not refused_now:
+            refused = phrase("%(text)s; the latest probe passed", text=refused)
         found.append(
-            Warning(
+            Warning.said(
+                refused,
                 kind="credentials_failing",
                 severity="critical" if refused_now else "warning",
                 system=system,
-                message=f"{system} refused Arbiter's credentials "
-                f"({stats.auth_failed} of {stats.calls} probes answered 401/403)"
-                + ("" if refused_now else "; the latest probe passed"),
                 since=stats.first_failure,
                 evidence={"probes": stats.calls, "refused": stats.auth_failed},
             )
         )
     if stats.calls and stats.rate_limited / stats.calls >= 0.1:
         found.append(
-            Warning(
+            Warning.said(
+                phrase(
+                    "%(system)s answered 429 to %(limited)d of %(calls)d of Arbiter's calls: "
+                    "close to its rate limit",
+                    system=system,
+                    limited=stats.rate_limited,
+                    calls=stats.calls,
+                ),
                 kind="rate_limit_pressure",
                 severity="warning",
                 system=system,
-                message=f"{system} answered 429 to {stats.rate_limited} of {stats.calls} "
-                "of Arbiter's calls: close to its rate limit",
                 evidence={"probes": stats.calls, "rate_limited": stats.rate_limited},
             )
         )
@@ -249,13 +276,19 @@ def silence_warnings(
     quiet = (as_of - activity.last_event).total_seconds()
     if quiet <= allowed:
         return []
+    silent = phrase(
+        "nothing from %(system)s for %(quiet)s", system=activity.system, quiet=_spoken(quiet)
+    )
+    if usual:
+        silent = phrase(
+            "%(text)s (it usually reports every %(usual)s)", text=silent, usual=_spoken(usual)
+        )
     return [
-        Warning(
+        Warning.said(
+            silent,
             kind="silent",
             severity="critical" if quiet > 4 * allowed else "warning",
             system=activity.system,
-            message=f"nothing from {activity.system} for {_spoken(quiet)}"
-            + (f" (it usually reports every {_spoken(usual)})" if usual else ""),
             since=activity.last_event,
             evidence={"quiet_seconds": round(quiet), "usual_gap_seconds": usual},
         )
@@ -272,12 +305,17 @@ def connector_warnings(
         remaining, limit = float(limits.get("remaining", 0)), float(limits["limit"])
         if remaining / limit <= 0.2:
             found.append(
-                Warning(
+                Warning.said(
+                    phrase(
+                        "%(system)s: %(remaining)s of %(limit)s API calls left in the current "
+                        "rate-limit window",
+                        system=system,
+                        remaining=f"{remaining:g}",
+                        limit=f"{limit:g}",
+                    ),
                     kind="rate_limit_headroom_low",
                     severity="critical" if remaining / limit <= 0.05 else "warning",
                     system=system,
-                    message=f"{system}: {remaining:g} of {limit:g} API calls left in the "
-                    "current rate-limit window",
                     evidence=dict(limits),
                 )
             )
@@ -286,14 +324,21 @@ def connector_warnings(
         hooks = [h for h in status.get("webhooks_disabled") or [] if isinstance(h, Mapping)]
         topics = ", ".join(str(h.get("topic")) for h in hooks)
         found.append(
-            Warning(
+            Warning.said(
+                phrase(
+                    "%(system)s disabled its webhook for %(topics)s after failed deliveries: "
+                    "no more pushes of it arrive",
+                    system=system,
+                    topics=topics,
+                )
+                if topics
+                else phrase(
+                    "%(system)s disabled its webhook to Arbiter: no more pushes arrive",
+                    system=system,
+                ),
                 kind="webhook_disabled",
                 severity="critical",
                 system=system,
-                message=f"{system} disabled its webhook for {topics} after failed deliveries: "
-                "no more pushes of it arrive"
-                if topics
-                else f"{system} disabled its webhook to Arbiter: no more pushes arrive",
                 evidence={"webhooks": hooks},
             )
         )
@@ -303,12 +348,17 @@ def connector_warnings(
         late = (as_of - last_poll).total_seconds()
         if late > silence_factor * interval:
             found.append(
-                Warning(
+                Warning.said(
+                    phrase(
+                        "Arbiter's poller of %(system)s last ran %(late)s ago (every "
+                        "%(interval)s expected)",
+                        system=system,
+                        late=_spoken(late),
+                        interval=_spoken(float(interval)),
+                    ),
                     kind="connector_stopped",
                     severity="critical",
                     system=system,
-                    message=f"Arbiter's poller of {system} last ran {_spoken(late)} ago "
-                    f"(every {_spoken(float(interval))} expected)",
                     since=last_poll,
                     evidence={"last_poll_at": last_poll.isoformat(), "interval": interval},
                 )
@@ -317,22 +367,29 @@ def connector_warnings(
     if isinstance(error, str) and error and status.get("error_kind") == "AuthError":
         # Arbiter's own access refused: nothing the system does can be seen, say it loudly.
         found.append(
-            Warning(
+            Warning.said(
+                phrase(
+                    "%(system)s refuses Arbiter's access, so nothing it does is seen: %(error)s",
+                    system=system,
+                    error=error[:300],
+                ),
                 kind="credentials_failing",
                 severity="critical",
                 system=system,
-                message=f"{system} refuses Arbiter's access, so nothing it does is seen: "
-                f"{error[:300]}",
                 evidence={"last_error": error[:1000], "error_kind": "AuthError"},
             )
         )
     elif isinstance(error, str) and error:
         found.append(
-            Warning(
+            Warning.said(
+                phrase(
+                    "Arbiter's connector to %(system)s reports: %(error)s",
+                    system=system,
+                    error=error[:300],
+                ),
                 kind="connector_error",
                 severity="warning",
                 system=system,
-                message=f"Arbiter's connector to {system} reports: {error[:300]}",
                 evidence={"last_error": error[:1000]},
             )
         )
@@ -340,11 +397,15 @@ def connector_warnings(
     for remark in status.get("warnings") or []:
         if isinstance(remark, str) and remark:
             found.append(
-                Warning(
+                Warning.said(
+                    phrase(
+                        "Arbiter's connector to %(system)s warns: %(remark)s",
+                        system=system,
+                        remark=remark[:300],
+                    ),
                     kind="connector_error",
                     severity="warning",
                     system=system,
-                    message=f"Arbiter's connector to {system} warns: {remark[:300]}",
                     evidence={"warning": remark[:1000]},
                 )
             )
@@ -385,14 +446,15 @@ def _moment(value: Any) -> datetime | None:
     return None
 
 
-def _spoken(seconds: float) -> str:
+def _spoken(seconds: float) -> Param:
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     if seconds < 3 * 86400:
         return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"
+    days = round(seconds / 86400)
+    return counted("%(count)d days", "%(count)d days", days)
 
 
 __all__ = [

@@ -55,3 +55,19 @@ def test_the_status_page_templates_come_from_the_catalogs() -> None:
     assert fill("shop_unavailable", "en", email="help@shop.pl", phone="+48 600 100 200") == (
         "The shop is unavailable. Write to help@shop.pl or call +48 600 100 200."
     )
+
+
+def test_a_warning_in_polish_and_its_english_message_for_the_api() -> None:
+    from datetime import timedelta
+
+    from app.i18n import use_language
+    from app.i18n.texts import localized
+    from app.warnings.rules import Activity, silence_warnings
+
+    now = datetime(2026, 3, 5, 12, tzinfo=UTC)
+    activity = Activity("erp", now - timedelta(days=4), 600.0)
+    [warning] = silence_warnings(activity, as_of=now, factor=3, minimum=300, poll_interval=None)
+    assert warning.message == "nothing from erp for 4 days (it usually reports every 10 min)"
+    assert localized(warning) == warning.message
+    with use_language("pl"):
+        assert localized(warning) == "brak wieści z erp od 4 dni (zwykle odzywa się co 10 min)"
