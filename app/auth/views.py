@@ -64,7 +64,7 @@ class TokenOut(BaseModel):
 
 
 def _out(info: TokenInfo) -> TokenOut:
-    return mapped(TokenOut, info, workspace="workspace_id")
+    return mapped(TokenOut, info, workspace=info.workspace_id)
 
 
 def _checked(connection: Connection, ws: str, body: TokenIn) -> str | None:

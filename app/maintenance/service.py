@@ -52,7 +52,7 @@ def validate(body: WindowIn, topology: Topology | None) -> None:
 
 
 def _window(row: Any) -> Window:
-    return mapped(Window, row, system="system_id")
+    return mapped(Window, row, system=row.system_id)
 
 
 def create(connection: Connection, workspace_id: str, body: WindowIn) -> Window:

@@ -73,9 +73,9 @@ def _out(link: service.VendorLink) -> VendorLinkOut:
     return mapped(
         VendorLinkOut,
         link,
-        suspect="suspect_path",
-        incident="incident_id",
-        vendor="responsible",
+        suspect=link.suspect_path,
+        incident=link.incident_id,
+        vendor=link.responsible,
     )
 
 
