@@ -164,6 +164,18 @@ def test_a_spoiled_or_unknown_identity_lets_nobody_in(
     assert len(admin_api(oidc_client).get(f"{API}/invitations").json()) == 1
 
 
+def test_a_person_who_cancels_at_the_provider_is_back_on_the_sign_in_page(
+    oidc_client: TestClient, provider: FakeProvider
+) -> None:
+    invite(oidc_client, "ann@shop.example", "viewer")
+    provider.deny = True
+    cancelled = walk(oidc_client)
+    assert cancelled.status_code == 401
+    assert "Fake ID did not sign you in (access_denied)" in cancelled.text
+    assert 'name="password"' in cancelled.text  # the sign-in page, to try another way
+    assert provider.token_requests == 0
+
+
 def test_a_token_signed_with_another_key_is_refused(
     oidc_client: TestClient, provider: FakeProvider
 ) -> None:
