@@ -140,14 +140,15 @@ class Settings(BaseSettings):
         gt=0,
         description="The diagnosis index in memory holds the journeys with an event in this "
         "many days (at least the default diagnosis window, 1 day); older history is read from "
-        "the store when asked. A failure with no new event for longer leaves the live "
-        "diagnosis (its incident stays open until resolved).",
+        "the store when asked. A journey still failing or pending stays held however old (and "
+        "is read back at a restart).",
     )
     retention_days: float = Field(
         default=90,
         ge=0,
         description="Raw events (by their time) and webhook deliveries (by arrival) older than "
-        "this many days are deleted, hourly; incidents and SLA reports are kept. 0 keeps all.",
+        "this many days are deleted, hourly (on PostgreSQL a week partition at a time, once the "
+        "whole week is older); incidents and SLA reports are kept. 0 keeps all.",
     )
     incident_interval_seconds: float = Field(
         default=30.0,
