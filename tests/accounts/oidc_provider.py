@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import uvicorn
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
@@ -28,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.conftest import free_port
+from tests.servers import serve_in_thread
 
 CLIENT_ID = "arbiter-test"
 CLIENT_SECRET = "s3cret-of-the-client"
@@ -166,23 +164,9 @@ class FakeProvider:
 def fake_provider() -> Iterator[FakeProvider]:
     """The provider, served by uvicorn on a free loopback port for the module's tests."""
     provider = FakeProvider()
-    port = free_port()
-    provider.issuer = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(
-        uvicorn.Config(provider.app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the fake OpenID provider did not start")
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(provider.app()) as url:
+        provider.issuer = url
         yield provider
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ order the OMS pushes). Screenshots of each page land in ``test-artifacts/dashboa
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,19 +14,19 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from app.incidents.evaluator import evaluate_workspace
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import ADMIN_TOKEN, free_port
+from tests.conftest import ADMIN_TOKEN
 from tests.dashboard.conftest import (
     DRIFTING_SKU,
     fault_events,
     fault_topology,
     healthy_erp_document,
 )
+from tests.servers import serve_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -71,30 +69,14 @@ def service_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
 @pytest.fixture(scope="module")
 def server(service_app: FastAPI) -> Iterator[str]:
     """A real server on a free loopback port, fed with the fault scenario through the API."""
-    port = free_port()
-    config = uvicorn.Config(
-        service_app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not start")
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
-        assert api.put("/api/v1/workspaces/acme", json={"name": "ACME Store"}).is_success
-        assert api.put("/api/v1/workspaces/acme/topology", json=fault_topology()).is_success
-        events = fault_events(datetime.now(UTC))
-        assert api.post("/api/v1/workspaces/acme/events", json={"events": events}).is_success
-    try:
+    with serve_in_thread(service_app, lifespan="on") as base:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
+            assert api.put("/api/v1/workspaces/acme", json={"name": "ACME Store"}).is_success
+            assert api.put("/api/v1/workspaces/acme/topology", json=fault_topology()).is_success
+            events = fault_events(datetime.now(UTC))
+            assert api.post("/api/v1/workspaces/acme/events", json={"events": events}).is_success
         yield base
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
@@ -26,6 +24,7 @@ from sandbox.odoo import create_odoo_app
 from sandbox.woo import create_woo_app
 from sandbox.woo_auth import SignedQuery
 from sandbox.world import World
+from tests.servers import serve_app
 
 ARBITER_TOKEN = "arb_sandbox_test"
 
@@ -90,30 +89,6 @@ async def baselinker(world: World) -> AsyncIterator[httpx.AsyncClient]:
 async def odoo(world: World) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi(create_odoo_app(world)) as client:
         yield client
-
-
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serve_app(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` on a free loopback port for the block; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = _QuietServer(uvicorn.Config(app, lifespan="off", ws="none", log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @dataclass
