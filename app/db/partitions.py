@@ -159,10 +159,11 @@ def ensure(connection: Connection, tables: Sequence[str], times: Iterable[dateti
 
 
 def maintain(connection: Connection, *, keep_days: float, now: datetime | None = None) -> None:
-    """Make every table's partitions from the oldest week kept (at least :data:`BEHIND`) to
-    :data:`AHEAD_WEEKS` ahead."""
+    """Make every table's partitions from the oldest week kept (``keep_days``; when 0, keep
+    all, :data:`BEHIND`) to :data:`AHEAD_WEEKS` ahead. Not further back than kept: a week
+    made there would be dropped by the next sweep, and made again."""
     now = now or datetime.now(UTC)
-    back = max(timedelta(days=keep_days), BEHIND)
+    back = timedelta(days=keep_days) if keep_days > 0 else BEHIND
     for table in PARTITIONED:
         held = weeks(connection, table)
         week = week_of(now - back)
