@@ -9,19 +9,23 @@ SKU's stock drifts with oversell risk.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN
 from tests.scenarios import STANDARD_TOPOLOGY_JSON, World, erp_id, oms_id
+from tests.servers import serve_in_thread
 
 WORKSPACE = "acme"
 FAILING_ORDERS = range(100_040, 100_064)
@@ -144,3 +148,96 @@ def workspace_token(client: TestClient, ws: str = WORKSPACE) -> tuple[str, str]:
     api.put(f"/api/v1/workspaces/{ws}", json={})
     body = api.post(f"/api/v1/workspaces/{ws}/tokens", json={"name": "dash"}).json()
     return body["id"], body["token"]
+
+
+# -- the browser suite (``*_browser`` modules): a real server on loopback and Chromium ------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium package")
+    pytest.skip(f"{CHROMIUM} is missing")
+
+
+@pytest.fixture(scope="module")
+def service_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The application the server runs; tests reach its runtime to evaluate incidents."""
+    require_chromium()
+    data = tmp_path_factory.mktemp("dashboard-browser")
+    settings = Settings(
+        data_dir=data,
+        database_url=f"sqlite:///{data / 'arbiter.db'}",
+        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
+        demo=False,
+    )
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def server(service_app: FastAPI) -> Iterator[str]:
+    """A real server on a free loopback port, fed with the fault scenario through the API."""
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with serve_in_thread(service_app, lifespan="on") as base:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as api:
+            assert api.put("/api/v1/workspaces/acme", json={"name": "ACME Store"}).is_success
+            assert api.put("/api/v1/workspaces/acme/topology", json=fault_topology()).is_success
+            events = fault_events(datetime.now(UTC))
+            assert api.post("/api/v1/workspaces/acme/events", json={"events": events}).is_success
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=server, timezone_id="Europe/Warsaw", locale="en-GB")
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    problems: list[str] = []
+    opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    opened.on(
+        "console",
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
+    )
+    opened.problems = problems
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert not problems, problems  # CSP violations and script errors show up here
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

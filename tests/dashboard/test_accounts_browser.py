@@ -14,16 +14,10 @@ from fastapi import FastAPI
 
 from app.incidents.evaluator import evaluate_workspace
 from tests.conftest import ADMIN_TOKEN
-from tests.dashboard import test_browser as suite
+from tests.dashboard.conftest import shot
 
 pytestmark = pytest.mark.browser
 
-# The suite's fixtures, so this module runs its own server and browser the same way.
-service_app = suite.service_app
-server = suite.server
-browser = suite.browser
-page = suite.page
-shot = suite.shot
 
 PASSWORD = "correct horse battery"
 

@@ -18,9 +18,6 @@ from fastapi import FastAPI
 
 from app.incidents.evaluator import evaluate_workspace
 from tests.conftest import ADMIN_TOKEN
-from tests.dashboard.test_browser import browser, server, service_app
-
-__all__ = ["browser", "server", "service_app"]
 
 pytestmark = pytest.mark.browser
 

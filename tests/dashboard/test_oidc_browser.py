@@ -14,21 +14,17 @@ from app.main import create_app
 from app.settings import Settings
 from tests.accounts.oidc_provider import FakeProvider, fake_provider
 from tests.conftest import ADMIN_TOKEN
-from tests.dashboard import test_browser as suite
+from tests.dashboard.conftest import require_chromium, shot
 
 pytestmark = pytest.mark.browser
 
 fake_provider = fake_provider
-server = suite.server
-browser = suite.browser
-page = suite.page
-shot = suite.shot
 
 
 @pytest.fixture(scope="module")
 def service_app(tmp_path_factory: pytest.TempPathFactory, fake_provider: FakeProvider) -> FastAPI:
     """The suite's application, with the fake provider configured (egress: private)."""
-    suite._require_chromium()
+    require_chromium()
     data = tmp_path_factory.mktemp("oidc-browser")
     settings = Settings(
         data_dir=data,

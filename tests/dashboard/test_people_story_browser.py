@@ -13,15 +13,10 @@ from typing import Any
 import pytest
 
 from tests.dashboard import test_accounts_browser as people
-from tests.dashboard import test_browser as suite
+from tests.dashboard.conftest import shot
 
 pytestmark = pytest.mark.browser
 
-service_app = suite.service_app
-server = suite.server
-browser = suite.browser
-page = suite.page
-shot = suite.shot
 incident = people.incident
 
 

@@ -9,15 +9,9 @@ import httpx
 import pytest
 
 from tests.dashboard import test_accounts_browser as people
-from tests.dashboard import test_browser as suite
+from tests.dashboard.conftest import shot
 
 pytestmark = pytest.mark.browser
-
-service_app = suite.service_app
-server = suite.server
-browser = suite.browser
-page = suite.page
-shot = suite.shot
 
 
 def test_an_owner_makes_a_token_sees_its_use_and_revokes_it(page: Any, server: str) -> None:
