@@ -175,7 +175,15 @@ def require_chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def service_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+def service_settings() -> dict[str, Any]:
+    """The browser suite's settings beyond its store and admin token (a module may add some)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def service_app(
+    tmp_path_factory: pytest.TempPathFactory, service_settings: dict[str, Any]
+) -> FastAPI:
     """The application the server runs; tests reach its runtime to evaluate incidents."""
     require_chromium()
     data = tmp_path_factory.mktemp("dashboard-browser")
@@ -184,6 +192,7 @@ def service_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
         database_url=f"sqlite:///{data / 'arbiter.db'}",
         admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
         demo=False,
+        **service_settings,
     )
     return create_app(settings)
 

@@ -8,13 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from app.main import create_app
-from app.settings import Settings
 from tests.accounts.oidc_provider import FakeProvider, fake_provider
 from tests.conftest import ADMIN_TOKEN
-from tests.dashboard.conftest import require_chromium, shot
+from tests.dashboard.conftest import shot
 
 pytestmark = pytest.mark.browser
 
@@ -22,19 +19,9 @@ fake_provider = fake_provider
 
 
 @pytest.fixture(scope="module")
-def service_app(tmp_path_factory: pytest.TempPathFactory, fake_provider: FakeProvider) -> FastAPI:
-    """The suite's application, with the fake provider configured (egress: private)."""
-    require_chromium()
-    data = tmp_path_factory.mktemp("oidc-browser")
-    settings = Settings(
-        data_dir=data,
-        database_url=f"sqlite:///{data / 'arbiter.db'}",
-        admin_token=ADMIN_TOKEN,  # type: ignore[arg-type]
-        demo=False,
-        egress="private",
-        oidc_providers=[fake_provider.settings()],  # type: ignore[list-item]
-    )
-    return create_app(settings)
+def service_settings(fake_provider: FakeProvider) -> dict[str, Any]:
+    """The fake provider configured (egress: private, to reach it on loopback)."""
+    return {"egress": "private", "oidc_providers": [fake_provider.settings()]}
 
 
 def test_an_invited_person_signs_in_with_the_provider_and_a_stranger_does_not(
