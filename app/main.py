@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app import egress, errors
+from app import egress, errors, gil
 from app.accounts.views import api as people_router
 from app.accounts.views import router as accounts_dashboard_router
 from app.audit.middleware import AuditTrail
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """The service; connects to and migrates the store now, so a bad URL fails at once."""
     runtime = runtime or Runtime.start(settings or Settings())
     egress.configure(runtime.settings.egress)
+    gil.configure()  # the event loop gets the GIL back quickly (app/gil.py)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

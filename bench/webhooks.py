@@ -145,6 +145,17 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def shop_connection() -> dict[str, object]:
+    """The shop's WooCommerce connection: its webhook secret, and never polled for real (a
+    closed loopback port, once an hour)."""
+    return {
+        "base_url": f"http://127.0.0.1:{free_port()}",
+        "credentials": {"consumer_key": "ck_bench", "consumer_secret": "cs_bench"},
+        "webhook_secret": SECRET,
+        "poll_interval_seconds": 3600,
+    }
+
+
 def wait_up(url: str) -> None:
     for _ in range(300):
         try:
@@ -194,13 +205,7 @@ def main() -> None:
         httpx.put(
             f"{base}/systems/shop/connection",
             headers=headers,
-            json={
-                # Never polled for real: a closed loopback port, once an hour.
-                "base_url": f"http://127.0.0.1:{free_port()}",
-                "credentials": {"consumer_key": "ck_bench", "consumer_secret": "cs_bench"},
-                "webhook_secret": SECRET,
-                "poll_interval_seconds": 3600,
-            },
+            json=shop_connection(),
         ).raise_for_status()
         store = "PostgreSQL" if args.database_url else "SQLite (WAL, synchronous=FULL)"
         print(f"root {args.root}; store {store}; {args.connections} connections, "

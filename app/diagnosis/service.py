@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +37,7 @@ from app.db.tables import events
 from app.diagnosis.tables import open_journeys
 from app.events.service import iter_stored, journey_events
 from app.exceptions import NoTopology
+from app.gil import held_then_frozen
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
 from graph.index import WorkspaceIndex
@@ -129,7 +131,9 @@ class IndexRegistry:
             fresh = entry is None
             if entry is None:
                 entry = self._entries[workspace_id] = _Entry(self._new())
-        with entry.lock, self._engine.connect() as connection:
+        # A new index is millions of objects: built without collector pauses (app/gil.py).
+        building = held_then_frozen() if fresh else nullcontext()
+        with building, entry.lock, self._engine.connect() as connection:
             if fresh:
                 self._load(entry, connection, workspace_id)
                 self._reload_open(entry, connection, workspace_id)
@@ -285,9 +289,12 @@ class IndexRegistry:
         if since < self.live_start(workspace_id) - EXTEND:
             index = self.history(workspace_id, since=since, until=as_of)
             return index.diagnose(topology, as_of=as_of, window_seconds=window_seconds)
-        live, lock = self.index(workspace_id, since=since)
-        with lock:
-            return live.diagnose(topology, as_of=as_of, window_seconds=window_seconds)
+        # The first, cold, pass judges every journey: its verdicts stay, like the index.
+        cold = held_then_frozen() if workspace_id not in self._entries else nullcontext()
+        with cold:
+            live, lock = self.index(workspace_id, since=since)
+            with lock:
+                return live.diagnose(topology, as_of=as_of, window_seconds=window_seconds)
 
     def trace(self, workspace_id: str, namespace: str, value: str, as_of: datetime) -> Trace | None:
         topology = self.topology(workspace_id)

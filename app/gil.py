@@ -1,0 +1,60 @@
+"""How the service's threads share the interpreter, so the event loop keeps answering while
+other threads work (a cold diagnosis, the writer, the index feeder).
+
+**The switch interval.** A thread that wants the GIL waits until the holder releases it, at most
+``sys.getswitchinterval()`` (5 ms by default). The event loop needs it back several times per
+request (after each select, receive, send and wake-up), so next to one busy thread a request
+took 20-30 ms at the median instead of 3-8 (bench/responsiveness.py). :func:`configure` sets
+it to :data:`SWITCH_INTERVAL`.
+
+**The collector.** Building a workspace's diagnosis index from the store allocates millions of
+objects that live as long as the process. While they are built, every full collection walks all
+of them; each took 90-300 ms at 100,000 events (measured with gc.callbacks while
+bench/responsiveness.py ran), and held the GIL that long: the event loop answered nothing
+meanwhile (``/healthz`` and webhook acks waited). So the collector is held off while such a
+structure is built, and what is alive then is moved to the permanent generation
+(:func:`gc.freeze`): later collections no longer walk it. Objects there are still freed by
+reference counting when dropped; only reference cycles among them would stay (the index makes
+none: checked in tests/app/test_gil.py).
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+SWITCH_INTERVAL = 0.0005
+"""Seconds a thread holds the GIL while another waits for it."""
+
+
+def configure() -> None:
+    """Set the process's switch interval (the server calls it once, when the app is made)."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+_lock = threading.Lock()
+_holders = 0
+_was_enabled = True
+
+
+@contextmanager
+def held_then_frozen() -> Iterator[None]:
+    """No automatic collection inside (in any thread: the collector is process-wide); at the
+    end, everything alive is frozen, and the collector resumes once no one holds it."""
+    global _holders, _was_enabled
+    with _lock:
+        if _holders == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _holders += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _holders -= 1
+            gc.freeze()
+            if _holders == 0 and _was_enabled:
+                gc.enable()
