@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -34,11 +35,15 @@ ERP_SEEN = {
 }
 
 
-def _exporter(runtime: Runtime, otlp_receiver: Receiver) -> JourneyExporter:
+@pytest.fixture
+def worker(client: TestClient, otlp_receiver: Receiver) -> JourneyExporter:
+    """The ``acme`` workspace prepared, and an exporter of its journeys to the receiver."""
+    prepare_workspace(client)
+    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
     otlp = OTLPSpanExporter(endpoint=f"{otlp_receiver.url}/v1/traces", timeout=5)
-    worker = JourneyExporter(runtime.engine, runtime.indexes, otlp)
-    worker.start()
-    return worker
+    exporter = JourneyExporter(runtime.engine, runtime.indexes, otlp)
+    exporter.start()
+    return exporter
 
 
 def _post(client: TestClient, *events: dict[str, Any]) -> None:
@@ -51,11 +56,8 @@ def _by_name(otlp_receiver: Receiver) -> dict[str, tuple[dict[str, Any], Span]]:
 
 
 def test_each_journey_is_a_trace_with_a_deterministic_id(
-    client: TestClient, otlp_receiver: Receiver
+    client: TestClient, otlp_receiver: Receiver, worker: JourneyExporter
 ) -> None:
-    prepare_workspace(client)
-    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    worker = _exporter(runtime, otlp_receiver)
     _post(client, *CONTRACT_EVENTS)
 
     report = worker.export_once(AS_OF)
@@ -120,10 +122,9 @@ def test_each_journey_is_a_trace_with_a_deterministic_id(
     assert attributes(roots[0].attributes)["arbiter.ref.erp"] == ["ZK/123/2026"]
 
 
-def test_a_failed_export_is_retried_next_round(client: TestClient, otlp_receiver: Receiver) -> None:
-    prepare_workspace(client)
-    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    worker = _exporter(runtime, otlp_receiver)
+def test_a_failed_export_is_retried_next_round(
+    client: TestClient, otlp_receiver: Receiver, worker: JourneyExporter
+) -> None:
     _post(client, CONTRACT_EVENTS[0])
     otlp_receiver.status = 500
     assert worker.export_once(AS_OF).failed == 1
@@ -167,11 +168,8 @@ def test_export_is_off_unless_configured(settings_factory: Callable[..., Setting
 
 
 def test_a_pending_hop_falling_due_is_exported_again(
-    client: TestClient, otlp_receiver: Receiver
+    client: TestClient, otlp_receiver: Receiver, worker: JourneyExporter
 ) -> None:
-    prepare_workspace(client)
-    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    worker = _exporter(runtime, otlp_receiver)
     _post(client, CONTRACT_EVENTS[0])  # the shop's order at 10:00; shop→oms has 600 s
     assert worker.export_once(datetime(2026, 11, 25, 10, 5, tzinfo=UTC)).journeys == 1
     assert worker.export_once(datetime(2026, 11, 25, 10, 6, tzinfo=UTC)).journeys == 0
