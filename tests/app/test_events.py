@@ -103,48 +103,37 @@ def _bad(
 
 
 @pytest.mark.parametrize(
-    ("mutate", "field"),
+    ("index", "mutate", "field"),
     [
-        (lambda e: e.update(time="2026-11-25T10:00:00"), "time"),
-        (lambda e: e.update(time="yesterday"), "time"),
-        (lambda e: e.pop("id"), "id"),
-        (lambda e: e.update(id=""), "id"),
-        (lambda e: e.update(id="x" * 201), "id"),
-        (lambda e: e.update(flow="returns"), "flow"),
-        (lambda e: e.update(system="wms"), "system"),
-        (lambda e: e.update(kind="saw"), "kind"),
-        (lambda e: e.update(refs={}), "refs"),
-        (lambda e: e.update(refs={"shop": 100045}), "refs"),
-        (lambda e: e.update(quantity="twelve"), "quantity"),
-        (lambda e: e.update(quantiy=3), "quantiy"),
-        (lambda e: e.update(data=[1, 2]), "data"),
+        # the batch's seen event
+        (0, lambda e: e.update(time="2026-11-25T10:00:00"), "time"),
+        (0, lambda e: e.update(time="yesterday"), "time"),
+        (0, lambda e: e.pop("id"), "id"),
+        (0, lambda e: e.update(id=""), "id"),
+        (0, lambda e: e.update(id="x" * 201), "id"),
+        (0, lambda e: e.update(flow="returns"), "flow"),
+        (0, lambda e: e.update(system="wms"), "system"),
+        (0, lambda e: e.update(kind="saw"), "kind"),
+        (0, lambda e: e.update(refs={}), "refs"),
+        (0, lambda e: e.update(refs={"shop": 100045}), "refs"),
+        (0, lambda e: e.update(quantity="twelve"), "quantity"),
+        (0, lambda e: e.update(quantiy=3), "quantiy"),
+        (0, lambda e: e.update(data=[1, 2]), "data"),
+        # the batch's call event
+        (1, lambda e: e.pop("target"), "target"),
+        (1, lambda e: e.pop("outcome"), "outcome"),
+        (1, lambda e: e.update(target="wms"), "target"),
+        (1, lambda e: e.update(outcome={"status": 999, "duration_ms": 1}), "status"),
+        (1, lambda e: e.update(outcome={"status": 200, "duration_ms": -1}), "duration_ms"),
+        (1, lambda e: e.update(outcome={"status": 200}), "duration_ms"),
     ],
 )
-def test_invalid_seen_event_rejects_the_batch(
-    client: TestClient, workspace: str, mutate: Any, field: str
+def test_an_invalid_event_rejects_the_batch(
+    client: TestClient, workspace: str, index: int, mutate: Any, field: str
 ) -> None:
     batch = events()
-    mutate(batch[0])
-    _bad(client, {"events": batch}, index=0, field=field)
-
-
-@pytest.mark.parametrize(
-    ("mutate", "field"),
-    [
-        (lambda e: e.pop("target"), "target"),
-        (lambda e: e.pop("outcome"), "outcome"),
-        (lambda e: e.update(target="wms"), "target"),
-        (lambda e: e.update(outcome={"status": 999, "duration_ms": 1}), "status"),
-        (lambda e: e.update(outcome={"status": 200, "duration_ms": -1}), "duration_ms"),
-        (lambda e: e.update(outcome={"status": 200}), "duration_ms"),
-    ],
-)
-def test_invalid_call_event_rejects_the_batch(
-    client: TestClient, workspace: str, mutate: Any, field: str
-) -> None:
-    batch = events()
-    mutate(batch[1])
-    _bad(client, {"events": batch}, index=1, field=field)
+    mutate(batch[index])
+    _bad(client, {"events": batch}, index=index, field=field)
 
 
 def test_every_bad_event_is_named(client: TestClient, workspace: str) -> None:
