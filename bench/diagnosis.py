@@ -122,6 +122,18 @@ def _events(
             }
         )
 
+    def call(
+        caller: str,
+        at: float,
+        target: str,
+        flow: str,
+        refs: dict[str, str] | None,
+        **outcome: object,
+    ) -> Event:
+        """``caller``'s call to ``target`` (about the entity ``refs`` names, if any)."""
+        about = {"refs": refs} if refs is not None else {}
+        return event("call", caller, at, flow=flow, target=target, outcome=outcome, **about)
+
     for n in range(orders):
         if made >= total:
             return
@@ -137,54 +149,29 @@ def _events(
         in_oms = at + rng.uniform(30, 300)
         if rng.random() < 0.05:
             batch.append(
-                event(
-                    "call",
-                    "oms",
-                    in_oms - 40,
-                    flow="order",
-                    target="shop",
-                    refs=shop_ref,
-                    outcome={"status": 503, "duration_ms": 900},
-                )
+                call("oms", in_oms - 40, "shop", "order", shop_ref, status=503, duration_ms=900)
             )
         batch.append(
-            event(
-                "call",
-                "oms",
-                in_oms - 5,
-                flow="order",
-                target="shop",
-                refs=shop_ref,
-                outcome={"status": 200, "duration_ms": 180},
-            )
+            call("oms", in_oms - 5, "shop", "order", shop_ref, status=200, duration_ms=180)
         )
         batch.append(event("seen", "oms", in_oms, flow="order", refs=both, state="new", data=data))
         push = in_oms + 20
         if outage[0] <= push <= outage[1]:
             for k in range(3):
                 batch.append(
-                    event(
-                        "call",
+                    call(
                         "oms",
                         push + 60 * k,
-                        flow="order",
-                        target="erp",
-                        refs=both,
-                        outcome={"status": 503, "duration_ms": 30000, "error": "upstream timeout"},
+                        "erp",
+                        "order",
+                        both,
+                        status=503,
+                        duration_ms=30000,
+                        error="upstream timeout",
                     )
                 )
         else:
-            batch.append(
-                event(
-                    "call",
-                    "oms",
-                    push,
-                    flow="order",
-                    target="erp",
-                    refs=both,
-                    outcome={"status": 201, "duration_ms": 250},
-                )
-            )
+            batch.append(call("oms", push, "erp", "order", both, status=201, duration_ms=250))
             batch.append(
                 event(
                     "seen",
@@ -213,36 +200,12 @@ def _events(
         if at >= next_poll:
             next_poll = at + 60
             down = outage[0] <= at <= outage[1]
-            batch.append(
-                event(
-                    "call",
-                    "oms",
-                    at,
-                    flow="order",
-                    target="shop",
-                    outcome={"status": 200, "duration_ms": 300},
-                )
-            )
-            batch.append(
-                event(
-                    "call",
-                    "oms",
-                    at,
-                    flow="stock",
-                    target="erp",
-                    outcome={"status": 503 if down else 200, "duration_ms": 400},
-                )
-            )
+            status = 503 if down else 200
+            batch.append(call("oms", at, "shop", "order", None, status=200, duration_ms=300))
+            batch.append(call("oms", at, "erp", "stock", None, status=status, duration_ms=400))
             if int(at) % 300 < 60:
                 batch.append(
-                    event(
-                        "call",
-                        "arbiter",
-                        at,
-                        flow="order",
-                        target="erp",
-                        outcome={"status": 503 if down else 200, "duration_ms": 50},
-                    )
+                    call("arbiter", at, "erp", "order", None, status=status, duration_ms=50)
                 )
         for e in batch:
             made += 1
