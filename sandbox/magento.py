@@ -318,6 +318,8 @@ def create_magento_app(world: World) -> FastAPI:
         )
 
     def check_store(code: str) -> None:
+        """The store code of a path (``/rest/{store_code}/V1/...``; ``/rest/V1/...`` is the
+        ``default`` store) must name a store."""
         if code not in stores:
             raise MagentoError(
                 400, "The store that was requested wasn't found. Verify the store and try again."
@@ -336,13 +338,17 @@ def create_magento_app(world: World) -> FastAPI:
     def order_rows() -> list[dict[str, Any]]:
         return [order_json(o) for o in store.orders.values()]
 
-    async def list_orders(request: Request, store_code: str) -> Response:
-        check_store(store_code)
+    @app.get("/rest/{store_code}/V1/orders")
+    @app.get("/rest/V1/orders")
+    async def list_orders(request: Request) -> Response:
+        check_store(request.path_params.get("store_code", "default"))
         items, envelope = search(order_rows(), criteria(request))
         return JSONResponse({"items": items, **envelope})
 
-    async def get_order(order_id: int, store_code: str) -> Response:
-        check_store(store_code)
+    @app.get("/rest/{store_code}/V1/orders/{order_id}")
+    @app.get("/rest/V1/orders/{order_id}")
+    async def get_order(request: Request, order_id: int) -> Response:
+        check_store(request.path_params.get("store_code", "default"))
         order = store.orders.get(order_id)
         if order is None:
             raise MagentoError(
@@ -350,35 +356,13 @@ def create_magento_app(world: World) -> FastAPI:
             )
         return JSONResponse(order_json(order))
 
-    async def list_source_items(request: Request, store_code: str) -> Response:
-        check_store(store_code)
+    @app.get("/rest/{store_code}/V1/inventory/source-items")
+    @app.get("/rest/V1/inventory/source-items")
+    async def list_source_items(request: Request) -> Response:
+        check_store(request.path_params.get("store_code", "default"))
         rows = [source_item_json(i) for i in store.source_items.values()]
         items, envelope = search(rows, criteria(request))
         return JSONResponse({"items": items, **envelope})
-
-    @app.get("/rest/{store_code}/V1/orders")
-    async def orders_in_store(request: Request, store_code: str) -> Response:
-        return await list_orders(request, store_code)
-
-    @app.get("/rest/V1/orders")
-    async def orders_default(request: Request) -> Response:
-        return await list_orders(request, "default")
-
-    @app.get("/rest/{store_code}/V1/orders/{order_id}")
-    async def order_in_store(store_code: str, order_id: int) -> Response:
-        return await get_order(order_id, store_code)
-
-    @app.get("/rest/V1/orders/{order_id}")
-    async def order_default(order_id: int) -> Response:
-        return await get_order(order_id, "default")
-
-    @app.get("/rest/{store_code}/V1/inventory/source-items")
-    async def source_items_in_store(request: Request, store_code: str) -> Response:
-        return await list_source_items(request, store_code)
-
-    @app.get("/rest/V1/inventory/source-items")
-    async def source_items_default(request: Request) -> Response:
-        return await list_source_items(request, "default")
 
     add_stock_routes(app, world, check_store)
     add_health_routes(app, world, check_store)
