@@ -130,3 +130,19 @@ async def test_connector_signs_oauth1_and_reads_salable_quantity(world: World) -
     assert stock == {sku: item.quantity for sku, item in world.magento.source_items.items()}
     labels = {e.data["request"] for e in result.events if e.kind == "call" and e.data}
     assert "GET /rest/default/V1/inventory/stock-resolver/website/base" in labels
+
+
+async def test_the_store_code_of_the_path_names_a_store(
+    world: World, magento: httpx.AsyncClient
+) -> None:
+    _orders(world, 2)
+    everything = {"searchCriteria[pageSize]": "10"}
+    in_store = (await magento.get(ORDERS, params=everything)).json()
+    default = (await magento.get("/rest/V1/orders", params=everything)).json()
+    assert default == in_store  # /rest/V1/... is the default store
+    assert in_store["total_count"] == 2
+    first = in_store["items"][0]["entity_id"]
+    assert (await magento.get(f"/rest/V1/orders/{first}")).json()["entity_id"] == first
+    unknown = await magento.get("/rest/nope/V1/orders", params=everything)
+    assert unknown.status_code == 400
+    assert "store that was requested wasn't found" in unknown.json()["message"]
