@@ -332,8 +332,8 @@ class MagentoConnector(PollingConnector):
                 raise
             except ConnectorError as exc:  # Magento_Backend::admin may not be granted
                 state.notes.append(f"health: {what} not readable: {self.explain(exc)}")
-            except ValueError as exc:
-                state.notes.append(f"health: {what}: unexpected answer ({exc})")
+            except ValueError as exc:  # an answer the connector cannot read: a warning
+                state.warnings.append(f"health: {what}: unexpected answer ({exc})")
             else:
                 platform.update(found or {})
         state.health["platform"] = platform

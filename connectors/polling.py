@@ -434,6 +434,7 @@ class PollingConnector(EventBuilder):
             raise
         result.events.extend(self.api.drain())
         result.notes.extend(state.notes)
+        result.warnings.extend(state.warnings)
         result.health.update(state.health)
         result.cursor["health"] = state.cursor
 

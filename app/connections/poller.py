@@ -116,6 +116,8 @@ async def poll_once(runtime: Runtime, target: Target, connector: Connector) -> d
         )
         if result.rate_limit is not None:
             status["rate_limit"] = asdict(result.rate_limit)
+        if health:  # the system's own report (read every few minutes): shown until the next
+            status["health"] = {**(status.get("health") or {}), **health}
     usable, dropped = await in_thread(admit, events, target.topology)
     # Shown in the connection's status: events the topology cannot take are never silently lost.
     status.update(

@@ -1,7 +1,7 @@
 """Magento's own health after a poll round: what its core REST API exposes (enabled modules,
 the store view's configuration), cron and indexers stated as not exposed, a refused read a
-note (a connector warning), never the round's error. (Read every five minutes by the
-polling base, as test_woocommerce_health.py shows.)"""
+note and an unreadable one a connector warning, never the round's error. (Read every five
+minutes by the polling base, as test_woocommerce_health.py shows.)"""
 
 from __future__ import annotations
 
@@ -75,11 +75,13 @@ async def test_a_refused_health_read_is_a_warning_not_the_rounds_error(
     result = await _make(deps).poll(None)
 
     assert [e for e in result.events if e.kind == "seen"]  # the round itself stands
-    notes = [n for n in result.notes if n.startswith("health")]
-    assert len(notes) == 2
-    assert notes[0].startswith("health: enabled modules not readable:")
-    assert "unexpected answer" in notes[1]
+    (refused,) = [n for n in result.notes if n.startswith("health")]
+    assert refused.startswith("health: enabled modules not readable:")  # a note, as Woo's
+    (unreadable,) = result.warnings  # an answer the connector cannot read: a warning
+    assert "store configuration: unexpected answer" in unreadable
     assert result.health["platform"] == {"cron": None, "indexers": None}
-    warnings = connector_warnings("shop", {"warnings": notes}, as_of=clock.now, silence_factor=3)
-    assert [w.kind for w in warnings] == ["connector_error", "connector_error"]
-    assert "enabled modules not readable" in warnings[0].message
+    warnings = connector_warnings(
+        "shop", {"warnings": result.warnings}, as_of=clock.now, silence_factor=3
+    )
+    assert [w.kind for w in warnings] == ["connector_error"]
+    assert "unexpected answer" in warnings[0].message
