@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts import mail
@@ -58,7 +57,7 @@ CsrfField = Annotated[str, Form(max_length=200)]
 
 
 @router.post("/signin/account")
-async def signin_account(
+def signin_account(
     request: Request,
     runtime: RuntimeDep,
     email: EmailField = "",
@@ -86,7 +85,7 @@ async def signin_account(
             record_signin(connection, result.account, "password", now, client_address(request))
             return result, cookie
 
-    result, cookie = await run_in_threadpool(start)
+    result, cookie = start()
     if result.account is None or cookie is None:
         throttle.failed(request)
         if result.locked_until is not None:
@@ -101,12 +100,9 @@ async def signin_account(
 
 
 @router.get("/signin/invitation/{token}")
-async def invitation_form(request: Request, token: str, runtime: RuntimeDep) -> Response:
-    def load() -> accounts.Invitation | None:
-        with runtime.engine.connect() as connection:
-            return accounts.open_invitation(connection, token, utc_now())
-
-    invitation = await run_in_threadpool(load)
+def invitation_form(request: Request, token: str, runtime: RuntimeDep) -> Response:
+    with runtime.engine.connect() as connection:
+        invitation = accounts.open_invitation(connection, token, utc_now())
     return _invitation_page(request, token, invitation, None)
 
 
@@ -126,7 +122,7 @@ def _invitation_page(
 
 
 @router.post("/signin/invitation/{token}")
-async def accept_invitation(
+def accept_invitation(
     request: Request,
     token: str,
     runtime: RuntimeDep,
@@ -169,7 +165,7 @@ async def accept_invitation(
             record_signin(connection, account, "invitation", now, client_address(request))
             return cookie, None, invitation
 
-    cookie, error, invitation = await run_in_threadpool(accept)
+    cookie, error, invitation = accept()
     if cookie is None or invitation is None:
         if error is not None and invitation is not None and invitation.has_account:
             throttle.failed(request)  # a wrong password of an existing account
@@ -181,12 +177,12 @@ async def accept_invitation(
 
 
 @router.get("/signin/reset")
-async def reset_request_form(request: Request) -> Response:
+def reset_request_form(request: Request) -> Response:
     return public_form_page(request, "reset_request.html", {"sent": False, "error": None})
 
 
 @router.post("/signin/reset")
-async def reset_request(
+def reset_request(
     request: Request, runtime: RuntimeDep, email: EmailField = "", csrf: CsrfField = ""
 ) -> Response:
     if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
@@ -215,18 +211,18 @@ async def reset_request(
             )
             mail.send_link(runtime.settings, email.strip().lower(), "Arbiter password reset", body)
 
-    await run_in_threadpool(start)
+    start()
     # The same answer whether the address has an account or not.
     return public_form_page(request, "reset_request.html", {"sent": True, "error": None})
 
 
 @router.get("/signin/reset/{token}")
-async def reset_form(request: Request, token: str) -> Response:
+def reset_form(request: Request, token: str) -> Response:
     return public_form_page(request, "reset.html", {"token": token, "error": None})
 
 
 @router.post("/signin/reset/{token}")
-async def reset(
+def reset(
     request: Request,
     token: str,
     runtime: RuntimeDep,
@@ -248,7 +244,7 @@ async def reset(
             return account
 
     try:
-        account = await run_in_threadpool(apply)
+        account = apply()
     except accounts.AccountError as exc:
         context = {"token": token, "error": f"Choose {exc}."}
         return public_form_page(request, "reset.html", context, 422)
@@ -263,16 +259,13 @@ async def reset(
 
 
 @router.get("/account")
-async def account_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+def account_page(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     account_id = session.principal.account_id
     if account_id is None:
         return see_other(home_of(session))
 
-    def load() -> list[accounts.AccountSession]:
-        with runtime.engine.connect() as connection:
-            return accounts.sessions_of(connection, account_id, utc_now())
-
-    sessions = await run_in_threadpool(load)
+    with runtime.engine.connect() as connection:
+        sessions = accounts.sessions_of(connection, account_id, utc_now())
     context = {
         "session": session,
         "csrf": session.csrf_token,
@@ -284,22 +277,18 @@ async def account_page(request: Request, session: SessionDep, runtime: RuntimeDe
 
 
 @router.post("/account/sessions/{session_id}/revoke")
-async def revoke_session(
+def revoke_session(
     request: Request,
     session_id: str,
-    session: SessionDep,
+    session: FormSessionDep,
     runtime: RuntimeDep,
-    csrf: CsrfField = "",
 ) -> Response:
     account_id = session.principal.account_id
-    if account_id is None or not tokens_match(csrf, session.csrf_token):
+    if account_id is None:
         return refused(request, session)
 
-    def revoke() -> None:
-        with runtime.engine.begin() as connection:
-            accounts.revoke_session(connection, account_id, session_id[:40])
-
-    await run_in_threadpool(revoke)
+    with runtime.engine.begin() as connection:
+        accounts.revoke_session(connection, account_id, session_id[:40])
     return see_other("/account")
 
 
