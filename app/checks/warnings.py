@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.warnings.models import Warning
+from graph.text import counted, phrase
 
 CERTIFICATE_WARN_DAYS = 14.0
 CERTIFICATE_CRITICAL_DAYS = 3.0
@@ -39,12 +40,18 @@ def check_warnings(system: str, checks: Any) -> list[Warning]:
         failures = report.get("failures")
         if isinstance(failures, int) and failures >= FAILURES_TO_WARN:
             found.append(
-                Warning(
+                Warning.said(
+                    phrase(
+                        "check %(check)s of %(system)s failed %(failures)d times in a row: "
+                        "%(error)s",
+                        check=check_id,
+                        system=system,
+                        failures=failures,
+                        error=str(report.get("error"))[:300],
+                    ),
                     kind="page_failing",
                     severity="critical",
                     system=system,
-                    message=f"check {check_id} of {system} failed {failures} times in a row: "
-                    f"{str(report.get('error'))[:300]}",
                     evidence={
                         "check": check_id,
                         "failures": failures,
@@ -56,13 +63,24 @@ def check_warnings(system: str, checks: Any) -> list[Warning]:
         if isinstance(days, int | float) and days <= CERTIFICATE_WARN_DAYS:
             host = report.get("host") or system
             found.append(
-                Warning(
+                Warning.said(
+                    counted(
+                        "the TLS certificate of %(host)s expires in %(count)d days: customers' "
+                        "browsers will refuse the shop",
+                        "the TLS certificate of %(host)s expires in %(count)d days: customers' "
+                        "browsers will refuse the shop",
+                        round(days),
+                        host=host,
+                    )
+                    if days > 0
+                    else phrase(
+                        "the TLS certificate of %(host)s has expired: customers' browsers will "
+                        "refuse the shop",
+                        host=host,
+                    ),
                     kind="certificate_expiring",
                     severity="critical" if days <= CERTIFICATE_CRITICAL_DAYS else "warning",
                     system=system,
-                    message=f"the TLS certificate of {host} "
-                    + (f"expires in {days:.0f} days" if days > 0 else "has expired")
-                    + ": customers' browsers will refuse the shop",
                     evidence={"check": check_id, "days_left": days, "host": host},
                 )
             )
@@ -70,12 +88,16 @@ def check_warnings(system: str, checks: Any) -> list[Warning]:
             duration, usual = report.get("duration_ms"), report.get("usual_ms")
             page = report.get("page") or "page"
             found.append(
-                Warning(
+                Warning.said(
+                    phrase(
+                        "the %(page)s page took %(took)s, its usual time is %(usual)s",
+                        page=page,
+                        took=_seconds(duration),
+                        usual=_seconds(usual),
+                    ),
                     kind="page_slow",
                     severity="warning",
                     system=system,
-                    message=f"the {page} page took {_seconds(duration)}, "
-                    f"its usual time is {_seconds(usual)}",
                     evidence={
                         "check": check_id,
                         "duration_ms": duration,
