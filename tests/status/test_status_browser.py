@@ -15,9 +15,11 @@ from fastapi import FastAPI
 
 from app.incidents.evaluator import evaluate_workspace
 from tests.conftest import ADMIN_TOKEN
-from tests.dashboard.test_browser import browser, page, server, service_app, sign_in
+from tests.dashboard.conftest import browser, page, server, service_app, service_settings
+from tests.dashboard.test_browser import sign_in
 
-__all__ = ["browser", "page", "server", "service_app"]
+# The dashboard's browser fixtures: this module runs its own server and browser the same way.
+__all__ = ["browser", "page", "server", "service_app", "service_settings"]
 
 pytestmark = pytest.mark.browser
 
