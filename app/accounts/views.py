@@ -24,6 +24,7 @@ from app.auth.dashboard import router as tokens_dashboard_router
 from app.dashboard.access import SessionDep, home_of, render, safe_next
 from app.dashboard.pages import (
     FormSessionDep,
+    FromPublicFormDep,
     OwnerScopeDep,
     page_context,
     problem_page,
@@ -35,9 +36,7 @@ from app.dashboard.pages import (
 )
 from app.dashboard.service import Scope
 from app.dashboard.sessions import (
-    SIGNIN_COOKIE,
     Session,
-    tokens_match,
     utc_now,
 )
 from app.deps import AdminDep, ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspacePath
@@ -50,7 +49,6 @@ api = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["people"])
 
 EmailField = Annotated[str, Form(max_length=320)]
 PasswordField = Annotated[str, Form(max_length=1000)]
-CsrfField = Annotated[str, Form(max_length=200)]
 
 
 # -- signing in with e-mail and password ----------------------------------------------------------
@@ -60,12 +58,12 @@ CsrfField = Annotated[str, Form(max_length=200)]
 def signin_account(
     request: Request,
     runtime: RuntimeDep,
+    from_form: FromPublicFormDep,
     email: EmailField = "",
     password: PasswordField = "",
-    csrf: CsrfField = "",
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
-    if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
+    if not from_form:
         return signin_page(request, next, "The form expired. Please sign in again.", 403, email)
     try:
         throttle.check(request)
@@ -126,10 +124,10 @@ def accept_invitation(
     request: Request,
     token: str,
     runtime: RuntimeDep,
+    from_form: FromPublicFormDep,
     password: PasswordField = "",
-    csrf: CsrfField = "",
 ) -> Response:
-    if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
+    if not from_form:
         return see_other(f"/signin/invitation/{token}")
     try:
         throttle.check(request)
@@ -183,9 +181,9 @@ def reset_request_form(request: Request) -> Response:
 
 @router.post("/signin/reset")
 def reset_request(
-    request: Request, runtime: RuntimeDep, email: EmailField = "", csrf: CsrfField = ""
+    request: Request, runtime: RuntimeDep, from_form: FromPublicFormDep, email: EmailField = ""
 ) -> Response:
-    if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
+    if not from_form:
         return see_other("/signin/reset")
     try:
         throttle.check(request)
@@ -226,10 +224,10 @@ def reset(
     request: Request,
     token: str,
     runtime: RuntimeDep,
+    from_form: FromPublicFormDep,
     password: PasswordField = "",
-    csrf: CsrfField = "",
 ) -> Response:
-    if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
+    if not from_form:
         return see_other(f"/signin/reset/{token}")
     now = utc_now()
 

@@ -230,6 +230,15 @@ def refused(request: Request, session: Session) -> HTMLResponse:
     return problem_page(request, session, refusal.status, refusal.title, refusal.message)
 
 
+def _from_public_form(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> bool:
+    return tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf)
+
+
+FromPublicFormDep = Annotated[bool, Depends(_from_public_form)]
+"""Whether a visitor's form (sign-in, invitation, reset) was posted from the page this browser
+was given (:func:`public_form_page`): its ``csrf`` field matches the browser's cookie."""
+
+
 def public_form_page(
     request: Request, name: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:

@@ -42,6 +42,7 @@ from app.dashboard.access import (
 )
 from app.dashboard.layout import LABEL_WIDTH
 from app.dashboard.pages import (
+    FromPublicFormDep,
     ReplayScopeDep,
     page_context,
     public_form_page,
@@ -53,7 +54,6 @@ from app.dashboard.pages import (
 )
 from app.dashboard.sessions import (
     SESSION_COOKIE,
-    SIGNIN_COOKIE,
     close_session,
     open_session,
     tokens_match,
@@ -105,11 +105,11 @@ def signin(
     request: Request,
     connection: ConnectionDep,
     runtime: RuntimeDep,
+    from_form: FromPublicFormDep,
     token: Annotated[str, Form(max_length=500)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
-    if not tokens_match(request.cookies.get(SIGNIN_COOKIE), csrf):
+    if not from_form:
         return _signin_page(request, next, "The form expired. Please sign in again.", 403)
     try:
         throttle.check(request)
