@@ -35,6 +35,7 @@ from app.contracts.penalties import Amount, totals
 from app.contracts.service import find_costs
 from app.db.tables import events
 from app.exceptions import NOTHING_TO_JUDGE
+from app.i18n import N_
 from app.incidents.lifecycle import IncidentRecord
 from app.reports.expected import LEVEL, expected_count
 from graph.index import WorkspaceIndex
@@ -303,7 +304,7 @@ def missed_orders(
     until: datetime,
 ) -> tuple[MissedOrders | None, str | None]:
     if until <= since:
-        return None, "The outage has no length yet."
+        return None, N_("The outage has no length yet.")
     held_since = connection.execute(
         select(func.min(events.c.time)).where(events.c.workspace_id == workspace_id)
     ).scalar()
@@ -318,7 +319,7 @@ def missed_orders(
         values.extend(amounts)
     expected = expected_count(weekly)
     if expected is None:
-        return None, "No past week of the same weekday and hours is held to compare with."
+        return None, N_("No past week of the same weekday and hours is held to compare with.")
     arrived, _ = _new_orders(connection, workspace_id, system, since, until)
     low, high = max(expected.low - arrived, 0), max(expected.high - arrived, 0)
     each = _usual_values(values)
@@ -386,7 +387,8 @@ def incident_impact(
     seconds = max((end - start).total_seconds(), 0.0)
     shop = _shop_was_down(record, entry_systems(topology))
     missed: MissedOrders | None = None
-    note: str | None = "Only counted while the shop (the order flow's entry) was down."
+    # English in the API; marked so that a page says it in the reader's language (_()).
+    note: str | None = N_("Only counted while the shop (the order flow's entry) was down.")
     if shop is not None:
         missed, note = missed_orders(connection, workspace_id, shop, start, end)
     return Impact(
