@@ -91,6 +91,10 @@ def test_the_dashboard_says_the_diagnosis_in_polish(client: TestClient) -> None:
     # 24 orders stuck (Polish plural for 22-24: "zamówienia").
     assert "Zatrzymane między oms a erp: 24 zamówienia" in html
     assert "erp odpowiadał 503 na każdą próbę" in html
+    markdown = client.get("/w/acme/suspects/order/oms/erp/unavailable/report.md").text
+    assert markdown.startswith("# Połączenie oms → erp (zamówienia): niedostępny (5xx")
+    assert "**Werdykt:** Zatrzymane między oms a erp: 24 zamówienia" in markdown
+    assert "| Czas (UTC) | Wywołanie | Status | Błąd | Czas trwania |" in markdown
     english = client.post("/language", data={"language": "en"})
     assert english.status_code == 303
     html = client.get("/w/acme").text
