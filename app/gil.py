@@ -31,8 +31,17 @@ SWITCH_INTERVAL = 0.0005
 
 
 def configure() -> None:
-    """Set the process's switch interval (the server calls it once, when the app is made)."""
+    """Set the process's switch interval, and freeze what is alive once the first app is made
+    (modules, routes, schemas: hundreds of thousands of objects that every full collection
+    walked again, 50-100 ms each, while a burst of webhooks made collections frequent)."""
+    global _started
     sys.setswitchinterval(SWITCH_INTERVAL)
+    if not _started:
+        _started = True
+        gc.freeze()
+
+
+_started = False
 
 
 _lock = threading.Lock()

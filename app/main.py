@@ -107,7 +107,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """The service; connects to and migrates the store now, so a bad URL fails at once."""
     runtime = runtime or Runtime.start(settings or Settings())
     egress.configure(runtime.settings.egress)
-    gil.configure()  # the event loop gets the GIL back quickly (app/gil.py)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -161,4 +160,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    gil.configure()  # the event loop gets the GIL back quickly (app/gil.py)
     return app

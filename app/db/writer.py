@@ -39,7 +39,9 @@ T = TypeVar("T")
 Item = TypeVar("Item")
 
 Batched = Callable[[Connection, list[Item]], list[T]]
-"""Does a list of items in the caller's transaction; one result per item, in their order."""
+"""Does a list of items in the caller's transaction; one result per item, in their order. It
+may have a method ``committed(items, results)``, called on the writer's thread once per commit
+with the items that commit stored, before their callers are answered."""
 
 MAX_GROUP = 512
 """Units per commit at most: bounds how long the first caller of a burst waits."""
@@ -178,7 +180,26 @@ class Writer:
                 unit.future.set_result(value)
             else:
                 unit.future.set_exception(value)
+        _committed(group, outcomes)
         _wake(group)
+
+
+def _committed(group: list[_Unit[Any] | _Item[Any, Any]], outcomes: dict[int, Any]) -> None:
+    """Call ``committed(items, results)`` of each batch that has one, with its items stored
+    in this commit: once per group (feeding the index per delivery from the event loop woke
+    the feeder thread once per delivery)."""
+    done: dict[Any, list[tuple[Any, Any]]] = {}
+    for unit in group:
+        if isinstance(unit, _Item) and outcomes.get(id(unit), (False,))[0]:
+            done.setdefault(unit.batch, []).append((unit.item, outcomes[id(unit)][1]))
+    for batch, pairs in done.items():
+        hook = getattr(batch, "committed", None)
+        if hook is None:
+            continue
+        try:
+            hook([item for item, _ in pairs], [result for _, result in pairs])
+        except Exception:  # the data is committed; a failing hook must not unanswer it
+            log.exception("after-commit hook of %r failed", batch)
 
 
 def _wake(group: list[_Unit[Any] | _Item[Any, Any]]) -> None:

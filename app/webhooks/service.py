@@ -233,11 +233,33 @@ class Delivery:
 async def accept_delivery(runtime: Runtime, delivery: Delivery) -> Processed:
     """Store a verified delivery and its events; answered once they are durable.
 
-    Concurrent deliveries are stored together (:func:`store_deliveries`, one group commit).
+    Concurrent deliveries are stored together (:func:`store_deliveries`, one group commit),
+    and their events given to the index once per commit.
     """
-    processed = await runtime.writer.run_batched_async(store_deliveries, delivery)
-    runtime.events_stored(delivery.receiver.target.workspace_id, processed.stored)
-    return processed
+    batch: _Deliveries | None = runtime.caches.get(_BATCH)
+    if batch is None:
+        batch = runtime.caches[_BATCH] = _Deliveries(runtime)
+    return await runtime.writer.run_batched_async(batch, delivery)
+
+
+_BATCH = "webhook_delivery_batch"
+
+
+class _Deliveries:
+    """:func:`store_deliveries` for the writer, feeding the index after each commit."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def __call__(self, connection: Connection, deliveries: list[Delivery]) -> list[Processed]:
+        return store_deliveries(connection, deliveries)
+
+    def committed(self, deliveries: list[Delivery], answers: list[Processed]) -> None:
+        stored: dict[str, list[tuple[int, Event]]] = {}
+        for delivery, answer in zip(deliveries, answers, strict=True):
+            stored.setdefault(delivery.key[0], []).extend(answer.stored)
+        for workspace_id, events in stored.items():
+            self.runtime.events_stored(workspace_id, sorted(events, key=lambda pair: pair[0]))
 
 
 def store_deliveries(connection: Connection, deliveries: list[Delivery]) -> list[Processed]:

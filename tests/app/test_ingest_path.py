@@ -121,6 +121,32 @@ def test_batched_items_share_one_call_and_a_failing_item_fails_alone(writer: Any
         assert sorted(r.x for r in connection.execute(text("SELECT x FROM t"))) == [10, 11, 12]
 
 
+def test_a_batch_hears_of_its_committed_items_once_per_commit(writer: Any) -> None:
+    writer_, url = writer
+    heard: list[tuple[list[int], list[int]]] = []
+
+    class Insert:
+        def __call__(self, connection: Connection, items: list[int]) -> list[int]:
+            for x in items:
+                connection.execute(text("INSERT INTO t VALUES (:x)"), {"x": x})
+            return [-x for x in items]
+
+        def committed(self, items: list[int], results: list[int]) -> None:
+            with create_engine(url).connect() as connection:  # already visible to others
+                count = connection.execute(text("SELECT count(*) FROM t")).scalar_one()
+            assert count >= len(items)
+            heard.append((items, results))
+
+    gate = threading.Event()
+    insert = Insert()
+    first = writer_.submit(lambda connection: gate.wait(5))
+    futures = [writer_.submit_batched(insert, x) for x in (1, 2, 1)]  # the second 1 fails
+    gate.set()
+    first.result(5)
+    assert [futures[0].result(5), futures[1].result(5)] == [-1, -2]
+    assert heard == [([1, 2], [-1, -2])]
+
+
 def test_async_callers_are_answered_after_the_commit(writer: Any) -> None:
     import asyncio
 
