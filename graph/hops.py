@@ -34,6 +34,7 @@ from typing import Literal, Protocol
 
 from graph.journeys import Call
 from graph.model import Link
+from graph.text import Text
 
 SKEW_TOLERANCE_SECONDS = 180.0
 MAX_HOP_CALLS = 20
@@ -106,6 +107,8 @@ class Hop:
     calls: tuple[Call, ...] = ()
     detail: str | None = None
     quantities: tuple[float | int | None, float | int | None] | None = None
+    said: Text | None = None
+    """``detail`` as a text the app can say in another language (graph.text)."""
 
 
 @dataclass(frozen=True, slots=True)

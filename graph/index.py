@@ -397,7 +397,7 @@ class WorkspaceIndex:
                             if hop.quantities is not None
                             else None
                         ),
-                    )
+                    ).with_detail_text(hop.said)
                 )
         blamed = [h for h in hops if h.blamed]
         failure = min(blamed, key=lambda h: (h.entered is None, h.entered, h.flow), default=None)

@@ -117,6 +117,16 @@ class TraceHop(_Result):
     quantities: dict[str, float | int | None] | None = Field(
         default=None, description="stock: the from and to sides' quantities"
     )
+    _said: Text | None = PrivateAttr(default=None)
+
+    @property
+    def detail_text(self) -> Text | None:
+        """``detail`` as a text the app can say in another language; not in the JSON."""
+        return self._said
+
+    def with_detail_text(self, text: Text | None) -> Self:
+        self._said = text
+        return self
 
 
 class Trace(_Result):

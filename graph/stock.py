@@ -121,10 +121,13 @@ def judge_stock_hop(
         if mode is None:
             # Accepted a moment ago: a read of the far side may predate the write.
             return replace(base, status="pending", quantities=pair, calls=shown), used
-        detail = (
-            f"{spec.to} still shows {_number(qb)}, an older {spec.from_} quantity, "
-            f"instead of {_number(qa)}"
+        said = phrase(
+            "%(to)s still shows %(shown)s, an older %(from)s quantity, instead of %(held)s",
+            shown=_number(qb),
+            held=_number(qa),
+            **{"from": spec.from_, "to": spec.to},
         )
+        detail = str(said)
         last = max([last_seen, *(c.time for c in shown)])
         stale = replace(
             base,
@@ -135,20 +138,27 @@ def judge_stock_hop(
             ongoing=True,
             calls=shown,
             detail=detail,
+            said=said,
             quantities=pair,
         )
         return stale, used
     since = max(since_a, since_b)
-    detail = f"{spec.to} shows {_number(qb)}, a quantity {spec.from_} never had ({_number(qa)})"
+    said = phrase(
+        "%(to)s shows %(shown)s, a quantity %(from)s never had (%(held)s)",
+        shown=_number(qb),
+        held=_number(qa),
+        **{"from": spec.from_, "to": spec.to},
+    )
+    detail = str(said)
     probes = _probes_since(spec.from_, since_b, clock, shared)
     if probes and all(c.unanswered for c in probes):
         # Arbiter has not been able to read the upstream since: it may hold that value now.
         return replace(
-            base, status="pending", arrived=since_b, detail=detail, quantities=pair
+            base, status="pending", arrived=since_b, detail=detail, said=said, quantities=pair
         ), True
     if not clock.reached(since + spec.sla_seconds + clock.skew):
         return replace(
-            base, status="pending", arrived=since_b, detail=detail, quantities=pair
+            base, status="pending", arrived=since_b, detail=detail, said=said, quantities=pair
         ), False
     wrong = replace(
         base,
@@ -160,6 +170,7 @@ def judge_stock_hop(
         ongoing=True,
         calls=tuple(calls[-5:]),
         detail=detail,
+        said=said,
         quantities=pair,
     )
     return wrong, False

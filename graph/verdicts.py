@@ -49,7 +49,7 @@ from graph.journeys import Call, Fact, Seen, data_difference
 from graph.plan import FlowPlan, Plan
 from graph.states import StateRules
 from graph.stock import judge_stock_hop, readings
-from graph.suspects import clock_time
+from graph.text import Moment, Text, phrase
 
 _REACHED, _PENDING, _BLOCKED = "reached", "pending", "blocked"
 
@@ -285,9 +285,10 @@ def _judge_order_hop(
         entered = arrived if start is None else min(start, arrived)
         deadline = entered + spec.sla_seconds
         if arrived > deadline + clock.skew:
-            took = (
-                f"took {spoken_duration(arrived - entered)} "
-                f"against {spoken_duration(spec.sla_seconds)}"
+            took = phrase(
+                "took %(took)s against %(sla)s",
+                took=spoken_duration(arrived - entered),
+                sla=spoken_duration(spec.sla_seconds),
             )
             cause, shown, used = late_cause(spec, calls, entered, arrived, clock, shared)
             return Hop(
@@ -301,7 +302,8 @@ def _judge_order_hop(
                 entered,
                 arrived,
                 calls=shown if cause != "late" else evidence,
-                detail=_joined(took, note),
+                detail=str(_joined(took, note)),
+                said=_joined(took, note),
             ), used
         return _compare_data(
             flow.name,
@@ -321,34 +323,63 @@ def _judge_order_hop(
         return None  # closed before it was due downstream: its journey ends there, no blame
     if start is None:
         state, since = life.waiting or ("waiting", presence[spec.from_])
-        detail = (
-            f"waiting in {spec.from_} ({state}) since {clock_time(since, clock.at)}: "
-            f"not expected in {spec.to} until it leaves that state"
+        waiting = phrase(
+            "waiting in %(from)s (%(state)s) since %(since)s: not expected in %(to)s until it "
+            "leaves that state",
+            state=state,
+            since=Moment(since, clock.at),
+            **{"from": spec.from_, "to": spec.to},
         )
         if plan.rules(spec.from_).source == "learned":
-            detail += (
-                f" (a rule learned from history: entities leave {spec.from_} from other "
-                "states, never from this one)"
+            waiting = phrase(
+                "%(text)s (a rule learned from history: entities leave %(from)s from other "
+                "states, never from this one)",
+                text=waiting,
+                **{"from": spec.from_},
             )
-        return Hop(flow.name, link, "pending", calls=evidence, detail=detail), False
+        return Hop(
+            flow.name, link, "pending", calls=evidence, detail=str(waiting), said=waiting
+        ), False
     deadline = start + spec.sla_seconds
     if not clock.reached(deadline + clock.skew):
         return Hop(
-            flow.name, link, "pending", None, start, None, deadline, calls=evidence, detail=note
+            flow.name,
+            link,
+            "pending",
+            None,
+            start,
+            None,
+            deadline,
+            calls=evidence,
+            detail=_english(note),
+            said=note,
         ), False
     mode, shown, used = failure_mode(spec, calls, start, deadline, clock, shared)
     if mode is None:
         return Hop(
-            flow.name, link, "pending", None, start, None, deadline, calls=shown, detail=note
+            flow.name,
+            link,
+            "pending",
+            None,
+            start,
+            None,
+            deadline,
+            calls=shown,
+            detail=_english(note),
+            said=note,
         ), used
     last = max([start, *(c.time for c in shown)])
     ongoing = True
     if ended is not None:
         # It failed while due and was closed later: the failure stands, but it is over.
         last, ongoing = min(last, ended[2]), False
-        note = _joined(
-            note, f"closed in {ended[0]} ({ended[1]}) at {clock_time(ended[2], clock.at)}"
+        closed = phrase(
+            "closed in %(system)s (%(state)s) at %(at)s",
+            system=ended[0],
+            state=ended[1],
+            at=Moment(ended[2], clock.at),
         )
+        note = _joined(note, closed)
     return Hop(
         flow.name,
         link,
@@ -361,20 +392,32 @@ def _judge_order_hop(
         last,
         ongoing,
         calls=shown,
-        detail=note,
+        detail=_english(note),
+        said=note,
     ), used
 
 
-def _clock_note(life: Life, start: float | None, clock: Clock) -> str | None:
+def _clock_note(life: Life, start: float | None, clock: Clock) -> Text | None:
     """Say when the hop's clock started, when that was not when the entity first appeared."""
     if life.waiting is None or start is None:
         return None
     state, _ = life.waiting
-    return f"clock started when it left {state}, {clock_time(start, clock.at)}"
+    return phrase(
+        "clock started when it left %(state)s, %(at)s", state=state, at=Moment(start, clock.at)
+    )
 
 
-def _joined(*parts: str | None) -> str | None:
-    return "; ".join(p for p in parts if p) or None
+def _joined(*parts: Text | None) -> Text | None:
+    """The parts in one text, separated by semicolons."""
+    joined: Text | None = None
+    for part in parts:
+        if part is not None:
+            joined = part if joined is None else phrase("%(a)s; %(b)s", a=joined, b=part)
+    return joined
+
+
+def _english(text: Text | None) -> str | None:
+    return None if text is None else str(text)
 
 
 def _compare_data(
@@ -389,21 +432,49 @@ def _compare_data(
     evidence: tuple[Call, ...],
     sla: float,
     clock: Clock,
-    note: str | None = None,
+    note: Text | None = None,
 ) -> Hop:
     """``ok``, or ``mismatch`` when both sides state a fact differently past the SLA."""
     mine = _latest_data(seen.get(upstream))
     theirs = _latest_data(seen.get(downstream))
     difference = data_difference(mine[1], theirs[1]) if mine and theirs else None
     if difference is None or mine is None or theirs is None:
-        return Hop(flow, link, "ok", None, entered, arrived, deadline, calls=evidence, detail=note)
+        return Hop(
+            flow,
+            link,
+            "ok",
+            None,
+            entered,
+            arrived,
+            deadline,
+            calls=evidence,
+            detail=_english(note),
+            said=note,
+        )
     # The far side gets one SLA to catch up with an edit made on the near side.
     since = max(arrived, mine[0], theirs[0])
     key, a, b = difference
-    detail = f"{key} {a} in {upstream} but {b} in {downstream}"
+    said = phrase(
+        "%(key)s %(a)s in %(up)s but %(b)s in %(down)s",
+        key=key,
+        a=str(a),
+        b=str(b),
+        up=upstream,
+        down=downstream,
+    )
+    detail = str(said)
     if not clock.reached(since + sla + clock.skew):
         return Hop(
-            flow, link, "pending", None, entered, arrived, deadline, calls=evidence, detail=detail
+            flow,
+            link,
+            "pending",
+            None,
+            entered,
+            arrived,
+            deadline,
+            calls=evidence,
+            detail=detail,
+            said=said,
         )
     return Hop(
         flow,
@@ -418,6 +489,7 @@ def _compare_data(
         True,
         calls=evidence,
         detail=detail,
+        said=said,
     )
 
 

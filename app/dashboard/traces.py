@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.dashboard.service import MODE_WORDS, Scope
 from app.db.tables import event_refs
 from app.i18n import gettext
+from app.i18n.texts import said
 from app.i18n.vocabulary import term
 from app.runtime import Runtime
 from graph.results import EntityRef, Trace, TraceHop
@@ -141,7 +142,7 @@ def _hop_detail(hop: TraceHop) -> str:
     if hop.responsible:
         parts.append(gettext("responsible: %(who)s") % {"who": hop.responsible})
     if hop.detail:
-        parts.append(hop.detail)
+        parts.append(said(hop.detail_text, hop.detail))
     if hop.quantities:
         quantities = {"from": hop.quantities.get("from"), "to": hop.quantities.get("to")}
         parts.append(gettext("quantities %(from)s → %(to)s") % quantities)

@@ -54,6 +54,13 @@ def say(text: Text) -> str:
     return text.render(gettext, ngettext, moment)
 
 
+def said(text: Text | None, english: str) -> str:
+    """``english`` in the language in force, when graph also gave it as ``text``."""
+    if text is None or current_language() == "en":
+        return english
+    return say(text)
+
+
 def localized(result: _Summarized | _Message) -> str:
     """A suspect's or a drift's summary, a warning's message: the English one unless there is
     a text to translate."""

@@ -91,6 +91,9 @@ def test_the_dashboard_says_the_diagnosis_in_polish(client: TestClient) -> None:
     # 24 orders stuck (Polish plural for 22-24: "zamówienia").
     assert "Zatrzymane między oms a erp: 24 zamówienia" in html
     assert "erp odpowiadał 503 na każdą próbę" in html
+    # An evidence text of graph (the stale stock hop) in the trace's waterfall.
+    trace = client.get("/w/acme/trace?q=ABC-1", follow_redirects=True).text
+    assert "oms nadal pokazuje 12, starszą ilość z erp, zamiast 5" in trace
     markdown = client.get("/w/acme/suspects/order/oms/erp/unavailable/report.md").text
     assert markdown.startswith("# Połączenie oms → erp (zamówienia): niedostępny (5xx")
     assert "**Werdykt:** Zatrzymane między oms a erp: 24 zamówienia" in markdown
