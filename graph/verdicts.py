@@ -342,32 +342,10 @@ def _judge_order_hop(
         ), False
     deadline = start + spec.sla_seconds
     if not clock.reached(deadline + clock.skew):
-        return Hop(
-            flow.name,
-            link,
-            "pending",
-            None,
-            start,
-            None,
-            deadline,
-            calls=evidence,
-            detail=_english(note),
-            said=note,
-        ), False
+        return _pending(flow.name, link, start, deadline, evidence, note), False
     mode, shown, used = failure_mode(spec, calls, start, deadline, clock, shared)
     if mode is None:
-        return Hop(
-            flow.name,
-            link,
-            "pending",
-            None,
-            start,
-            None,
-            deadline,
-            calls=shown,
-            detail=_english(note),
-            said=note,
-        ), used
+        return _pending(flow.name, link, start, deadline, shown, note), used
     last = max([start, *(c.time for c in shown)])
     ongoing = True
     if ended is not None:
@@ -395,6 +373,24 @@ def _judge_order_hop(
         detail=_english(note),
         said=note,
     ), used
+
+
+def _pending(
+    flow: str, link: int, start: float, deadline: float, calls: tuple[Call, ...], note: Text | None
+) -> Hop:
+    """Not due yet, or due with no failure proved yet."""
+    return Hop(
+        flow,
+        link,
+        "pending",
+        None,
+        start,
+        None,
+        deadline,
+        calls=calls,
+        detail=_english(note),
+        said=note,
+    )
 
 
 def _clock_note(life: Life, start: float | None, clock: Clock) -> Text | None:
