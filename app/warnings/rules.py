@@ -183,9 +183,10 @@ def link_warnings(figures: LinkFigures) -> list[Warning]:
     if figures.waiting_now >= 5 and figures.waiting_now >= 2 * max(figures.waiting_before, 1):
         found.append(
             Warning.said(
-                phrase(
-                    "%(now)d entities wait on %(link)s, up from %(before)d a while ago",
-                    now=figures.waiting_now,
+                counted(
+                    "%(count)d entities wait on %(link)s, up from %(before)d a while ago",
+                    "%(count)d entities wait on %(link)s, up from %(before)d a while ago",
+                    figures.waiting_now,
                     link=name,
                     before=figures.waiting_before,
                 ),
