@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,23 +18,17 @@ from app.audit.middleware import AuditTrail
 from app.audit.views import api as audit_router
 from app.audit.views import router as audit_dashboard_router
 from app.auth.views import router as tokens_router
-from app.checks.runner import storefront_checks
 from app.checks.views import router as checks_router
-from app.connections.poller import pollers
 from app.connections.views import router as connections_router
 from app.contracts.views import router as contracts_router
 from app.dashboard import pages as dashboard_pages
 from app.dashboard.views import dashboard_static
 from app.dashboard.views import router as dashboard_router
-from app.db.retention import retention_sweeper
-from app.demo import demo
 from app.diagnosis.views import router as diagnosis_router
-from app.diagnosis.warmup import index_warmer
 from app.events.models import EventBatch
 from app.events.views import router as events_router
 from app.i18n.middleware import LanguageMiddleware
 from app.i18n.views import router as language_router
-from app.incidents.evaluator import incident_evaluator
 from app.incidents.views import router as incidents_router
 from app.maintenance.views import router as maintenance_router
 from app.middleware import BodySizeLimit, NulGuard
@@ -46,15 +40,14 @@ from app.status.dashboard import router as status_dashboard_router
 from app.status.views import public as status_public_router
 from app.status.views import router as status_router
 from app.telemetry import tracing
-from app.telemetry.export import journey_export
 from app.telemetry.otlp_ingest import router as otlp_router
 from app.topology.views import router as topology_router
 from app.vendorlinks.views import api as vendor_links_router
 from app.vendorlinks.views import router as vendor_links_dashboard_router
 from app.warnings.views import router as warnings_router
 from app.webhooks.fast import WebhookFastPath
-from app.webhooks.service import pending_sweeper
 from app.webhooks.views import router as webhooks_router
+from app.workers.service import SERVING, STORE_WORK, WORKSPACE_WORK, BackgroundService, background
 from app.workspaces.views import router as workspaces_router
 
 VERSION = "0.1.0"
@@ -88,19 +81,10 @@ ROUTERS = (
     language_router,
 )
 
-BackgroundService = Callable[[Runtime], AbstractAsyncContextManager[None]]
-BACKGROUND: tuple[BackgroundService, ...] = (
-    demo,
-    index_warmer,
-    pollers,
-    storefront_checks,
-    pending_sweeper,
-    journey_export,
-    incident_evaluator,
-    retention_sweeper,
-)
-"""Started in order when the server starts and stopped in reverse when it stops (pollers,
-incident evaluator, exporters). Each must log its own failures, never crash the service."""
+BACKGROUND: tuple[BackgroundService, ...] = (*SERVING, *WORKSPACE_WORK, *STORE_WORK)
+"""Started when the server starts, by its role (app.workers.service.background), and stopped
+in reverse when it stops (pollers, incident evaluator, exporters). Each must log its own
+failures, never crash the service."""
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -112,8 +96,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.callback(runtime.close)
-            for service in BACKGROUND if runtime.settings.background else ():
-                await stack.enter_async_context(service(runtime))
+            if runtime.settings.background:
+                await stack.enter_async_context(background(runtime))
             yield
 
     app = FastAPI(
