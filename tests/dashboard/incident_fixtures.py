@@ -3,6 +3,7 @@
 ``quiet_client``: a fresh service whose background evaluator is off, so incidents open only
 when a test evaluates. ``opened``: the dashboard's fault scenario fed and evaluated a minute
 ago with :func:`~app.incidents.evaluator.evaluate_workspace`: one incident on ``order oms→erp``.
+``empty_workspace``: ``quiet_client`` signed in, with a workspace ``empty`` that has nothing yet.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from app.incidents.evaluator import evaluate_workspace
 from app.main import create_app
 from app.runtime import Runtime
 from app.settings import Settings
-from tests.dashboard.conftest import WORKSPACE, admin_api, feed
+from tests.dashboard.conftest import WORKSPACE, admin_api, feed, sign_in
 
 
 @dataclass
@@ -60,3 +61,12 @@ def opened(quiet_client: TestClient) -> Opened:
     assert result.ok, result.error
     assert len(result.opened) == 1, result
     return Opened(quiet_client, runtime, result.opened[0], as_of)
+
+
+@pytest.fixture
+def empty_workspace(quiet_client: TestClient) -> TestClient:
+    """``quiet_client`` signed in as the admin, with a workspace ``empty`` that has no topology
+    and no event yet."""
+    admin_api(quiet_client).put("/api/v1/workspaces/empty", json={"name": "Empty"})
+    sign_in(quiet_client)
+    return quiet_client

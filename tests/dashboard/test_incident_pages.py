@@ -11,14 +11,13 @@ from app.dashboard.incidents import duration
 from app.notifications.tables import notification_deliveries
 from tests.dashboard.conftest import (
     WORKSPACE,
-    admin_api,
     csrf_of,
     sign_in,
     workspace_token,
 )
-from tests.dashboard.incident_fixtures import Opened, opened, quiet_client
+from tests.dashboard.incident_fixtures import Opened, empty_workspace, opened, quiet_client
 
-__all__ = ["opened", "quiet_client"]  # fixtures
+__all__ = ["empty_workspace", "opened", "quiet_client"]  # fixtures
 
 
 def test_the_list_shows_each_open_incident_with_its_facts(opened: Opened) -> None:
@@ -229,14 +228,13 @@ def test_the_overview_shows_open_incidents_and_warnings_and_polls_them(opened: O
 
 
 def test_a_workspace_with_nothing_yet_has_friendly_empty_states(
-    quiet_client: TestClient,
+    empty_workspace: TestClient,
 ) -> None:
-    admin_api(quiet_client).put("/api/v1/workspaces/empty", json={"name": "Empty"})
-    sign_in(quiet_client)
-    listed = quiet_client.get("/w/empty/incidents")
+    client = empty_workspace
+    listed = client.get("/w/empty/incidents")
     assert listed.status_code == 200
     assert "No open incident" in listed.text
-    overview = quiet_client.get("/w/empty")
+    overview = client.get("/w/empty")
     assert overview.status_code == 200
     assert "No topology yet" in overview.text
 

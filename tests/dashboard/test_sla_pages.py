@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 
 from app.reports.service import CSV_COLUMNS
 from tests.dashboard.conftest import admin_api, sign_in, workspace_token
-from tests.dashboard.incident_fixtures import Opened, opened, quiet_client
+from tests.dashboard.incident_fixtures import Opened, empty_workspace, opened, quiet_client
 
-__all__ = ["opened", "quiet_client"]  # fixtures shared with the incident page tests
+# fixtures shared with the incident page tests
+__all__ = ["empty_workspace", "opened", "quiet_client"]
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -160,15 +161,14 @@ def test_the_report_needs_a_session_of_the_workspace(opened: Opened) -> None:
 
 
 def test_a_workspace_without_topology_gets_a_friendly_report_page(
-    quiet_client: TestClient,
+    empty_workspace: TestClient,
 ) -> None:
-    admin_api(quiet_client).put("/api/v1/workspaces/empty", json={"name": "Empty"})
-    sign_in(quiet_client)
-    page = quiet_client.get("/w/empty/reports/sla")
+    client = empty_workspace
+    page = client.get("/w/empty/reports/sla")
     assert page.status_code == 200
     assert 'role="alert"' in page.text
     assert "topology" in page.text
-    download = quiet_client.get("/w/empty/reports/sla.csv")
+    download = client.get("/w/empty/reports/sla.csv")
     assert download.status_code == 409
     assert "text/html" in download.headers["content-type"]
 
