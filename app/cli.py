@@ -87,6 +87,36 @@ def worker() -> None:
         runtime.close()
 
 
+@cli.command()
+def workers() -> None:
+    """List the live workers and the workspaces each holds (PostgreSQL)."""
+    from app.db.engine import make_engine
+    from app.workers.leases import STORE, live_workers
+
+    settings = Settings()
+    if settings.is_sqlite:
+        typer.echo("On SQLite `arbiter serve` does all the work; there are no workers.")
+        raise typer.Exit(2)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as connection:
+            found = live_workers(connection)
+    finally:
+        engine.dispose()
+    if not found:
+        typer.echo("No worker is alive.")
+    for alive in found:
+        worker = alive.worker
+        store = " + store-wide work" if STORE in alive.holds else ""
+        held = [key for key in alive.holds if key != STORE]
+        typer.echo(
+            f"{worker.id}  {worker.role:<6} {worker.host} pid {worker.pid}  "
+            f"renewed, expires in {alive.expires_in:.0f} s  "
+            f"{len(held)} workspace{'' if len(held) == 1 else 's'}{store}: "
+            f"{', '.join(held) or '-'}"
+        )
+
+
 def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -194,3 +194,32 @@ def holders(connection: Connection) -> dict[str, str | None]:
         )
     )
     return {row.key: row.holder if row.valid else None for row in rows}
+
+
+@dataclass(frozen=True)
+class LiveWorker:
+    worker: Worker
+    expires_in: float
+    """Seconds until its row expires unless renewed."""
+    holds: list[str]
+
+
+def live_workers(connection: Connection) -> list[LiveWorker]:
+    """The workers alive now, each with the leases it holds (``arbiter workers``)."""
+    held = holders(connection)
+    rows = connection.execute(
+        select(
+            workers,
+            func.extract("epoch", workers.c.expires_at - func.now()).label("expires_in"),
+        )
+        .where(workers.c.expires_at > func.now())
+        .order_by(workers.c.started_at)
+    )
+    return [
+        LiveWorker(
+            Worker(row.id, row.host, row.pid, row.role),
+            float(row.expires_in),
+            sorted(key for key, holder in held.items() if holder == row.id),
+        )
+        for row in rows
+    ]

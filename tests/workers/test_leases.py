@@ -197,3 +197,13 @@ def test_concurrent_rounds_never_give_a_workspace_two_holders(engine: Engine) ->
     assert len(claims) == len(set(claims))  # nobody holds what another holds
     assert set(claims) == {*names, STORE}
     assert all(len(held(done)) <= 4 for done in last.values())  # ceil(10 / 3)
+
+
+def test_live_workers_tell_what_each_holds(engine: Engine) -> None:
+    add_workspaces(engine, "a", "b")
+    round_of(engine, "w1")
+    round_of(engine, "w2")
+    with engine.connect() as connection:
+        found = leases.live_workers(connection)
+    assert [(w.worker.id, w.holds) for w in found] == [("w1", [STORE, "a", "b"]), ("w2", [])]
+    assert all(0 < w.expires_in <= TTL for w in found)

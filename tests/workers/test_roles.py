@@ -115,3 +115,20 @@ def test_events_an_api_process_stored_are_evaluated_soon_by_the_holder(
         posted = client.post("/api/v1/workspaces/acme/events", json={"events": CONTRACT_EVENTS})
         assert posted.status_code == 202, posted.text
         wait_for(lambda: "acme" in results, timeout=15)
+
+
+@pytest.mark.postgres
+def test_arbiter_workers_lists_who_holds_what(
+    settings_factory: Callable[..., Settings], database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("no workers on SQLite")
+    app = create_app(settings_factory(lease_renew_seconds=0.2))
+    with TestClient(app, headers=HEADERS) as client:
+        client.put("/api/v1/workspaces/acme").raise_for_status()
+        scope = app.state.runtime.scope
+        wait_for(lambda: scope.holds("acme"))
+        result = CliRunner().invoke(cli, ["workers"], env={"ARBITER_DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    assert scope.worker.id in result.output
+    assert "1 workspace + store-wide work: acme" in result.output
