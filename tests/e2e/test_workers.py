@@ -175,7 +175,17 @@ def test_workers_share_workspaces_and_take_over_a_killed_one(cluster: Cluster) -
         20,
         f"every system polled (so far {sorted(polled)})",
     )
-    time.sleep(3)  # a few polls each, in the steady state
+
+    def polled_by_holders() -> bool:
+        requests = cluster.requests()
+        return all(
+            any(r["system"] == WORKSPACES[ws] and worker_of(r["agent"]) == holder
+                for r in requests)
+            for ws, holder in holders.items()
+        )  # fmt: skip
+
+    eventually(polled_by_holders, 30, "each workspace polled by the worker holding it")
+    time.sleep(2)  # a few more polls each, in the steady state
     assert cluster.holders() == holders
     before = cluster.requests()
     agents = {worker_of(r["agent"]) for r in before}
@@ -219,7 +229,8 @@ def test_workers_share_workspaces_and_take_over_a_killed_one(cluster: Cluster) -
         assert runs[-1] == survivor
         if workspace in lost:
             assert runs[-2:] == [victim, survivor]
-    assert not any(r["at"] > killed_at + 0.5 and worker_of(r["agent"]) == victim for r in after)
+    # (a request sent just before the kill may be seen a little later by a busy sandbox)
+    assert not any(r["at"] > killed_at + 3 and worker_of(r["agent"]) == victim for r in after)
 
     # The new holder of the shop went on from the stored cursor, not from a first poll's
     # 24 hours back.
