@@ -29,13 +29,18 @@ def seen(events: list[Any], flow: str = "order") -> list[Any]:
     return [e for e in events if e.kind == "seen" and e.flow == flow]
 
 
-@pytest.mark.asyncio
-async def test_orders_become_seen_events_with_number_refs_and_call_evidence(
-    router: respx.Router, woo: FakeWoo, deps: dict[str, Any]
-) -> None:
+@pytest.fixture
+def woo_lists(router: respx.Router, woo: FakeWoo) -> None:
+    """The fake shop answers its orders and products lists."""
     router.get(ORDERS).mock(side_effect=woo.handle)
     router.get(PRODUCTS).mock(side_effect=woo.handle)
 
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("woo_lists")
+async def test_orders_become_seen_events_with_number_refs_and_call_evidence(
+    woo: FakeWoo, deps: dict[str, Any]
+) -> None:
     result = await make(deps).poll(None)
 
     orders = seen(result.events)
@@ -60,12 +65,8 @@ async def test_orders_become_seen_events_with_number_refs_and_call_evidence(
 
 
 @pytest.mark.asyncio
-async def test_pagination_reads_every_page(
-    router: respx.Router, woo: FakeWoo, deps: dict[str, Any]
-) -> None:
-    router.get(ORDERS).mock(side_effect=woo.handle)
-    router.get(PRODUCTS).mock(side_effect=woo.handle)
-
+@pytest.mark.usefixtures("woo_lists")
+async def test_pagination_reads_every_page(woo: FakeWoo, deps: dict[str, Any]) -> None:
     result = await make(deps, per_page=2).poll(None)
 
     numbers = [e.refs["shop"] for e in seen(result.events)]
@@ -81,11 +82,10 @@ async def test_pagination_reads_every_page(
 
 
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("woo_lists")
 async def test_cursor_resume_has_no_gaps_and_no_duplicates(
-    router: respx.Router, woo: FakeWoo, deps: dict[str, Any], clock: Clock
+    woo: FakeWoo, deps: dict[str, Any], clock: Clock
 ) -> None:
-    router.get(ORDERS).mock(side_effect=woo.handle)
-    router.get(PRODUCTS).mock(side_effect=woo.handle)
     first = await make(deps, per_page=2).poll(None)
 
     # Nothing changed: a restarted connector (new object, persisted cursor) emits nothing.
@@ -107,11 +107,10 @@ async def test_cursor_resume_has_no_gaps_and_no_duplicates(
 
 
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("woo_lists")
 async def test_stock_change_is_emitted_once(
-    router: respx.Router, woo: FakeWoo, deps: dict[str, Any], clock: Clock
+    woo: FakeWoo, deps: dict[str, Any], clock: Clock
 ) -> None:
-    router.get(ORDERS).mock(side_effect=woo.handle)
-    router.get(PRODUCTS).mock(side_effect=woo.handle)
     first = await make(deps).poll(None)
     woo.products[0]["stock_quantity"] = 7
     clock.advance(300)
@@ -264,6 +263,7 @@ def test_shipping_fees_and_coupons_are_in_the_total_not_the_lines() -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("woo_lists")
 async def test_variable_products_are_read_per_variation_sku(
     router: respx.Router, woo: FakeWoo, deps: dict[str, Any]
 ) -> None:
@@ -272,8 +272,6 @@ async def test_variable_products_are_read_per_variation_sku(
         22: load("woocommerce", "variations_22.json"),
         30: load("woocommerce", "variations_30.json"),
     }
-    router.get(ORDERS).mock(side_effect=woo.handle)
-    router.get(PRODUCTS).mock(side_effect=woo.handle)
     router.get(url__regex=rf"{PRODUCTS}/\d+/variations").mock(side_effect=woo.handle)
 
     result = await make(deps).poll(None)
