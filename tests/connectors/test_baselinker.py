@@ -39,10 +39,16 @@ def bl(body: dict[str, Any]) -> httpx.Response:
     return httpx.Response(200, json=body)
 
 
-async def test_orders_carry_the_shop_number_and_journal_status_changes(
-    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
-) -> None:
+@pytest.fixture
+def served(router: respx.Router, baselinker: FakeBaseLinker) -> None:
+    """The fake BaseLinker answers every call to connector.php."""
     router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+
+
+@pytest.mark.usefixtures("served")
+async def test_orders_carry_the_shop_number_and_journal_status_changes(
+    baselinker: FakeBaseLinker, deps: dict[str, Any]
+) -> None:
     baselinker.orders[2]["date_in_status"] = baselinker.orders[2]["date_confirmed"] + 1680
 
     result = await make(deps).poll(None)
@@ -128,10 +134,10 @@ async def test_paging_on_date_confirmed_and_resume_without_duplicates(
     ]
 
 
+@pytest.mark.usefixtures("served")
 async def test_http_200_error_bodies_are_translated(
-    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
+    baselinker: FakeBaseLinker, deps: dict[str, Any]
 ) -> None:
-    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
     baselinker.overrides["getOrders"] = lambda: bl(load("baselinker", "error_bad_token.json"))
 
     with pytest.raises(AuthError) as caught:
@@ -148,10 +154,10 @@ async def test_http_200_error_bodies_are_translated(
     assert "orders" not in result.cursor
 
 
+@pytest.mark.usefixtures("served")
 async def test_journal_not_enabled_is_said_in_notes(
-    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
+    baselinker: FakeBaseLinker, deps: dict[str, Any]
 ) -> None:
-    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
     baselinker.overrides["getJournalList"] = lambda: bl(
         load("baselinker", "getJournalList_not_enabled.json")
     )
@@ -174,11 +180,8 @@ async def test_journal_not_enabled_is_said_in_notes(
     assert any(n.startswith("journal: no entries yet") for n in result.notes)
 
 
-async def test_stock_per_sku_from_inventory(
-    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
-) -> None:
-    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
-
+@pytest.mark.usefixtures("served")
+async def test_stock_per_sku_from_inventory(deps: dict[str, Any], clock: Clock) -> None:
     result = await make(deps, inventory_id="306").poll(None)
     stock = {e.refs["sku"]: e.quantity for e in seen(result.events, "stock")}
     assert stock == {"ABC-1": 12, "ABC-2": 0}
@@ -191,10 +194,10 @@ async def test_stock_per_sku_from_inventory(
     assert seen(again.events, "stock") == []
 
 
+@pytest.mark.usefixtures("served")
 async def test_token_bucket_paces_before_the_vendor_limit(
-    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], sleeps: Sleeps
+    deps: dict[str, Any], sleeps: Sleeps
 ) -> None:
-    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
     ticks = [0.0]
     bucket = TokenBucket(
         capacity=1, rate=0.5, limit=100, window_seconds=60, monotonic=lambda: ticks[0]
@@ -244,10 +247,8 @@ async def test_429_and_5xx_from_connector_php(
         await make(deps).poll(None)
 
 
-async def test_malformed_json_is_evidence(
-    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
-) -> None:
-    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+@pytest.mark.usefixtures("served")
+async def test_malformed_json_is_evidence(baselinker: FakeBaseLinker, deps: dict[str, Any]) -> None:
     baselinker.overrides["getOrders"] = lambda: httpx.Response(200, text='{"status": "SUCC')
 
     result = await make(deps).poll(None)
@@ -262,10 +263,8 @@ async def test_malformed_json_is_evidence(
         await make(deps).poll(None)
 
 
-async def test_test_connection(
-    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any]
-) -> None:
-    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
+@pytest.mark.usefixtures("served")
+async def test_test_connection(baselinker: FakeBaseLinker, deps: dict[str, Any]) -> None:
     baselinker.overrides["getJournalList"] = lambda: bl(
         load("baselinker", "getJournalList_not_enabled.json")
     )
@@ -307,10 +306,10 @@ async def test_marketplace_orders_are_namespaced_by_their_source(
     assert {"oms": "1630480", "shop": "3100"} in refs
 
 
+@pytest.mark.usefixtures("served")
 async def test_blocked_token_is_rate_limiting_not_bad_credentials(
-    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], sleeps: Sleeps
+    baselinker: FakeBaseLinker, deps: dict[str, Any], sleeps: Sleeps
 ) -> None:
-    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
     baselinker.overrides["getOrders"] = lambda: bl(load("baselinker", "error_blocked_token.json"))
 
     with pytest.raises(RateLimited) as caught:
@@ -347,10 +346,10 @@ async def test_journal_reads_log_id_and_warns_about_unknown_shapes(
     assert any("neither log_id nor id" in w for w in odd.warnings)
 
 
+@pytest.mark.usefixtures("served")
 async def test_variants_are_read_and_parents_without_sku_are_not_relisted(
-    router: respx.Router, baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
+    baselinker: FakeBaseLinker, deps: dict[str, Any], clock: Clock
 ) -> None:
-    router.post(ENDPOINT).mock(side_effect=baselinker.handle)
     for method in ("getInventoryProductsStock", "getInventoryProductsList"):
         name = f"{method}_variants.json"
         baselinker.overrides[method] = lambda name=name: bl(load("baselinker", name))
