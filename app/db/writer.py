@@ -172,6 +172,7 @@ class Writer:
             _wake(group)
             return
         self.commits += 1
+        _committed(group, outcomes)
         for unit in group:
             if unit.future.cancelled() or id(unit) not in outcomes:
                 continue
@@ -180,7 +181,6 @@ class Writer:
                 unit.future.set_result(value)
             else:
                 unit.future.set_exception(value)
-        _committed(group, outcomes)
         _wake(group)
 
 

@@ -7,9 +7,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
 from app.events.models import Accepted, EventBatch, EventPageOut, Moment
-from app.events.service import MAX_PAGE, prepare_body, read_events, storing
+from app.events.service import MAX_PAGE, Rows, event_rows, prepare_body, read_events, storing
 from app.exceptions import Invalid
-from graph.model import Event
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/events", tags=["events"])
 
@@ -43,8 +42,9 @@ async def post(ws: WorkspaceDep, request: Request, runtime: RuntimeDep) -> Accep
     """Store a batch durably and idempotently: 202 only once every event is committed."""
     body, content_type = await request.body(), request.headers.get("content-type", "")
 
-    def validated() -> list[Event]:
-        return prepare_body(runtime.engine, ws, body, content_type)
+    def validated() -> Rows:
+        events = prepare_body(runtime.engine, ws, body, content_type)
+        return event_rows(runtime.engine.dialect, ws, events)  # off the writer's thread
 
     # Parsing and validating 10,000 events takes tens of milliseconds: not on the event loop.
     batch = await run_in_threadpool(validated)
