@@ -7,38 +7,41 @@ Revises: (none)
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import (
+    cascade,
+    serial,
+    string,
+    text,
+    when,
+    workspace_fk,
+    workspace_id,
+)
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "workspaces",
-        sa.Column("id", sa.String(length=63), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        string("id", 63),
+        string("name", 200),
+        when("created_at"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "events",
-        sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("event_id", sa.String(length=200), nullable=False),
-        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("flow", sa.String(length=64), nullable=False),
-        sa.Column("kind", sa.String(length=8), nullable=False),
-        sa.Column("system", sa.String(length=64), nullable=False),
-        sa.Column("target", sa.String(length=64), nullable=True),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        serial("seq"),
+        workspace_id(),
+        string("event_id", 200),
+        when("time"),
+        string("flow", 64),
+        string("kind", 8),
+        string("system", 64),
+        string("target", 64, nullable=True),
+        text("body"),
+        when("received_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("workspace_id", "event_id", name="uq_events_workspace_event"),
     )
@@ -52,12 +55,12 @@ def upgrade() -> None:
 
     op.create_table(
         "tokens",
-        sa.Column("id", sa.String(length=40), nullable=False),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("secret_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        string("id", 40),
+        workspace_id(),
+        string("name", 200),
+        string("secret_hash", 64),
+        when("created_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("secret_hash"),
     )
@@ -66,19 +69,19 @@ def upgrade() -> None:
 
     op.create_table(
         "topologies",
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        workspace_id(),
+        text("body"),
+        when("updated_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("workspace_id"),
     )
     op.create_table(
         "event_refs",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("namespace", sa.String(length=100), nullable=False),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("value", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(["seq"], ["events.seq"], ondelete="CASCADE"),
+        string("namespace", 100),
+        workspace_id(),
+        string("value", 200),
+        cascade("seq", "events.seq"),
         sa.PrimaryKeyConstraint("seq", "namespace"),
     )
     with op.batch_alter_table("event_refs", schema=None) as batch_op:

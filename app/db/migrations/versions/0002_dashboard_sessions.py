@@ -7,22 +7,22 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import string, when, workspace_fk, workspace_id
+
 revision = "0002_dashboard"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "dashboard_sessions",
-        sa.Column("id_hash", sa.String(length=64), nullable=False),
-        sa.Column("workspace_id", sa.String(length=63), nullable=True),
-        sa.Column("credential_hash", sa.String(length=64), nullable=False),
-        sa.Column("csrf_token", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        string("id_hash", 64),
+        workspace_id(nullable=True),
+        string("credential_hash", 64),
+        string("csrf_token", 64),
+        when("created_at"),
+        when("expires_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("id_hash"),
     )
     op.create_index(

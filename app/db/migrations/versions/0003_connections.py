@@ -7,44 +7,39 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import serial, string, text, when, workspace_fk, workspace_id
+
 revision = "0003"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "connections",
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("system_id", sa.String(length=64), nullable=False),
-        sa.Column("base_url", sa.String(length=2000), nullable=True),
-        sa.Column("credentials", sa.Text(), nullable=False),
-        sa.Column("webhook_secret", sa.Text(), nullable=True),
+        workspace_id(),
+        string("system_id", 64),
+        string("base_url", 2000, nullable=True),
+        text("credentials"),
+        text("webhook_secret", nullable=True),
         sa.Column("poll_interval_seconds", sa.Float(), nullable=False),
-        sa.Column("cursor", sa.Text(), nullable=True),
-        sa.Column("status", sa.Text(), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        text("cursor", nullable=True),
+        text("status", nullable=True),
+        when("updated_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("workspace_id", "system_id"),
     )
     op.create_table(
         "webhook_deliveries",
-        sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("system_id", sa.String(length=64), nullable=False),
-        sa.Column("delivery_id", sa.String(length=200), nullable=False),
-        sa.Column("headers", sa.Text(), nullable=False),
+        serial("seq"),
+        workspace_id(),
+        string("system_id", 64),
+        string("delivery_id", 200),
+        text("headers"),
         sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("error", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        when("received_at"),
+        when("processed_at", nullable=True),
+        text("error", nullable=True),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("workspace_id", "system_id", "delivery_id", name="uq_webhook_delivery"),
     )

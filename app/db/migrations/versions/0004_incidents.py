@@ -7,54 +7,58 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import (
+    SEQ,
+    cascade,
+    integer,
+    serial,
+    string,
+    text,
+    when,
+    workspace_fk,
+    workspace_id,
+)
+
 revision = "0004"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def _time(name: str, *, nullable: bool = False) -> sa.Column[object]:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
 def upgrade() -> None:
     op.create_table(
         "incidents",
-        sa.Column("id", _SEQ, autoincrement=True, nullable=False),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("key", sa.String(length=300), nullable=False),
-        sa.Column("flow", sa.String(length=64), nullable=True),
-        sa.Column("from_system", sa.String(length=64), nullable=True),
-        sa.Column("to_system", sa.String(length=64), nullable=True),
-        sa.Column("system", sa.String(length=64), nullable=True),
-        sa.Column("family", sa.String(length=32), nullable=False),
-        sa.Column("mode", sa.String(length=32), nullable=False),
-        sa.Column("responsible", sa.String(length=200), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("phase", sa.String(length=16), nullable=False),
+        serial(),
+        workspace_id(),
+        string("key", 300),
+        string("flow", 64, nullable=True),
+        string("from_system", 64, nullable=True),
+        string("to_system", 64, nullable=True),
+        string("system", 64, nullable=True),
+        string("family", 32),
+        string("mode", 32),
+        string("responsible", 200),
+        string("status", 16),
+        string("phase", 16),
         sa.Column("confidence", sa.Float(), nullable=False),
-        sa.Column("affected", sa.Integer(), nullable=False),
-        sa.Column("opened_affected", sa.Integer(), nullable=False),
-        sa.Column("peak_affected", sa.Integer(), nullable=False),
-        sa.Column("healthy", sa.Integer(), nullable=False),
-        sa.Column("escalation", sa.Integer(), nullable=False),
-        sa.Column("flaps", sa.Integer(), nullable=False),
-        sa.Column("summary", sa.Text(), nullable=False),
-        sa.Column("evidence", sa.Text(), nullable=False),
-        sa.Column("links", sa.Text(), nullable=False),
-        _time("first_failure"),
-        _time("last_seen"),
-        _time("opened_at"),
-        _time("updated_at"),
-        _time("healthy_since", nullable=True),
-        _time("resolved_at", nullable=True),
-        _time("acknowledged_at", nullable=True),
-        sa.Column("acknowledged_by", sa.String(length=200), nullable=True),
-        _time("last_open_alert_at", nullable=True),
-        _time("last_resolve_alert_at", nullable=True),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        integer("affected"),
+        integer("opened_affected"),
+        integer("peak_affected"),
+        integer("healthy"),
+        integer("escalation"),
+        integer("flaps"),
+        text("summary"),
+        text("evidence"),
+        text("links"),
+        when("first_failure"),
+        when("last_seen"),
+        when("opened_at"),
+        when("updated_at"),
+        when("healthy_since", nullable=True),
+        when("resolved_at", nullable=True),
+        when("acknowledged_at", nullable=True),
+        string("acknowledged_by", 200, nullable=True),
+        when("last_open_alert_at", nullable=True),
+        when("last_resolve_alert_at", nullable=True),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("incidents", schema=None) as batch_op:
@@ -67,13 +71,13 @@ def upgrade() -> None:
 
     op.create_table(
         "incident_updates",
-        sa.Column("id", _SEQ, autoincrement=True, nullable=False),
-        sa.Column("incident_id", _SEQ, nullable=False),
-        _time("time"),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("phase", sa.String(length=16), nullable=False),
-        sa.Column("message", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], ondelete="CASCADE"),
+        serial(),
+        sa.Column("incident_id", SEQ, nullable=False),
+        when("time"),
+        string("kind", 32),
+        string("phase", 16),
+        text("message"),
+        cascade("incident_id", "incidents.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("incident_updates", schema=None) as batch_op:
@@ -83,12 +87,12 @@ def upgrade() -> None:
 
     op.create_table(
         "incident_notes",
-        sa.Column("id", _SEQ, autoincrement=True, nullable=False),
-        sa.Column("incident_id", _SEQ, nullable=False),
-        _time("time"),
-        sa.Column("author", sa.String(length=200), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], ondelete="CASCADE"),
+        serial(),
+        sa.Column("incident_id", SEQ, nullable=False),
+        when("time"),
+        string("author", 200),
+        text("text"),
+        cascade("incident_id", "incidents.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("incident_notes", schema=None) as batch_op:
@@ -98,14 +102,14 @@ def upgrade() -> None:
 
     op.create_table(
         "notification_channels",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("masked_url", sa.Text(), nullable=False),
-        sa.Column("events", sa.String(length=100), nullable=False),
-        _time("created_at"),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        string("id", 32),
+        workspace_id(),
+        string("name", 200),
+        text("url"),
+        text("masked_url"),
+        string("events", 100),
+        when("created_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("notification_channels", schema=None) as batch_op:
@@ -115,17 +119,17 @@ def upgrade() -> None:
 
     op.create_table(
         "notification_deliveries",
-        sa.Column("id", _SEQ, autoincrement=True, nullable=False),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("incident_id", _SEQ, nullable=True),
-        sa.Column("channel_id", sa.String(length=32), nullable=False),
-        sa.Column("channel_name", sa.String(length=200), nullable=False),
-        sa.Column("event", sa.String(length=16), nullable=False),
-        _time("time"),
+        serial(),
+        workspace_id(),
+        sa.Column("incident_id", SEQ, nullable=True),
+        string("channel_id", 32),
+        string("channel_name", 200),
+        string("event", 16),
+        when("time"),
         sa.Column("ok", sa.Boolean(), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("error", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        integer("attempts"),
+        text("error", nullable=True),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:

@@ -7,28 +7,28 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import string, text, when, workspace_fk, workspace_id
+
 revision = "0015"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "vendor_contracts",
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("vendor", sa.String(length=200), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        workspace_id(),
+        string("vendor", 200),
+        text("body"),
+        when("updated_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("workspace_id", "vendor"),
     )
     op.create_table(
         "running_costs",
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        workspace_id(),
+        text("body"),
+        when("updated_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("workspace_id"),
     )
 

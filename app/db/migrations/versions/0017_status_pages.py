@@ -7,34 +7,29 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import serial, string, text, when, workspace_fk, workspace_id
+
 revision = "status_pages"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "status_pages",
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        workspace_id(),
+        text("body"),
+        when("updated_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("workspace_id"),
     )
     op.create_table(
         "status_updates",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("template", sa.String(length=32), nullable=True),
-        sa.Column("message", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        serial(),
+        workspace_id(),
+        when("posted_at"),
+        string("template", 32, nullable=True),
+        text("message"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(

@@ -7,28 +7,23 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import serial, string, text, when, workspace_fk, workspace_id
+
 revision = "maintenance_windows"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "maintenance_windows",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("system_id", sa.String(length=64), nullable=False),
-        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        serial(),
+        workspace_id(),
+        string("system_id", 64),
+        when("starts_at"),
+        when("ends_at"),
+        text("reason", nullable=True),
+        when("created_at"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(

@@ -7,96 +7,90 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import (
+    cascade,
+    integer,
+    serial,
+    string,
+    text,
+    when,
+    workspace_fk,
+    workspace_id,
+)
+
 revision = "accounts"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-WHEN = sa.DateTime(timezone=True)
-
-
-def _workspace_fk() -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE")
-
-
-def _account_fk() -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE")
 
 
 def upgrade() -> None:
     op.create_table(
         "accounts",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("password_hash", sa.String(length=200), nullable=True),
-        sa.Column("failed_signins", sa.Integer(), nullable=False),
-        sa.Column("locked_until", WHEN, nullable=True),
-        sa.Column("created_at", WHEN, nullable=False),
+        string("id", 32),
+        string("email", 320),
+        string("password_hash", 200, nullable=True),
+        integer("failed_signins"),
+        when("locked_until", nullable=True),
+        when("created_at"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email"),
     )
     op.create_table(
         "memberships",
-        sa.Column("account_id", sa.String(length=32), nullable=False),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("created_at", WHEN, nullable=False),
-        _account_fk(),
-        _workspace_fk(),
+        string("account_id", 32),
+        workspace_id(),
+        string("role", 16),
+        when("created_at"),
+        cascade("account_id", "accounts.id"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("account_id", "workspace_id"),
     )
     op.create_table(
         "invitations",
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("invited_by", sa.String(length=320), nullable=False),
-        sa.Column("created_at", WHEN, nullable=False),
-        sa.Column("expires_at", WHEN, nullable=False),
-        sa.Column("accepted_at", WHEN, nullable=True),
-        _workspace_fk(),
+        string("token_hash", 64),
+        workspace_id(),
+        string("email", 320),
+        string("role", 16),
+        string("invited_by", 320),
+        when("created_at"),
+        when("expires_at"),
+        when("accepted_at", nullable=True),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("token_hash"),
     )
     op.create_table(
         "password_resets",
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("account_id", sa.String(length=32), nullable=False),
-        sa.Column("created_at", WHEN, nullable=False),
-        sa.Column("expires_at", WHEN, nullable=False),
-        sa.Column("used_at", WHEN, nullable=True),
-        _account_fk(),
+        string("token_hash", 64),
+        string("account_id", 32),
+        when("created_at"),
+        when("expires_at"),
+        when("used_at", nullable=True),
+        cascade("account_id", "accounts.id"),
         sa.PrimaryKeyConstraint("token_hash"),
     )
     op.create_table(
         "account_sessions",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("id_hash", sa.String(length=64), nullable=False),
-        sa.Column("account_id", sa.String(length=32), nullable=False),
-        sa.Column("csrf_token", sa.String(length=64), nullable=False),
-        sa.Column("user_agent", sa.String(length=300), nullable=False),
-        sa.Column("created_at", WHEN, nullable=False),
-        sa.Column("expires_at", WHEN, nullable=False),
-        _account_fk(),
+        string("id", 32),
+        string("id_hash", 64),
+        string("account_id", 32),
+        string("csrf_token", 64),
+        string("user_agent", 300),
+        when("created_at"),
+        when("expires_at"),
+        cascade("account_id", "accounts.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("id_hash"),
     )
     op.create_index("ix_account_sessions_account", "account_sessions", ["account_id"])
     op.create_table(
         "audit_events",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("workspace_id", sa.String(length=63), nullable=True),
-        sa.Column("at", WHEN, nullable=False),
-        sa.Column("actor", sa.String(length=320), nullable=False),
-        sa.Column("action", sa.String(length=64), nullable=False),
-        sa.Column("target", sa.String(length=500), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=False),
-        _workspace_fk(),
+        serial(),
+        workspace_id(nullable=True),
+        when("at"),
+        string("actor", 320),
+        string("action", 64),
+        string("target", 500),
+        text("detail"),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_audit_events_workspace_at", "audit_events", ["workspace_id", "at"])

@@ -7,28 +7,27 @@ Revises: accounts
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import integer, string, text, when, workspace_fk, workspace_id
+
 revision = "vendor_links"
 down_revision = "accounts"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    when = sa.DateTime(timezone=True)
     op.create_table(
         "vendor_links",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("workspace_id", sa.String(length=63), nullable=False),
-        sa.Column("incident_id", sa.Integer(), nullable=True),
-        sa.Column("suspect_path", sa.String(length=300), nullable=False),
-        sa.Column("responsible", sa.String(length=200), nullable=False),
-        sa.Column("snapshot", sa.Text(), nullable=False),
-        sa.Column("created_by", sa.String(length=320), nullable=False),
-        sa.Column("created_at", when, nullable=False),
-        sa.Column("expires_at", when, nullable=False),
-        sa.Column("revoked_at", when, nullable=True),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        string("id", 32),
+        string("token_hash", 64),
+        workspace_id(),
+        integer("incident_id", nullable=True),
+        string("suspect_path", 300),
+        string("responsible", 200),
+        text("snapshot"),
+        string("created_by", 320),
+        when("created_at"),
+        when("expires_at"),
+        when("revoked_at", nullable=True),
+        workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )

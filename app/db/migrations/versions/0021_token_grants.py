@@ -7,22 +7,22 @@ Revises: vendor_links
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import cascade, string, when
+
 revision = "token_grants"
 down_revision = "vendor_links"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "token_grants",
-        sa.Column("token_id", sa.String(length=40), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("person", sa.String(length=320), nullable=True),
-        sa.Column("integration", sa.String(length=200), nullable=True),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["token_id"], ["tokens.id"], ondelete="CASCADE"),
+        string("token_id", 40),
+        string("role", 16),
+        string("person", 320, nullable=True),
+        string("integration", 200, nullable=True),
+        when("expires_at", nullable=True),
+        when("last_used_at", nullable=True),
+        cascade("token_id", "tokens.id"),
         sa.PrimaryKeyConstraint("token_id"),
     )
     # The tokens made before keep the rights they had: operators of their workspace.

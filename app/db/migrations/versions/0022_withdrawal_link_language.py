@@ -7,15 +7,15 @@ Revises: token_grants
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import when
+
 revision = "withdrawal_link_language"
 down_revision = "token_grants"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     with op.batch_alter_table("invitations") as batch:
-        batch.add_column(sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(when("withdrawn_at", nullable=True))
     # Links made before spoke English: that is what they keep.
     with op.batch_alter_table("vendor_links") as batch:
         batch.add_column(

@@ -8,29 +8,29 @@ Revises: withdrawal_link_language
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.migrations.columns import integer, string, text, when
+
 revision = "worker_leases"
 down_revision = "withdrawal_link_language"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "workers",
         sa.Column("id", sa.String(length=64), primary_key=True),
-        sa.Column("host", sa.String(length=255), nullable=False),
-        sa.Column("pid", sa.Integer(), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        string("host", 255),
+        integer("pid"),
+        string("role", 16),
+        when("started_at"),
+        when("expires_at"),
     )
     op.create_table(
         "worker_leases",
         sa.Column("key", sa.String(length=80), primary_key=True),
-        sa.Column("holder", sa.String(length=64), nullable=True),
+        string("holder", 64, nullable=True),
         sa.Column("epoch", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        when("acquired_at", nullable=True),
+        when("expires_at", nullable=True),
     )
     op.create_index("ix_worker_leases_holder", "worker_leases", ["holder"])
     op.create_table(
@@ -42,8 +42,8 @@ def upgrade() -> None:
             primary_key=True,
         ),
         sa.Column("system", sa.String(length=64), primary_key=True),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
+        text("status"),
+        when("reported_at"),
     )
 
 

@@ -1,0 +1,54 @@
+"""The column shapes the migrations share, so that each migration reads as its tables.
+
+A migration must do tomorrow exactly what it did when it was written: never change what a
+helper here returns (tests/app/test_migrations.py compares the migrated schema with the
+tables); add another helper instead.
+
+>>> column = string("name", 200, nullable=True)
+>>> (column.name, column.type.length, column.nullable)
+('name', 200, True)
+>>> workspace_fk().elements[0].target_fullname, workspace_fk().ondelete
+('workspaces.id', 'CASCADE')
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""A sequence number: 64 bits on PostgreSQL, the rowid's integer on SQLite."""
+
+
+def serial(name: str = "id") -> sa.Column[int]:
+    """The table's own sequence number, counted by the database."""
+    return sa.Column(name, SEQ, autoincrement=True, nullable=False)
+
+
+def string(name: str, length: int, *, nullable: bool = False) -> sa.Column[str]:
+    return sa.Column(name, sa.String(length=length), nullable=nullable)
+
+
+def text(name: str, *, nullable: bool = False) -> sa.Column[str]:
+    return sa.Column(name, sa.Text(), nullable=nullable)
+
+
+def integer(name: str, *, nullable: bool = False) -> sa.Column[int]:
+    return sa.Column(name, sa.Integer(), nullable=nullable)
+
+
+def when(name: str, *, nullable: bool = False) -> sa.Column[object]:
+    """A moment, with its time zone."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+def workspace_id(*, nullable: bool = False) -> sa.Column[str]:
+    return string("workspace_id", 63, nullable=nullable)
+
+
+def cascade(column: str, target: str) -> sa.ForeignKeyConstraint:
+    """`column` refers to `target` ("table.column"); the row goes when the target row goes."""
+    return sa.ForeignKeyConstraint([column], [target], ondelete="CASCADE")
+
+
+def workspace_fk() -> sa.ForeignKeyConstraint:
+    return cascade("workspace_id", "workspaces.id")
