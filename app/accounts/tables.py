@@ -7,19 +7,19 @@ and a leaked copy of the tables opens nothing).
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Column, ForeignKey, Index, String, Table
 
-from app.db.tables import UTCDateTime, metadata, workspace_column
+from app.db.tables import integer, metadata, moment, string, workspace_column
 
 accounts = Table(
     "accounts",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("email", String(320), nullable=False, unique=True),
-    Column("password_hash", String(200), nullable=True),
-    Column("failed_signins", Integer(), nullable=False),
-    Column("locked_until", UTCDateTime(), nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
+    string("id", 32, primary_key=True),
+    string("email", 320, unique=True),
+    string("password_hash", 200, nullable=True),
+    integer("failed_signins"),
+    moment("locked_until", nullable=True),
+    moment("created_at"),
 )
 
 memberships = Table(
@@ -32,43 +32,43 @@ memberships = Table(
         primary_key=True,
     ),
     workspace_column(primary_key=True),
-    Column("role", String(16), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
+    string("role", 16),
+    moment("created_at"),
 )
 
 invitations = Table(
     "invitations",
     metadata,
-    Column("token_hash", String(64), primary_key=True),
+    string("token_hash", 64, primary_key=True),
     workspace_column(nullable=False),
-    Column("email", String(320), nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("invited_by", String(320), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
-    Column("accepted_at", UTCDateTime(), nullable=True),
-    Column("withdrawn_at", UTCDateTime(), nullable=True),
+    string("email", 320),
+    string("role", 16),
+    string("invited_by", 320),
+    moment("created_at"),
+    moment("expires_at"),
+    moment("accepted_at", nullable=True),
+    moment("withdrawn_at", nullable=True),
 )
 
 password_resets = Table(
     "password_resets",
     metadata,
-    Column("token_hash", String(64), primary_key=True),
+    string("token_hash", 64, primary_key=True),
     Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
-    Column("used_at", UTCDateTime(), nullable=True),
+    moment("created_at"),
+    moment("expires_at"),
+    moment("used_at", nullable=True),
 )
 
 account_sessions = Table(
     "account_sessions",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("id_hash", String(64), nullable=False, unique=True),
+    string("id", 32, primary_key=True),
+    string("id_hash", 64, unique=True),
     Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
-    Column("csrf_token", String(64), nullable=False),
-    Column("user_agent", String(300), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
+    string("csrf_token", 64),
+    string("user_agent", 300),
+    moment("created_at"),
+    moment("expires_at"),
     Index("ix_account_sessions_account", "account_id"),
 )

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table, Text
+from sqlalchemy import Index, Table
 
-from app.db.tables import Seq, UTCDateTime, metadata, workspace_column
+from app.db.tables import metadata, moment, serial, string, text, workspace_column
 
 audit_events = Table(
     "audit_events",
     metadata,
-    Column("id", Seq, primary_key=True, autoincrement=True),
+    serial(),
     workspace_column(nullable=True),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("actor", String(320), nullable=False),
-    Column("action", String(64), nullable=False),
-    Column("target", String(500), nullable=False),
-    Column("detail", Text(), nullable=False),
+    moment("at"),
+    string("actor", 320),
+    string("action", 64),
+    string("target", 500),
+    text("detail"),
     Index("ix_audit_events_workspace_at", "workspace_id", "at"),
 )

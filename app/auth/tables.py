@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, String, Table
 
-from app.db.tables import UTCDateTime, metadata
+from app.db.tables import metadata, moment, string
 
 token_grants = Table(
     "token_grants",
     metadata,
     Column("token_id", String(40), ForeignKey("tokens.id", ondelete="CASCADE"), primary_key=True),
-    Column("role", String(16), nullable=False),
-    Column("person", String(320), nullable=True),
-    Column("integration", String(200), nullable=True),
-    Column("expires_at", UTCDateTime(), nullable=True),
-    Column("last_used_at", UTCDateTime(), nullable=True),
+    string("role", 16),
+    string("person", 320, nullable=True),
+    string("integration", 200, nullable=True),
+    moment("expires_at", nullable=True),
+    moment("last_used_at", nullable=True),
 )

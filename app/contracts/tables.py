@@ -6,23 +6,23 @@ in), like the topology: the terms grow new optional fields without a migration e
 
 from __future__ import annotations
 
-from sqlalchemy import Column, String, Table, Text
+from sqlalchemy import Table
 
-from app.db.tables import UTCDateTime, metadata, workspace_column
+from app.db.tables import metadata, moment, string, text, workspace_column
 
 vendor_contracts = Table(
     "vendor_contracts",
     metadata,
     workspace_column(primary_key=True),
-    Column("vendor", String(200), primary_key=True),
-    Column("body", Text(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    string("vendor", 200, primary_key=True),
+    text("body"),
+    moment("updated_at"),
 )
 
 running_costs = Table(
     "running_costs",
     metadata,
     workspace_column(primary_key=True),
-    Column("body", Text(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    text("body"),
+    moment("updated_at"),
 )

@@ -8,18 +8,18 @@ every session it opened.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table
+from sqlalchemy import Index, Table
 
-from app.db.tables import UTCDateTime, metadata, workspace_column
+from app.db.tables import metadata, moment, string, workspace_column
 
 dashboard_sessions = Table(
     "dashboard_sessions",
     metadata,
-    Column("id_hash", String(64), primary_key=True),
+    string("id_hash", 64, primary_key=True),
     workspace_column(nullable=True),
-    Column("credential_hash", String(64), nullable=False),
-    Column("csrf_token", String(64), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
+    string("credential_hash", 64),
+    string("csrf_token", 64),
+    moment("created_at"),
+    moment("expires_at"),
     Index("ix_dashboard_sessions_expires_at", "expires_at"),
 )

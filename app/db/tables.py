@@ -82,45 +82,70 @@ def exists_on(item: Any, dialect: str) -> bool:
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid).
 Seq = BigInteger().with_variant(Integer(), "sqlite")
 
+# The column shapes the tables share; a column is required unless it says otherwise.
+
+
+def serial(name: str = "id") -> Column[int]:
+    """The table's own sequence number, counted by the database: its primary key."""
+    return Column(name, Seq, primary_key=True, autoincrement=True)
+
+
+def string(name: str, length: int, *, nullable: bool = False, **options: Any) -> Column[str]:
+    return Column(name, String(length), nullable=nullable, **options)
+
+
+def text(name: str, *, nullable: bool = False) -> Column[str]:
+    return Column(name, Text(), nullable=nullable)
+
+
+def integer(name: str, *, nullable: bool = False) -> Column[int]:
+    return Column(name, Integer(), nullable=nullable)
+
+
+def moment(name: str, *, nullable: bool = False) -> Column[datetime]:
+    """An aware UTC moment."""
+    return Column(name, UTCDateTime(), nullable=nullable)
+
+
 workspaces = Table(
     "workspaces",
     metadata,
-    Column("id", String(63), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
+    string("id", 63, primary_key=True),
+    string("name", 200),
+    moment("created_at"),
 )
 
 topologies = Table(
     "topologies",
     metadata,
     workspace_column(primary_key=True),
-    Column("body", Text(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
+    text("body"),
+    moment("updated_at"),
 )
 
 tokens = Table(
     "tokens",
     metadata,
-    Column("id", String(40), primary_key=True),
+    string("id", 40, primary_key=True),
     workspace_column(nullable=False, index=True),
-    Column("name", String(200), nullable=False),
-    Column("secret_hash", String(64), nullable=False, unique=True),
-    Column("created_at", UTCDateTime(), nullable=False),
+    string("name", 200),
+    string("secret_hash", 64, unique=True),
+    moment("created_at"),
 )
 
 events = Table(
     "events",
     metadata,
-    Column("seq", Seq, primary_key=True, autoincrement=True),
+    serial("seq"),
     workspace_column(nullable=False),
-    Column("event_id", String(200), nullable=False),
-    Column("time", UTCDateTime(), nullable=False),
-    Column("flow", String(64), nullable=False),
-    Column("kind", String(8), nullable=False),
-    Column("system", String(64), nullable=False),
-    Column("target", String(64), nullable=True),
-    Column("body", Text(), nullable=False),
-    Column("received_at", UTCDateTime(), nullable=False),
+    string("event_id", 200),
+    moment("time"),
+    string("flow", 64),
+    string("kind", 8),
+    string("system", 64),
+    string("target", 64, nullable=True),
+    text("body"),
+    moment("received_at"),
     only_on(
         "sqlite", UniqueConstraint("workspace_id", "event_id", name="uq_events_workspace_event")
     ),
@@ -132,11 +157,11 @@ event_refs = Table(
     "event_refs",
     metadata,
     Column("seq", Seq, primary_key=True),
-    Column("namespace", String(100), primary_key=True),
-    Column("workspace_id", String(63), nullable=False),
-    Column("value", String(200), nullable=False),
+    string("namespace", 100, primary_key=True),
+    string("workspace_id", 63),
+    string("value", 200),
     # The event's time: the partition key on PostgreSQL, so refs expire with their events.
-    Column("time", UTCDateTime(), nullable=False),
+    moment("time"),
     Index("ix_event_refs_lookup", "workspace_id", "namespace", "value", "seq"),
     only_on("sqlite", ForeignKeyConstraint(["seq"], ["events.seq"], ondelete="CASCADE")),
     only_on(
@@ -149,8 +174,8 @@ event_ids = Table(
     "event_ids",
     metadata,
     workspace_column(primary_key=True),
-    Column("event_id", String(200), primary_key=True),
-    Column("time", UTCDateTime(), nullable=False),
+    string("event_id", 200, primary_key=True),
+    moment("time"),
     Index("ix_event_ids_time", "time"),
     info={"only_on": "postgresql"},
 )

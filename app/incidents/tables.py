@@ -11,82 +11,79 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
-    Integer,
-    String,
     Table,
-    Text,
 )
 
-from app.db.tables import Seq, UTCDateTime, metadata, workspace_column
+from app.db.tables import Seq, integer, metadata, moment, serial, string, text, workspace_column
 
 incidents = Table(
     "incidents",
     metadata,
-    Column("id", Seq, primary_key=True, autoincrement=True),
+    serial(),
     workspace_column(nullable=False),
-    Column("key", String(300), nullable=False),  # one root cause: (link or system, mode family)
-    Column("flow", String(64), nullable=True),
-    Column("from_system", String(64), nullable=True),
-    Column("to_system", String(64), nullable=True),
-    Column("system", String(64), nullable=True),  # for "down": the system itself
-    Column("family", String(32), nullable=False),
-    Column("mode", String(32), nullable=False),
-    Column("responsible", String(200), nullable=False),
-    Column("status", String(16), nullable=False),  # open | resolved
-    Column("phase", String(16), nullable=False),  # investigating | identified | monitoring | ...
+    string("key", 300),  # one root cause: (link or system, mode family)
+    string("flow", 64, nullable=True),
+    string("from_system", 64, nullable=True),
+    string("to_system", 64, nullable=True),
+    string("system", 64, nullable=True),  # for "down": the system itself
+    string("family", 32),
+    string("mode", 32),
+    string("responsible", 200),
+    string("status", 16),  # open | resolved
+    string("phase", 16),  # investigating | identified | monitoring | ...
     Column("confidence", Float(), nullable=False),
-    Column("affected", Integer(), nullable=False),
-    Column("opened_affected", Integer(), nullable=False),
-    Column("peak_affected", Integer(), nullable=False),
-    Column("healthy", Integer(), nullable=False),
-    Column("escalation", Integer(), nullable=False),
-    Column("flaps", Integer(), nullable=False),
-    Column("summary", Text(), nullable=False),
-    Column("evidence", Text(), nullable=False),  # JSON of the headline suspect's evidence
-    Column("links", Text(), nullable=False),  # JSON list of {flow, from, to} the incident covers
-    Column("first_failure", UTCDateTime(), nullable=False),
-    Column("last_seen", UTCDateTime(), nullable=False),
-    Column("opened_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("healthy_since", UTCDateTime(), nullable=True),
-    Column("resolved_at", UTCDateTime(), nullable=True),
-    Column("acknowledged_at", UTCDateTime(), nullable=True),
-    Column("acknowledged_by", String(200), nullable=True),
-    Column("last_open_alert_at", UTCDateTime(), nullable=True),
-    Column("last_resolve_alert_at", UTCDateTime(), nullable=True),
+    integer("affected"),
+    integer("opened_affected"),
+    integer("peak_affected"),
+    integer("healthy"),
+    integer("escalation"),
+    integer("flaps"),
+    text("summary"),
+    text("evidence"),  # JSON of the headline suspect's evidence
+    text("links"),  # JSON list of {flow, from, to} the incident covers
+    moment("first_failure"),
+    moment("last_seen"),
+    moment("opened_at"),
+    moment("updated_at"),
+    moment("healthy_since", nullable=True),
+    moment("resolved_at", nullable=True),
+    moment("acknowledged_at", nullable=True),
+    string("acknowledged_by", 200, nullable=True),
+    moment("last_open_alert_at", nullable=True),
+    moment("last_resolve_alert_at", nullable=True),
     Index("ix_incidents_workspace_status", "workspace_id", "status", "id"),
     Index("ix_incidents_workspace_key", "workspace_id", "key", "id"),
 )
 
-incident_updates = Table(
-    "incident_updates",
-    metadata,
-    Column("id", Seq, primary_key=True, autoincrement=True),
-    Column(
+
+def incident_column() -> Column[int]:
+    """The ``incident_id`` column: the row belongs to an incident and goes with it."""
+    return Column(
         "incident_id",
         Seq,
         ForeignKey("incidents.id", ondelete="CASCADE"),
         nullable=False,
         index=True,
-    ),
-    Column("time", UTCDateTime(), nullable=False),
-    Column("kind", String(32), nullable=False),  # opened | escalated | resolved | ...
-    Column("phase", String(16), nullable=False),
-    Column("message", Text(), nullable=False),
+    )
+
+
+incident_updates = Table(
+    "incident_updates",
+    metadata,
+    serial(),
+    incident_column(),
+    moment("time"),
+    string("kind", 32),  # opened | escalated | resolved | ...
+    string("phase", 16),
+    text("message"),
 )
 
 incident_notes = Table(
     "incident_notes",
     metadata,
-    Column("id", Seq, primary_key=True, autoincrement=True),
-    Column(
-        "incident_id",
-        Seq,
-        ForeignKey("incidents.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    Column("time", UTCDateTime(), nullable=False),
-    Column("author", String(200), nullable=False),
-    Column("text", Text(), nullable=False),
+    serial(),
+    incident_column(),
+    moment("time"),
+    string("author", 200),
+    text("text"),
 )

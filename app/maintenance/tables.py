@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table, Text
+from sqlalchemy import Index, Table
 
-from app.db.tables import Seq, UTCDateTime, metadata, workspace_column
+from app.db.tables import metadata, moment, serial, string, text, workspace_column
 
 maintenance_windows = Table(
     "maintenance_windows",
     metadata,
-    Column("id", Seq, primary_key=True, autoincrement=True),
+    serial(),
     workspace_column(nullable=False),
-    Column("system_id", String(64), nullable=False),
-    Column("starts_at", UTCDateTime(), nullable=False),
-    Column("ends_at", UTCDateTime(), nullable=False),
-    Column("reason", Text(), nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
+    string("system_id", 64),
+    moment("starts_at"),
+    moment("ends_at"),
+    text("reason", nullable=True),
+    moment("created_at"),
     Index("ix_maintenance_workspace_ends", "workspace_id", "ends_at"),
 )

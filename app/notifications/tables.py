@@ -2,36 +2,36 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Table
 
-from app.db.tables import Seq, UTCDateTime, metadata, workspace_column
+from app.db.tables import Seq, integer, metadata, moment, serial, string, text, workspace_column
 
 notification_channels = Table(
     "notification_channels",
     metadata,
-    Column("id", String(32), primary_key=True),
+    string("id", 32, primary_key=True),
     workspace_column(nullable=False, index=True),
-    Column("name", String(200), nullable=False),
-    Column("url", Text(), nullable=False),  # Fernet-encrypted apprise URL: it holds secrets
-    Column("masked_url", Text(), nullable=False),
-    Column("events", String(100), nullable=False),  # comma-separated: open,escalate,resolve
-    Column("created_at", UTCDateTime(), nullable=False),
+    string("name", 200),
+    text("url"),  # Fernet-encrypted apprise URL: it holds secrets
+    text("masked_url"),
+    string("events", 100),  # comma-separated: open,escalate,resolve
+    moment("created_at"),
 )
 
 notification_deliveries = Table(
     "notification_deliveries",
     metadata,
-    Column("id", Seq, primary_key=True, autoincrement=True),
+    serial(),
     workspace_column(nullable=False),
     # No foreign keys on purpose: the log outlives a deleted channel, and a test message
     # belongs to no incident.
     Column("incident_id", Seq, nullable=True),
-    Column("channel_id", String(32), nullable=False),
-    Column("channel_name", String(200), nullable=False),
-    Column("event", String(16), nullable=False),  # open | escalate | resolve | test
-    Column("time", UTCDateTime(), nullable=False),
+    string("channel_id", 32),
+    string("channel_name", 200),
+    string("event", 16),  # open | escalate | resolve | test
+    moment("time"),
     Column("ok", Boolean(), nullable=False),
-    Column("attempts", Integer(), nullable=False),
-    Column("error", Text(), nullable=True),
+    integer("attempts"),
+    text("error", nullable=True),
     Index("ix_notification_deliveries_incident", "workspace_id", "incident_id", "id"),
 )

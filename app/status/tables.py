@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table, Text
+from sqlalchemy import Index, Table
 
-from app.db.tables import Seq, UTCDateTime, metadata, workspace_column
+from app.db.tables import metadata, moment, serial, string, text, workspace_column
 
 status_pages = Table(
     "status_pages",
     metadata,
     workspace_column(primary_key=True),
-    Column("body", Text(), nullable=False),  # JSON: StatusPageIn
-    Column("updated_at", UTCDateTime(), nullable=False),
+    text("body"),  # JSON: StatusPageIn
+    moment("updated_at"),
 )
 
 status_updates = Table(
     "status_updates",
     metadata,
-    Column("id", Seq, primary_key=True, autoincrement=True),
+    serial(),
     workspace_column(nullable=False),
-    Column("posted_at", UTCDateTime(), nullable=False),
-    Column("template", String(32), nullable=True),
-    Column("message", Text(), nullable=False),
+    moment("posted_at"),
+    string("template", 32, nullable=True),
+    text("message"),
     Index("ix_status_updates_workspace_posted", "workspace_id", "posted_at"),
 )

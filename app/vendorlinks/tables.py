@@ -7,24 +7,24 @@ its sample entities) and those entities' journeys through the link's own two sys
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Index, String, Table
 
-from app.db.tables import UTCDateTime, metadata, workspace_column
+from app.db.tables import integer, metadata, moment, string, text, workspace_column
 
 vendor_links = Table(
     "vendor_links",
     metadata,
-    Column("id", String(32), primary_key=True),
-    Column("token_hash", String(64), nullable=False, unique=True),
+    string("id", 32, primary_key=True),
+    string("token_hash", 64, unique=True),
     workspace_column(nullable=False),
-    Column("incident_id", Integer(), nullable=True),
-    Column("suspect_path", String(300), nullable=False),
-    Column("responsible", String(200), nullable=False),
-    Column("snapshot", Text(), nullable=False),
-    Column("created_by", String(320), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
-    Column("revoked_at", UTCDateTime(), nullable=True),
+    integer("incident_id", nullable=True),
+    string("suspect_path", 300),
+    string("responsible", 200),
+    text("snapshot"),
+    string("created_by", 320),
+    moment("created_at"),
+    moment("expires_at"),
+    moment("revoked_at", nullable=True),
     Column("language", String(2), nullable=False, server_default="en"),
     Index("ix_vendor_links_workspace", "workspace_id"),
 )

@@ -7,30 +7,30 @@ row per workspace (and one for the store-wide work) naming the worker that holds
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Table
 
-from app.db.tables import UTCDateTime, metadata, workspace_column
+from app.db.tables import integer, metadata, moment, string, text, workspace_column
 
 workers = Table(
     "workers",
     metadata,
-    Column("id", String(64), primary_key=True),
-    Column("host", String(255), nullable=False),
-    Column("pid", Integer(), nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("started_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
+    string("id", 64, primary_key=True),
+    string("host", 255),
+    integer("pid"),
+    string("role", 16),
+    moment("started_at"),
+    moment("expires_at"),
 )
 
 worker_leases = Table(
     "worker_leases",
     metadata,
-    Column("key", String(80), primary_key=True),
-    Column("holder", String(64), nullable=True),
+    string("key", 80, primary_key=True),
+    string("holder", 64, nullable=True),
     # Raised by each new acquisition: a fencing token that outlives the holder's process.
     Column("epoch", BigInteger(), nullable=False, server_default="0"),
-    Column("acquired_at", UTCDateTime(), nullable=True),
-    Column("expires_at", UTCDateTime(), nullable=True),
+    moment("acquired_at", nullable=True),
+    moment("expires_at", nullable=True),
     Index("ix_worker_leases_holder", "holder"),
 )
 
@@ -38,9 +38,9 @@ connector_reports = Table(
     "connector_reports",
     metadata,
     workspace_column(primary_key=True),
-    Column("system", String(64), primary_key=True),
-    Column("status", Text(), nullable=False),
-    Column("reported_at", UTCDateTime(), nullable=False),
+    string("system", 64, primary_key=True),
+    text("status"),
+    moment("reported_at"),
 )
 """What pollers and checks last reported of each system (``runtime.connector_statuses``), for
 the processes that do not run them: on PostgreSQL the warnings are answered by any API process."""
