@@ -32,17 +32,17 @@ def serve(
     from app.runtime import Runtime
 
     overrides = {"host": host, "port": port}
-    settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    if settings.role == "worker":
+    settings = Settings().replace(**{k: v for k, v in overrides.items() if v is not None})
+    if settings.processes.role == "worker":
         typer.echo("ARBITER_ROLE=worker: run `arbiter worker` for the background work.")
         raise typer.Exit(2)
-    if settings.role == "api" and settings.is_sqlite:
+    if settings.processes.role == "api" and settings.store.is_sqlite:
         typer.echo("ARBITER_ROLE=api needs PostgreSQL: on SQLite one process does everything.")
         raise typer.Exit(2)
     _configure_logging(settings)
     runtime = Runtime.start(decide_demo(settings))
-    store = "SQLite" if settings.is_sqlite else "PostgreSQL"
-    role = "" if settings.role == "all" else f", role: {settings.role}"
+    store = "SQLite" if settings.store.is_sqlite else "PostgreSQL"
+    role = "" if settings.processes.role == "all" else f", role: {settings.processes.role}"
     typer.echo(f"Arbiter on http://{settings.host}:{settings.port}/  (store: {store}{role})")
     if runtime.admin_token_path is not None:
         typer.echo(f"Admin token: in {runtime.admin_token_path.resolve()}")
@@ -70,8 +70,8 @@ def worker() -> None:
     from app.runtime import Runtime
     from app.workers.service import run_worker
 
-    settings = Settings().model_copy(update={"role": "worker", "demo": False})
-    if settings.is_sqlite:
+    settings = Settings().replace(role="worker", demo=False)
+    if settings.store.is_sqlite:
         typer.echo(
             "arbiter worker needs PostgreSQL (ARBITER_DATABASE_URL=postgresql+psycopg://...): "
             "on SQLite `arbiter serve` does all the work in one process."
@@ -94,10 +94,10 @@ def workers() -> None:
     from app.workers.leases import STORE, live_workers
 
     settings = Settings()
-    if settings.is_sqlite:
+    if settings.store.is_sqlite:
         typer.echo("On SQLite `arbiter serve` does all the work; there are no workers.")
         raise typer.Exit(2)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.store.resolved_database_url)
     try:
         with engine.connect() as connection:
             found = live_workers(connection)
@@ -138,7 +138,7 @@ def retention(
 
     runtime = Runtime.start(Settings())
     try:
-        keep = runtime.settings.retention_days if days is None else days
+        keep = runtime.settings.store.retention_days if days is None else days
         if keep <= 0:
             typer.echo("Retention is off (0 days): nothing deleted.")
             return

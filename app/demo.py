@@ -55,17 +55,17 @@ def decide(settings: Settings) -> Settings:
     On when asked, or by default when nothing is configured: SQLite, and no workspace of one's
     own in the store. The CLI decides before it starts the runtime, which only reads the answer.
     """
-    on = settings.demo
+    on = settings.demo.enabled
     if on is None:
-        on = settings.database_url is None and _only_demo_workspaces(settings)
+        on = settings.store.database_url is None and _only_demo_workspaces(settings)
     update: dict[str, Any] = {"demo": on}
     if on:
-        update |= {k: v for k, v in DEMO_DEFAULTS.items() if k not in settings.model_fields_set}
-    return settings.model_copy(update=update)
+        update |= {k: v for k, v in DEMO_DEFAULTS.items() if k not in settings.given}
+    return settings.replace(**update)
 
 
 def _only_demo_workspaces(settings: Settings) -> bool:
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.store.resolved_database_url)
     try:
         migrate(engine)  # a first start: the store is made here, as the runtime would
         with engine.connect() as connection:
@@ -117,13 +117,13 @@ def configure(connection: Connection, runtime: Runtime, base_port: int) -> tuple
     """
     settings = runtime.settings
     put_workspace(connection, WORKSPACE, "Demo shop (sandbox)")
-    topology = Topology.model_validate(demo_topology(sla_seconds=settings.demo_sla_seconds))
+    topology = Topology.model_validate(demo_topology(sla_seconds=settings.demo.sla_seconds))
     put_topology(connection, WORKSPACE, topology)
     webhook_secret = secrets.token_urlsafe(24)
     bodies = sandbox_connections(
         base_port,
         webhook_secret=webhook_secret,
-        poll_interval_seconds=settings.demo_poll_interval_seconds,
+        poll_interval_seconds=settings.demo.poll_interval_seconds,
     )
     for system, body in bodies.items():
         put_connection(
@@ -141,7 +141,7 @@ async def demo(runtime: Runtime) -> AsyncIterator[None]:
         yield
         return
     settings = runtime.settings
-    base_port = settings.demo_sandbox_port
+    base_port = settings.demo.sandbox_port
     arbiter_url = f"http://127.0.0.1:{settings.port}"
 
     def setup() -> tuple[str, str]:
@@ -171,7 +171,7 @@ async def demo(runtime: Runtime) -> AsyncIterator[None]:
         f"workspace '{WORKSPACE}' at {arbiter_url}/",
         flush=True,
     )
-    fault = asyncio.create_task(_inject_fault(base_port + 4, settings.demo_fault))
+    fault = asyncio.create_task(_inject_fault(base_port + 4, settings.demo.fault))
     checks = asyncio.create_task(configure_demo_checks(runtime, WORKSPACE, base_port + 4))
     try:
         yield

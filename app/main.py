@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.callback(runtime.close)
-            if runtime.settings.background:
+            if runtime.settings.processes.background:
                 await stack.enter_async_context(background(runtime))
             yield
 

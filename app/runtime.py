@@ -63,9 +63,9 @@ class Runtime:
         self.indexes = IndexRegistry(
             self.engine,
             skew_tolerance_seconds=SKEW_TOLERANCE_SECONDS if skew is None else skew,
-            live_days=self.settings.index_live_days,
+            live_days=self.settings.store.index_live_days,
         )
-        self.writer = Writer(make_writer_engine(self.settings.resolved_database_url))
+        self.writer = Writer(make_writer_engine(self.settings.store.resolved_database_url))
         self.incidents = IncidentState(Dispatcher(self.engine, self.settings, self.secrets))
         self._feeder = threading.Thread(target=self._feed, name="arbiter-feeder", daemon=True)
         self._feeder.start()
@@ -106,7 +106,7 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
         """Connect to the store, migrate it, and make sure there is an admin token."""
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.store.resolved_database_url)
         migrate(engine)
         token, path = ensure_admin_token(settings)
         return cls(
@@ -116,7 +116,7 @@ class Runtime:
             admin_token_path=path,
             secrets=SecretBox.from_settings(settings),
             # Decided, with the demo's defaults, by app.demo.decide in the CLI; unset is off.
-            demo=settings.demo is True,
+            demo=settings.demo.enabled is True,
         )
 
     def close(self) -> None:

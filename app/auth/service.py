@@ -82,7 +82,7 @@ ADMIN = Principal(workspace_id=None)
 
 
 def admin_token_path(settings: Settings) -> Path:
-    return settings.data_dir / "admin_token"
+    return settings.store.data_dir / "admin_token"
 
 
 def ensure_admin_token(settings: Settings) -> tuple[str, Path | None]:

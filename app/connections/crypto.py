@@ -19,7 +19,7 @@ class SecretBox:
         if settings.secret_key is not None:
             return cls(settings.secret_key.get_secret_value())
         key = read_or_create(
-            settings.data_dir / "secret_key", lambda: Fernet.generate_key().decode()
+            settings.store.data_dir / "secret_key", lambda: Fernet.generate_key().decode()
         )
         return cls(key)
 

@@ -139,7 +139,7 @@ def maintain(engine: Engine, writer: Writer, *, days: float) -> None:
 @asynccontextmanager
 async def retention_sweeper(runtime: Runtime) -> AsyncIterator[None]:
     """Background service: expire old events and deliveries at start and then every hour."""
-    days = runtime.settings.retention_days
+    days = runtime.settings.store.retention_days
 
     async def loop() -> None:
         while True:

@@ -45,11 +45,11 @@ def incident_state(runtime: Runtime) -> IncidentState:
 
 def policy_of(settings: Settings) -> Policy:
     return Policy(
-        min_affected=settings.incident_min_affected,
-        min_duration_seconds=settings.incident_min_duration_seconds,
-        resolve_after_seconds=settings.incident_resolve_after_seconds,
-        escalation_factors=tuple(sorted(settings.incident_escalation_factors)),
-        flap_window_seconds=settings.incident_flap_window_seconds,
+        min_affected=settings.incidents.min_affected,
+        min_duration_seconds=settings.incidents.min_duration_seconds,
+        resolve_after_seconds=settings.incidents.resolve_after_seconds,
+        escalation_factors=tuple(sorted(settings.incidents.escalation_factors)),
+        flap_window_seconds=settings.incidents.flap_window_seconds,
     )
 
 
@@ -86,7 +86,7 @@ def _evaluate(
     runtime: Runtime, state: IncidentState, workspace_id: str, as_of: datetime
 ) -> EvaluationResult:
     settings = runtime.settings
-    window = settings.incident_window_seconds
+    window = settings.incidents.window_seconds
     topology = runtime.indexes.topology(workspace_id)
     index, lock = runtime.indexes.index(workspace_id)
     with lock, metrics.time_diagnosis("evaluator"):
@@ -153,8 +153,8 @@ class _Scheduler:
     def __init__(self, runtime: Runtime, loop: asyncio.AbstractEventLoop) -> None:
         self.runtime = runtime
         self.loop = loop
-        self.interval = runtime.settings.incident_interval_seconds
-        self.debounce = runtime.settings.incident_debounce_seconds
+        self.interval = runtime.settings.incidents.interval_seconds
+        self.debounce = runtime.settings.incidents.debounce_seconds
         self.dirty: dict[str, float] = {}
         self.wake = asyncio.Event()
         # One thread: evaluations run one after another, never piling up behind a slow one.
@@ -210,7 +210,7 @@ async def incident_evaluator(runtime: Runtime) -> AsyncIterator[None]:
     """Background service (``app.main.BACKGROUND``); off when the interval setting is 0."""
     state = incident_state(runtime)
     unregister = metrics.register_open_incidents(lambda: open_incident_counts(runtime))
-    if runtime.settings.incident_interval_seconds <= 0:
+    if runtime.settings.incidents.interval_seconds <= 0:
         try:
             yield
         finally:

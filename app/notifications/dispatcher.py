@@ -105,8 +105,8 @@ class Dispatcher:
         tries = 0
         error: str | None = None
         retrying = Retrying(
-            stop=stop_after_attempt(attempts or settings.notification_attempts),
-            wait=wait_exponential(multiplier=settings.notification_retry_wait_seconds, max=60),
+            stop=stop_after_attempt(attempts or settings.notifications.attempts),
+            wait=wait_exponential(multiplier=settings.notifications.retry_wait_seconds, max=60),
             retry=retry_if_exception_type(sender.DeliveryFailed),
             reraise=True,
         )
@@ -119,7 +119,7 @@ class Dispatcher:
                         title=title,
                         body=body,
                         kind=kind,
-                        timeout=settings.notification_timeout_seconds,
+                        timeout=settings.notifications.timeout_seconds,
                     )
         except sender.NotificationError as exc:
             error = str(exc)

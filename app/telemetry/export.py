@@ -42,12 +42,12 @@ _REMEMBERED = 100_000
 
 def span_exporter(settings: Settings) -> SpanExporter | None:
     """The OTLP/HTTP exporter to ``otlp_export_endpoint``; None when it is not set."""
-    if not settings.otlp_export_endpoint:
+    if not settings.otlp.export_endpoint:
         return None
     return OTLPSpanExporter(
-        endpoint=traces_url(settings.otlp_export_endpoint),
-        headers={k: v.get_secret_value() for k, v in settings.otlp_export_headers.items()},
-        timeout=settings.otlp_export_timeout_seconds,
+        endpoint=traces_url(settings.otlp.export_endpoint),
+        headers={k: v.get_secret_value() for k, v in settings.otlp.export_headers.items()},
+        timeout=settings.otlp.export_timeout_seconds,
     )
 
 
@@ -244,7 +244,7 @@ async def journey_export(runtime: Runtime) -> AsyncIterator[None]:
         yield
         return
     worker = JourneyExporter(runtime.engine, runtime.indexes, exporter, holds=runtime.scope.holds)
-    interval = runtime.settings.otlp_export_interval_seconds
+    interval = runtime.settings.otlp.export_interval_seconds
     stop = asyncio.Event()
 
     async def run() -> None:

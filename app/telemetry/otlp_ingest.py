@@ -113,7 +113,7 @@ async def export_traces(
         return _error("json", exc.status_code, exc.message)
     try:
         ws = await run_in_threadpool(_workspace, request, runtime, credentials, workspace)
-        limit = runtime.settings.otlp_ingest_max_body_bytes
+        limit = runtime.settings.otlp.ingest_max_body_bytes
         body = await _read_body(request, limit)
         body = decompress(body, request.headers.get("content-encoding", ""), limit)
         decoded = decode_request(body, encoding)

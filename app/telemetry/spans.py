@@ -52,9 +52,9 @@ class SpanRules:
     @classmethod
     def from_settings(cls, settings: Settings) -> SpanRules:
         return cls(
-            aliases=settings.otlp_system_aliases,
-            flow_rules=settings.otlp_flow_rules,
-            ref_attributes=settings.otlp_ref_attributes,
+            aliases=settings.otlp.system_aliases,
+            flow_rules=settings.otlp.flow_rules,
+            ref_attributes=settings.otlp.ref_attributes,
         )
 
 

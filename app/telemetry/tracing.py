@@ -70,7 +70,7 @@ def _count_stored(workspace_id: str, stored: Sequence[tuple[int, Event]]) -> Non
 
 def tracer_provider(settings: Settings, *, version: str) -> TracerProvider | None:
     """The provider of the service's own spans; None when they go nowhere."""
-    if not settings.otlp_self_tracing:
+    if not settings.otlp.self_tracing:
         return None
     exporter = span_exporter(settings)
     if exporter is None:

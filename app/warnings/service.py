@@ -78,7 +78,7 @@ def gather(
     runtime: Runtime, workspace_id: str, topology: Topology, as_of: datetime
 ) -> WarningInputs:
     settings = runtime.settings
-    window = settings.warning_window_seconds
+    window = settings.warnings.window_seconds
     before = as_of - timedelta(seconds=window)
     index, lock = runtime.indexes.index(workspace_id)
     with lock:
@@ -130,7 +130,7 @@ def warnings_for(runtime: Runtime, workspace_id: str, as_of: datetime) -> Warnin
         window_seconds=inputs.window_seconds,
         warnings=compute_warnings(
             inputs,
-            silence_factor=settings.warning_silence_factor,
-            silence_min_seconds=settings.warning_silence_min_seconds,
+            silence_factor=settings.warnings.silence_factor,
+            silence_min_seconds=settings.warnings.silence_min_seconds,
         ),
     )

@@ -55,7 +55,7 @@ class WebhookFastPath:
         self.runtime = runtime
         settings = runtime.settings
         # With self-tracing on, each request gets its span from the full stack.
-        self.enabled = not (settings.otlp_self_tracing and settings.otlp_export_endpoint)
+        self.enabled = not (settings.otlp.self_tracing and settings.otlp.export_endpoint)
         self.max_bytes = min(settings.max_body_bytes, INLINE_BYTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -49,10 +49,10 @@ async def events_elsewhere(runtime: Runtime) -> AsyncIterator[None]:
     with the events left out (the index reads them from the store): the incident evaluator's
     quick, debounced pass follows them too."""
     settings = runtime.settings
-    if settings.is_sqlite or settings.incident_interval_seconds <= 0:
+    if settings.store.is_sqlite or settings.incidents.interval_seconds <= 0:
         yield
         return
-    every = max(settings.incident_debounce_seconds, 1.0)
+    every = max(settings.incidents.debounce_seconds, 1.0)
 
     def newest() -> int:
         with runtime.engine.connect() as connection:
@@ -106,10 +106,10 @@ STORE_WORK: tuple[BackgroundService, ...] = (pending_sweeper, retention_sweeper)
 @asynccontextmanager
 async def background(runtime: Runtime) -> AsyncIterator[None]:
     """Start this process's background services by its role; stop them in reverse order."""
-    role = runtime.settings.role
+    role = runtime.settings.processes.role
     works = role in ("all", "worker")
     async with AsyncExitStack() as stack:
-        if not runtime.settings.is_sqlite:
+        if not runtime.settings.store.is_sqlite:
             if works:
                 # Keeps the identity the process already showed (its polls' User-Agent).
                 scope = LeasedScope(role, worker_id=runtime.scope.worker.id)
@@ -160,7 +160,7 @@ async def open_incident_metrics(runtime: Runtime) -> AsyncIterator[None]:
 async def lease_keeper(runtime: Runtime, scope: LeasedScope) -> AsyncIterator[None]:
     """Run this worker's lease rounds; on a clean stop, hand every lease back at once."""
     settings = runtime.settings
-    ttl, every = settings.lease_seconds, settings.lease_renew_seconds
+    ttl, every = settings.processes.lease_seconds, settings.processes.lease_renew_seconds
     if every > ttl / 2:
         # A lease must survive a failed renewal, and the work stops one period before its end.
         every = ttl / 3

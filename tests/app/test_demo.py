@@ -15,19 +15,19 @@ def test_demo_defaults_apply_only_where_the_environment_is_silent(
     try:
         assert runtime.demo
         assert runtime.settings.clock_skew_seconds == 10.0
-        assert runtime.settings.incident_min_duration_seconds == 60.0
+        assert runtime.settings.incidents.min_duration_seconds == 60.0
     finally:
         runtime.close()
     chosen = Runtime.start(decide(settings_factory(demo=True, incident_min_duration_seconds=500)))
     try:
-        assert chosen.settings.incident_min_duration_seconds == 500
+        assert chosen.settings.incidents.min_duration_seconds == 500
     finally:
         chosen.close()
     plain = Runtime.start(decide(settings_factory()))
     try:
         assert not plain.demo, "a configured database_url turns the demo off by default"
         assert plain.settings.clock_skew_seconds is None
-        assert plain.settings.incident_min_duration_seconds == 300.0
+        assert plain.settings.incidents.min_duration_seconds == 300.0
     finally:
         plain.close()
 
@@ -63,11 +63,11 @@ def test_the_cli_turns_the_demo_on_only_for_a_store_of_its_own(tmp_path: Path) -
     from app.workspaces.service import put_workspace
 
     unconfigured = Settings(data_dir=tmp_path, admin_token="t")
-    assert decide(unconfigured).demo is True, "nothing configured: the demo"
+    assert decide(unconfigured).demo.enabled is True, "nothing configured: the demo"
     runtime = Runtime.start(Settings(data_dir=tmp_path, admin_token="t", demo=False))
     try:
         with runtime.engine.begin() as connection:
             put_workspace(connection, "my-shop", "My shop")
     finally:
         runtime.close()
-    assert decide(unconfigured).demo is False, "a workspace of one's own: no demo"
+    assert decide(unconfigured).demo.enabled is False, "a workspace of one's own: no demo"

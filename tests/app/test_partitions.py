@@ -112,7 +112,7 @@ def test_a_missing_week_is_made_on_insert_and_its_default_rows_move_into_it(
     with runtime.engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TABLE {partitions.partition_name('events', week)}")
     runtime.writer.close()  # its connection remembers the weeks it saw; a new writer does not
-    runtime.writer = Writer(make_writer_engine(runtime.settings.resolved_database_url))
+    runtime.writer = Writer(make_writer_engine(runtime.settings.store.resolved_database_url))
     _post(pg_client, _event("next-week", datetime.combine(week, datetime.min.time(), UTC)))
     with runtime.engine.connect() as connection:
         assert _where(connection, "next-week") == partitions.partition_name("events", week)

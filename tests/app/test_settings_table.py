@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.settings import Settings
+from app.settings import Environment
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 HEADER = "| variable | default | meaning |\n| --- | --- | --- |\n"
@@ -28,7 +28,7 @@ def _default(value: Any) -> str:
 
 def settings_rows() -> str:
     rows = []
-    for name, field in Settings.model_fields.items():
+    for name, field in Environment.model_fields.items():
         default = field.get_default(call_default_factory=True)
         rows.append(f"| `ARBITER_{name.upper()}` | {_default(default)} | {field.description} |\n")
     return "".join(rows)
