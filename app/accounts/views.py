@@ -35,10 +35,7 @@ from app.dashboard.pages import (
     signed_in_redirect,
 )
 from app.dashboard.service import Scope
-from app.dashboard.sessions import (
-    Session,
-    utc_now,
-)
+from app.dashboard.sessions import Session, utc_now
 from app.deps import AdminDep, ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspacePath
 from app.exceptions import Invalid, NotFound
 from app.runtime import Runtime

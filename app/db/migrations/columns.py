@@ -14,6 +14,7 @@ tables); add another helper instead.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic import op
 
 SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 """A sequence number: 64 bits on PostgreSQL, the rowid's integer on SQLite."""
@@ -52,3 +53,12 @@ def cascade(column: str, target: str) -> sa.ForeignKeyConstraint:
 
 def workspace_fk() -> sa.ForeignKeyConstraint:
     return cascade("workspace_id", "workspaces.id")
+
+
+def index(table: str, name: str, *columns: str) -> None:
+    """Create the index ``name`` on ``table``'s ``columns`` (not unique).
+
+    The same DDL as ``op.create_index`` and as ``batch_alter_table``'s (SQLite never copies a
+    table to add an index).
+    """
+    op.create_index(name, table, list(columns), unique=False)

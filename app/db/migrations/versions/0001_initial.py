@@ -9,6 +9,7 @@ from alembic import op
 
 from app.db.migrations.columns import (
     cascade,
+    index,
     serial,
     string,
     text,
@@ -45,13 +46,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("workspace_id", "event_id", name="uq_events_workspace_event"),
     )
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_events_workspace_flow_time", ["workspace_id", "flow", "time"], unique=False
-        )
-        batch_op.create_index(
-            "ix_events_workspace_time", ["workspace_id", "time", "seq"], unique=False
-        )
+    index("events", "ix_events_workspace_flow_time", "workspace_id", "flow", "time")
+    index("events", "ix_events_workspace_time", "workspace_id", "time", "seq")
 
     op.create_table(
         "tokens",
@@ -64,8 +60,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("secret_hash"),
     )
-    with op.batch_alter_table("tokens", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_tokens_workspace_id"), ["workspace_id"], unique=False)
+    index("tokens", "ix_tokens_workspace_id", "workspace_id")
 
     op.create_table(
         "topologies",
@@ -84,25 +79,19 @@ def upgrade() -> None:
         cascade("seq", "events.seq"),
         sa.PrimaryKeyConstraint("seq", "namespace"),
     )
-    with op.batch_alter_table("event_refs", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_event_refs_lookup", ["workspace_id", "namespace", "value", "seq"], unique=False
-        )
+    index("event_refs", "ix_event_refs_lookup", "workspace_id", "namespace", "value", "seq")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("event_refs", schema=None) as batch_op:
-        batch_op.drop_index("ix_event_refs_lookup")
+    op.drop_index("ix_event_refs_lookup", table_name="event_refs")
 
     op.drop_table("event_refs")
     op.drop_table("topologies")
-    with op.batch_alter_table("tokens", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tokens_workspace_id"))
+    op.drop_index("ix_tokens_workspace_id", table_name="tokens")
 
     op.drop_table("tokens")
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_workspace_time")
-        batch_op.drop_index("ix_events_workspace_flow_time")
+    op.drop_index("ix_events_workspace_time", table_name="events")
+    op.drop_index("ix_events_workspace_flow_time", table_name="events")
 
     op.drop_table("events")
     op.drop_table("workspaces")

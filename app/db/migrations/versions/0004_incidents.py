@@ -10,6 +10,7 @@ from alembic import op
 from app.db.migrations.columns import (
     SEQ,
     cascade,
+    index,
     integer,
     serial,
     string,
@@ -61,13 +62,8 @@ def upgrade() -> None:
         workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("incidents", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_incidents_workspace_status", ["workspace_id", "status", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_incidents_workspace_key", ["workspace_id", "key", "id"], unique=False
-        )
+    index("incidents", "ix_incidents_workspace_status", "workspace_id", "status", "id")
+    index("incidents", "ix_incidents_workspace_key", "workspace_id", "key", "id")
 
     op.create_table(
         "incident_updates",
@@ -80,10 +76,7 @@ def upgrade() -> None:
         cascade("incident_id", "incidents.id"),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("incident_updates", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_incident_updates_incident_id"), ["incident_id"], unique=False
-        )
+    index("incident_updates", "ix_incident_updates_incident_id", "incident_id")
 
     op.create_table(
         "incident_notes",
@@ -95,10 +88,7 @@ def upgrade() -> None:
         cascade("incident_id", "incidents.id"),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("incident_notes", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_incident_notes_incident_id"), ["incident_id"], unique=False
-        )
+    index("incident_notes", "ix_incident_notes_incident_id", "incident_id")
 
     op.create_table(
         "notification_channels",
@@ -112,10 +102,7 @@ def upgrade() -> None:
         workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("notification_channels", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_notification_channels_workspace_id"), ["workspace_id"], unique=False
-        )
+    index("notification_channels", "ix_notification_channels_workspace_id", "workspace_id")
 
     op.create_table(
         "notification_deliveries",
@@ -132,12 +119,13 @@ def upgrade() -> None:
         workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("notification_deliveries", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_notification_deliveries_incident",
-            ["workspace_id", "incident_id", "id"],
-            unique=False,
-        )
+    index(
+        "notification_deliveries",
+        "ix_notification_deliveries_incident",
+        "workspace_id",
+        "incident_id",
+        "id",
+    )
 
 
 def downgrade() -> None:
