@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Table
 
-from app.db.tables import metadata, moment, string, text, workspace_column
+from app.db.tables import document_table, metadata, moment, string, text, workspace_column
 
 vendor_contracts = Table(
     "vendor_contracts",
@@ -19,10 +19,4 @@ vendor_contracts = Table(
     moment("updated_at"),
 )
 
-running_costs = Table(
-    "running_costs",
-    metadata,
-    workspace_column(primary_key=True),
-    text("body"),
-    moment("updated_at"),
-)
+running_costs = document_table("running_costs")

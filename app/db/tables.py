@@ -115,13 +115,15 @@ workspaces = Table(
     moment("created_at"),
 )
 
-topologies = Table(
-    "topologies",
-    metadata,
-    workspace_column(primary_key=True),
-    text("body"),
-    moment("updated_at"),
-)
+
+def document_table(name: str) -> Table:
+    """A table of one JSON document (``body``) per workspace, and when it was last put."""
+    return Table(
+        name, metadata, workspace_column(primary_key=True), text("body"), moment("updated_at")
+    )
+
+
+topologies = document_table("topologies")
 
 tokens = Table(
     "tokens",

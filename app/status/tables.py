@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Index, Table
 
-from app.db.tables import metadata, moment, serial, string, text, workspace_column
+from app.db.tables import document_table, metadata, moment, serial, string, text, workspace_column
 
-status_pages = Table(
-    "status_pages",
-    metadata,
-    workspace_column(primary_key=True),
-    text("body"),  # JSON: StatusPageIn
-    moment("updated_at"),
-)
+status_pages = document_table("status_pages")  # body: JSON of a StatusPageIn
 
 status_updates = Table(
     "status_updates",

@@ -62,3 +62,15 @@ def index(table: str, name: str, *columns: str) -> None:
     table to add an index).
     """
     op.create_index(name, table, list(columns), unique=False)
+
+
+def document_table(name: str) -> None:
+    """Create ``name``: one JSON document (``body``) per workspace, and when it was last put."""
+    op.create_table(
+        name,
+        workspace_id(),
+        text("body"),
+        when("updated_at"),
+        workspace_fk(),
+        sa.PrimaryKeyConstraint("workspace_id"),
+    )

@@ -9,6 +9,7 @@ from alembic import op
 
 from app.db.migrations.columns import (
     cascade,
+    document_table,
     index,
     serial,
     string,
@@ -62,14 +63,7 @@ def upgrade() -> None:
     )
     index("tokens", "ix_tokens_workspace_id", "workspace_id")
 
-    op.create_table(
-        "topologies",
-        workspace_id(),
-        text("body"),
-        when("updated_at"),
-        workspace_fk(),
-        sa.PrimaryKeyConstraint("workspace_id"),
-    )
+    document_table("topologies")
     op.create_table(
         "event_refs",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import string, text, when, workspace_fk, workspace_id
+from app.db.migrations.columns import document_table, string, text, when, workspace_fk, workspace_id
 
 revision = "0015"
 down_revision = "0001"
@@ -23,14 +23,7 @@ def upgrade() -> None:
         workspace_fk(),
         sa.PrimaryKeyConstraint("workspace_id", "vendor"),
     )
-    op.create_table(
-        "running_costs",
-        workspace_id(),
-        text("body"),
-        when("updated_at"),
-        workspace_fk(),
-        sa.PrimaryKeyConstraint("workspace_id"),
-    )
+    document_table("running_costs")
 
 
 def downgrade() -> None:

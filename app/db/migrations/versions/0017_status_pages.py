@@ -7,21 +7,22 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import serial, string, text, when, workspace_fk, workspace_id
+from app.db.migrations.columns import (
+    document_table,
+    serial,
+    string,
+    text,
+    when,
+    workspace_fk,
+    workspace_id,
+)
 
 revision = "status_pages"
 down_revision = "0001"
 
 
 def upgrade() -> None:
-    op.create_table(
-        "status_pages",
-        workspace_id(),
-        text("body"),
-        when("updated_at"),
-        workspace_fk(),
-        sa.PrimaryKeyConstraint("workspace_id"),
-    )
+    document_table("status_pages")
     op.create_table(
         "status_updates",
         serial(),
