@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.dashboard.access import render_fragment, valid_workspace_id
 from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep
+from app.i18n import use_language
 from app.maintenance.service import announced
 from app.runtime import Runtime
 from app.status import service
@@ -102,11 +103,6 @@ def _page_headers(*, embeddable: bool) -> dict[str, str]:
     }
 
 
-def _identity(text: str) -> str:
-    """Marks interface text for Babel's extraction; the catalogs come with the translations."""
-    return text
-
-
 def _html(
     request: Request, runtime: Runtime, ws: str, template: str, *, embeddable: bool
 ) -> Response:
@@ -116,7 +112,8 @@ def _html(
     if status is None:
         return HTMLResponse(_NOT_FOUND, 404, headers=headers)
     base = str(request.base_url).rstrip("/")
-    body = render_fragment(template, {"status": status, "ws": ws, "base": base, "_": _identity})
+    with use_language(status.language):  # the shop's language, not the visitor's
+        body = render_fragment(template, {"status": status, "ws": ws, "base": base})
     return HTMLResponse(body, headers=headers)
 
 
