@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
 from app.checks.models import Check, CheckIn, Result
 from app.checks.tables import storefront_checks
+from app.db.rows import delete_workspace_row, workspace_row
 from app.events.service import admit, store_events
-from app.exceptions import Invalid, NotFound
+from app.exceptions import Invalid
 from graph.model import ARBITER_SYSTEM, Event, Outcome, Topology
 
 RECENT_RUNS = 20
@@ -85,15 +86,8 @@ def get_check(connection: Connection, workspace_id: str, check_id: str) -> Check
 
 
 def _row(connection: Connection, workspace_id: str, check_id: str) -> Any:
-    row = connection.execute(
-        select(storefront_checks).where(
-            storefront_checks.c.workspace_id == workspace_id,
-            storefront_checks.c.check_id == check_id,
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"check '{check_id}' does not exist")
-    return row
+    missing = f"check '{check_id}' does not exist"
+    return workspace_row(connection, storefront_checks.c.check_id, workspace_id, check_id, missing)
 
 
 def put_check(
@@ -118,14 +112,9 @@ def put_check(
 
 
 def delete_check(connection: Connection, workspace_id: str, check_id: str) -> None:
-    gone = connection.execute(
-        delete(storefront_checks).where(
-            storefront_checks.c.workspace_id == workspace_id,
-            storefront_checks.c.check_id == check_id,
-        )
-    )
-    if gone.rowcount == 0:
-        raise NotFound(f"check '{check_id}' does not exist")
+    missing = f"check '{check_id}' does not exist"
+    key = storefront_checks.c.check_id
+    delete_workspace_row(connection, key, workspace_id, check_id, missing)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
-from app.exceptions import Invalid, NotFound, Problem
+from app.db.rows import delete_workspace_row
+from app.exceptions import Invalid, Problem
 from app.maintenance.models import Window, WindowIn
 from app.maintenance.tables import maintenance_windows
 from app.mapping import mapped
@@ -89,14 +90,8 @@ def windows_between(
 
 
 def delete_window(connection: Connection, workspace_id: str, window_id: int) -> None:
-    gone = connection.execute(
-        delete(maintenance_windows).where(
-            maintenance_windows.c.workspace_id == workspace_id,
-            maintenance_windows.c.id == window_id,
-        )
-    )
-    if gone.rowcount == 0:
-        raise NotFound(f"maintenance window {window_id} does not exist")
+    missing = f"maintenance window {window_id} does not exist"
+    delete_workspace_row(connection, maintenance_windows.c.id, workspace_id, window_id, missing)
 
 
 def _systems_of(suspect: Suspect) -> set[str]:

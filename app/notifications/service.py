@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, insert, select
 
 from app.connections.crypto import SecretBox
-from app.exceptions import Invalid, NotFound
+from app.db.rows import workspace_row
+from app.exceptions import Invalid
 from app.incidents.lifecycle import AlertEvent
 from app.notifications import sender
 from app.notifications.models import Channel, ChannelIn
@@ -72,15 +73,8 @@ def list_channels(connection: Connection, workspace_id: str) -> list[Channel]:
 
 
 def _row(connection: Connection, workspace_id: str, channel_id: str) -> Row[Any]:
-    row = connection.execute(
-        select(notification_channels).where(
-            notification_channels.c.workspace_id == workspace_id,
-            notification_channels.c.id == channel_id,
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"channel '{channel_id}' does not exist in workspace '{workspace_id}'")
-    return row
+    missing = f"channel '{channel_id}' does not exist in workspace '{workspace_id}'"
+    return workspace_row(connection, notification_channels.c.id, workspace_id, channel_id, missing)
 
 
 def get_channel(connection: Connection, workspace_id: str, channel_id: str) -> Channel:
