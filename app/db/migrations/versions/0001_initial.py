@@ -7,17 +7,7 @@ Revises: (none)
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import (
-    cascade,
-    document_table,
-    index,
-    serial,
-    string,
-    text,
-    when,
-    workspace_fk,
-    workspace_id,
-)
+from app.db.migrations import columns as col
 
 revision = "0001"
 down_revision = None
@@ -26,54 +16,54 @@ down_revision = None
 def upgrade() -> None:
     op.create_table(
         "workspaces",
-        string("id", 63),
-        string("name", 200),
-        when("created_at"),
+        col.string("id", 63),
+        col.string("name", 200),
+        col.when("created_at"),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "events",
-        serial("seq"),
-        workspace_id(),
-        string("event_id", 200),
-        when("time"),
-        string("flow", 64),
-        string("kind", 8),
-        string("system", 64),
-        string("target", 64, nullable=True),
-        text("body"),
-        when("received_at"),
-        workspace_fk(),
+        col.serial("seq"),
+        col.workspace_id(),
+        col.string("event_id", 200),
+        col.when("time"),
+        col.string("flow", 64),
+        col.string("kind", 8),
+        col.string("system", 64),
+        col.string("target", 64, nullable=True),
+        col.text("body"),
+        col.when("received_at"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("workspace_id", "event_id", name="uq_events_workspace_event"),
     )
-    index("events", "ix_events_workspace_flow_time", "workspace_id", "flow", "time")
-    index("events", "ix_events_workspace_time", "workspace_id", "time", "seq")
+    col.index("events", "ix_events_workspace_flow_time", "workspace_id", "flow", "time")
+    col.index("events", "ix_events_workspace_time", "workspace_id", "time", "seq")
 
     op.create_table(
         "tokens",
-        string("id", 40),
-        workspace_id(),
-        string("name", 200),
-        string("secret_hash", 64),
-        when("created_at"),
-        workspace_fk(),
+        col.string("id", 40),
+        col.workspace_id(),
+        col.string("name", 200),
+        col.string("secret_hash", 64),
+        col.when("created_at"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("secret_hash"),
     )
-    index("tokens", "ix_tokens_workspace_id", "workspace_id")
+    col.index("tokens", "ix_tokens_workspace_id", "workspace_id")
 
-    document_table("topologies")
+    col.document_table("topologies")
     op.create_table(
         "event_refs",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        string("namespace", 100),
-        workspace_id(),
-        string("value", 200),
-        cascade("seq", "events.seq"),
+        col.string("namespace", 100),
+        col.workspace_id(),
+        col.string("value", 200),
+        col.cascade("seq", "events.seq"),
         sa.PrimaryKeyConstraint("seq", "namespace"),
     )
-    index("event_refs", "ix_event_refs_lookup", "workspace_id", "namespace", "value", "seq")
+    col.index("event_refs", "ix_event_refs_lookup", "workspace_id", "namespace", "value", "seq")
 
 
 def downgrade() -> None:

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import string, when, workspace_fk, workspace_id
+from app.db.migrations import columns as col
 
 revision = "0002_dashboard"
 down_revision = "0001"
@@ -16,13 +16,13 @@ down_revision = "0001"
 def upgrade() -> None:
     op.create_table(
         "dashboard_sessions",
-        string("id_hash", 64),
-        workspace_id(nullable=True),
-        string("credential_hash", 64),
-        string("csrf_token", 64),
-        when("created_at"),
-        when("expires_at"),
-        workspace_fk(),
+        col.string("id_hash", 64),
+        col.workspace_id(nullable=True),
+        col.string("credential_hash", 64),
+        col.string("csrf_token", 64),
+        col.when("created_at"),
+        col.when("expires_at"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("id_hash"),
     )
     op.create_index(

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import document_table, string, text, when, workspace_fk, workspace_id
+from app.db.migrations import columns as col
 
 revision = "0015"
 down_revision = "0001"
@@ -16,14 +16,14 @@ down_revision = "0001"
 def upgrade() -> None:
     op.create_table(
         "vendor_contracts",
-        workspace_id(),
-        string("vendor", 200),
-        text("body"),
-        when("updated_at"),
-        workspace_fk(),
+        col.workspace_id(),
+        col.string("vendor", 200),
+        col.text("body"),
+        col.when("updated_at"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("workspace_id", "vendor"),
     )
-    document_table("running_costs")
+    col.document_table("running_costs")
 
 
 def downgrade() -> None:

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import string, text, when, workspace_fk, workspace_id
+from app.db.migrations import columns as col
 
 revision = "storefront_checks"
 down_revision = "0001"
@@ -16,12 +16,12 @@ down_revision = "0001"
 def upgrade() -> None:
     op.create_table(
         "storefront_checks",
-        workspace_id(),
-        string("check_id", 64),
-        text("body"),
-        text("status", nullable=True),
-        when("updated_at"),
-        workspace_fk(),
+        col.workspace_id(),
+        col.string("check_id", 64),
+        col.text("body"),
+        col.text("status", nullable=True),
+        col.when("updated_at"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("workspace_id", "check_id"),
     )
 

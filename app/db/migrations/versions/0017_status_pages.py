@@ -7,30 +7,22 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import (
-    document_table,
-    serial,
-    string,
-    text,
-    when,
-    workspace_fk,
-    workspace_id,
-)
+from app.db.migrations import columns as col
 
 revision = "status_pages"
 down_revision = "0001"
 
 
 def upgrade() -> None:
-    document_table("status_pages")
+    col.document_table("status_pages")
     op.create_table(
         "status_updates",
-        serial(),
-        workspace_id(),
-        when("posted_at"),
-        string("template", 32, nullable=True),
-        text("message"),
-        workspace_fk(),
+        col.serial(),
+        col.workspace_id(),
+        col.when("posted_at"),
+        col.string("template", 32, nullable=True),
+        col.text("message"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import serial, string, text, when, workspace_fk, workspace_id
+from app.db.migrations import columns as col
 
 revision = "maintenance_windows"
 down_revision = "0001"
@@ -16,14 +16,14 @@ down_revision = "0001"
 def upgrade() -> None:
     op.create_table(
         "maintenance_windows",
-        serial(),
-        workspace_id(),
-        string("system_id", 64),
-        when("starts_at"),
-        when("ends_at"),
-        text("reason", nullable=True),
-        when("created_at"),
-        workspace_fk(),
+        col.serial(),
+        col.workspace_id(),
+        col.string("system_id", 64),
+        col.when("starts_at"),
+        col.when("ends_at"),
+        col.text("reason", nullable=True),
+        col.when("created_at"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(

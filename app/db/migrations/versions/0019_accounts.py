@@ -7,16 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import (
-    cascade,
-    integer,
-    serial,
-    string,
-    text,
-    when,
-    workspace_fk,
-    workspace_id,
-)
+from app.db.migrations import columns as col
 
 revision = "accounts"
 down_revision = "0001"
@@ -25,72 +16,72 @@ down_revision = "0001"
 def upgrade() -> None:
     op.create_table(
         "accounts",
-        string("id", 32),
-        string("email", 320),
-        string("password_hash", 200, nullable=True),
-        integer("failed_signins"),
-        when("locked_until", nullable=True),
-        when("created_at"),
+        col.string("id", 32),
+        col.string("email", 320),
+        col.string("password_hash", 200, nullable=True),
+        col.integer("failed_signins"),
+        col.when("locked_until", nullable=True),
+        col.when("created_at"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email"),
     )
     op.create_table(
         "memberships",
-        string("account_id", 32),
-        workspace_id(),
-        string("role", 16),
-        when("created_at"),
-        cascade("account_id", "accounts.id"),
-        workspace_fk(),
+        col.string("account_id", 32),
+        col.workspace_id(),
+        col.string("role", 16),
+        col.when("created_at"),
+        col.cascade("account_id", "accounts.id"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("account_id", "workspace_id"),
     )
     op.create_table(
         "invitations",
-        string("token_hash", 64),
-        workspace_id(),
-        string("email", 320),
-        string("role", 16),
-        string("invited_by", 320),
-        when("created_at"),
-        when("expires_at"),
-        when("accepted_at", nullable=True),
-        workspace_fk(),
+        col.string("token_hash", 64),
+        col.workspace_id(),
+        col.string("email", 320),
+        col.string("role", 16),
+        col.string("invited_by", 320),
+        col.when("created_at"),
+        col.when("expires_at"),
+        col.when("accepted_at", nullable=True),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("token_hash"),
     )
     op.create_table(
         "password_resets",
-        string("token_hash", 64),
-        string("account_id", 32),
-        when("created_at"),
-        when("expires_at"),
-        when("used_at", nullable=True),
-        cascade("account_id", "accounts.id"),
+        col.string("token_hash", 64),
+        col.string("account_id", 32),
+        col.when("created_at"),
+        col.when("expires_at"),
+        col.when("used_at", nullable=True),
+        col.cascade("account_id", "accounts.id"),
         sa.PrimaryKeyConstraint("token_hash"),
     )
     op.create_table(
         "account_sessions",
-        string("id", 32),
-        string("id_hash", 64),
-        string("account_id", 32),
-        string("csrf_token", 64),
-        string("user_agent", 300),
-        when("created_at"),
-        when("expires_at"),
-        cascade("account_id", "accounts.id"),
+        col.string("id", 32),
+        col.string("id_hash", 64),
+        col.string("account_id", 32),
+        col.string("csrf_token", 64),
+        col.string("user_agent", 300),
+        col.when("created_at"),
+        col.when("expires_at"),
+        col.cascade("account_id", "accounts.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("id_hash"),
     )
     op.create_index("ix_account_sessions_account", "account_sessions", ["account_id"])
     op.create_table(
         "audit_events",
-        serial(),
-        workspace_id(nullable=True),
-        when("at"),
-        string("actor", 320),
-        string("action", 64),
-        string("target", 500),
-        text("detail"),
-        workspace_fk(),
+        col.serial(),
+        col.workspace_id(nullable=True),
+        col.when("at"),
+        col.string("actor", 320),
+        col.string("action", 64),
+        col.string("target", 500),
+        col.text("detail"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_audit_events_workspace_at", "audit_events", ["workspace_id", "at"])

@@ -7,7 +7,7 @@ Revises: accounts
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import integer, string, text, when, workspace_fk, workspace_id
+from app.db.migrations import columns as col
 
 revision = "vendor_links"
 down_revision = "accounts"
@@ -16,18 +16,18 @@ down_revision = "accounts"
 def upgrade() -> None:
     op.create_table(
         "vendor_links",
-        string("id", 32),
-        string("token_hash", 64),
-        workspace_id(),
-        integer("incident_id", nullable=True),
-        string("suspect_path", 300),
-        string("responsible", 200),
-        text("snapshot"),
-        string("created_by", 320),
-        when("created_at"),
-        when("expires_at"),
-        when("revoked_at", nullable=True),
-        workspace_fk(),
+        col.string("id", 32),
+        col.string("token_hash", 64),
+        col.workspace_id(),
+        col.integer("incident_id", nullable=True),
+        col.string("suspect_path", 300),
+        col.string("responsible", 200),
+        col.text("snapshot"),
+        col.string("created_by", 320),
+        col.when("created_at"),
+        col.when("expires_at"),
+        col.when("revoked_at", nullable=True),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )

@@ -7,7 +7,7 @@ Revises: vendor_links
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import cascade, string, when
+from app.db.migrations import columns as col
 
 revision = "token_grants"
 down_revision = "vendor_links"
@@ -16,13 +16,13 @@ down_revision = "vendor_links"
 def upgrade() -> None:
     op.create_table(
         "token_grants",
-        string("token_id", 40),
-        string("role", 16),
-        string("person", 320, nullable=True),
-        string("integration", 200, nullable=True),
-        when("expires_at", nullable=True),
-        when("last_used_at", nullable=True),
-        cascade("token_id", "tokens.id"),
+        col.string("token_id", 40),
+        col.string("role", 16),
+        col.string("person", 320, nullable=True),
+        col.string("integration", 200, nullable=True),
+        col.when("expires_at", nullable=True),
+        col.when("last_used_at", nullable=True),
+        col.cascade("token_id", "tokens.id"),
         sa.PrimaryKeyConstraint("token_id"),
     )
     # The tokens made before keep the rights they had: operators of their workspace.

@@ -7,7 +7,7 @@ Revises: token_grants
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import when
+from app.db.migrations import columns as col
 
 revision = "withdrawal_link_language"
 down_revision = "token_grants"
@@ -15,7 +15,7 @@ down_revision = "token_grants"
 
 def upgrade() -> None:
     with op.batch_alter_table("invitations") as batch:
-        batch.add_column(when("withdrawn_at", nullable=True))
+        batch.add_column(col.when("withdrawn_at", nullable=True))
     # Links made before spoke English: that is what they keep.
     with op.batch_alter_table("vendor_links") as batch:
         batch.add_column(

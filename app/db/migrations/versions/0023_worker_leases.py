@@ -8,7 +8,7 @@ Revises: withdrawal_link_language
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import integer, string, text, when
+from app.db.migrations import columns as col
 
 revision = "worker_leases"
 down_revision = "withdrawal_link_language"
@@ -18,19 +18,19 @@ def upgrade() -> None:
     op.create_table(
         "workers",
         sa.Column("id", sa.String(length=64), primary_key=True),
-        string("host", 255),
-        integer("pid"),
-        string("role", 16),
-        when("started_at"),
-        when("expires_at"),
+        col.string("host", 255),
+        col.integer("pid"),
+        col.string("role", 16),
+        col.when("started_at"),
+        col.when("expires_at"),
     )
     op.create_table(
         "worker_leases",
         sa.Column("key", sa.String(length=80), primary_key=True),
-        string("holder", 64, nullable=True),
+        col.string("holder", 64, nullable=True),
         sa.Column("epoch", sa.BigInteger(), nullable=False, server_default="0"),
-        when("acquired_at", nullable=True),
-        when("expires_at", nullable=True),
+        col.when("acquired_at", nullable=True),
+        col.when("expires_at", nullable=True),
     )
     op.create_index("ix_worker_leases_holder", "worker_leases", ["holder"])
     op.create_table(
@@ -42,8 +42,8 @@ def upgrade() -> None:
             primary_key=True,
         ),
         sa.Column("system", sa.String(length=64), primary_key=True),
-        text("status"),
-        when("reported_at"),
+        col.text("status"),
+        col.when("reported_at"),
     )
 
 

@@ -7,7 +7,7 @@ Revises: event_partitions
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.migrations.columns import string, when, workspace_fk, workspace_id
+from app.db.migrations import columns as col
 
 revision = "open_journeys"
 down_revision = "event_partitions"
@@ -16,11 +16,11 @@ down_revision = "event_partitions"
 def upgrade() -> None:
     op.create_table(
         "open_journeys",
-        workspace_id(),
-        string("namespace", 100),
-        string("value", 200),
-        when("recorded_at"),
-        workspace_fk(),
+        col.workspace_id(),
+        col.string("namespace", 100),
+        col.string("value", 200),
+        col.when("recorded_at"),
+        col.workspace_fk(),
         sa.PrimaryKeyConstraint("workspace_id", "namespace", "value"),
     )
 
