@@ -6,9 +6,10 @@ downloads answer the signed-in session with the same report (:mod:`app.reports.s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.responses import Response
 
@@ -26,38 +27,55 @@ router = APIRouter(include_in_schema=False)
 DayParam = Annotated[str | None, Query(max_length=64)]
 
 
-def _page(
-    request: Request,
-    session: Session,
-    scope: Scope,
-    chosen: reports.Period | None,
-    report: SlaReport | None,
-    problem: str | None,
-    status: int,
-    since: str | None,
-    until: str | None,
-) -> Response:
-    query = ""
-    if chosen is not None:
-        query = f"?since={chosen.since_day}&until={chosen.until_day}"
-    context = page_context(
-        session,
-        scope,
-        "sla",
-        period=chosen,
-        report=report,
-        problem=problem,
-        since_value=chosen.since_day if chosen else (since or ""),
-        until_value=chosen.until_day if chosen else (until or ""),
-        download_query=query,
-        availability_chart=reports.availability_chart(report) if report else None,
-        money_charts=reports.money_charts(report) if report else [],
-    )
-    return render(request, "sla.html", context, status)
+@dataclass(frozen=True)
+class _Asked:
+    """What an SLA route is asked: by whom, for which workspace, and the period as typed."""
+
+    request: Request
+    session: Session
+    scope: Scope
+    runtime: Runtime
+    ws: str
+    since: str | None
+    until: str | None
+
+    def page(
+        self,
+        chosen: reports.Period | None,
+        report: SlaReport | None,
+        problem: str | None,
+        status: int,
+    ) -> Response:
+        query = ""
+        if chosen is not None:
+            query = f"?since={chosen.since_day}&until={chosen.until_day}"
+        context = page_context(
+            self.session,
+            self.scope,
+            "sla",
+            period=chosen,
+            report=report,
+            problem=problem,
+            since_value=chosen.since_day if chosen else (self.since or ""),
+            until_value=chosen.until_day if chosen else (self.until or ""),
+            download_query=query,
+            availability_chart=reports.availability_chart(report) if report else None,
+            money_charts=reports.money_charts(report) if report else [],
+        )
+        return render(self.request, "sla.html", context, status)
+
+    def period_report(
+        self,
+    ) -> tuple[reports.Period, SlaReport | None, str | None] | Response:
+        """The period asked for and its report (or why there is none), else the 422 page."""
+        chosen = reports.period(self.since, self.until, utc_now())
+        if isinstance(chosen, str):
+            return self.page(None, None, chosen, 422)
+        report, problem = reports.sla(self.runtime, self.ws, chosen)
+        return chosen, report, problem
 
 
-@router.get("/w/{ws}/reports/sla")
-def sla_page(
+def _asked(
     request: Request,
     ws: str,
     session: SessionDep,
@@ -65,54 +83,35 @@ def sla_page(
     scope: ScopeDep,
     since: DayParam = None,
     until: DayParam = None,
-) -> Response:
-    found = _period_report(request, session, runtime, ws, scope, since, until)
+) -> _Asked:
+    return _Asked(request, session, scope, runtime, ws, since, until)
+
+
+AskedDep = Annotated[_Asked, Depends(_asked)]
+
+
+@router.get("/w/{ws}/reports/sla")
+def sla_page(asked: AskedDep) -> Response:
+    found = asked.period_report()
     if isinstance(found, Response):
         return found
     chosen, report, problem = found
-    return _page(request, session, scope, chosen, report, problem, 200, since, until)
-
-
-def _period_report(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    ws: str,
-    scope: Scope,
-    since: str | None,
-    until: str | None,
-) -> tuple[reports.Period, SlaReport | None, str | None] | Response:
-    """The period asked for and its report (or why there is none), else the 422 page."""
-    chosen = reports.period(since, until, utc_now())
-    if isinstance(chosen, str):
-        return _page(request, session, scope, None, None, chosen, 422, since, until)
-    report, problem = reports.sla(runtime, ws, chosen)
-    return chosen, report, problem
+    return asked.page(chosen, report, problem, 200)
 
 
 @router.get("/w/{ws}/reports/sla.csv")
 @router.get("/w/{ws}/reports/sla.json")
-def sla_download(
-    request: Request,
-    ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: ScopeDep,
-    since: DayParam = None,
-    until: DayParam = None,
-) -> Response:
+def sla_download(asked: AskedDep) -> Response:
     """The report as a CSV or JSON file, by the extension of the path."""
-    extension = request.url.path.rsplit(".", 1)[1]
-    found = _period_report(request, session, runtime, ws, scope, since, until)
+    extension = asked.request.url.path.rsplit(".", 1)[1]
+    found = asked.period_report()
     if isinstance(found, Response):
         return found
     chosen, report, problem = found
     if report is None:
-        return _page(request, session, scope, chosen, None, problem, 409, since, until)
-    headers = {
-        **SECURITY_HEADERS,
-        "Content-Disposition": f'attachment; filename="{reports.file_name(ws, chosen, extension)}"',
-    }
+        return asked.page(chosen, None, problem, 409)
+    name = reports.file_name(asked.ws, chosen, extension)
+    headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
     if extension == "csv":
         return PlainTextResponse(
             report_csv(report), media_type="text/csv; charset=utf-8", headers=headers
