@@ -48,15 +48,23 @@ class SharedConnectorStatuses(ConnectorStatuses):
         self._wake.set()
 
     def of(self, workspace_id: str) -> dict[str, dict[str, Any]]:
+        """This process's reports of a workspace it holds; otherwise the newest of each
+        system's report, this process's own or the stored one."""
+        mine = super().of(workspace_id)
         if self._holds(workspace_id):
-            return super().of(workspace_id)
+            return mine
         with self._engine.connect() as connection:
             rows = connection.execute(
                 select(connector_reports.c.system, connector_reports.c.status).where(
                     connector_reports.c.workspace_id == workspace_id
                 )
             )
-            return {row.system: json.loads(row.status) for row in rows}
+            found: dict[str, dict[str, Any]] = {row.system: json.loads(row.status) for row in rows}
+        for system, status in mine.items():
+            stored = found.get(system)
+            if stored is None or str(status["reported_at"]) >= str(stored.get("reported_at")):
+                found[system] = status
+        return found
 
     def flush(self) -> None:
         """Write the reports changed since the last flush."""
