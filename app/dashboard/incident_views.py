@@ -6,9 +6,10 @@ Forms post the session's CSRF token and redirect back to the incident (post/redi
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import Response
 
 from app.dashboard import incidents
@@ -95,75 +96,70 @@ def incident_detail(
     return _detail_page(request, session, runtime, scope, incident)
 
 
-def _act(
-    request: Request,
-    session: Session,
-    scope: Scope,
-    ws: str,
-    incident: str,
-    anchor: str,
-    action: Callable[[int], bool],
-) -> Response:
-    """Run a form's ``action`` on the incident (False: no such incident, the 404 page), then
-    redirect back to the incident at ``anchor``."""
-    incident_id = _incident_id(incident)
-    done = incident_id is not None and action(incident_id)
-    if not done:
-        return _not_found(request, session, scope, incident)
-    return see_other(f"/w/{ws}/incidents/{incident_id}#{anchor}")
+@dataclass(frozen=True)
+class _Posted:
+    """A form posted about one incident: by whom, in which workspace, about which incident."""
+
+    request: Request
+    session: Session
+    scope: Scope
+    runtime: Runtime
+    ws: str
+    incident: str
+
+    def act(self, anchor: str, action: Callable[[int], bool]) -> Response:
+        """Run ``action`` on the incident (False: no such incident, the 404 page), then
+        redirect back to the incident at ``anchor``."""
+        incident_id = _incident_id(self.incident)
+        done = incident_id is not None and action(incident_id)
+        if not done:
+            return _not_found(self.request, self.session, self.scope, self.incident)
+        return see_other(f"/w/{self.ws}/incidents/{incident_id}#{anchor}")
 
 
-@router.post("/w/{ws}/incidents/{incident}/acknowledge")
-def acknowledge(
+def _posted(
     request: Request,
     ws: str,
     incident: str,
     session: SessionDep,
     runtime: RuntimeDep,
     scope: FormScopeDep,
-    by: NameField = "",
-) -> Response:
-    signer = incidents.who(session.principal, by)
-    actor = session.principal.name
-    return _act(
-        request,
-        session,
-        scope,
-        ws,
-        incident,
+) -> _Posted:
+    return _Posted(request, session, scope, runtime, ws, incident)
+
+
+PostedDep = Annotated[_Posted, Depends(_posted)]
+
+
+@router.post("/w/{ws}/incidents/{incident}/acknowledge")
+def acknowledge(posted: PostedDep, by: NameField = "") -> Response:
+    principal = posted.session.principal
+    signer = incidents.who(principal, by)
+    return posted.act(
         "acknowledged",
         lambda incident_id: incidents.acknowledge(
-            runtime, ws, incident_id, signer, utc_now(), actor
+            posted.runtime, posted.ws, incident_id, signer, utc_now(), principal.name
         ),
     )
 
 
 @router.post("/w/{ws}/incidents/{incident}/notes")
 def add_note(
-    request: Request,
-    ws: str,
-    incident: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: FormScopeDep,
+    posted: PostedDep,
     text: Annotated[str, Form(max_length=20000)] = "",
     author: NameField = "",
 ) -> Response:
     written = text.strip()
+    request, session, runtime, scope = posted.request, posted.session, posted.runtime, posted.scope
     if not written or len(written) > 10000:
         error = "Write the note first." if not written else "A note holds 10,000 characters."
         return _detail_page(
-            request, session, runtime, scope, incident, error=error, note=text[:10000]
+            request, session, runtime, scope, posted.incident, error=error, note=text[:10000]
         )
     signer = incidents.who(session.principal, author)
-    return _act(
-        request,
-        session,
-        scope,
-        ws,
-        incident,
+    return posted.act(
         "notes",
         lambda incident_id: incidents.add_note(
-            runtime, ws, incident_id, signer, written, utc_now(), session.principal.name
+            runtime, posted.ws, incident_id, signer, written, utc_now(), session.principal.name
         ),
     )
