@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.contracts.models import Contract, ContractIn, Costs, CostsIn, cents
 from app.contracts.tables import running_costs, vendor_contracts
+from app.db.rows import delete_workspace_row, workspace_row
 from app.exceptions import Invalid, NotFound
 
 
@@ -70,24 +71,19 @@ def list_contracts(connection: Connection, workspace_id: str) -> list[Contract]:
 
 
 def get_contract(connection: Connection, workspace_id: str, vendor: str) -> Contract:
-    row = connection.execute(
-        select(vendor_contracts).where(
-            vendor_contracts.c.workspace_id == workspace_id, vendor_contracts.c.vendor == vendor
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no contract with vendor '{vendor}' in workspace '{workspace_id}'")
+    row = workspace_row(
+        connection, vendor_contracts.c.vendor, workspace_id, vendor, _missing(workspace_id, vendor)
+    )
     return _contract(row.vendor, row.body, row.updated_at)
 
 
 def delete_contract(connection: Connection, workspace_id: str, vendor: str) -> None:
-    gone = connection.execute(
-        delete(vendor_contracts).where(
-            vendor_contracts.c.workspace_id == workspace_id, vendor_contracts.c.vendor == vendor
-        )
-    ).rowcount
-    if not gone:
-        raise NotFound(f"no contract with vendor '{vendor}' in workspace '{workspace_id}'")
+    missing = _missing(workspace_id, vendor)
+    delete_workspace_row(connection, vendor_contracts.c.vendor, workspace_id, vendor, missing)
+
+
+def _missing(workspace_id: str, vendor: str) -> str:
+    return f"no contract with vendor '{vendor}' in workspace '{workspace_id}'"
 
 
 def _costs(body: str, updated_at: datetime) -> Costs:
