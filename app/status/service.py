@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select
+from sqlalchemy import Connection, or_, select
 
+from app.db.rows import delete_workspace_row
 from app.exceptions import Invalid, NotFound
 from app.incidents.tables import incidents
 from app.maintenance.service import Announced
@@ -103,13 +104,8 @@ def list_updates(connection: Connection, workspace_id: str, since: datetime) -> 
 
 
 def delete_update(connection: Connection, workspace_id: str, update_id: int) -> None:
-    gone = connection.execute(
-        delete(status_updates).where(
-            status_updates.c.workspace_id == workspace_id, status_updates.c.id == update_id
-        )
-    )
-    if gone.rowcount == 0:
-        raise NotFound(f"update {update_id} does not exist")
+    missing = f"update {update_id} does not exist"
+    delete_workspace_row(connection, status_updates.c.id, workspace_id, update_id, missing)
 
 
 def storefront_systems(topology: Topology | None) -> set[str]:
