@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
 from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.exc import DBAPIError
 
 from app.db.tables import UTCDateTime
 
@@ -53,6 +54,13 @@ KEYS: Final = {
 
 _NAME = re.compile(r"^(events|event_refs|webhook_deliveries)_(p\d{8}|default)$")
 _LOCK = 0x61726269  # pg_advisory_xact_lock key: one partition maker at a time, every process
+
+# Making or dropping a partition takes an ACCESS EXCLUSIVE lock on its parent table. Waiting for
+# it behind a long read would stall the one writer and, worse, queue every later read of the
+# table behind the waiting DDL; so the DDL gives up quickly (lock_not_available) instead.
+INSERT_LOCK_WAIT: Final = "500ms"
+SWEEP_LOCK_WAIT: Final = "3s"
+_LOCK_NOT_AVAILABLE: Final = "55P03"
 _CACHE = "arbiter_partitions"
 
 
@@ -97,12 +105,19 @@ def weeks(connection: Connection, table: str) -> set[date]:
     }
 
 
-def create(connection: Connection, table: str, week: date) -> bool:
+def _wait_at_most(connection: Connection, wait: str) -> None:
+    # SET LOCAL ends with the transaction (or the savepoint rolled back); the value is a constant.
+    connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{wait}'")
+
+
+def create(connection: Connection, table: str, week: date, *, wait: str = SWEEP_LOCK_WAIT) -> bool:
     """Make ``table``'s partition of ``week`` unless it exists; whether it was made.
 
     Rows of that week already in the DEFAULT partition move into it (PostgreSQL refuses a new
-    partition whose range the DEFAULT partition holds rows of).
+    partition whose range the DEFAULT partition holds rows of). Waits at most ``wait`` for the
+    table's lock, then raises (lock_not_available).
     """
+    _wait_at_most(connection, wait)
     connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
     if week in weeks(connection, table):
         return False
@@ -154,8 +169,25 @@ def ensure(connection: Connection, tables: Sequence[str], times: Iterable[dateti
             continue
         held = known[table] = weeks(connection, table)
         for week in sorted(wanted - held):
-            create(connection, table, week)
-            held.add(week)
+            if _made_or_busy(connection, table, week):
+                held.add(week)
+
+
+def _made_or_busy(connection: Connection, table: str, week: date) -> bool:
+    """Make the partition on the insert's path, in a savepoint; when a reader holds the table,
+    leave it (the rows go to DEFAULT and the sweep makes the week later): whether it exists."""
+    savepoint = connection.begin_nested()
+    try:
+        create(connection, table, week, wait=INSERT_LOCK_WAIT)
+    except DBAPIError as exc:
+        savepoint.rollback()
+        if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    savepoint.commit()
+    # The insert itself must not give up on a lock as the DDL does.
+    _wait_at_most(connection, "0")
+    return True
 
 
 def maintain(connection: Connection, *, keep_days: float, now: datetime | None = None) -> None:
@@ -186,6 +218,7 @@ def expired(connection: Connection, table: str, cutoff: datetime) -> list[str]:
 def drop(name: str, connection: Connection) -> int:
     """Drop one partition; how many rows it held (none if another sweep dropped it first)."""
     assert is_partition(name), name
+    _wait_at_most(connection, SWEEP_LOCK_WAIT)
     connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
     if connection.exec_driver_sql("SELECT to_regclass(%s)", (name,)).scalar_one() is None:
         return 0

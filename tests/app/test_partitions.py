@@ -118,6 +118,30 @@ def test_a_missing_week_is_made_on_insert_and_its_default_rows_move_into_it(
         assert _where(connection, "next-week") == partitions.partition_name("events", week)
 
 
+def test_an_insert_does_not_wait_for_a_week_while_a_reader_holds_the_table(
+    pg_client: TestClient,
+) -> None:
+    """A long read (an open transaction that read ``events``) blocks the DDL of a new week;
+    the insert gives up on the week after a moment, stores its row in DEFAULT, and the sweep
+    makes the week once the reader is gone."""
+    runtime = pg_client.app.state.runtime  # type: ignore[attr-defined]
+    week = partitions.week_of(NOW) + timedelta(days=14)
+    with runtime.engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TABLE {partitions.partition_name('events', week)}")
+    runtime.writer.close()  # a new writer does not remember the dropped week
+    runtime.writer = Writer(make_writer_engine(runtime.settings.store.resolved_database_url))
+    moment = datetime.combine(week, datetime.min.time(), UTC)
+    with runtime.engine.connect() as reader:
+        reader.execute(select(func.count()).select_from(events)).scalar_one()  # holds its lock
+        assert _post(pg_client, _event("while-read", moment)) == {"accepted": 1, "duplicates": 0}
+        with runtime.engine.connect() as connection:
+            assert _where(connection, "while-read") == "events_default"
+        reader.rollback()
+    retention.maintain(runtime.engine, runtime.writer, days=0)
+    with runtime.engine.connect() as connection:
+        assert _where(connection, "while-read") == partitions.partition_name("events", week)
+
+
 def test_an_id_the_workspace_holds_is_a_duplicate_whatever_its_partition(
     pg_client: TestClient,
 ) -> None:
