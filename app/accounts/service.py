@@ -25,6 +25,7 @@ from app.accounts.tables import (
     password_resets,
 )
 from app.auth.service import hash_secret
+from app.db.rows import deleted
 
 Role = Literal["viewer", "operator", "owner"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "owner")
@@ -190,12 +191,7 @@ def set_role(
 
 
 def remove_member(connection: Connection, workspace_id: str, account_id: str) -> bool:
-    result = connection.execute(
-        delete(memberships).where(
-            memberships.c.workspace_id == workspace_id, memberships.c.account_id == account_id
-        )
-    )
-    return result.rowcount > 0
+    return deleted(connection, memberships.c.account_id, workspace_id, account_id)
 
 
 # -- invitations and resets -----------------------------------------------------------------------

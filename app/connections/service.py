@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from app.connections.crypto import SecretBox
 from app.connections.models import MASK, ConnectionIn, ConnectionOut, origin
 from app.connections.tables import connections
+from app.db.rows import deleted
 from app.db.tables import topologies
 from app.exceptions import Invalid, NotFound, Problem
 from app.topology.service import get_topology
@@ -238,12 +239,7 @@ def list_status(connection: Connection, box: SecretBox, workspace_id: str) -> li
 
 
 def delete_connection(connection: Connection, workspace_id: str, system_id: str) -> bool:
-    result = connection.execute(
-        delete(connections).where(
-            connections.c.workspace_id == workspace_id, connections.c.system_id == system_id
-        )
-    )
-    return result.rowcount > 0
+    return deleted(connection, connections.c.system_id, workspace_id, system_id)
 
 
 def save_poll(

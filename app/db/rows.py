@@ -28,10 +28,16 @@ def workspace_row(
     return row
 
 
+def deleted(connection: Connection, key: Column[Any], workspace_id: str, value: object) -> bool:
+    """Delete the row of ``key``'s table whose ``key`` is ``value`` in the workspace; whether
+    there was one."""
+    gone = connection.execute(delete(key.table).where(_of_workspace(key, workspace_id, value)))
+    return gone.rowcount > 0
+
+
 def delete_workspace_row(
     connection: Connection, key: Column[Any], workspace_id: str, value: object, missing: str
 ) -> None:
-    """Delete the row of ``key``'s table whose ``key`` is ``value`` in the workspace."""
-    gone = connection.execute(delete(key.table).where(_of_workspace(key, workspace_id, value)))
-    if gone.rowcount == 0:
+    """Delete that row, or refuse as missing."""
+    if not deleted(connection, key, workspace_id, value):
         raise NotFound(missing)
