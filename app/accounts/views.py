@@ -62,12 +62,10 @@ def signin_account(
 ) -> Response:
     if not from_form:
         return signin_page(request, next, "The form expired. Please sign in again.", 403, email)
-    try:
-        throttle.check(request)
-    except throttle.TooManyFailures as exc:
-        page = signin_page(request, next, "Too many failed sign-ins. Try again later.", 429)
-        page.headers["Retry-After"] = str(exc.retry_after)
-        return page
+    message = "Too many failed sign-ins. Try again later."
+    refused = throttle.refusal(request, lambda: signin_page(request, next, message, 429))
+    if refused is not None:
+        return refused
     now = utc_now()
     user_agent = request.headers.get("user-agent", "")
 
@@ -126,12 +124,12 @@ def accept_invitation(
 ) -> Response:
     if not from_form:
         return see_other(f"/signin/invitation/{token}")
-    try:
-        throttle.check(request)
-    except throttle.TooManyFailures as exc:
-        page = problem_page(request, None, 429, "Too many attempts", "Try again in a minute.")
-        page.headers["Retry-After"] = str(exc.retry_after)
-        return page
+    refused = throttle.refusal(
+        request,
+        lambda: problem_page(request, None, 429, "Too many attempts", "Try again in a minute."),
+    )
+    if refused is not None:
+        return refused
     now = utc_now()
     user_agent = request.headers.get("user-agent", "")
 
@@ -182,14 +180,12 @@ def reset_request(
 ) -> Response:
     if not from_form:
         return see_other("/signin/reset")
-    try:
-        throttle.check(request)
-    except throttle.TooManyFailures as exc:
-        page = public_form_page(
-            request, "reset_request.html", {"sent": False, "error": "Try again later."}, 429
-        )
-        page.headers["Retry-After"] = str(exc.retry_after)
-        return page
+    context = {"sent": False, "error": "Try again later."}
+    refused = throttle.refusal(
+        request, lambda: public_form_page(request, "reset_request.html", context, 429)
+    )
+    if refused is not None:
+        return refused
     # Each request counts as a failure: resets are rare, and an address-guesser is slowed down.
     throttle.failed(request)
     base = public_base(request, runtime)

@@ -26,6 +26,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from fastapi import Request
+from starlette.responses import Response
 
 from app.exceptions import Throttled
 
@@ -96,6 +97,17 @@ def check(request: Request) -> None:
     wait = throttle_of(request).retry_after(client_address(request))
     if wait is not None:
         raise TooManyFailures(wait)
+
+
+def refusal(request: Request, page: Callable[[], Response]) -> Response | None:
+    """A form's answer when the caller's address has failed too often lately: ``page()`` (its
+    429 page) with ``Retry-After``; None when the caller may try now."""
+    wait = throttle_of(request).retry_after(client_address(request))
+    if wait is None:
+        return None
+    answer = page()
+    answer.headers["Retry-After"] = str(wait)
+    return answer
 
 
 def failed(request: Request) -> None:

@@ -111,12 +111,10 @@ def signin(
 ) -> Response:
     if not from_form:
         return _signin_page(request, next, "The form expired. Please sign in again.", 403)
-    try:
-        throttle.check(request)
-    except throttle.TooManyFailures as exc:
-        page = _signin_page(request, next, "Too many failed sign-ins. Try again later.", 429)
-        page.headers["Retry-After"] = str(exc.retry_after)
-        return page
+    message = "Too many failed sign-ins. Try again later."
+    refused = throttle.refusal(request, lambda: _signin_page(request, next, message, 429))
+    if refused is not None:
+        return refused
     presented = token.strip()
     principal = authenticate(connection, presented, runtime.admin_token) if presented else None
     if principal is None:
