@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from graph.results import Diagnosis, Suspect
@@ -72,20 +74,22 @@ def test_unavailable_pull_blames_the_shop_not_the_link_owner(world: World) -> No
     assert suspect.responsible == "Shop agency"
 
 
-def test_missing_blames_the_link_owner(world: World) -> None:
+@pytest.mark.parametrize(
+    ("gap", "owner", "said"),
+    [
+        ({"pulls": (), "oms_after": None}, "BaseLinker", "oms never fetched them from shop"),
+        ({"pushes": (), "erp_after": None}, "ERP partner", "oms never sent them to erp"),
+    ],
+    ids=["pull", "push"],
+)
+def test_missing_blames_the_link_owner(
+    world: World, gap: dict[str, Any], owner: str, said: str
+) -> None:
     for n in range(5):
-        world.order(n, at=1000 + 60 * n, pulls=(), oms_after=None)
+        world.order(n, at=1000 + 60 * n, **gap)
     suspect = only(diagnose(world, 2 * HOUR))
-    assert (suspect.mode, suspect.responsible) == ("missing", "BaseLinker")
-    assert "oms never fetched them from shop" in suspect.summary
-
-
-def test_missing_push(world: World) -> None:
-    for n in range(5):
-        world.order(n, at=1000 + 60 * n, pushes=(), erp_after=None)
-    suspect = only(diagnose(world, 2 * HOUR))
-    assert (suspect.mode, suspect.responsible) == ("missing", "ERP partner")
-    assert "oms never sent them to erp" in suspect.summary
+    assert (suspect.mode, suspect.responsible) == ("missing", owner)
+    assert said in suspect.summary
 
 
 @pytest.mark.parametrize(
