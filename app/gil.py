@@ -67,3 +67,33 @@ def held_then_frozen() -> Iterator[None]:
             gc.freeze()
             if _holders == 0 and _was_enabled:
                 gc.enable()
+
+
+def release(held: list[object]) -> None:
+    """Drop the large structures in ``held`` (which the caller hands over: it must keep no
+    other reference to them) in small pieces, passing the GIL on between them.
+
+    Dropping the last reference to an index of a million events frees millions of objects in
+    one stretch of C with the GIL held: 1.1 s at 1M events, when a new workspace index replaced
+    the untrimmed one it was cut from (py-spy, bench/responsiveness.py). Here dicts, lists and
+    sets, and the attributes of plain objects, are emptied one item at a time, each only when
+    nothing else holds it (a reference count of this walk's own two): what the new index
+    shares with the old one is left whole.
+    """
+    stack = held
+    while stack:
+        item = stack.pop()
+        if sys.getrefcount(item) > 2:  # held elsewhere (the local and this call): not ours
+            continue
+        kind = type(item)
+        if kind is dict:
+            while item:
+                stack.append(item.popitem()[1])  # type: ignore[attr-defined]
+        elif kind is list or kind is set:
+            while item:
+                stack.append(item.pop())  # type: ignore[attr-defined]
+        elif hasattr(item, "__dict__") and not isinstance(item, type):
+            attributes = vars(item)
+            stack.extend(attributes.values())
+            attributes.clear()
+

@@ -37,7 +37,7 @@ from app.db.tables import events
 from app.diagnosis.tables import open_journeys
 from app.events.service import iter_stored, journey_events
 from app.exceptions import NoTopology
-from app.gil import held_then_frozen
+from app.gil import held_then_frozen, release
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
 from graph.index import WorkspaceIndex
@@ -164,9 +164,11 @@ class IndexRegistry:
                     entry.reach = None
                 cut = self.live_start(workspace_id)
                 held = entry.index.open_before(cut, keep=entry.held_open)
+                replaced: list[object] = [entry.index]
                 entry.index = entry.index.live_since(
                     min(cut, entry.reach or cut), keep=entry.held_open
                 )
+                release(replaced)  # in pieces: dropped at once it held the GIL for a second
                 entry.trimmed_at = time.monotonic()
                 if held != entry.held_open:
                     self._record_open(workspace_id, held)

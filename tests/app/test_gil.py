@@ -38,3 +38,37 @@ def test_a_dropped_index_leaves_no_reference_cycle() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_release_takes_apart_only_what_nothing_else_holds() -> None:
+    from app.gil import release
+
+    shared = [1, 2, 3]
+    inner = {"x": [4, 5], "y": {6, 7}}
+    probe = inner["y"]  # held here as well
+    top = {"inner": inner, "shared": shared}
+    held: list[object] = [top]
+    del inner, top
+    release(held)
+    assert held == []
+    assert shared == [1, 2, 3]
+    assert probe == {6, 7}
+
+
+def test_a_released_index_leaves_its_successor_whole() -> None:
+    from app.gil import release
+
+    stream, end = traffic.workspace(5000)
+    events = list(stream)
+    old = WorkspaceIndex(skew_tolerance_seconds=10)
+    old.add(events)
+    new = old.live_since(end - timedelta(hours=6), keep=[])
+    replaced: list[object] = [old]
+    del old
+    release(replaced)
+    again = WorkspaceIndex(skew_tolerance_seconds=10)
+    again.add(events)
+    expected = again.live_since(end - timedelta(hours=6), keep=[])
+    assert new.diagnose(traffic.TOPOLOGY, as_of=end) == expected.diagnose(
+        traffic.TOPOLOGY, as_of=end
+    )
