@@ -96,4 +96,3 @@ def release(held: list[object]) -> None:
             attributes = vars(item)
             stack.extend(attributes.values())
             attributes.clear()
-
