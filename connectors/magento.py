@@ -34,26 +34,31 @@ to reach the OMS, stock not propagated).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from connectors.base import MAGENTO_OAUTH, AuthError, ConnectorError, ProtocolError, RateLimited
 from connectors.oauth import OAuth1
 from connectors.polling import (
-    MAX_PAGES_PER_ROUND,
-    Keyset,
+    Dating,
     PollingConnector,
     Stream,
     StreamState,
     add_sku,
     number,
     parse_time,
+    read_pages,
     sql_time,
 )
 
 PAGE_SIZE = 100
 STOCK_PAGE_SIZE = 500
+ORDER_DATING = Dating(
+    "entity_id",
+    lambda order: parse_time(order.get("updated_at")),
+    lambda order: f"orders: order {order.get('entity_id')} has no updated_at",
+)
 
 
 def search_criteria(
@@ -175,32 +180,22 @@ class MagentoConnector(PollingConnector):
         return {"orders": self._orders, "stock": self._stock}
 
     async def _orders(self, state: StreamState) -> None:
-        keyset = Keyset.from_cursor(state.cursor, self.first_since())
-        page = 1
-        for _ in range(MAX_PAGES_PER_ROUND):
-            before = keyset.since
+        async def read_page(since: datetime, page: int) -> tuple[list[Any], bool]:
             params = search_criteria(
                 page_size=self.page_size,
-                current_page=page,
+                current_page=page + 1,
                 # gt one second earlier: "at or after" since, at Magento's one-second resolution
-                filters=[("updated_at", "gt", sql_time(before - timedelta(seconds=1)))],
+                filters=[("updated_at", "gt", sql_time(since - timedelta(seconds=1)))],
                 sort=("updated_at", "ASC"),
             )
             orders, total = await self._search("orders", self.order_flow, params)
-            fresh = keyset.take_records(
-                orders,
-                "entity_id",
-                lambda order: parse_time(order.get("updated_at")),
-                lambda order: f"orders: order {order.get('entity_id')} has no updated_at",
-                state.notes,
-            )
+            return orders, bool(orders) and total > (page + 1) * self.page_size
+
+        async def emit(fresh: list[tuple[str, Any]]) -> None:
             for _, order in fresh:
                 self._emit_order(state, order)
-            state.cursor = keyset.to_cursor()
-            if total <= page * self.page_size or not orders:
-                return
-            page = page + 1 if keyset.since == before else 1
-        state.notes.append("orders: more pages remain; the next round continues")
+
+        await read_pages(state, self.first_since(), read_page, ORDER_DATING, emit)
 
     def _emit_order(self, state: StreamState, order: dict[str, Any]) -> None:
         try:

@@ -25,19 +25,20 @@ A SKU whose quants vanished (Odoo deletes empty quants) is reported as 0.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
 
 from connectors.base import AuthError, ConnectorError, ProtocolError
 from connectors.polling import (
-    MAX_PAGES_PER_ROUND,
-    Keyset,
+    Dating,
     PollingConnector,
     Stream,
     StreamState,
     add_sku,
     parse_time,
+    read_pages,
     sql_time,
     whole,
 )
@@ -54,6 +55,11 @@ ORDER_FIELDS = [
 ]
 LINE_FIELDS = ["order_id", "product_id", "product_uom_qty", "display_type"]
 AUTH_EXCEPTIONS = ("AccessDenied", "AccessError", "SessionExpired")
+ORDER_DATING = Dating(
+    "id",
+    lambda record: parse_time(record.get("write_date")),
+    lambda record: f"orders: sale.order {record.get('id')} has no write_date",
+)
 
 
 def classify_jsonrpc(response: httpx.Response, body: Any) -> ConnectorError | None:
@@ -161,34 +167,24 @@ class OdooConnector(PollingConnector):
         return {"orders": self._orders, "stock": self._stock}
 
     async def _orders(self, state: StreamState) -> None:
-        keyset = Keyset.from_cursor(state.cursor, self.first_since())
-        offset = 0
-        for _ in range(MAX_PAGES_PER_ROUND):
-            before = keyset.since
+        async def read_page(since: datetime, page: int) -> tuple[list[Any], bool]:
             records = await self.search_read(
                 "sale.order",
                 self.order_flow,
-                domain=[["write_date", ">=", sql_time(before)]],
+                domain=[["write_date", ">=", sql_time(since)]],
                 fields=ORDER_FIELDS,
                 order="write_date asc, id asc",
                 limit=self.page,
-                offset=offset,
+                offset=page * self.page,
             )
-            fresh = keyset.take_records(
-                records,
-                "id",
-                lambda record: parse_time(record.get("write_date")),
-                lambda record: f"orders: sale.order {record.get('id')} has no write_date",
-                state.notes,
-            )
+            return records, len(records) >= self.page
+
+        async def emit(fresh: list[tuple[str, Any]]) -> None:
             lines = await self._order_lines([record for _, record in fresh])
             for _, record in fresh:
                 self._emit_order(state, record, lines)
-            state.cursor = keyset.to_cursor()
-            if len(records) < self.page:
-                return
-            offset = offset + len(records) if keyset.since == before else 0
-        state.notes.append("orders: more pages remain; the next round continues")
+
+        await read_pages(state, self.first_since(), read_page, ORDER_DATING, emit)
 
     async def _order_lines(self, orders: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         """The orders' ``sale.order.line`` records by id (one call per page of orders)."""

@@ -229,6 +229,46 @@ class StreamState:
 Stream = Callable[[StreamState], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Dating:
+    """How a stream's records are keyed and dated, for :meth:`Keyset.take_records`."""
+
+    key: str
+    moment_of: Callable[[Any], datetime | None]
+    undated: Callable[[Any], str]
+
+
+async def read_pages(
+    state: StreamState,
+    since: datetime,
+    read_page: Callable[[datetime, int], Awaitable[tuple[list[Any], bool]]],
+    dating: Dating,
+    emit: Callable[[list[tuple[str, Any]]], Awaitable[None]],
+) -> None:
+    """Reads the orders modified at or after the cursor's time (``since`` for a new cursor),
+    page by page, and saves the cursor after each page.
+
+    ``read_page(since, n)`` answers the ``n``-th page (from 0) of the records modified at or
+    after ``since`` in that order, and whether more follow; ``emit`` gets the records of a page
+    not emitted before. When a page moved the keyset's time, the next read starts again at page
+    0 from the new time (the pages behind it have shifted); at most :data:`MAX_PAGES_PER_ROUND`
+    pages a round, the rest waits for the next one.
+    """
+    keyset = Keyset.from_cursor(state.cursor, since)
+    page = 0
+    for _ in range(MAX_PAGES_PER_ROUND):
+        before = keyset.since
+        records, more = await read_page(before, page)
+        await emit(
+            keyset.take_records(records, dating.key, dating.moment_of, dating.undated, state.notes)
+        )
+        state.cursor = keyset.to_cursor()
+        if not more:
+            return
+        page = page + 1 if keyset.since == before else 0
+    state.notes.append("orders: more pages remain; the next round continues")
+
+
 class EventBuilder:
     """Builds the normalized events of one system: its orders and its stock levels."""
 

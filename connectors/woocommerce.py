@@ -24,14 +24,14 @@ import httpx
 from connectors.base import AuthError, ConnectorError, ProtocolError, RateLimited
 from connectors.oauth import OAuth1
 from connectors.polling import (
-    MAX_PAGES_PER_ROUND,
+    Dating,
     EventBuilder,
-    Keyset,
     PollingConnector,
     Stream,
     StreamState,
     add_sku,
     parse_time,
+    read_pages,
 )
 from graph.model import Event
 
@@ -76,6 +76,13 @@ def platform_summary(body: Any) -> dict[str, Any]:
 
 def order_modified(order: dict[str, Any]) -> datetime | None:
     return parse_time(order.get("date_modified_gmt")) or parse_time(order.get("date_modified"))
+
+
+ORDER_DATING = Dating(
+    "id",
+    lambda order: order_modified(order) if isinstance(order, dict) else None,
+    lambda _: "orders: skipped a record without a modification date",
+)
 
 
 def order_to_event(
@@ -200,39 +207,27 @@ class WooCommerceConnector(PollingConnector):
                 )
 
     async def _orders(self, state: StreamState) -> None:
-        keyset = Keyset.from_cursor(state.cursor, self.first_since())
-        page = 1
-        for _ in range(MAX_PAGES_PER_ROUND):
-            before = keyset.since
+        async def read_page(since: datetime, page: int) -> tuple[list[Any], bool]:
             # modified_after is strict: one second earlier makes it "at or after" since.
             params = {
-                "modified_after": (keyset.since - timedelta(seconds=1)).strftime(
-                    "%Y-%m-%dT%H:%M:%S"
-                ),
+                "modified_after": (since - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S"),
                 "dates_are_gmt": "true",
                 "orderby": "modified",
                 "order": "asc",
                 "per_page": self.per_page,
-                "page": page,
+                "page": page + 1,
             }
             orders, total_pages = await self._get("orders", self.order_flow, params)
-            fresh = keyset.take_records(
-                orders,
-                "id",
-                lambda order: order_modified(order) if isinstance(order, dict) else None,
-                lambda _: "orders: skipped a record without a modification date",
-                state.notes,
-            )
+            return orders, bool(orders) and page + 1 < total_pages
+
+        async def emit(fresh: list[tuple[str, Any]]) -> None:
             for key, order in fresh:
                 try:
                     state.events.append(order_to_event(self, order))
                 except ValueError as exc:
                     state.notes.append(f"orders: order id {key} skipped: {exc}")
-            state.cursor = keyset.to_cursor()
-            if page >= total_pages or not orders:
-                return
-            page = page + 1 if keyset.since == before else 1
-        state.notes.append("orders: more pages remain; the next round continues")
+
+        await read_pages(state, self.first_since(), read_page, ORDER_DATING, emit)
 
     async def _stock(self, state: StreamState) -> None:
         at = self.clock()
