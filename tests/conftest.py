@@ -9,9 +9,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,12 +23,26 @@ from app.settings import Settings
 
 ADMIN_TOKEN = "arb_admin_test_token"
 
+T = TypeVar("T")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def eventually(check: Callable[[], T | None], seconds: float, what: str, every: float = 0.25) -> T:
+    """What ``check`` finds (anything true) once it finds it, asking every ``every`` seconds;
+    an AssertionError naming ``what`` when it has found nothing within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"not within {seconds:g} s: {what}")
 
 
 def _postgres_bindir() -> Path | None:

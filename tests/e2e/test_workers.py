@@ -15,10 +15,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -29,7 +29,7 @@ from app.demo import sandbox_connections
 from app.workers.tables import worker_leases, workers
 from sandbox.config import free_port_block
 from sandbox.topology import demo_topology
-from tests.conftest import ADMIN_TOKEN, free_port, fresh_postgres_database
+from tests.conftest import ADMIN_TOKEN, eventually, free_port, fresh_postgres_database
 from tests.e2e.conftest import HEADERS, stop, wait_until_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -38,18 +38,6 @@ WORKSPACES = {"ws-shop": "shop", "ws-oms": "oms", "ws-erp": "erp"}
 """Each workspace connects one system of the sandbox: its requests there are its polls."""
 LEASE_SECONDS = 6
 TAKEOVER_DEADLINE = 60.0
-
-T = TypeVar("T")
-
-
-def eventually(check: Callable[[], T | None], seconds: float, what: str) -> T:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"not within {seconds:g} s: {what}")
 
 
 class Cluster:

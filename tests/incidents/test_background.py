@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,20 +11,10 @@ from fastapi.testclient import TestClient
 from app.incidents.evaluator import incident_evaluator, incident_state
 from app.main import BACKGROUND, create_app
 from app.settings import Settings
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, eventually
 from tests.incidents.fixtures import QUIET
 from tests.incidents.test_lifecycle import erp_outage
 from tests.scenarios import STANDARD_TOPOLOGY_JSON, World
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def test_the_service_runs_the_evaluator() -> None:
@@ -61,10 +50,12 @@ def test_new_events_are_evaluated_soon_and_the_schedule_keeps_going(
             ]
             return found
 
-        [incident] = wait_for(opened)
+        [incident] = eventually(opened, 15, "the incident opens", every=0.05)
         assert incident["link"] == {"flow": "order", "from": "oms", "to": "erp"}
         results = incident_state(runtime).results
         first = results["acme"].as_of
-        wait_for(lambda: results["acme"].as_of > first)  # the schedule evaluates again
+        eventually(
+            lambda: results["acme"].as_of > first, 15, "the schedule evaluates again", every=0.05
+        )
         assert results["acme"].ok
         assert len(opened()) == 1
