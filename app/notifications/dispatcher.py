@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -31,6 +32,18 @@ from app.notifications.service import StoredChannel, channels_for, record_delive
 from app.settings import Settings
 
 log = logging.getLogger("arbiter.notifications")
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to send: the incident and event it tells of (None and "test" for a test
+    message), its words and its apprise notify type."""
+
+    incident_id: int | None
+    event: str
+    title: str
+    body: str
+    kind: sender.NotifyKind
 
 
 class Dispatcher:
@@ -60,28 +73,19 @@ class Dispatcher:
                     "could not prepare the %s alert of workspace %s", alert.event, workspace_id
                 )
                 continue
+            message = Message(alert.incident.id, alert.event, title, body, kind)
             for channel in channels:
-                self._queue(channel, alert.incident.id, alert.event, title, body, kind)
+                self._queue(channel, message)
                 queued += 1
         return queued
 
-    def _queue(
-        self,
-        channel: StoredChannel,
-        incident_id: int | None,
-        event: str,
-        title: str,
-        body: str,
-        kind: sender.NotifyKind,
-    ) -> Future[DeliveryResult]:
+    def _queue(self, channel: StoredChannel, message: Message) -> Future[DeliveryResult]:
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(
                     self._workers, thread_name_prefix="arbiter-notify"
                 )
-            future = self._executor.submit(
-                self.deliver, channel, incident_id, event, title, body, kind, None
-            )
+            future = self._executor.submit(self.deliver, channel, message)
             self._pending.add(future)
         future.add_done_callback(self._done)
         return future
@@ -91,14 +95,7 @@ class Dispatcher:
             self._pending.discard(future)
 
     def deliver(
-        self,
-        channel: StoredChannel,
-        incident_id: int | None,
-        event: str,
-        title: str,
-        body: str,
-        kind: sender.NotifyKind,
-        attempts: int | None = None,
+        self, channel: StoredChannel, message: Message, attempts: int | None = None
     ) -> DeliveryResult:
         """Send with bounded retries and record the outcome; never raises."""
         settings = self._settings
@@ -116,9 +113,9 @@ class Dispatcher:
                     tries += 1
                     sender.send(
                         channel.url,
-                        title=title,
-                        body=body,
-                        kind=kind,
+                        title=message.title,
+                        body=message.body,
+                        kind=message.kind,
                         timeout=settings.notifications.timeout_seconds,
                     )
         except sender.NotificationError as exc:
@@ -128,7 +125,7 @@ class Dispatcher:
             log.exception("notification to channel %s failed unexpectedly", channel.id)
         result = DeliveryResult(
             channel_id=channel.id,
-            event=event,
+            event=message.event,
             time=datetime.now(UTC),
             ok=error is None,
             attempts=tries,
@@ -137,7 +134,7 @@ class Dispatcher:
         if error is not None:
             log.warning(
                 "%s notification to channel %s (%s) failed after %d attempt(s): %s",
-                event,
+                message.event,
                 channel.id,
                 channel.name,
                 tries,
@@ -148,8 +145,8 @@ class Dispatcher:
                 record_delivery(
                     connection,
                     channel,
-                    incident_id=incident_id,
-                    event=event,
+                    incident_id=message.incident_id,
+                    event=message.event,
                     time=result.time,
                     ok=result.ok,
                     attempts=tries,

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Response
 from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
 from app.incidents.evaluator import incident_state
 from app.notifications import service
+from app.notifications.dispatcher import Message
 from app.notifications.models import Channel, ChannelIn, DeliveryResult
 from app.workspaces.service import require_workspace
 
@@ -44,13 +45,12 @@ def test(ws: WorkspaceDep, channel_id: str, runtime: RuntimeDep) -> DeliveryResu
     with runtime.engine.connect() as connection:
         require_workspace(connection, ws)
         channel = service.channel_to_send(connection, ws, channel_id, dispatcher.box)
-    return dispatcher.deliver(
-        channel,
+    message = Message(
         None,
         "test",
         f"[Arbiter {ws}] Test message",
         f"This channel ({channel.name}) will receive Arbiter's incident alerts for "
         f"workspace {ws}: {', '.join(channel.events)}.",
         "info",
-        1,
     )
+    return dispatcher.deliver(channel, message, attempts=1)
