@@ -142,16 +142,7 @@ class Dispatcher:
             )
         try:
             with self._engine.begin() as connection:
-                record_delivery(
-                    connection,
-                    channel,
-                    incident_id=message.incident_id,
-                    event=message.event,
-                    time=result.time,
-                    ok=result.ok,
-                    attempts=tries,
-                    error=error,
-                )
+                record_delivery(connection, channel, message.incident_id, result)
         except Exception:
             log.exception("could not record a delivery to channel %s", channel.id)
         return result

@@ -14,7 +14,7 @@ from app.db.rows import workspace_row
 from app.exceptions import Invalid
 from app.incidents.lifecycle import AlertEvent
 from app.notifications import sender
-from app.notifications.models import Channel, ChannelIn
+from app.notifications.models import Channel, ChannelIn, DeliveryResult
 from app.notifications.tables import notification_channels, notification_deliveries
 
 
@@ -112,26 +112,14 @@ def channels_for(
 
 
 def record_delivery(
-    connection: Connection,
-    channel: StoredChannel,
-    *,
-    incident_id: int | None,
-    event: str,
-    time: datetime,
-    ok: bool,
-    attempts: int,
-    error: str | None,
+    connection: Connection, channel: StoredChannel, incident_id: int | None, result: DeliveryResult
 ) -> None:
+    """Log how a message to ``channel`` about ``incident_id`` (None: a test) went."""
     connection.execute(
         insert(notification_deliveries).values(
             workspace_id=channel.workspace_id,
             incident_id=incident_id,
-            channel_id=channel.id,
             channel_name=channel.name,
-            event=event,
-            time=time,
-            ok=ok,
-            attempts=attempts,
-            error=error,
+            **result.model_dump(),
         )
     )
