@@ -39,6 +39,17 @@ def _upsert(
     return True
 
 
+def _put_terms(
+    connection: Connection, table: Table, key: dict[str, str], terms: ContractIn | CostsIn
+) -> tuple[str, datetime, bool]:
+    """Check ``terms`` and store them as the JSON body of ``table``'s row with ``key``: the
+    body, when, and True when the row was created."""
+    _check(terms.problems())
+    body = terms.model_dump_json()
+    now = datetime.now(UTC)
+    return body, now, _upsert(connection, table, key, {"body": body, "updated_at": now})
+
+
 def _contract(vendor: str, body: str, updated_at: datetime) -> Contract:
     return Contract.model_validate(
         {**json.loads(body), "vendor": vendor, "updated_at": updated_at.isoformat()}
@@ -49,15 +60,8 @@ def put_contract(
     connection: Connection, workspace_id: str, vendor: str, terms: ContractIn
 ) -> tuple[Contract, bool]:
     """Create or replace the vendor's contract; True when it was created."""
-    _check(terms.problems())
-    body = terms.model_dump_json()
-    now = datetime.now(UTC)
-    created = _upsert(
-        connection,
-        vendor_contracts,
-        {"workspace_id": workspace_id, "vendor": vendor},
-        {"body": body, "updated_at": now},
-    )
+    key = {"workspace_id": workspace_id, "vendor": vendor}
+    body, now, created = _put_terms(connection, vendor_contracts, key, terms)
     return _contract(vendor, body, now), created
 
 
@@ -96,15 +100,9 @@ def _costs(body: str, updated_at: datetime) -> Costs:
 
 
 def put_costs(connection: Connection, workspace_id: str, terms: CostsIn) -> tuple[Costs, bool]:
-    _check(terms.problems())
-    body = terms.model_dump_json()
-    now = datetime.now(UTC)
-    created = _upsert(
-        connection,
-        running_costs,
-        {"workspace_id": workspace_id},
-        {"body": body, "updated_at": now},
-    )
+    """Create or replace the workspace's running costs; True when they were created."""
+    key = {"workspace_id": workspace_id}
+    body, now, created = _put_terms(connection, running_costs, key, terms)
     return _costs(body, now), created
 
 
