@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from app.contracts.models import Costs, cents
 from app.contracts.penalties import Amount, totals
@@ -144,6 +144,15 @@ class _Tally:
         self.stuck_values: list[Amount] = []
 
 
+def _orders_seen(workspace_id: str) -> tuple[ColumnElement[bool], ...]:
+    """Which stored events are the workspace's orders seen at a system."""
+    return (
+        events.c.workspace_id == workspace_id,
+        events.c.flow == ORDER_FLOW,
+        events.c.kind == "seen",
+    )
+
+
 def _candidates(
     connection: Connection,
     workspace_id: str,
@@ -155,9 +164,7 @@ def _candidates(
     rows = connection.execute(
         select(events.c.system, events.c.body)
         .where(
-            events.c.workspace_id == workspace_id,
-            events.c.flow == ORDER_FLOW,
-            events.c.kind == "seen",
+            *_orders_seen(workspace_id),
             events.c.system.in_(systems),
             events.c.time >= since,
             events.c.time <= until,
@@ -263,9 +270,7 @@ def _new_orders(
     rows = connection.execute(
         select(events.c.time, events.c.body)
         .where(
-            events.c.workspace_id == workspace_id,
-            events.c.flow == ORDER_FLOW,
-            events.c.kind == "seen",
+            *_orders_seen(workspace_id),
             events.c.system == system,
             events.c.time >= since - LOOKBACK,
             events.c.time < until,
