@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
+from starlette.middleware.base import RequestResponseEndpoint
 from starlette.responses import JSONResponse, Response
 
 from sandbox import timefmt
@@ -138,9 +139,7 @@ def create_baselinker_app(world: World) -> FastAPI:
     token = world.config.baselinker.token
 
     @app.middleware("http")
-    async def gate(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def gate(request: Request, call_next: RequestResponseEndpoint) -> Response:
         fault = world.faults.strikes("down", "oms")
         if fault is not None:
             return await down_response(fault)

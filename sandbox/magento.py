@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from oauthlib.oauth1.rfc5849 import signature
+from starlette.middleware.base import RequestResponseEndpoint
 from starlette.responses import JSONResponse, Response
 
 from sandbox import timefmt
@@ -261,9 +262,7 @@ def create_magento_app(world: World) -> FastAPI:
     stores = {creds.store_code, "default", "all"}
 
     @app.middleware("http")
-    async def gate(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def gate(request: Request, call_next: RequestResponseEndpoint) -> Response:
         fault = world.gate("magento")
         if fault is not None and fault.kind == "down":
             return await down_response(fault)

@@ -14,10 +14,10 @@ JSON-2: ``Authorization: bearer <api key>``, a JSON body of the method's keyword
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
+from starlette.middleware.base import RequestResponseEndpoint
 from starlette.responses import JSONResponse, Response
 
 from sandbox.gates import down_response, retry_after
@@ -78,9 +78,7 @@ def create_odoo_app(world: World) -> FastAPI:
     erp = world.erp
 
     @app.middleware("http")
-    async def gate(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def gate(request: Request, call_next: RequestResponseEndpoint) -> Response:
         fault = world.faults.strikes("down", "erp")
         if fault is not None:
             return await down_response(fault)

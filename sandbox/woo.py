@@ -9,13 +9,14 @@ tell the totals in ``X-WP-Total`` / ``X-WP-TotalPages``.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import RequestResponseEndpoint
 from starlette.responses import JSONResponse, Response
 
 from sandbox.gates import down_response, retry_after
@@ -62,9 +63,7 @@ def create_woo_app(world: World) -> FastAPI:
         return world.url("shop")
 
     @app.middleware("http")
-    async def gate(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def gate(request: Request, call_next: RequestResponseEndpoint) -> Response:
         if not request.url.path.startswith("/wp-json"):
             return await call_next(request)
         fault = world.gate("shop")
