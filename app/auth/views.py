@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from app.accounts.service import Role, members
@@ -18,6 +18,7 @@ from app.deps import (
     WorkspacePath,
 )
 from app.exceptions import Invalid, NotFound
+from app.fields import Name
 from app.mapping import mapped
 from app.workspaces.service import require_workspace
 
@@ -27,9 +28,7 @@ router = APIRouter(prefix="/api/v1/workspaces/{ws}/tokens", tags=["tokens"])
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")] = (
-        "workspace token"
-    )
+    name: Name = "workspace token"
     role: Role = Field(
         default="operator",
         description="viewer (read), operator (acknowledge, notes, changes) or owner; "
@@ -41,9 +40,9 @@ class TokenIn(BaseModel):
         description="The e-mail of the workspace member the token belongs to: it stops working "
         "when they leave, and never has more than their own role.",
     )
-    integration: Annotated[
-        str | None, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")
-    ] = Field(default=None, description="Or the named integration it belongs to.")
+    integration: Name | None = Field(
+        default=None, description="Or the named integration it belongs to."
+    )
     expires_at: AwareDatetime | None = Field(
         default=None, description="When it stops working; default: never."
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import Name, NoteText
 from app.incidents.lifecycle import IncidentRecord, Phase, Status
 from app.reports.impact import Impact
 from app.settings import Settings
@@ -100,25 +101,14 @@ class IncidentPage(_Out):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=10000, pattern=r"^[^\x00]*$"
-        ),
-    ]
-    author: (
-        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-        | None
-    ) = None
+    text: NoteText
+    author: Name | None = None
 
 
 class AcknowledgeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    by: (
-        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-        | None
-    ) = None
+    by: Name | None = None
 
 
 StatusQuery = Literal["open", "resolved", "all"]

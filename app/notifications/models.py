@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from app.fields import StrippedName
 from app.incidents.lifecycle import ALERT_EVENTS, AlertEvent
 
 
 class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$"
-        ),
-    ]
+    name: StrippedName
     url: SecretStr = Field(
         description="An apprise URL: slack://..., msteams://..., mailtos://..., tgram://..., "
         "json://host/path (generic webhook) and about a hundred more. Stored encrypted; "

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
+
+from app.fields import Name
 
 
 class WorkspaceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: (
-        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-        | None
-    ) = None
+    name: Name | None = None
 
 
 class WorkspaceOut(BaseModel):
