@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from app.audit.middleware import PRINCIPAL_KEY
@@ -15,6 +16,8 @@ from app.auth.service import Principal, authenticate
 from app.exceptions import Forbidden, Unauthenticated
 from app.runtime import Runtime
 from app.workspaces.service import require_workspace
+
+T = TypeVar("T")
 
 WORKSPACE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
@@ -117,3 +120,24 @@ def _existing_workspace(ws: WorkspaceDep, connection: ConnectionDep) -> str:
 ExistingWorkspaceDep = Annotated[str, Depends(_existing_workspace)]
 """As :data:`WorkspaceDep`, for a workspace that exists (404 otherwise), read on the request's
 :data:`ConnectionDep`."""
+
+
+class PutAnswer:
+    """What a PUT that creates or replaces a resource answers: the resource, with 201 when it
+    was created, 200 when it replaced one (``answer(service.put_x(...))``)."""
+
+    def __init__(self, response: Response) -> None:
+        self._response = response
+
+    def __call__(self, stored: tuple[T, bool]) -> T:
+        resource, created = stored
+        self._response.status_code = 201 if created else 200
+        return resource
+
+    @staticmethod
+    def responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+        """The route's OpenAPI answers beside its 200: 201 with ``model`` when created."""
+        return {201: {"model": model, "description": "Created"}}
+
+
+PutAnswerDep = Annotated[PutAnswer, Depends()]

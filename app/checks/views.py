@@ -10,7 +10,14 @@ from app.background import in_thread
 from app.checks import service
 from app.checks.models import Check, CheckId, CheckIn
 from app.checks.runner import check_client, forget, run_check
-from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
+from app.deps import (
+    ConnectionDep,
+    ExistingWorkspaceDep,
+    PutAnswer,
+    PutAnswerDep,
+    RuntimeDep,
+    WorkspaceDep,
+)
 from app.runtime import Runtime
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
@@ -32,13 +39,9 @@ def list_checks(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> list[Che
     return service.list_checks(connection, ws)
 
 
-@router.put(
-    "/checks/{check_id}",
-    response_model=Check,
-    responses={201: {"model": Check, "description": "Created"}},
-)
+@router.put("/checks/{check_id}", response_model=Check, responses=PutAnswer.responses(Check))
 def put_check(
-    ws: WorkspaceDep, check_id: CheckPath, body: CheckIn, runtime: RuntimeDep, response: Response
+    ws: WorkspaceDep, check_id: CheckPath, body: CheckIn, runtime: RuntimeDep, answer: PutAnswerDep
 ) -> Check:
     """Create (201) or replace (200) a check: a page (`http`, with the text it must show), the
     TLS certificate (`tls`), the domain's resolution (`dns`) or the mail server's greeting
@@ -50,8 +53,7 @@ def put_check(
         check, created = service.put_check(connection, ws, check_id, body)
     if check.last is None:  # new, or redefined: its history starts afresh
         forget(runtime, ws, check_id)
-    response.status_code = 201 if created else 200
-    return check
+    return answer((check, created))
 
 
 @router.get("/checks/{check_id}", response_model=Check)

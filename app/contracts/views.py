@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from app.contracts import service
 from app.contracts.models import Contract, ContractIn, Costs, CostsIn
-from app.deps import ConnectionDep, ExistingWorkspaceDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep, PutAnswer, PutAnswerDep
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["contracts"])
 
@@ -30,24 +30,18 @@ def list_contracts(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> list[
     return service.list_contracts(connection, ws)
 
 
-@router.put(
-    "/contracts/{vendor}",
-    response_model=Contract,
-    responses={201: {"model": Contract, "description": "Created"}},
-)
+@router.put("/contracts/{vendor}", response_model=Contract, responses=PutAnswer.responses(Contract))
 def put_contract(
     ws: ExistingWorkspaceDep,
     vendor: VendorPath,
     body: ContractIn,
     connection: ConnectionDep,
-    response: Response,
+    answer: PutAnswerDep,
 ) -> Contract:
     """Create (201) or replace (200) the vendor's contract: the response and resolution times
     and the monthly availability it promises, its monthly fee, and the penalty per breach with
     its cap. The SLA report applies it to the incidents the vendor answers for."""
-    contract, created = service.put_contract(connection, ws, vendor, body)
-    response.status_code = 201 if created else 200
-    return contract
+    return answer(service.put_contract(connection, ws, vendor, body))
 
 
 @router.get("/contracts/{vendor}", response_model=Contract)
@@ -67,18 +61,14 @@ def delete_contract(
     return Response(status_code=204)
 
 
-@router.put(
-    "/costs", response_model=Costs, responses={201: {"model": Costs, "description": "Created"}}
-)
+@router.put("/costs", response_model=Costs, responses=PutAnswer.responses(Costs))
 def put_costs(
-    ws: ExistingWorkspaceDep, body: CostsIn, connection: ConnectionDep, response: Response
+    ws: ExistingWorkspaceDep, body: CostsIn, connection: ConnectionDep, answer: PutAnswerDep
 ) -> Costs:
     """Create (201) or replace (200) the hourly running costs: advertising (per hour, or a daily
     budget) and any other hourly cost, in one currency. Incidents on the order flow and the SLA
     report show what they cost while the order flow was down."""
-    costs, created = service.put_costs(connection, ws, body)
-    response.status_code = 201 if created else 200
-    return costs
+    return answer(service.put_costs(connection, ws, body))
 
 
 @router.get("/costs", response_model=Costs)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.dashboard.access import render_fragment, valid_workspace_id
-from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep, PutAnswer, PutAnswerDep, RuntimeDep
 from app.i18n import use_language
 from app.maintenance.service import announced
 from app.runtime import Runtime
@@ -34,20 +34,14 @@ def get_status_page(ws: ExistingWorkspaceDep, connection: ConnectionDep) -> Stat
     return service.require_page(connection, ws)
 
 
-@router.put(
-    "/status-page",
-    response_model=StatusPage,
-    responses={201: {"model": StatusPage, "description": "Created"}},
-)
+@router.put("/status-page", response_model=StatusPage, responses=PutAnswer.responses(StatusPage))
 def put_status_page(
-    ws: ExistingWorkspaceDep, body: StatusPageIn, connection: ConnectionDep, response: Response
+    ws: ExistingWorkspaceDep, body: StatusPageIn, connection: ConnectionDep, answer: PutAnswerDep
 ) -> StatusPage:
     """Create (201) or replace (200) the page's settings: `enabled` publishes it at
     `/status/{ws}` (no sign-in), in the shop's `language` (`pl`, `en`), name, https logo and
     accent colour, with the emergency contacts the page gives when the shop is unavailable."""
-    page, created = service.put_page(connection, ws, body)
-    response.status_code = 201 if created else 200
-    return page
+    return answer(service.put_page(connection, ws, body))
 
 
 @router.get("/status-page/updates", response_model=list[Update])
