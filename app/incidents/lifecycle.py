@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from graph.hops import spoken_duration
 from graph.results import LinkRef, Suspect
 
 Phase = Literal["investigating", "identified", "monitoring", "resolved"]
@@ -320,7 +321,7 @@ def _reopen(record: IncidentRecord, seen: Observation, as_of: datetime, policy: 
         new.last_open_alert_at = as_of
         alerts.append(Alert("open", new, reopened=True))
     message = (
-        f"Reopened: failing again {_spoken(quiet.total_seconds())} after it was resolved "
+        f"Reopened: failing again {spoken_duration(quiet.total_seconds())} after it was resolved "
         f"(flapping: {new.flaps} time{'s' if new.flaps != 1 else ''}). {seen.summary}."
     )
     return Change(new, "reopened", [TimelineEntry(as_of, "reopened", new.phase, message)], alerts)
@@ -451,16 +452,3 @@ def _recovering(change: Change, as_of: datetime, policy: Policy) -> Change:
             record.last_resolve_alert_at = as_of
             change.alerts.append(Alert("resolve", record))
     return change
-
-
-def _spoken(seconds: float) -> str:
-    """A duration in words.
-
-    >>> _spoken(42), _spoken(600), _spoken(7200)
-    ('42 s', '10 min', '2 h')
-    """
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.0f} h"
