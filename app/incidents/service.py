@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select, update
 
 from app.audit import service as audit
 from app.exceptions import Invalid, NotFound
@@ -196,24 +196,18 @@ def require_incident(connection: Connection, workspace_id: str, incident_id: int
     return record_of(row)
 
 
+def _of_incident(connection: Connection, table: Table, incident_id: int) -> list[Row[Any]]:
+    """The rows of ``table`` (an incident's updates or notes) of one incident, oldest first."""
+    query = select(table).where(table.c.incident_id == incident_id).order_by(table.c.id)
+    return list(connection.execute(query))
+
+
 def timeline(connection: Connection, incident_id: int) -> list[Row[Any]]:
-    return list(
-        connection.execute(
-            select(incident_updates)
-            .where(incident_updates.c.incident_id == incident_id)
-            .order_by(incident_updates.c.id)
-        )
-    )
+    return _of_incident(connection, incident_updates, incident_id)
 
 
 def notes(connection: Connection, incident_id: int) -> list[Row[Any]]:
-    return list(
-        connection.execute(
-            select(incident_notes)
-            .where(incident_notes.c.incident_id == incident_id)
-            .order_by(incident_notes.c.id)
-        )
-    )
+    return _of_incident(connection, incident_notes, incident_id)
 
 
 def deliveries(connection: Connection, workspace_id: str, incident_id: int) -> list[Row[Any]]:
