@@ -18,8 +18,7 @@ from app.workers.leases import holders
 from app.workers.scope import LeasedScope
 from app.workers.tables import workers
 from tests.app.conftest import CONTRACT_EVENTS
-from tests.conftest import ADMIN_TOKEN
-from tests.incidents.test_background import wait_for
+from tests.conftest import ADMIN_TOKEN, eventually
 from tests.scenarios import STANDARD_TOPOLOGY_JSON
 
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -47,7 +46,7 @@ def test_all_holds_every_workspace_alone_or_through_leases_on_postgresql(
             assert runtime.scope.holds("acme")
         else:
             assert isinstance(runtime.scope, LeasedScope)
-            wait_for(lambda: runtime.scope.holds("acme"))
+            eventually(lambda: runtime.scope.holds("acme"), 15, "the lease on acme", every=0.05)
             assert registered_workers(client) == ["all"]
         names = client.portal.call(task_names)  # type: ignore[union-attr]
         assert {"arbiter-pollers", "arbiter-incident-evaluator"} <= names
@@ -109,12 +108,12 @@ def test_events_an_api_process_stored_are_evaluated_soon_by_the_holder(
         client.put("/api/v1/workspaces/acme").raise_for_status()
         client.put("/api/v1/workspaces/acme/topology", json=STANDARD_TOPOLOGY_JSON)
         runtime = worker.state.runtime
-        wait_for(lambda: runtime.scope.holds("acme"))
+        eventually(lambda: runtime.scope.holds("acme"), 15, "the lease on acme", every=0.05)
         results = incident_state(runtime).results
         assert "acme" not in results  # no full pass for an hour
         posted = client.post("/api/v1/workspaces/acme/events", json={"events": CONTRACT_EVENTS})
         assert posted.status_code == 202, posted.text
-        wait_for(lambda: "acme" in results, timeout=15)
+        eventually(lambda: "acme" in results, 15, "acme evaluated", every=0.05)
 
 
 @pytest.mark.postgres
@@ -127,7 +126,7 @@ def test_arbiter_workers_lists_who_holds_what(
     with TestClient(app, headers=HEADERS) as client:
         client.put("/api/v1/workspaces/acme").raise_for_status()
         scope = app.state.runtime.scope
-        wait_for(lambda: scope.holds("acme"))
+        eventually(lambda: scope.holds("acme"), 15, "the lease on acme", every=0.05)
         result = CliRunner().invoke(cli, ["workers"], env={"ARBITER_DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
     assert scope.worker.id in result.output
