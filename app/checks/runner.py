@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from app.background import in_thread, running
+from app.background import Jobs, in_thread, running
 from app.checks.models import CheckIn
 from app.checks.probes import Resolver, run_probe, system_resolve
 from app.checks.service import Due, all_enabled, check_flow, next_status, persist, result_event
@@ -96,33 +96,24 @@ def forget(runtime: Runtime, workspace_id: str, check_id: str) -> None:
 
 async def _loop(runtime: Runtime) -> None:
     next_due: dict[tuple[str, str], float] = {}
-    tasks: dict[tuple[str, str], asyncio.Task[Any]] = {}
-    async with check_client(runtime) as client:
-        try:
-            while True:
-                try:
-                    due = await in_thread(_enabled, runtime)
-                except Exception:
-                    log.exception("could not load the storefront checks")
-                    due = []
-                now = time.monotonic()
-                for item in due:
-                    key = (item.workspace_id, item.check_id)
-                    if not runtime.scope.holds(item.workspace_id):
-                        continue  # another worker's workspace (app.workers)
-                    if key in tasks or next_due.get(key, 0.0) > now:
-                        continue
-                    next_due[key] = now + item.check.interval_seconds
-                    tasks[key] = asyncio.create_task(_guarded(runtime, item, client))
-                    runtime.scope.track(item.workspace_id, tasks[key])
-                for key, task in list(tasks.items()):
-                    if task.done():
-                        del tasks[key]
-                await asyncio.sleep(TICK_SECONDS)
-        finally:
-            for task in tasks.values():
-                task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+    async with check_client(runtime) as client, Jobs[tuple[str, str]]() as jobs:
+        while True:
+            try:
+                due = await in_thread(_enabled, runtime)
+            except Exception:
+                log.exception("could not load the storefront checks")
+                due = []
+            now = time.monotonic()
+            for item in due:
+                key = (item.workspace_id, item.check_id)
+                if not runtime.scope.holds(item.workspace_id):
+                    continue  # another worker's workspace (app.workers)
+                if key in jobs or next_due.get(key, 0.0) > now:
+                    continue
+                next_due[key] = now + item.check.interval_seconds
+                task = jobs.start(key, _guarded(runtime, item, client))
+                runtime.scope.track(item.workspace_id, task)
+            await asyncio.sleep(TICK_SECONDS)
 
 
 def _enabled(runtime: Runtime) -> list[Due]:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
-from app.background import in_thread, running
+from app.background import Jobs, in_thread, running
 from app.connections.service import Target, Version, all_targets, save_poll, target_versions
 from app.events.service import admit, store_events
 from app.runtime import Runtime
@@ -166,58 +166,52 @@ def _persist(
 
 async def _loop(runtime: Runtime) -> None:
     next_due: dict[tuple[str, str], float] = {}
-    running: dict[tuple[str, str], asyncio.Task[Any]] = {}
     # Kept between polls: connectors cache sessions, SKU maps and rate-limit buckets.
     connectors: dict[tuple[str, str], tuple[tuple[object, ...], Connector]] = {}
     # Connections that do not poll (no base URL, a kind without a connector, a system gone from
     # the topology), as of the version they were read at: read again only once it changes.
     idle: dict[tuple[str, str], Version] = {}
-    async with httpx.AsyncClient(
-        timeout=httpx.Timeout(30.0, connect=10.0),
-        transport=EgressTransport(runtime.settings.egress),
-        headers={"User-Agent": runtime.scope.agent},
-    ) as client:
-        try:
-            while True:
+    async with (
+        httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, connect=10.0),
+            transport=EgressTransport(runtime.settings.egress),
+            headers={"User-Agent": runtime.scope.agent},
+        ) as client,
+        Jobs[tuple[str, str]]() as polls,
+    ):
+        while True:
+            try:
+                versions = await in_thread(_versions, runtime)
+            except Exception:
+                log.exception("could not list the connections")
+                versions = {}
+            now = time.monotonic()
+            for key, version in versions.items():
+                if not runtime.scope.holds(key[0]):
+                    continue  # another worker's workspace (app.workers)
+                if key in polls or next_due.get(key, 0.0) > now or idle.get(key) == version:
+                    continue
+                # Read (secrets opened) only when due: its cursor and status as stored.
                 try:
-                    versions = await in_thread(_versions, runtime)
+                    target = await in_thread(_target, runtime, key)
                 except Exception:
-                    log.exception("could not list the connections")
-                    versions = {}
-                now = time.monotonic()
-                for key, version in versions.items():
-                    if not runtime.scope.holds(key[0]):
-                        continue  # another worker's workspace (app.workers)
-                    if key in running or next_due.get(key, 0.0) > now or idle.get(key) == version:
-                        continue
-                    # Read (secrets opened) only when due: its cursor and status as stored.
-                    try:
-                        target = await in_thread(_target, runtime, key)
-                    except Exception:
-                        log.exception("could not load the connection %s/%s", *key)
-                        continue
-                    if target is None or not target.polls:
-                        idle[key] = version
-                        continue
-                    idle.pop(key, None)
-                    wait = backoff_seconds(target)
-                    next_due[key] = now + (wait if wait > 0 else target.poll_interval_seconds)
-                    if wait > 0:
-                        continue
-                    fingerprint = _fingerprint(target)
-                    cached = connectors.get(key)
-                    if cached is None or cached[0] != fingerprint:
-                        cached = connectors[key] = (fingerprint, connector_for(target, client))
-                    running[key] = asyncio.create_task(_guarded(runtime, target, cached[1]))
-                    runtime.scope.track(key[0], running[key])
-                for key, task in list(running.items()):
-                    if task.done():
-                        del running[key]
-                await asyncio.sleep(TICK_SECONDS)
-        finally:
-            for task in running.values():
-                task.cancel()
-            await asyncio.gather(*running.values(), return_exceptions=True)
+                    log.exception("could not load the connection %s/%s", *key)
+                    continue
+                if target is None or not target.polls:
+                    idle[key] = version
+                    continue
+                idle.pop(key, None)
+                wait = backoff_seconds(target)
+                next_due[key] = now + (wait if wait > 0 else target.poll_interval_seconds)
+                if wait > 0:
+                    continue
+                fingerprint = _fingerprint(target)
+                cached = connectors.get(key)
+                if cached is None or cached[0] != fingerprint:
+                    cached = connectors[key] = (fingerprint, connector_for(target, client))
+                task = polls.start(key, _guarded(runtime, target, cached[1]))
+                runtime.scope.track(key[0], task)
+            await asyncio.sleep(TICK_SECONDS)
 
 
 def backoff_seconds(target: Target) -> float:
