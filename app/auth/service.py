@@ -12,8 +12,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Column, Connection, Row, delete, insert, select, update
 
 from app.accounts.tables import accounts, memberships
 from app.auth.tables import token_grants
@@ -96,6 +97,17 @@ def ensure_admin_token(settings: Settings) -> tuple[str, Path | None]:
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def row_by_secret(
+    connection: Connection, hashed: Column[str], secret: str | None
+) -> Row[Any] | None:
+    """The row of ``hashed``'s table that holds the hash of ``secret`` (a cookie, a link's
+    token) in that column; None for no such row, and for a missing or overlong (over 100
+    characters) secret, which no row holds."""
+    if not secret or len(secret) > 100:
+        return None
+    return connection.execute(select(hashed.table).where(hashed == hash_secret(secret))).first()
 
 
 LAST_USE_PRECISION = timedelta(minutes=1)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, insert, select
 
 from app.accounts import service as accounts
-from app.auth.service import Principal, hash_secret, token_principal
+from app.auth.service import Principal, hash_secret, row_by_secret, token_principal
 from app.dashboard.tables import dashboard_sessions
 from app.db.tables import tokens
 
@@ -70,9 +70,7 @@ def find_session(
     """The live session behind a cookie value, or None (unknown, expired, token revoked)."""
     if not session_id or len(session_id) > 100:
         return None
-    row = connection.execute(
-        select(dashboard_sessions).where(dashboard_sessions.c.id_hash == hash_secret(session_id))
-    ).first()
+    row = row_by_secret(connection, dashboard_sessions.c.id_hash, session_id)
     if row is None:
         return _account_session(connection, session_id, now)
     if row.expires_at <= now:

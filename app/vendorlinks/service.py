@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, insert, select, update
 
 from app.audit import service as audit
-from app.auth.service import hash_secret
+from app.auth.service import hash_secret, row_by_secret
 from app.dashboard import suspects, traces
 from app.dashboard.incidents import incident_suspect_path
 from app.dashboard.pages import DEFAULT_WINDOW
@@ -203,11 +203,7 @@ def open_link(
     connection: Connection, token: str, now: datetime, address: str
 ) -> tuple[VendorLink, Snapshot] | None:
     """The live link behind ``token`` and its snapshot; each opening goes to the audit trail."""
-    if not token or len(token) > 100:
-        return None
-    row = connection.execute(
-        select(vendor_links).where(vendor_links.c.token_hash == hash_secret(token))
-    ).first()
+    row = row_by_secret(connection, vendor_links.c.token_hash, token)
     if row is None:
         return None
     link = _link(row)
