@@ -248,24 +248,15 @@ class OmsIntegrations(Middleware):
             return
         self._stock_seq += 1
         started = self.world.clock()
-        if not self._erp_products:
-            lookup = await self._lookup_erp_products()
-            if not lookup.ok:
-                self._report(
-                    f"oms/erp/stock-list/{self._stock_seq}",
-                    flow="stock",
-                    target="erp",
-                    outcome=lookup,
-                    started=started,
-                    heed=True,
-                )
-                return
-        outcome = await self._odoo(
-            "stock.quant",
-            "search_read",
-            [[["location_id.usage", "=", "internal"]]],
-            {"fields": ["product_id", "quantity", "reserved_quantity", "location_id"]},
-        )
+        # The product ids are learnt first; when that fails, its failure is this list's.
+        outcome = None if self._erp_products else await self._lookup_erp_products()
+        if outcome is None or outcome.ok:
+            outcome = await self._odoo(
+                "stock.quant",
+                "search_read",
+                [[["location_id.usage", "=", "internal"]]],
+                {"fields": ["product_id", "quantity", "reserved_quantity", "location_id"]},
+            )
         self._report(
             f"oms/erp/stock-list/{self._stock_seq}",
             flow="stock",
