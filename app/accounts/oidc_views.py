@@ -31,6 +31,7 @@ from app.dashboard.access import safe_next
 from app.dashboard.pages import is_secure, public_base, see_other, signed_in_redirect
 from app.dashboard.sessions import tokens_match, utc_now
 from app.deps import RuntimeDep
+from app.i18n import gettext as _
 from app.runtime import Runtime
 from connectors.http import EgressTransport
 
@@ -106,6 +107,12 @@ def _refused(
     return page
 
 
+def _unreachable(provider: str) -> str:
+    return _("%(provider)s cannot be reached for sign-in now. Try again later.") % {
+        "provider": provider
+    }
+
+
 @router.get("/signin/oidc/{provider_id}")
 async def start(
     request: Request,
@@ -115,13 +122,13 @@ async def start(
 ) -> Response:
     provider = _provider(runtime, provider_id)
     if provider is None:
-        return _refused(request, next, "No such sign-in provider.", 404, failed=False)
+        return _refused(request, next, _("No such sign-in provider."), 404, failed=False)
     try:
         async with _client(runtime) as client:
             metadata = await oidc.discover(client, provider)
     except oidc.OidcError as exc:
         log.warning("OIDC provider %s: %s", provider.id, exc)
-        message = f"{provider.name} cannot be reached for sign-in now. Try again later."
+        message = _unreachable(provider.name)
         return _refused(request, next, message, 502, failed=False)
     now = utc_now()
     url, pending = oidc.authorization_url(
@@ -153,15 +160,20 @@ async def callback(
     provider = _provider(runtime, provider_id)
     pending = _unseal(runtime, request.cookies.get(OIDC_COOKIE), provider_id, now)
     if provider is None or pending is None or not tokens_match(state, pending.state):
-        message = "This sign-in expired or was not started in this browser. Please try again."
+        message = _("This sign-in expired or was not started in this browser. Please try again.")
         return _refused(request, None, message, 400, failed=True)
     if error or not code:
-        message = f"{provider.name} did not sign you in" + (f" ({error[:100]})." if error else ".")
+        message = (
+            _("%(provider)s did not sign you in (%(error)s).")
+            % {"provider": provider.name, "error": error[:100]}
+            if error
+            else _("%(provider)s did not sign you in.") % {"provider": provider.name}
+        )
         return _refused(request, pending.next, message, 401, failed=False)
     try:
         throttle.check(request)
     except throttle.TooManyFailures:
-        message = "Too many failed sign-ins. Try again later."
+        message = _("Too many failed sign-ins. Try again later.")
         return _refused(request, pending.next, message, 429, failed=False)
     try:
         async with _client(runtime) as client:
@@ -177,17 +189,19 @@ async def callback(
             )
     except oidc.ProviderUnreachable as exc:
         log.warning("OIDC provider %s: %s", provider.id, exc)
-        message = f"{provider.name} cannot be reached for sign-in now. Try again later."
+        message = _unreachable(provider.name)
         return _refused(request, pending.next, message, 502, failed=False)
     except oidc.OidcError as exc:
         log.warning("OIDC sign-in with %s refused: %s", provider.id, exc)
-        message = f"The sign-in with {provider.name} could not be verified. Please try again."
+        message = _("The sign-in with %(provider)s could not be verified. Please try again.") % {
+            "provider": provider.name
+        }
         return _refused(request, pending.next, message, 401, failed=True)
     if identity.email is None or not identity.email_verified:
-        message = (
-            f"{provider.name} did not confirm an e-mail address for this account, so Arbiter "
+        message = _(
+            "%(provider)s did not confirm an e-mail address for this account, so Arbiter "
             "cannot tell whose it is. Sign in with e-mail and password instead."
-        )
+        ) % {"provider": provider.name}
         return _refused(request, pending.next, message, 403, failed=True)
     email = identity.email
     user_agent = request.headers.get("user-agent", "")
@@ -216,10 +230,10 @@ async def callback(
 
     cookie = await run_in_threadpool(enter)
     if cookie is None:
-        message = (
-            f"No Arbiter account has the address {email}. Ask an owner of your workspace "
+        message = _(
+            "No Arbiter account has the address %(email)s. Ask an owner of your workspace "
             "to invite you."
-        )
+        ) % {"email": email}
         return _refused(request, pending.next, message, 403, failed=True)
     response = signed_in_redirect(request, pending.next or "/workspaces", cookie)
     response.delete_cookie(OIDC_COOKIE, path=COOKIE_PATH)

@@ -26,6 +26,7 @@ from app.accounts.tables import (
 )
 from app.auth.service import hash_secret
 from app.db.rows import deleted
+from app.i18n import N_, gettext
 
 Role = Literal["viewer", "operator", "owner"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "owner")
@@ -47,25 +48,33 @@ _EMAIL = re.compile(r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,255}$")
 
 
 class AccountError(ValueError):
-    """A refusal the caller shows as it is (it names the field)."""
+    """A refusal that names the field; ``str()`` is the API's English, :meth:`said` is the
+    dashboard's, in the reader's language (``message`` is marked for the catalogs)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
         self.field = field
+        self.message = message
+        self.params = params
+
+    def said(self) -> str:
+        return gettext(self.message) % self.params if self.params else gettext(self.message)
 
 
 def normal_email(raw: str) -> str:
     email = raw.strip().lower()
     if not _EMAIL.match(email):
-        raise AccountError("email", "an e-mail address like name@example.com")
+        raise AccountError("email", N_("an e-mail address like name@example.com"))
     return email
 
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise AccountError("password", f"a password of at least {MIN_PASSWORD} characters")
+        raise AccountError(
+            "password", N_("a password of at least %(count)d characters"), count=MIN_PASSWORD
+        )
     if len(password) > 1000 or "\x00" in password:
-        raise AccountError("password", "a password of at most 1,000 characters, without NUL")
+        raise AccountError("password", N_("a password of at most 1,000 characters, without NUL"))
     return password
 
 
@@ -177,7 +186,7 @@ def set_role(
     connection: Connection, workspace_id: str, account_id: str, role: str, now: datetime
 ) -> None:
     if role not in ROLES:
-        raise AccountError("role", "one of viewer, operator, owner")
+        raise AccountError("role", N_("one of viewer, operator, owner"))
     connection.execute(
         delete(memberships).where(
             memberships.c.workspace_id == workspace_id, memberships.c.account_id == account_id
@@ -202,7 +211,7 @@ def invite(
 ) -> str:
     """A new invitation; returns the link's token (shown once, only its hash is kept)."""
     if role not in ROLES:
-        raise AccountError("role", "one of viewer, operator, owner")
+        raise AccountError("role", N_("one of viewer, operator, owner"))
     token = secrets.token_urlsafe(32)
     connection.execute(
         insert(invitations).values(
@@ -333,7 +342,7 @@ def accept_invitation(
     if invitation.has_account:
         assert account_id is not None
         if not sign_in(connection, invitation.email, password, now).account:
-            raise AccountError("password", "the password of your existing account")
+            raise AccountError("password", N_("the password of your existing account"))
     elif account_id is None:
         account_id = create_account(connection, invitation.email, password, now)
     else:

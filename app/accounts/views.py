@@ -38,6 +38,9 @@ from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import AdminDep, ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspacePath
 from app.exceptions import Invalid, NotFound
+from app.i18n import N_
+from app.i18n import gettext as _
+from app.i18n.vocabulary import refusal, term
 from app.runtime import Runtime
 from app.workspaces.service import require_workspace
 
@@ -61,8 +64,8 @@ def signin_account(
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     if not from_form:
-        return signin_page(request, next, "The form expired. Please sign in again.", 403, email)
-    message = "Too many failed sign-ins. Try again later."
+        return signin_page(request, next, _("The form expired. Please sign in again."), 403, email)
+    message = _("Too many failed sign-ins. Try again later.")
     refused = throttle.refusal(request, lambda: signin_page(request, next, message, 429))
     if refused is not None:
         return refused
@@ -82,11 +85,16 @@ def signin_account(
     if result.account is None or cookie is None:
         throttle.failed(request)
         if result.locked_until is not None:
-            message = "Too many failed sign-ins for this account. Try again in 15 minutes."
+            message = _("Too many failed sign-ins for this account. Try again in 15 minutes.")
             return signin_page(request, next, message, 423, email)
-        return signin_page(request, next, "That e-mail and password do not match.", 401, email)
+        return signin_page(request, next, _("That e-mail and password do not match."), 401, email)
     target = safe_next(next) or "/workspaces"
     return signed_in_redirect(request, target, cookie)
+
+
+def _choose(exc: accounts.AccountError) -> str:
+    """A refused password or address, as the invitation and reset forms say it."""
+    return _("Choose %(what)s.") % {"what": exc.said()}
 
 
 # -- invitations ------------------------------------------------------------------------------
@@ -107,8 +115,8 @@ def _invitation_page(
             request,
             None,
             404,
-            "Invitation not valid",
-            "This invitation was used already, has expired or never existed. Ask for a new one.",
+            _("Invitation not valid"),
+            _("This invitation was used already, has expired or never existed. Ask for a new one."),
         )
     context = {"invitation": invitation, "token": token, "error": error}
     return public_form_page(request, "invitation.html", context, 422 if error else 200)
@@ -126,7 +134,9 @@ def accept_invitation(
         return see_other(f"/signin/invitation/{token}")
     refused = throttle.refusal(
         request,
-        lambda: problem_page(request, None, 429, "Too many attempts", "Try again in a minute."),
+        lambda: problem_page(
+            request, None, 429, _("Too many attempts"), _("Try again in a minute.")
+        ),
     )
     if refused is not None:
         return refused
@@ -141,7 +151,7 @@ def accept_invitation(
             except accounts.AccountError as exc:
                 # Nothing was written but a failed sign-in of an existing account, which
                 # counts towards its lock-out: the transaction commits.
-                return None, f"Choose {exc}.", invitation
+                return None, _choose(exc), invitation
             if account is None:
                 return None, None, None
             assert invitation is not None
@@ -180,7 +190,7 @@ def reset_request(
 ) -> Response:
     if not from_form:
         return see_other("/signin/reset")
-    context = {"sent": False, "error": "Try again later."}
+    context = {"sent": False, "error": _("Try again later.")}
     refused = throttle.refusal(
         request, lambda: public_form_page(request, "reset_request.html", context, 429)
     )
@@ -195,12 +205,13 @@ def reset_request(
             token = accounts.request_reset(connection, email, utc_now())
         if token is not None:
             link = f"{base}/signin/reset/{token}"
-            body = (
+            body = _(
                 "Someone (hopefully you) asked to choose a new Arbiter password for this "
-                f"address. Open this link within an hour:\n\n{link}\n\n"
+                "address. Open this link within an hour:\n\n%(link)s\n\n"
                 "If it was not you, ignore this mail: your password stays as it is."
-            )
-            mail.send_link(runtime.settings, email.strip().lower(), "Arbiter password reset", body)
+            ) % {"link": link}
+            subject = _("Arbiter password reset")
+            mail.send_link(runtime.settings, email.strip().lower(), subject, body)
 
     start()
     # The same answer whether the address has an account or not.
@@ -237,11 +248,11 @@ def reset(
     try:
         account = apply()
     except accounts.AccountError as exc:
-        context = {"token": token, "error": f"Choose {exc}."}
+        context = {"token": token, "error": _choose(exc)}
         return public_form_page(request, "reset.html", context, 422)
     if account is None:
         return problem_page(
-            request, None, 404, "Link not valid", "This reset link was used or has expired."
+            request, None, 404, _("Link not valid"), _("This reset link was used or has expired.")
         )
     return see_other("/signin?reset=done")
 
@@ -297,7 +308,8 @@ def _people_action(
     try:
         link = action()
     except accounts.AccountError as exc:
-        return _people_page(request, session, runtime, scope, None, f"{exc.field}: {exc}")
+        error = refusal(exc.field, exc.message, **exc.params)
+        return _people_page(request, session, runtime, scope, None, error)
     if link is None:
         return see_other(f"/w/{scope.workspace.id}/people")
     return _people_page(request, session, runtime, scope, link, None)
@@ -364,11 +376,11 @@ def send_invitation(runtime: Runtime, base: str, ws: str, email: str, role: str,
         invitee = accounts.normal_email(email)
         audit.record(connection, ws, by, "invitation_created", invitee, now, role=role)
     link = f"{base}/signin/invitation/{token}"
-    body = (
-        f"{by} invites you to the Arbiter workspace “{ws}” as {role}. Open this link within "
-        f"7 days to join:\n\n{link}"
-    )
-    mail.send_link(runtime.settings, invitee, f"Invitation to Arbiter: {ws}", body)
+    body = _(
+        "%(by)s invites you to the Arbiter workspace “%(ws)s” as %(role)s. Open this link "
+        "within 7 days to join:\n\n%(link)s"
+    ) % {"by": by, "ws": ws, "role": term(role), "link": link}
+    mail.send_link(runtime.settings, invitee, _("Invitation to Arbiter: %(ws)s") % {"ws": ws}, body)
     return link
 
 
@@ -385,7 +397,7 @@ def withdraw_from_dashboard(
 
     def withdraw() -> None:
         if withdraw_invitation(runtime, ws, invitation_id[:40], by) is None:
-            raise accounts.AccountError("invitation", "a pending invitation of this workspace")
+            raise accounts.AccountError("invitation", N_("a pending invitation of this workspace"))
 
     return _people_action(request, session, runtime, scope, withdraw)
 
@@ -438,11 +450,11 @@ def change_member(runtime: Runtime, ws: str, account_id: str, role: str, by: str
         found = {m.account_id: m for m in accounts.members(connection, ws)}
         member = found.get(account_id)
         if member is None:
-            raise accounts.AccountError("account", "a person of this workspace")
+            raise accounts.AccountError("account", N_("a person of this workspace"))
         owners = [m for m in found.values() if m.role == "owner"]
         if member.role == "owner" and role != "owner" and len(owners) == 1:
             # Without an owner only the admin token could manage the workspace's people again.
-            raise accounts.AccountError("role", "another owner first: the last owner stays")
+            raise accounts.AccountError("role", N_("another owner first: the last owner stays"))
         if role == "remove":
             accounts.remove_member(connection, ws, account_id)
         else:

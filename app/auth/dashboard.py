@@ -23,12 +23,15 @@ from app.dashboard.pages import FormScopeDep, ScopeDep, page_context, see_other
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import RuntimeDep
+from app.i18n import N_
+from app.i18n.vocabulary import refusal
 from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 
-LIFETIMES = {"30": "30 days", "90": "90 days", "365": "1 year", "never": "never"}
-"""What the form offers, by its value; 90 days unless chosen otherwise."""
+LIFETIMES = {"30": N_("30 days"), "90": N_("90 days"), "365": N_("1 year"), "never": N_("never")}
+"""What the form offers, by its value (its label is translated on the page); 90 days unless
+chosen otherwise."""
 
 Text = Annotated[str, Form(max_length=200)]
 
@@ -40,9 +43,14 @@ class Made:
 
 
 class Refusal(ValueError):
+    """What a form's ``field`` expects (a marked message, said in the reader's language)."""
+
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+    def said(self) -> str:
+        return refusal(self.field, str(self))
 
 
 def _may_give(session: Session, ws: str, role: str) -> bool:
@@ -108,18 +116,18 @@ def make(
     """A new token of the workspace for the caller or a named integration; refusals name the
     form's field."""
     if not _mints(session, ws):
-        raise Refusal("role", "a person's session (tokens do not make tokens)")
+        raise Refusal("role", N_("a person's session (tokens do not make tokens)"))
     if role not in ROLE_RANK or not _may_give(session, ws, role):
-        raise Refusal("role", "a role no higher than your own")
+        raise Refusal("role", N_("a role no higher than your own"))
     name = name.strip() or "dashboard token"
     person = session.principal.email if owner == "me" else None
     if owner == "me" and person is None:
-        raise Refusal("owner", "a named integration (the admin is no person)")
+        raise Refusal("owner", N_("a named integration (the admin is no person)"))
     integration = integration.strip()
     if owner != "me" and not integration:
-        raise Refusal("integration", "the name of the integration the token is for")
+        raise Refusal("integration", N_("the name of the integration the token is for"))
     if lifetime not in LIFETIMES:
-        raise Refusal("expires", "one of " + ", ".join(LIFETIMES.values()))
+        raise Refusal("expires", N_("one of 30 days, 90 days, 1 year, never"))
     now = utc_now()
     expires_at = None if lifetime == "never" else now + timedelta(days=int(lifetime))
     by = session.principal.name
@@ -173,7 +181,7 @@ def make_token(
             lifetime=expires,
         )
     except Refusal as exc:
-        return _page(request, session, runtime, scope, error=f"{exc.field}: {exc}")
+        return _page(request, session, runtime, scope, error=exc.said())
     return _page(request, session, runtime, scope, made=made)
 
 
@@ -182,9 +190,9 @@ def _revoke(runtime: Runtime, session: Session, ws: str, token_id: str, by: str)
     with runtime.engine.begin() as connection:
         found = next((t for t in list_tokens(connection, ws) if t.id == token_id), None)
         if found is None:
-            return "token: one of this workspace's tokens"
+            return refusal("token", N_("one of this workspace's tokens"))
         if not _may_give(session, ws, found.role):
-            return "token: an owner token is revoked by an owner only"
+            return refusal("token", N_("an owner token is revoked by an owner only"))
         revoke_token(connection, ws, found.id)
         audit.record(connection, ws, by, "token_revoked", found.id, utc_now())
         return None

@@ -18,6 +18,7 @@ from app.dashboard.pages import FormScopeDep, ScopeDep, page_context, see_other
 from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import RuntimeDep
+from app.i18n import gettext as _
 from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
@@ -35,8 +36,8 @@ def _not_found(request: Request, session: Session, scope: Scope, incident: str) 
         session,
         scope,
         "incidents",
-        title="No such incident",
-        message=f"This workspace has no incident “{incident}”.",
+        title=_("No such incident"),
+        message=_("This workspace has no incident “%(incident)s”.") % {"incident": incident},
     )
     return render(request, "problem.html", context, 404)
 
@@ -152,7 +153,7 @@ def add_note(
     written = text.strip()
     request, session, runtime, scope = posted.request, posted.session, posted.runtime, posted.scope
     if not written or len(written) > 10000:
-        error = "Write the note first." if not written else "A note holds 10,000 characters."
+        error = _("Write the note first.") if not written else _("A note holds 10,000 characters.")
         return _detail_page(
             request, session, runtime, scope, posted.incident, error=error, note=text[:10000]
         )

@@ -81,11 +81,15 @@ def incident_list(
                 connection, workspace_id, filters, limit=PAGE_SIZE, cursor=cursor
             )
     except ArbiterError as exc:  # a cursor this page never made: start from the newest
-        return IncidentList(status, [], None, f"That page link is not valid ({exc}).")
+        problem = gettext("That page link is not valid (%(error)s).") % {"error": exc}
+        return IncidentList(status, [], None, problem)
     except Exception as exc:
         log.exception("listing the incidents of %s failed", workspace_id)
         return IncidentList(
-            status, [], None, f"The incidents could not be read ({type(exc).__name__})."
+            status,
+            [],
+            None,
+            gettext("The incidents could not be read (%(error)s).") % {"error": type(exc).__name__},
         )
     return IncidentList(status, found, following)
 
@@ -111,7 +115,8 @@ def open_incidents(runtime: Runtime, workspace_id: str) -> OpenIncidents:
             )
     except Exception as exc:  # the panel is optional; the overview renders without it
         log.exception("reading the open incidents of %s failed", workspace_id)
-        return OpenIncidents([], 0, False, f"Incidents could not be read ({type(exc).__name__}).")
+        problem = gettext("Incidents could not be read (%(error)s).")
+        return OpenIncidents([], 0, False, problem % {"error": type(exc).__name__})
     return OpenIncidents(found[:PANEL_SIZE], len(found), following is not None)
 
 

@@ -28,6 +28,7 @@ from app.dashboard.sessions import (
 )
 from app.deps import RuntimeDep
 from app.events.models import within_range
+from app.i18n import gettext as _
 from app.runtime import Runtime
 
 WINDOWS = {3600: "1 hour", 6 * 3600: "6 hours", 86400: "24 hours", 7 * 86400: "7 days"}
@@ -124,14 +125,17 @@ def page_scope(
 ) -> service.Scope:
     """The scope of a workspace page; :class:`PageRefused` when it may not be had."""
     if not valid_workspace_id(ws):
-        raise PageRefused(session, 404, "No such workspace", f"“{ws}” is not a workspace id.")
+        message = _("“%(ws)s” is not a workspace id.") % {"ws": ws}
+        raise PageRefused(session, 404, _("No such workspace"), message)
     if not session.principal.may_access(ws):
         raise PageRefused(
             session,
             403,
-            "Not your workspace",
-            "You signed in with another workspace's token. Sign out and sign in with a token "
-            "of this workspace (or the admin token) to see it.",
+            _("Not your workspace"),
+            _(
+                "You signed in with another workspace's token. Sign out and sign in with a token "
+                "of this workspace (or the admin token) to see it."
+            ),
         )
     if request.method == "POST":
         # Every form of a workspace changes something: a viewer's is refused here, whichever
@@ -140,7 +144,8 @@ def page_scope(
     moment, live = moment_of(as_of)
     scope = service.load_scope(runtime, ws, moment, float(window or DEFAULT_WINDOW), live=live)
     if scope is None:
-        raise PageRefused(session, 404, "No such workspace", f"There is no workspace “{ws}”.")
+        message = _("There is no workspace “%(ws)s”.") % {"ws": ws}
+        raise PageRefused(session, 404, _("No such workspace"), message)
     return scope
 
 
@@ -193,14 +198,16 @@ def _require_role(session: Session, ws: str, role: str) -> None:
         return
     if role == "owner":
         raise PageRefused(
-            session, 403, "Owners only", "Only an owner of this workspace manages it."
+            session, 403, _("Owners only"), _("Only an owner of this workspace manages it.")
         )
     raise PageRefused(
         session,
         403,
-        "Viewers only read",
-        "Your role in this workspace is viewer: acknowledging, notes and changes need an "
-        "operator or owner. Ask an owner of the workspace for another role.",
+        _("Viewers only read"),
+        _(
+            "Your role in this workspace is viewer: acknowledging, notes and changes need an "
+            "operator or owner. Ask an owner of the workspace for another role."
+        ),
     )
 
 
@@ -221,7 +228,9 @@ OwnerScopeDep = Annotated[service.Scope, Depends(_owner_scope)]
 
 
 def _refusal(session: Session) -> PageRefused:
-    return PageRefused(session, 403, "Request refused", "The form was not sent from this session.")
+    return PageRefused(
+        session, 403, _("Request refused"), _("The form was not sent from this session.")
+    )
 
 
 def refused(request: Request, session: Session) -> HTMLResponse:

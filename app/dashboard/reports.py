@@ -17,6 +17,7 @@ from decimal import Decimal
 from app.dashboard.service import Scope
 from app.events.models import within_range
 from app.exceptions import ArbiterError
+from app.i18n import gettext
 from app.reports.claims import Day
 from app.reports.service import SlaReport, sla_report
 from app.reports.views import MAX_PERIOD_DAYS
@@ -73,12 +74,12 @@ def period(since: str | None, until: str | None, now: datetime) -> Period | str:
         within_range(start)
         within_range(end)
     except (ValueError, OverflowError):  # year 1 or 9999 with an offset overflows
-        return "Dates are written like 2026-11-01 (or as RFC 3339 moments), from 1970 on."
+        return gettext("Dates are written like 2026-11-01 (or as RFC 3339 moments), from 1970 on.")
     end = min(end, now)  # nothing is known about the future: a period ends now at the latest
     if start >= end:
-        return "The period must start before it ends."
+        return gettext("The period must start before it ends.")
     if (end - start).days > MAX_PERIOD_DAYS:
-        return f"A report may span {MAX_PERIOD_DAYS} days at most."
+        return gettext("A report may span %(days)d days at most.") % {"days": MAX_PERIOD_DAYS}
     last_day = (end - timedelta(microseconds=1)) if end.time() == time() else end
     return Period(start, end, start.date().isoformat(), last_day.date().isoformat())
 
@@ -91,7 +92,8 @@ def sla(runtime: Runtime, workspace_id: str, chosen: Period) -> tuple[SlaReport 
         return None, str(exc)
     except Exception as exc:  # the page reports a failure; the service stays up
         log.exception("SLA report of %s failed", workspace_id)
-        return None, f"The report could not be computed ({type(exc).__name__})."
+        problem = gettext("The report could not be computed (%(error)s).")
+        return None, problem % {"error": type(exc).__name__}
 
 
 def file_name(workspace_id: str, chosen: Period, extension: str) -> str:
@@ -132,7 +134,8 @@ def warnings(runtime: Runtime, scope: Scope) -> Warnings:
         found = warnings_for(runtime, workspace_id, scope.as_of).warnings
     except Exception as exc:  # the panel is optional; the overview renders without it
         log.exception("warnings of %s failed", workspace_id)
-        return Warnings([], f"Warnings could not be computed ({type(exc).__name__}).")
+        problem = gettext("Warnings could not be computed (%(error)s).")
+        return Warnings([], problem % {"error": type(exc).__name__})
     with _cache_lock:
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))

@@ -214,7 +214,9 @@ def overview(runtime: Runtime, scope: Scope) -> Overview:
             drift = index.stock_drift(topology, as_of=scope.as_of)
     except Exception as exc:  # the page reports a failed diagnosis; the service stays up
         log.exception("dashboard overview of %s failed", scope.workspace.id)
-        page.problem = f"The diagnosis could not be computed ({type(exc).__name__})."
+        page.problem = gettext("The diagnosis could not be computed (%(error)s).") % {
+            "error": type(exc).__name__
+        }
         page.flows = flow_views(topology, [], [])
         return page
     page.suspects = diagnosis.suspects
@@ -234,7 +236,8 @@ def stock(runtime: Runtime, scope: Scope) -> tuple[list[StockDrift], list[str], 
             drift = index.stock_drift(scope.topology, as_of=scope.as_of)
     except Exception as exc:
         log.exception("dashboard stock page of %s failed", scope.workspace.id)
-        return [], [], f"The stock comparison could not be computed ({type(exc).__name__})."
+        problem = gettext("The stock comparison could not be computed (%(error)s).")
+        return [], [], problem % {"error": type(exc).__name__}
     shown = {q.system for d in drift for q in d.quantities}
     columns = [s.id for s in scope.topology.systems if s.id in shown]
     columns += sorted(shown - set(columns))
@@ -284,8 +287,9 @@ def _connector_row(
     limit = status.get("rate_limit") or {}
     headroom = None
     if isinstance(limit, dict) and limit.get("remaining") is not None:
-        headroom = f"{limit['remaining']}"
-        headroom += f" of {limit['limit']} left" if limit.get("limit") else " left"
+        counts = {"remaining": limit["remaining"], "limit": limit.get("limit")}
+        left = gettext("%(remaining)s of %(limit)s left") if limit.get("limit") else None
+        headroom = (left or gettext("%(remaining)s left")) % counts
     error = status.get("last_error")
     if not base_url:
         state = "webhooks only"

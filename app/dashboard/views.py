@@ -60,6 +60,7 @@ from app.dashboard.sessions import (
     utc_now,
 )
 from app.deps import ConnectionDep, RuntimeDep
+from app.i18n import gettext
 from app.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
@@ -110,8 +111,8 @@ def signin(
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     if not from_form:
-        return _signin_page(request, next, "The form expired. Please sign in again.", 403)
-    message = "Too many failed sign-ins. Try again later."
+        return _signin_page(request, next, gettext("The form expired. Please sign in again."), 403)
+    message = gettext("Too many failed sign-ins. Try again later.")
     refused = throttle.refusal(request, lambda: _signin_page(request, next, message, 429))
     if refused is not None:
         return refused
@@ -119,7 +120,7 @@ def signin(
     principal = authenticate(connection, presented, runtime.admin_token) if presented else None
     if principal is None:
         throttle.failed(request)
-        return _signin_page(request, next, "That token is not valid.", 401)
+        return _signin_page(request, next, gettext("That token is not valid."), 401)
     now = utc_now()
     actor = principal.name
     audit.record(connection, principal.workspace_id, actor, "signed_in", actor, now, via="token")
@@ -212,9 +213,11 @@ def suspect(
                 session,
                 scope,
                 "overview",
-                title="Nothing suspected here",
-                message="This link is not suspected at this moment: the failure may have "
-                "cleared, or the window no longer covers it.",
+                title=gettext("Nothing suspected here"),
+                message=gettext(
+                    "This link is not suspected at this moment: the failure may have "
+                    "cleared, or the window no longer covers it."
+                ),
             ),
             404,
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from app.i18n import N_
 from app.i18n.catalogs import gettext, use_language
 
-__all__ = ["TERMS", "term", "use_language"]
+__all__ = ["FIELDS", "TERMS", "refusal", "term", "use_language"]
 
 TERMS: dict[str, str] = {
     # failure modes (graph.hops.Mode)
@@ -62,6 +62,10 @@ TERMS: dict[str, str] = {
     "certificate_expiring": N_("certificate expiring"),
     "page_slow": N_("page slow"),
     "page_failing": N_("page failing"),
+    # a connection's polling state (app.dashboard.service)
+    "webhooks only": N_("webhooks only"),
+    "failing": N_("failing"),
+    "not polled yet": N_("not polled yet"),
     # roles
     "viewer": N_("viewer"),
     "operator": N_("operator"),
@@ -98,6 +102,33 @@ def upfirst(text: str) -> str:
     'Order link ERP → WMS'
     """
     return text[:1].upper() + text[1:]
+
+
+FIELDS: dict[str, str] = {
+    # the form fields a dashboard refusal names (accounts, people, API tokens)
+    "email": N_("e-mail"),
+    "password": N_("password"),
+    "role": N_("role"),
+    "account": N_("person"),
+    "invitation": N_("invitation"),
+    "owner": N_("belongs to"),
+    "integration": N_("integration"),
+    "expires": N_("expires after"),
+    "token": N_("token"),
+}
+
+
+def refusal(field: str, expected: str, **params: object) -> str:
+    """A form's refusal as the dashboard shows it: the field, then what it expects, both in
+    the language in force (``expected`` is a marked message, filled with ``params``).
+
+    >>> with use_language("pl"):
+    ...     refusal("role", "a role no higher than your own")
+    'rola: rola nie wyższa niż Twoja własna'
+    """
+    label = FIELDS.get(field)
+    said = gettext(expected) % params if params else gettext(expected)
+    return f"{gettext(label) if label else field}: {said}"
 
 
 def term(value: str | None) -> str:

@@ -26,6 +26,7 @@ from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import ConnectionDep, ExistingWorkspaceDep, PrincipalDep, RuntimeDep
 from app.exceptions import Invalid, NotFound
+from app.i18n import gettext as _
 from app.i18n import use_language
 from app.i18n.negotiation import language_of
 from app.mapping import mapped
@@ -222,9 +223,11 @@ def vendor_page(request: Request, token: str, runtime: RuntimeDep) -> Response:
             request,
             None,
             404,
-            "Link not valid",
-            "This link has expired, was withdrawn, or never existed. "
-            "Ask the merchant for a new one.",
+            _("Link not valid"),
+            _(
+                "This link has expired, was withdrawn, or never existed. "
+                "Ask the merchant for a new one."
+            ),
         )
     link, snapshot = opened
     context = {
