@@ -136,18 +136,7 @@ def create_woo_app(world: World) -> FastAPI:
         }
         if statuses:
             orders = [o for o in orders if o.status in statuses]
-        orders = sort_items(
-            request,
-            orders,
-            {
-                "date": lambda o: o.date_created,
-                "id": lambda o: o.id,
-                "include": lambda o: o.id,
-                "title": lambda o: o.id,
-                "slug": lambda o: o.id,
-                "modified": lambda o: o.date_modified,
-            },
-        )
+        orders = sort_items(request, orders, title=lambda o: o.id, slug=lambda o: o.id)
         return page(request, orders, lambda o: order_json(o, base()))
 
     @app.get(PREFIX + "/orders/{order_id:int}")
@@ -221,16 +210,7 @@ def create_woo_app(world: World) -> FastAPI:
         if moment is not None:
             products = [p for p in products if p.date_modified > moment]
         products = sort_items(
-            request,
-            products,
-            {
-                "date": lambda p: p.date_created,
-                "id": lambda p: p.id,
-                "include": lambda p: p.id,
-                "title": lambda p: p.name,
-                "slug": lambda p: p.sku.lower(),
-                "modified": lambda p: p.date_modified,
-            },
+            request, products, title=lambda p: p.name, slug=lambda p: p.sku.lower()
         )
         return page(request, products, lambda p: product_json(p, base()))
 

@@ -245,8 +245,22 @@ def page(request: Request, items: list[Any], render: Callable[[Any], dict[str, A
 
 
 def sort_items(
-    request: Request, items: list[Any], keys: dict[str, Callable[[Any], Any]]
+    request: Request,
+    items: list[Any],
+    *,
+    title: Callable[[Any], Any],
+    slug: Callable[[Any], Any],
 ) -> list[Any]:
+    """``items`` (orders or products) in the ``orderby`` and ``order`` asked, by WooCommerce's
+    list keys; ``title`` and ``slug`` are what those mean for the items."""
+    keys: dict[str, Callable[[Any], Any]] = {
+        "date": lambda i: i.date_created,
+        "id": lambda i: i.id,
+        "include": lambda i: i.id,
+        "title": title,
+        "slug": slug,
+        "modified": lambda i: i.date_modified,
+    }
     orderby = request.query_params.get("orderby", "date")
     direction = request.query_params.get("order", "desc")
     if orderby not in keys:
