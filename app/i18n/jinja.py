@@ -8,7 +8,7 @@ import jinja2
 
 from app.i18n import formatting
 from app.i18n.catalogs import current_language, gettext, ngettext
-from app.i18n.texts import localized
+from app.i18n.texts import localized, told
 from app.i18n.vocabulary import term, upfirst
 
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}
@@ -29,6 +29,7 @@ def install(environment: jinja2.Environment) -> None:
         money=formatting.money,
         percent=formatting.percent,
         localized=localized,
+        told=told,
         term=term,
         upfirst=upfirst,
     )

@@ -14,15 +14,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from babel.dates import format_datetime
 
 from app.i18n.catalogs import current_language, gettext, ngettext, use_language
-from graph.text import Moment, Text
+from graph.text import Moment, Param, Text
 
-__all__ = ["localized", "moment", "say", "use_language"]
+__all__ = ["localized", "moment", "say", "text_json", "text_of", "told", "use_language"]
 
 
 @runtime_checkable
@@ -71,3 +72,56 @@ def localized(result: _Summarized | _Message) -> str:
     if text is None or current_language() == "en":
         return english
     return say(text)
+
+
+def _dumped(value: Param) -> Any:
+    if isinstance(value, Text):
+        params = {name: _dumped(item) for name, item in value.params.items()}
+        plural = {"plural": value.plural, "count": value.count}
+        return {"msgid": value.msgid, "params": params, **plural}
+    if isinstance(value, Moment):
+        return {"moment": value.seconds, "as_of": value.as_of}
+    return value
+
+
+def _loaded(value: Any) -> Param:
+    if isinstance(value, dict) and "msgid" in value:
+        params = {name: _loaded(item) for name, item in value["params"].items()}
+        return Text(value["msgid"], params, value["plural"], value["count"])
+    if isinstance(value, dict):
+        return Moment(value["moment"], value["as_of"])
+    return value  # type: ignore[no-any-return]
+
+
+def text_json(text: Text | None) -> str | None:
+    """A text as stored (a column of JSON), to say it later in the reader's language.
+
+    >>> from graph.text import counted, phrase
+    >>> text = phrase("Failing again: %(summary)s.", summary=counted("%(count)d order",
+    ...               "%(count)d orders", 3))
+    >>> text_of(text_json(text)) == text, str(text_of(text_json(text)))
+    (True, 'Failing again: 3 orders.')
+    """
+    return None if text is None else json.dumps(_dumped(text), ensure_ascii=False)
+
+
+def text_of(stored: str | None) -> Text | None:
+    """The text :func:`text_json` stored (None for rows from before texts were kept)."""
+    if not stored:
+        return None
+    loaded = _loaded(json.loads(stored))
+    return loaded if isinstance(loaded, Text) else None
+
+
+class _Stored(Protocol):
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def text(self) -> str | None: ...
+
+
+def told(row: _Stored) -> str:
+    """A stored sentence (an incident's timeline entry): its English ``message``, or its
+    ``text`` said in the language in force."""
+    return said(text_of(row.text), row.message)

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from graph.hops import spoken_duration
 from graph.results import LinkRef, Suspect
+from graph.text import Text, counted, phrase
 
 Phase = Literal["investigating", "identified", "monitoring", "resolved"]
 Status = Literal["open", "resolved"]
@@ -107,9 +108,19 @@ class Observation:
     summary: str
     evidence: dict[str, Any]
     links: tuple[LinkRef, ...]
+    summary_text: Text | None = None
 
 
-LATEST = ("mode", "responsible", "confidence", "affected", "healthy", "summary", "evidence")
+LATEST = (
+    "mode",
+    "responsible",
+    "confidence",
+    "affected",
+    "healthy",
+    "summary",
+    "summary_text",
+    "evidence",
+)
 """What an incident takes as it is from the latest observation of its cause (the one mapping
 of an observation onto a record: :func:`_open` and :func:`_absorb`)."""
 _FROM_SUSPECT = (
@@ -185,6 +196,8 @@ class IncidentRecord:
     acknowledged_by: str | None = None
     last_open_alert_at: datetime | None = None
     last_resolve_alert_at: datetime | None = None
+    summary_text: Text | None = None
+    """The summary as graph wrote it, to say in another language (None: only the English)."""
     id: int | None = None
 
     @property
@@ -201,6 +214,22 @@ class TimelineEntry:
     kind: str
     phase: Phase
     message: str
+    """In English, as the API shows it."""
+    text: Text | None = None
+    """The same sentence as a message and its parameters, for the dashboard's other languages."""
+
+    @classmethod
+    def said(cls, time: datetime, kind: str, phase: Phase, text: Text) -> TimelineEntry:
+        return cls(time, kind, phase, str(text), text)
+
+
+def _mode(mode: str) -> Text:
+    """A failure mode, which another language says in its own word (the catalogs' term)."""
+    return phrase(mode)
+
+
+def _summary(seen: Observation | IncidentRecord) -> Text | str:
+    return seen.summary_text or seen.summary
 
 
 @dataclass(frozen=True)
@@ -297,11 +326,15 @@ def _open(seen: Observation, as_of: datetime) -> Change:
         updated_at=as_of,
         last_open_alert_at=as_of,
     )
-    message = f"Opened: {seen.summary}. Responsible: {seen.responsible}."
+    text = phrase(
+        "Opened: %(summary)s. Responsible: %(responsible)s.",
+        summary=_summary(seen),
+        responsible=seen.responsible,
+    )
     return Change(
         record,
         "opened",
-        [TimelineEntry(as_of, "opened", phase, message)],
+        [TimelineEntry.said(as_of, "opened", phase, text)],
         [Alert("open", record)],
     )
 
@@ -320,11 +353,15 @@ def _reopen(record: IncidentRecord, seen: Observation, as_of: datetime, policy: 
     if last_page is None or as_of - last_page >= _seconds(policy.flap_window_seconds):
         new.last_open_alert_at = as_of
         alerts.append(Alert("open", new, reopened=True))
-    message = (
-        f"Reopened: failing again {spoken_duration(quiet.total_seconds())} after it was resolved "
-        f"(flapping: {new.flaps} time{'s' if new.flaps != 1 else ''}). {seen.summary}."
+    text = phrase(
+        "Reopened: failing again %(quiet)s after it was resolved (flapping: %(flaps)s). "
+        "%(summary)s.",
+        quiet=spoken_duration(quiet.total_seconds()),
+        flaps=counted("%(count)d time", "%(count)d times", new.flaps),
+        summary=_summary(seen),
     )
-    return Change(new, "reopened", [TimelineEntry(as_of, "reopened", new.phase, message)], alerts)
+    entry = TimelineEntry.said(as_of, "reopened", new.phase, text)
+    return Change(new, "reopened", [entry], alerts)
 
 
 def _absorb(record: IncidentRecord, seen: Observation) -> IncidentRecord:
@@ -351,44 +388,39 @@ def _update(
     new = _absorb(record, seen)
     change = Change(new, "updated")
     if (before.mode, before.responsible) != (new.mode, new.responsible):
-        change.timeline.append(
-            TimelineEntry(
-                as_of,
-                "mode_changed",
-                new.phase,
-                f"Failure mode now {new.mode} (was {before.mode}); responsible: {new.responsible}.",
-            )
+        text = phrase(
+            "Failure mode now %(mode)s (was %(was)s); responsible: %(responsible)s.",
+            mode=_mode(new.mode),
+            was=_mode(before.mode),
+            responsible=new.responsible,
         )
+        change.timeline.append(TimelineEntry.said(as_of, "mode_changed", new.phase, text))
     if new.phase == "investigating" and _phase_for(new.mode) == "identified":
         new.phase = "identified"
-        change.timeline.append(
-            TimelineEntry(
-                as_of,
-                "identified",
-                "identified",
-                f"Cause identified: {new.mode} on {new.where}, responsible: {new.responsible}.",
-            )
+        text = phrase(
+            "Cause identified: %(mode)s on %(where)s, responsible: %(responsible)s.",
+            mode=_mode(new.mode),
+            where=new.where,
+            responsible=new.responsible,
         )
+        change.timeline.append(TimelineEntry.said(as_of, "identified", "identified", text))
     level = sum(
         1 for f in policy.escalation_factors if new.affected >= math.ceil(f * new.opened_affected)
     )
     if level > new.escalation:
         new.escalation = level
-        change.timeline.append(
-            TimelineEntry(
-                as_of,
-                "escalated",
-                new.phase,
-                f"Escalated: {new.affected} affected, up from {new.opened_affected} when opened.",
-            )
+        text = phrase(
+            "Escalated: %(affected)s affected, up from %(opened)s when opened.",
+            affected=new.affected,
+            opened=new.opened_affected,
         )
+        change.timeline.append(TimelineEntry.said(as_of, "escalated", new.phase, text))
         change.alerts.append(Alert("escalate", new))
     if fresh and new.phase == "monitoring":
         new.phase = _phase_for(new.mode)
         new.healthy_since = None
-        change.timeline.append(
-            TimelineEntry(as_of, "failing_again", new.phase, f"Failing again: {seen.summary}.")
-        )
+        text = phrase("Failing again: %(summary)s.", summary=_summary(seen))
+        change.timeline.append(TimelineEntry.said(as_of, "failing_again", new.phase, text))
     elif not fresh:
         flowing = any(
             (success := last_success.get(link_key(link))) is not None and success > new.last_seen
@@ -399,9 +431,8 @@ def _update(
         elif new.phase == "monitoring":
             new.phase = _phase_for(new.mode)
             new.healthy_since = None
-            change.timeline.append(
-                TimelineEntry(as_of, "failing_again", new.phase, "Entities are stuck again.")
-            )
+            text = phrase("Entities are stuck again.")
+            change.timeline.append(TimelineEntry.said(as_of, "failing_again", new.phase, text))
     if change.timeline or _evidence_moved(before, new):
         new.updated_at = as_of
     return change
@@ -423,29 +454,22 @@ def _recovering(change: Change, as_of: datetime, policy: Policy) -> Change:
         record.healthy_since = as_of
         record.phase = "monitoring"
         record.updated_at = as_of
-        change.timeline.append(
-            TimelineEntry(
-                as_of,
-                "monitoring",
-                "monitoring",
-                f"No new failures on {record.where}; monitoring before resolving.",
-            )
+        text = phrase(
+            "No new failures on %(where)s; monitoring before resolving.", where=record.where
         )
+        change.timeline.append(TimelineEntry.said(as_of, "monitoring", "monitoring", text))
     if as_of - record.healthy_since >= _seconds(policy.resolve_after_seconds):
         record.status = "resolved"
         record.phase = "resolved"
         record.resolved_at = as_of
         record.updated_at = as_of
         change.kind = "resolved"
-        change.timeline.append(
-            TimelineEntry(
-                as_of,
-                "resolved",
-                "resolved",
-                f"Resolved: {record.where} healthy since "
-                f"{record.healthy_since:%Y-%m-%d %H:%M} UTC.",
-            )
+        text = phrase(
+            "Resolved: %(where)s healthy since %(since)s UTC.",
+            where=record.where,
+            since=f"{record.healthy_since:%Y-%m-%d %H:%M}",
         )
+        change.timeline.append(TimelineEntry.said(as_of, "resolved", "resolved", text))
         opened_page = record.last_open_alert_at
         answered = record.last_resolve_alert_at
         if opened_page is not None and (answered is None or answered < opened_page):

@@ -13,10 +13,12 @@ from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select, 
 
 from app.audit import service as audit
 from app.exceptions import Invalid, NotFound
+from app.i18n.texts import text_json, text_of
 from app.incidents.lifecycle import IncidentRecord, TimelineEntry
 from app.incidents.tables import incident_notes, incident_updates, incidents
 from app.notifications.tables import notification_deliveries
 from graph.results import LinkRef
+from graph.text import phrase
 
 StatusFilter = Literal["open", "resolved", "all"]
 
@@ -26,7 +28,7 @@ def _links_json(links: Iterable[LinkRef]) -> str:
 
 
 _COLUMNS_OF_LINK = ("flow", "from_system", "to_system")
-_SHAPED = frozenset({"id", "link", "evidence", "links"})
+_SHAPED = frozenset({"id", "link", "evidence", "links", "summary_text"})
 """Fields of :class:`IncidentRecord` that are not stored as they are (the rest: one column each,
 of the same name)."""
 _PLAIN = tuple(f.name for f in fields(IncidentRecord) if f.name not in _SHAPED)
@@ -40,6 +42,7 @@ def _values(record: IncidentRecord) -> dict[str, Any]:
         **dict(zip(_COLUMNS_OF_LINK, ends, strict=True)),
         "evidence": json.dumps(record.evidence),
         "links": _links_json(record.links),
+        "summary_text": text_json(record.summary_text),
     }
 
 
@@ -55,6 +58,7 @@ def record_of(row: Row[Any]) -> IncidentRecord:
         link=link,
         evidence=json.loads(row.evidence),
         links=[LinkRef.model_validate(item) for item in json.loads(row.links)],
+        summary_text=text_of(row.summary_text),
     )
 
 
@@ -95,6 +99,7 @@ def save(
                     "kind": entry.kind,
                     "phase": entry.phase,
                     "message": entry.message,
+                    "text": text_json(entry.text),
                 }
                 for entry in timeline
             ],
@@ -241,6 +246,7 @@ def acknowledge(
     if record.acknowledged_at is not None:
         return record
     record.acknowledged_at, record.acknowledged_by = at, by
+    acknowledged = phrase("Acknowledged by %(by)s.", by=by)
     connection.execute(
         update(incidents)
         .where(incidents.c.id == incident_id)
@@ -252,7 +258,8 @@ def acknowledge(
             time=at,
             kind="acknowledged",
             phase=record.phase,
-            message=f"Acknowledged by {by}.",
+            message=str(acknowledged),
+            text=text_json(acknowledged),
         )
     )
     # A shared token's user may type a name: the trail keeps both the sign-in and that name.

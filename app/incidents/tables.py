@@ -39,6 +39,7 @@ incidents = Table(
     integer("escalation"),
     integer("flaps"),
     text("summary"),
+    text("summary_text", nullable=True),  # the summary as a graph.text.Text (JSON)
     text("evidence"),  # JSON of the headline suspect's evidence
     text("links"),  # JSON list of {flow, from, to} the incident covers
     moment("first_failure"),
@@ -75,7 +76,8 @@ incident_updates = Table(
     moment("time"),
     string("kind", 32),  # opened | escalated | resolved | ...
     string("phase", 16),
-    text("message"),
+    text("message"),  # in English, as the API shows it
+    text("text", nullable=True),  # the same as a graph.text.Text (JSON), for other languages
 )
 
 incident_notes = Table(
