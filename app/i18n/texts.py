@@ -113,15 +113,7 @@ def text_of(stored: str | None) -> Text | None:
     return loaded if isinstance(loaded, Text) else None
 
 
-class _Stored(Protocol):
-    @property
-    def message(self) -> str: ...
-
-    @property
-    def text(self) -> str | None: ...
-
-
-def told(row: _Stored) -> str:
-    """A stored sentence (an incident's timeline entry): its English ``message``, or its
-    ``text`` said in the language in force."""
-    return said(text_of(row.text), row.message)
+def told(message: str, stored: str | None) -> str:
+    """A stored sentence (an incident's timeline entry): its English ``message``, or the
+    ``stored`` text (:func:`text_json`) said in the language in force."""
+    return said(text_of(stored), message)
