@@ -2,7 +2,8 @@
 
 An alert speaks the workspace's language: the language its merchant chose for the shop's
 status page (Polish or English), English when there is no page. The diagnosis summary inside
-is the incident's stored one, in English.
+is the incident's, said from the message and parameters graph wrote it as (an incident stored
+before those were kept has its English summary only).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy import Connection
 
 from app.i18n import DEFAULT_LANGUAGE, Language, gettext, ngettext, use_language
 from app.i18n.formatting import when
+from app.i18n.texts import said
 from app.i18n.vocabulary import term
 from app.incidents.lifecycle import Alert
 from app.incidents.models import incident_url
@@ -53,7 +55,7 @@ def _message(alert: Alert, workspace_id: str, settings: Settings) -> tuple[str, 
     }
     title = gettext("[Arbiter %(ws)s] Incident #%(id)s %(verb)s: %(where)s %(mode)s (%(who)s)")
     lines = [
-        incident.summary,
+        said(incident.summary_text, incident.summary),
         "",
         gettext("Link: %(where)s") % facts,
         gettext("Mode: %(mode)s") % facts,

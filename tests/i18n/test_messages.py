@@ -23,6 +23,7 @@ def _alert(event: str, flaps: int = 0) -> Alert:
         affected=24,
         healthy=6,
         summary="24 orders stuck between oms and erp: erp answered 503 to every attempt",
+        summary_text=None,
         first_failure=datetime(2026, 3, 5, 9, 30, tzinfo=UTC),
         resolved_at=datetime(2026, 3, 5, 11, 0, tzinfo=UTC),
         flaps=flaps,
@@ -71,3 +72,29 @@ def test_a_warning_in_polish_and_its_english_message_for_the_api() -> None:
     assert localized(warning) == warning.message
     with use_language("pl"):
         assert localized(warning) == "brak wieści z erp od 4 dni (zwykle odzywa się co 10 min)"
+
+
+def test_an_alerts_summary_is_said_in_the_workspaces_language(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    """The summary line comes from the incident's stored text when it has one; an incident from
+    before texts were kept (summary_text None) keeps its English summary."""
+    from graph.suspects import noun_text
+    from graph.text import phrase
+
+    settings = settings_factory(demo=False)
+    alert = _alert("open")
+    text = phrase(
+        "%(count)s stuck between %(from)s and %(to)s",
+        count=noun_text("order", 24),
+        **{"from": "oms", "to": "erp"},
+    )
+    alert.incident.summary_text = text
+    alert.incident.summary = str(text)
+    _title, polish, _kind = alert_message(alert, "acme", settings, "pl")
+    assert polish.splitlines()[0] == "Zatrzymane między oms a erp: 24 zamówienia"
+    _title, english, _kind = alert_message(alert, "acme", settings, "en")
+    assert english.splitlines()[0] == "24 orders stuck between oms and erp"
+    alert.incident.summary_text = None
+    _title, before, _kind = alert_message(alert, "acme", settings, "pl")
+    assert before.splitlines()[0] == "24 orders stuck between oms and erp"
