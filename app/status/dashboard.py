@@ -22,6 +22,7 @@ from app.dashboard.service import Scope
 from app.dashboard.sessions import Session
 from app.deps import RuntimeDep
 from app.exceptions import ArbiterError
+from app.i18n import gettext
 from app.maintenance import service as maintenance
 from app.maintenance.models import WindowIn
 from app.runtime import Runtime
@@ -109,7 +110,7 @@ def post_update(
             {"template": template or None, "message": message.strip() or None}
         )
     except ValidationError:
-        error = "Choose a template or write a message."
+        error = gettext("Choose a template or write a message.")
         return _page(request, session, runtime, scope, error=error)
     return _submit(
         request,
@@ -144,7 +145,7 @@ def declare_maintenance(
             }
         )
     except (ValidationError, ValueError):
-        error = "Choose a system and both times of the window."
+        error = gettext("Choose a system and both times of the window.")
         return _page(request, session, runtime, scope, error=error)
 
     def create(connection: Connection) -> None:
