@@ -115,6 +115,8 @@ FIELDS: dict[str, str] = {
     "integration": N_("integration"),
     "expires": N_("expires after"),
     "token": N_("token"),
+    "hours": N_("hours"),
+    "language": N_("language"),
 }
 
 

@@ -26,9 +26,10 @@ from app.dashboard.service import Scope
 from app.dashboard.sessions import Session, utc_now
 from app.deps import ConnectionDep, ExistingWorkspaceDep, PrincipalDep, RuntimeDep
 from app.exceptions import Invalid, NotFound
+from app.i18n import N_, use_language
 from app.i18n import gettext as _
-from app.i18n import use_language
 from app.i18n.negotiation import language_of
+from app.i18n.vocabulary import refusal
 from app.mapping import mapped
 from app.runtime import Runtime
 from app.vendorlinks import service
@@ -183,9 +184,9 @@ def create_from_dashboard(
     except ValidationError as exc:
         fields = {str(problem["loc"][0]) for problem in exc.errors()}
         error = (
-            f"hours: between 1 and {service.MAX_HOURS}"
+            refusal("hours", N_("between 1 and %(count)d"), count=service.MAX_HOURS)
             if "hours" in fields
-            else "language: one of " + ", ".join(service.LANGUAGES)
+            else refusal("language", N_("one of %(values)s"), values=", ".join(service.LANGUAGES))
         )
         return _links_page(request, session, runtime, scope, None, error)
     base = public_base(request, runtime)
