@@ -103,3 +103,24 @@ def test_no_import_cycles() -> None:
         for cycle in [nx.find_cycle(graph.subgraph(component))]
     ]
     assert sorted(cycles) == [], "import cycles:\n" + "\n".join(sorted(cycles))
+
+
+# Test folders that cut across packages rather than mirror one.
+NOT_MIRRORS = {"tests/e2e", "tests/fixtures"}
+
+
+def test_tests_mirror_the_packages() -> None:
+    """Each folder of tests is named after the package it tests: ``tests/app/events`` holds the
+    tests of ``app/events``; the end-to-end tests and the vendors' payloads are the exceptions."""
+    folders = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tests").rglob("*")
+        if path.is_dir() and path.name != "__pycache__"
+    }
+    strays = {
+        folder
+        for folder in folders
+        if not any(folder == top or folder.startswith(f"{top}/") for top in NOT_MIRRORS)
+        and not (ROOT / folder.removeprefix("tests/") / "__init__.py").is_file()
+    }
+    assert strays == set()

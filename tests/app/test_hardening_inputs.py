@@ -8,7 +8,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.dashboard.conftest import sign_in
+from tests.app.dashboard.conftest import sign_in
 
 WS = "/api/v1/workspaces/acme"
 EXTREMES = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1900-01-01T00:00:00Z"]

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import Environment
+from tests.paths import ROOT
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = ROOT / "README.md"
 HEADER = "| variable | default | meaning |\n| --- | --- | --- |\n"
 
 

@@ -4,7 +4,7 @@ A migration imports them as a namespace beside ``sa`` and ``op``:
 ``from app.db.migrations import columns as col``, then ``col.string("name", 200)``.
 
 A migration must do tomorrow exactly what it did when it was written: never change what a
-helper here returns (tests/app/test_migrations.py compares the migrated schema with the
+helper here returns (tests/app/db/test_migrations.py compares the migrated schema with the
 tables); add another helper instead.
 
 >>> column = string("name", 200, nullable=True)
