@@ -37,7 +37,10 @@ HEADINGS = {
     "status-tab": {"en": "Post an update", "pl": "Opublikuj komunikat"},
     "status-public": {"en": "Past 90 days", "pl": "Ostatnie 90 dni"},
     "vendor": {"en": "Calls and their errors", "pl": "Wywołania i ich błędy"},
+    "tokens": {"en": "Make a token", "pl": "Utwórz token"},
 }
+# The incident's opening entry of its timeline, said from its stored message and parameters.
+OPENED = {"en": "Opened: ", "pl": "Otwarty: "}
 # What graph says about the failed link, through the catalogs.
 VERDICT = {
     "en": "24 orders stuck between oms and erp: erp answered 503 to every attempt",
@@ -128,10 +131,13 @@ def test_every_page_in_the_browsers_language(lang_page: Any, prepared: dict[str,
     _check(page, "incident")
     # The incident keeps graph's English sentence; the page says it again in Polish.
     assert VERDICT[language] in page.locator("[data-verdict]").inner_text()
+    assert OPENED[language] in page.locator("ol.timeline").inner_text()
     page.goto("/w/acme/reports/sla")
     _check(page, "sla")
     page.goto("/w/acme/status-page")
     _check(page, "status-tab")
+    page.goto("/w/acme/tokens")
+    _check(page, "tokens")
     # The vendor reads the link in the language it was made in, whatever the browser says.
     page.goto(prepared[f"vendor-{language}"])
     _check(page, "vendor")
