@@ -9,7 +9,7 @@ import jinja2
 from app.i18n import formatting
 from app.i18n.catalogs import current_language, gettext, ngettext
 from app.i18n.texts import localized, told
-from app.i18n.vocabulary import term, upfirst
+from app.i18n.vocabulary import place, term, upfirst
 
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}
 """Each language in its own name, as a language switch shows it."""
@@ -22,7 +22,9 @@ def install(environment: jinja2.Environment) -> None:
     environment.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, ngettext, newstyle=True
     )
-    environment.globals.update(lang=current_language, term=term, language_names=LANGUAGE_NAMES)
+    environment.globals.update(
+        lang=current_language, term=term, place=place, language_names=LANGUAGE_NAMES
+    )
     environment.filters.update(
         utc_text=formatting.when,
         number=formatting.number,

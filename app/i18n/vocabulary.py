@@ -13,10 +13,12 @@ extracts it and the catalog test sees a missing translation.
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.i18n import N_
 from app.i18n.catalogs import gettext, use_language
 
-__all__ = ["FIELDS", "TERMS", "refusal", "term", "use_language"]
+__all__ = ["FIELDS", "TERMS", "place", "refusal", "term", "use_language"]
 
 TERMS: dict[str, str] = {
     # failure modes (graph.hops.Mode)
@@ -138,3 +140,21 @@ def term(value: str | None) -> str:
         return ""
     label = TERMS.get(value)
     return gettext(label) if label is not None else value.replace("_", " ")
+
+
+def place(incident: Any) -> str:
+    """Where an incident is, its flow in the language in force (the stored ``where`` and the
+    API keep the English): "order oms → erp" is "zamówienia oms → erp" on a Polish page.
+
+    >>> from types import SimpleNamespace as Of
+    >>> on_link = Of(link=Of(flow="order", from_="oms", to="erp"), system=None)
+    >>> with use_language("pl"):
+    ...     place(on_link), place(Of(link=None, system="erp"))
+    ('zamówienia oms → erp', 'system erp')
+    >>> place(on_link)
+    'order oms → erp'
+    """
+    link = incident.link
+    if link is None:
+        return f"system {incident.system}"
+    return f"{term(link.flow)} {link.from_} → {link.to}"

@@ -57,3 +57,21 @@ def test_the_timeline_in_polish_and_the_api_in_english(opened: Opened) -> None:
     assert messages["acknowledged"] == "Acknowledged by Ola."
     assert messages["opened"].startswith("Opened: ")
     assert all("text" not in entry for entry in timeline)
+
+
+def test_the_incidents_place_names_its_flow_in_the_pages_language(opened: Opened) -> None:
+    client = opened.client
+    sign_in(client)
+    where = opened.api_incident()["link"]
+    english_place = f"{where['flow']} {where['from']} → {where['to']}"
+    polish_place = f"zamówienia {where['from']} → {where['to']}"
+    assert where["flow"] == "order"
+    pages = (opened.page, opened.page.rsplit("/", 1)[0])  # the incident, the list
+    client.cookies.set(COOKIE, "pl")
+    for page in pages:
+        text = client.get(page).text
+        assert polish_place in text
+        assert english_place not in text
+    client.cookies.set(COOKIE, "en")
+    for page in pages:
+        assert english_place in client.get(page).text
