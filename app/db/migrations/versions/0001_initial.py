@@ -1,8 +1,4 @@
-"""workspaces, topologies, tokens and the event log
-
-Revision ID: 0001
-Revises: (none)
-"""
+"""workspaces, topologies, tokens and the event log"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,4 @@
-"""dashboard sessions
-
-Revision ID: 0002_dashboard
-Revises: 0001
-"""
+"""dashboard sessions"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,4 @@
-"""connections and webhook deliveries
-
-Revision ID: 0003
-Revises: 0001
-"""
+"""connections and webhook deliveries"""
 
 import sqlalchemy as sa
 from alembic import op

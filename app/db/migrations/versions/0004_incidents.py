@@ -1,8 +1,4 @@
-"""incidents with their timeline and notes; notification channels and deliveries
-
-Revision ID: 0004
-Revises: 0001
-"""
+"""incidents with their timeline and notes; notification channels and deliveries"""
 
 import sqlalchemy as sa
 from alembic import op

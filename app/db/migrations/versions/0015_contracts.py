@@ -1,8 +1,4 @@
-"""vendor contracts and running costs
-
-Revision ID: 0015
-Revises: 0001
-"""
+"""vendor contracts and running costs"""
 
 import sqlalchemy as sa
 from alembic import op

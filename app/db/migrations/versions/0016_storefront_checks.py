@@ -1,8 +1,4 @@
-"""storefront and hosting checks
-
-Revision ID: storefront_checks
-Revises: 0001
-"""
+"""storefront and hosting checks"""
 
 import sqlalchemy as sa
 from alembic import op

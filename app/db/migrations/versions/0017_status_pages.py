@@ -1,8 +1,4 @@
-"""status pages and their updates
-
-Revision ID: status_pages
-Revises: 0001
-"""
+"""status pages and their updates"""
 
 import sqlalchemy as sa
 from alembic import op

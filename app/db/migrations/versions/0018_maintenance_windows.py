@@ -1,8 +1,4 @@
-"""planned maintenance windows
-
-Revision ID: maintenance_windows
-Revises: 0001
-"""
+"""planned maintenance windows"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,4 @@
-"""accounts, roles, sessions and the audit trail
-
-Revision ID: accounts
-Revises: 0001
-"""
+"""accounts, roles, sessions and the audit trail"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,4 @@
-"""read-only links for a vendor's helpdesk
-
-Revision ID: vendor_links
-Revises: accounts
-"""
+"""read-only links for a vendor's helpdesk"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,4 @@
-"""tokens given a role, an owner and an expiry
-
-Revision ID: token_grants
-Revises: vendor_links
-"""
+"""tokens given a role, an owner and an expiry"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,4 @@
-"""invitations can be withdrawn; vendor links carry the language they are shown in
-
-Revision ID: withdrawal_link_language
-Revises: token_grants
-"""
+"""invitations can be withdrawn; vendor links carry the language they are shown in"""
 
 import sqlalchemy as sa
 from alembic import op

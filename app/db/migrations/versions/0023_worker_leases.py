@@ -1,8 +1,5 @@
 """workers, their leases on workspaces, and what their connectors report (several worker
 processes on PostgreSQL)
-
-Revision ID: worker_leases
-Revises: withdrawal_link_language
 """
 
 import sqlalchemy as sa

@@ -4,9 +4,6 @@ On PostgreSQL, events, event_refs and webhook_deliveries become tables partition
 time (app/db/partitions.py), with every row kept: the old tables are copied into the new ones
 and dropped, their sequences (and so the sequence numbers) carried over. The idempotency keys
 move to event_ids and webhook_delivery_ids. On SQLite, event_refs gains the time column only.
-
-Revision ID: event_partitions
-Revises: worker_leases
 """
 
 from datetime import UTC, datetime

@@ -1,8 +1,4 @@
-"""open journeys quiet since before the live period, read back at a restart
-
-Revision ID: open_journeys
-Revises: event_partitions
-"""
+"""open journeys quiet since before the live period, read back at a restart"""
 
 import sqlalchemy as sa
 from alembic import op

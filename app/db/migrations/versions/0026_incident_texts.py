@@ -1,8 +1,4 @@
-"""incidents keep their summary, and timeline entries their sentence, as message and parameters
-
-Revision ID: incident_texts
-Revises: open_journeys
-"""
+"""incidents keep their summary, and timeline entries their sentence, as message and parameters"""
 
 from alembic import op
 
