@@ -36,12 +36,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 from app.checks.warnings import check_warnings
 from app.warnings.models import SEVERITY_ORDER, Severity, Warning
 from graph.results import LinkRef
-from graph.text import Param, counted, phrase
+from graph.text import Param, Text, counted, phrase
 
 
 @dataclass(frozen=True)
@@ -301,115 +301,100 @@ def connector_warnings(
 ) -> list[Warning]:
     """Warnings from what a connector reported about itself (keys in :mod:`.service`)."""
     found: list[Warning] = []
+
+    def warn(text: Text, kind: str, severity: Severity, **fields: Any) -> None:
+        found.append(Warning.said(text, kind=kind, severity=severity, system=system, **fields))
+
+    def connector_said(key: Literal["last_error", "warning"], words: str) -> None:
+        """The connector's own words: its last error, or a remark on an answer it cannot read."""
+        said = (
+            phrase(
+                "Arbiter's connector to %(system)s reports: %(error)s",
+                system=system,
+                error=words[:300],
+            )
+            if key == "last_error"
+            else phrase(
+                "Arbiter's connector to %(system)s warns: %(remark)s",
+                system=system,
+                remark=words[:300],
+            )
+        )
+        warn(said, "connector_error", "warning", evidence={key: words[:1000]})
+
     limits = status.get("rate_limit")
     if isinstance(limits, Mapping) and limits.get("limit"):
         remaining, limit = float(limits.get("remaining", 0)), float(limits["limit"])
         if remaining / limit <= 0.2:
-            found.append(
-                Warning.said(
-                    phrase(
-                        "%(system)s: %(remaining)s of %(limit)s API calls left in the current "
-                        "rate-limit window",
-                        system=system,
-                        remaining=f"{remaining:g}",
-                        limit=f"{limit:g}",
-                    ),
-                    kind="rate_limit_headroom_low",
-                    severity="critical" if remaining / limit <= 0.05 else "warning",
+            warn(
+                phrase(
+                    "%(system)s: %(remaining)s of %(limit)s API calls left in the current "
+                    "rate-limit window",
                     system=system,
-                    evidence=dict(limits),
-                )
+                    remaining=f"{remaining:g}",
+                    limit=f"{limit:g}",
+                ),
+                "rate_limit_headroom_low",
+                "critical" if remaining / limit <= 0.05 else "warning",
+                evidence=dict(limits),
             )
     if status.get("webhook_disabled"):
         # From the shop's own webhook list (WooCommerce): name each topic that stopped.
         hooks = [h for h in status.get("webhooks_disabled") or [] if isinstance(h, Mapping)]
         topics = ", ".join(str(h.get("topic")) for h in hooks)
-        found.append(
-            Warning.said(
-                phrase(
-                    "%(system)s disabled its webhook for %(topics)s after failed deliveries: "
-                    "no more pushes of it arrive",
-                    system=system,
-                    topics=topics,
-                )
-                if topics
-                else phrase(
-                    "%(system)s disabled its webhook to Arbiter: no more pushes arrive",
-                    system=system,
-                ),
-                kind="webhook_disabled",
-                severity="critical",
+        warn(
+            phrase(
+                "%(system)s disabled its webhook for %(topics)s after failed deliveries: "
+                "no more pushes of it arrive",
                 system=system,
-                evidence={"webhooks": hooks},
+                topics=topics,
             )
+            if topics
+            else phrase(
+                "%(system)s disabled its webhook to Arbiter: no more pushes arrive",
+                system=system,
+            ),
+            "webhook_disabled",
+            "critical",
+            evidence={"webhooks": hooks},
         )
     last_poll = _moment(status.get("last_poll_at"))
     interval = status.get("poll_interval_seconds")
     if last_poll is not None and isinstance(interval, int | float) and interval > 0:
         late = (as_of - last_poll).total_seconds()
         if late > silence_factor * interval:
-            found.append(
-                Warning.said(
-                    phrase(
-                        "Arbiter's poller of %(system)s last ran %(late)s ago (every "
-                        "%(interval)s expected)",
-                        system=system,
-                        late=_spoken(late),
-                        interval=_spoken(float(interval)),
-                    ),
-                    kind="connector_stopped",
-                    severity="critical",
+            warn(
+                phrase(
+                    "Arbiter's poller of %(system)s last ran %(late)s ago (every "
+                    "%(interval)s expected)",
                     system=system,
-                    since=last_poll,
-                    evidence={"last_poll_at": last_poll.isoformat(), "interval": interval},
-                )
+                    late=_spoken(late),
+                    interval=_spoken(float(interval)),
+                ),
+                "connector_stopped",
+                "critical",
+                since=last_poll,
+                evidence={"last_poll_at": last_poll.isoformat(), "interval": interval},
             )
     error = status.get("last_error")
     if isinstance(error, str) and error and status.get("error_kind") == "AuthError":
         # Arbiter's own access refused: nothing the system does can be seen, say it loudly.
-        found.append(
-            Warning.said(
-                phrase(
-                    "%(system)s refuses Arbiter's access, so nothing it does is seen: %(error)s",
-                    system=system,
-                    error=error[:300],
-                ),
-                kind="credentials_failing",
-                severity="critical",
+        warn(
+            phrase(
+                "%(system)s refuses Arbiter's access, so nothing it does is seen: %(error)s",
                 system=system,
-                evidence={"last_error": error[:1000], "error_kind": "AuthError"},
-            )
+                error=error[:300],
+            ),
+            "credentials_failing",
+            "critical",
+            evidence={"last_error": error[:1000], "error_kind": "AuthError"},
         )
     elif isinstance(error, str) and error:
-        found.append(
-            Warning.said(
-                phrase(
-                    "Arbiter's connector to %(system)s reports: %(error)s",
-                    system=system,
-                    error=error[:300],
-                ),
-                kind="connector_error",
-                severity="warning",
-                system=system,
-                evidence={"last_error": error[:1000]},
-            )
-        )
+        connector_said("last_error", error)
     found += check_warnings(system, status.get("storefront_checks"))
     for remark in status.get("warnings") or []:
         if isinstance(remark, str) and remark:
-            found.append(
-                Warning.said(
-                    phrase(
-                        "Arbiter's connector to %(system)s warns: %(remark)s",
-                        system=system,
-                        remark=remark[:300],
-                    ),
-                    kind="connector_error",
-                    severity="warning",
-                    system=system,
-                    evidence={"warning": remark[:1000]},
-                )
-            )
+            connector_said("warning", remark)
     return found
 
 
