@@ -24,8 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -49,54 +50,57 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
 
-INGESTED = Counter(
+
+def _counter(name: str, documentation: str, labels: Sequence[str]) -> Counter:
+    """A counter of Arbiter's registry."""
+    return Counter(name, documentation, labels, registry=REGISTRY)
+
+
+def _histogram(name: str, documentation: str, labels: Sequence[str], **options: Any) -> Histogram:
+    """A histogram of Arbiter's registry."""
+    return Histogram(name, documentation, labels, registry=REGISTRY, **options)
+
+
+INGESTED = _counter(
     "arbiter_ingest_events",
     "Events received by ingest path and result (accepted, duplicate, rejected).",
-    ["workspace", "source", "result"],
-    registry=REGISTRY,
+    ("workspace", "source", "result"),
 )
-STORED = Counter(
+STORED = _counter(
     "arbiter_events_stored",
     "Events newly stored, whatever path brought them: the ingest rate.",
-    ["workspace"],
-    registry=REGISTRY,
+    ("workspace",),
 )
-CONNECTOR_CALLS = Counter(
+CONNECTOR_CALLS = _counter(
     "arbiter_connector_calls",
     "Calls Arbiter's connectors made to a system, by status class (2xx..5xx, 429, error).",
-    ["workspace", "system", "status"],
-    registry=REGISTRY,
+    ("workspace", "system", "status"),
 )
-DIAGNOSIS_SECONDS = Histogram(
+DIAGNOSIS_SECONDS = _histogram(
     "arbiter_diagnosis_duration_seconds",
     "Time to compute a diagnosis.",
-    ["source"],
+    ("source",),
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-    registry=REGISTRY,
 )
-HTTP_REQUESTS = Counter(
+HTTP_REQUESTS = _counter(
     "arbiter_http_requests",
     "HTTP requests answered, by route template and status code.",
-    ["method", "route", "status"],
-    registry=REGISTRY,
+    ("method", "route", "status"),
 )
-HTTP_SECONDS = Histogram(
+HTTP_SECONDS = _histogram(
     "arbiter_http_request_duration_seconds",
     "Time to answer an HTTP request, by route template.",
-    ["method", "route"],
-    registry=REGISTRY,
+    ("method", "route"),
 )
-UNREADABLE = Counter(
+UNREADABLE = _counter(
     "arbiter_unreadable_events",
     "Stored events that could not be read back and were skipped (see the service log).",
-    ["workspace"],
-    registry=REGISTRY,
+    ("workspace",),
 )
-EXPORTED = Counter(
+EXPORTED = _counter(
     "arbiter_otlp_export_journeys",
     "Journeys sent as traces to the OTLP endpoint, by result (exported, failed).",
-    ["result"],
-    registry=REGISTRY,
+    ("result",),
 )
 
 
