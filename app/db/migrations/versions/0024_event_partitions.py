@@ -4,6 +4,7 @@ On PostgreSQL, events, event_refs and webhook_deliveries become tables partition
 time (app/db/partitions.py), with every row kept: the old tables are copied into the new ones
 and dropped, their sequences (and so the sequence numbers) carried over. The idempotency keys
 move to event_ids and webhook_delivery_ids. On SQLite, event_refs gains the time column only.
+The downgrade undoes it, rows kept (tests/app/db/test_migrations.py).
 """
 
 from datetime import UTC, datetime
@@ -132,4 +133,72 @@ def _partition(connection: Connection) -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the time partitions are not undone: restore a backup instead")
+    connection = op.get_bind()
+    if connection.dialect.name != "postgresql":
+        with op.batch_alter_table("event_refs") as batch:
+            batch.drop_column("time")
+        return
+    _unpartition(connection)
+
+
+def _unpartition(connection: Connection) -> None:
+    """Back to the plain tables of 0001 and 0003, every row kept, the sequences carried over."""
+    run = connection.exec_driver_sql
+    run(
+        "CREATE TABLE events_plain ("
+        " seq BIGINT NOT NULL DEFAULT nextval('events_seq_seq'),"
+        " workspace_id VARCHAR(63) NOT NULL, event_id VARCHAR(200) NOT NULL,"
+        " time TIMESTAMP WITH TIME ZONE NOT NULL, flow VARCHAR(64) NOT NULL,"
+        " kind VARCHAR(8) NOT NULL, system VARCHAR(64) NOT NULL, target VARCHAR(64),"
+        " body TEXT NOT NULL, received_at TIMESTAMP WITH TIME ZONE NOT NULL)"
+    )
+    run("INSERT INTO events_plain SELECT * FROM events")
+    run(
+        "CREATE TABLE event_refs_plain ("
+        " seq BIGINT NOT NULL, namespace VARCHAR(100) NOT NULL,"
+        " workspace_id VARCHAR(63) NOT NULL, value VARCHAR(200) NOT NULL)"
+    )
+    run("INSERT INTO event_refs_plain SELECT seq, namespace, workspace_id, value FROM event_refs")
+    run(
+        "CREATE TABLE webhook_deliveries_plain ("
+        " seq BIGINT NOT NULL DEFAULT nextval('webhook_deliveries_seq_seq'),"
+        " workspace_id VARCHAR(63) NOT NULL, system_id VARCHAR(64) NOT NULL,"
+        " delivery_id VARCHAR(200) NOT NULL, headers TEXT NOT NULL, body BYTEA NOT NULL,"
+        " received_at TIMESTAMP WITH TIME ZONE NOT NULL,"
+        " processed_at TIMESTAMP WITH TIME ZONE, error TEXT)"
+    )
+    run("INSERT INTO webhook_deliveries_plain SELECT * FROM webhook_deliveries")
+
+    run("ALTER SEQUENCE events_seq_seq OWNED BY NONE")
+    run("ALTER SEQUENCE webhook_deliveries_seq_seq OWNED BY NONE")
+    for table in ("event_ids", "webhook_delivery_ids", *partitions.PARTITIONED):
+        run(f"DROP TABLE {table}")  # a partitioned table takes its partitions with it
+    for table in partitions.PARTITIONED:
+        run(f"ALTER TABLE {table}_plain RENAME TO {table}")
+
+    workspace = "FOREIGN KEY (workspace_id) REFERENCES workspaces (id) ON DELETE CASCADE"
+    run(f"ALTER TABLE events ADD CONSTRAINT events_workspace_id_fkey {workspace}")
+    run("ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (seq)")
+    run(
+        "ALTER TABLE events ADD CONSTRAINT uq_events_workspace_event"
+        " UNIQUE (workspace_id, event_id)"
+    )
+    run("CREATE INDEX ix_events_workspace_flow_time ON events (workspace_id, flow, time)")
+    run("CREATE INDEX ix_events_workspace_time ON events (workspace_id, time, seq)")
+    run("ALTER TABLE event_refs ADD CONSTRAINT event_refs_pkey PRIMARY KEY (seq, namespace)")
+    run(
+        "ALTER TABLE event_refs ADD CONSTRAINT event_refs_seq_fkey"
+        " FOREIGN KEY (seq) REFERENCES events (seq) ON DELETE CASCADE"
+    )
+    run("CREATE INDEX ix_event_refs_lookup ON event_refs (workspace_id, namespace, value, seq)")
+    run(
+        "ALTER TABLE webhook_deliveries"
+        f" ADD CONSTRAINT webhook_deliveries_workspace_id_fkey {workspace}"
+    )
+    run("ALTER TABLE webhook_deliveries ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (seq)")
+    run(
+        "ALTER TABLE webhook_deliveries ADD CONSTRAINT uq_webhook_delivery"
+        " UNIQUE (workspace_id, system_id, delivery_id)"
+    )
+    run("ALTER SEQUENCE events_seq_seq OWNED BY events.seq")
+    run("ALTER SEQUENCE webhook_deliveries_seq_seq OWNED BY webhook_deliveries.seq")
