@@ -66,6 +66,10 @@ class Money(BaseModel):
     days: list[Day]
 
 
+_FROM_RECORD = ("mode", "responsible", "summary", "first_failure", "opened_at", "acknowledged_at")
+"""What an outage takes as it is from its incident."""
+
+
 def outage_of(record: IncidentRecord, url: str) -> Outage:
     assert record.id is not None
     entities = record.evidence.get("entities", []) if isinstance(record.evidence, dict) else []
@@ -74,12 +78,7 @@ def outage_of(record: IncidentRecord, url: str) -> Outage:
         incident_id=record.id,
         url=url,
         where=f"{link.flow}:{link.from_}:{link.to}" if link else f"system {record.system}",
-        mode=record.mode,
-        responsible=record.responsible,
-        summary=record.summary,
-        first_failure=record.first_failure,
-        opened_at=record.opened_at,
-        acknowledged_at=record.acknowledged_at,
+        **{name: getattr(record, name) for name in _FROM_RECORD},
         restored_at=restored_at(record),
         entities=tuple(
             f"{e['namespace']}:{e['value']}"

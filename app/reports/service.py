@@ -103,6 +103,10 @@ class SlaReport(BaseModel):
     )
 
 
+_FROM_RECORD = ("id", "system", "mode", "responsible", "first_failure", "opened_at", "resolved_at")
+"""What an incident's line in the report takes as it is from the incident."""
+
+
 def _key(link: LinkRef) -> str:
     return f"{link.flow}:{link.from_}:{link.to}"
 
@@ -162,15 +166,9 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
             )
         found.append(
             IncidentSla(
-                id=record.id,
+                **{name: getattr(record, name) for name in _FROM_RECORD},
                 url=incident_url(runtime.settings, workspace_id, record.id),
                 link=_key(record.link) if record.link is not None else None,
-                system=record.system,
-                mode=record.mode,
-                responsible=record.responsible,
-                first_failure=record.first_failure,
-                opened_at=record.opened_at,
-                resolved_at=record.resolved_at,
                 time_to_detect_seconds=max(
                     (record.opened_at - record.first_failure).total_seconds(), 0.0
                 ),
@@ -233,12 +231,8 @@ def sla_report(runtime: Runtime, workspace_id: str, since: datetime, until: date
         links=links,
         vendors=by_vendor,
         incidents=found,
-        penalties=claims.penalties,
-        penalties_owed=claims.penalties_owed,
-        vendors_without_contract=claims.vendors_without_contract,
-        value_affected=claims.value_affected,
-        running_costs=claims.running_costs,
-        days=claims.days,
+        # The money half as the claims have it (each incident's impact is on its line above).
+        **{name: value for name, value in claims if name != "impacts"},
     )
 
 
