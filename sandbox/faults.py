@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -96,10 +96,7 @@ class Fault:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "kind": self.kind,
-            "target": self.target,
-            "ratio": self.ratio,
+            **asdict(self),
             "params": {**DEFAULT_PARAMS.get(self.kind, {}), **self.params},
             "created_at": _iso(self.created_at),
             "expires_at": _iso(self.expires_at) if self.expires_at else None,

@@ -45,6 +45,30 @@ class OmsIntegrations(Middleware):
             "stock oms→shop": self.push_stock,
         }
 
+    def _listed(
+        self, event_id: str, flow: str, target: str, outcome: Outcome, started: Any
+    ) -> list[Any] | None:
+        """Report a call that lists (and wait when ``target`` answered 429): the list it
+        answered, or None when it failed or answered something else."""
+        self._report(
+            event_id, flow=flow, target=target, outcome=outcome, started=started, heed=True
+        )
+        return outcome.body if outcome.ok and isinstance(outcome.body, list) else None
+
+    def _report_stock(
+        self, target: str, sku: str, quantity: int, outcome: Outcome, started: Any
+    ) -> None:
+        """Report a call that moved one SKU's stock level between the OMS and ``target``."""
+        self._report(
+            f"oms/{target}/stock/{sku}/{self._stock_seq}",
+            flow="stock",
+            target=target,
+            outcome=outcome,
+            started=started,
+            refs={"sku": sku},
+            data={"quantity": quantity},
+        )
+
     # --- orders: shop → OMS (pull) ------------------------------------------------------------
 
     async def pull_orders(self) -> None:
@@ -68,17 +92,12 @@ class OmsIntegrations(Middleware):
                 params=params,
                 auth=self._woo_auth(),
             )
-            self._report(
-                f"oms/shop/orders-list/{self._poll_seq}/p{page}",
-                flow="order",
-                target="shop",
-                outcome=outcome,
-                started=started,
-                heed=True,
+            listed = self._listed(
+                f"oms/shop/orders-list/{self._poll_seq}/p{page}", "order", "shop", outcome, started
             )
-            if not outcome.ok or not isinstance(outcome.body, list):
+            if listed is None:
                 return
-            for raw in outcome.body:
+            for raw in listed:
                 newest = max(newest or "", str(raw.get("date_modified_gmt") or ""))
                 self._import(raw, outcome, started)
             last_page = outcome.total_pages if outcome.total_pages is not None else page
@@ -156,23 +175,13 @@ class OmsIntegrations(Middleware):
 
     async def _push_order(self, order: BlOrder) -> None:
         order.erp_attempts += 1
-        event_key = f"oms/erp/order/{order.order_id}/{order.erp_attempts}"
-        refs = {"oms": str(order.order_id), "shop": order.external_order_id}
         needed = [line.sku for line in order.lines] + [DELIVERY_CODE] * bool(order.delivery_price)
         if any(sku not in self._erp_products for sku in needed):
             started = self.world.clock()
             lookup = await self._lookup_erp_products()
             if not lookup.ok:
                 # the attempt to hand this order over failed at its first call
-                self._report(
-                    event_key,
-                    flow="order",
-                    target="erp",
-                    outcome=lookup,
-                    started=started,
-                    refs=refs,
-                    heed=True,
-                )
+                self._report_push(order, lookup, started)
                 return
         values: dict[str, Any] = {
             "partner_id": ERP_PARTNER_ID,
@@ -210,23 +219,27 @@ class OmsIntegrations(Middleware):
             )
         started = self.world.clock()
         outcome = await self._odoo("sale.order", "create", [values])
-        data = {"erp_id": outcome.body} if outcome.ok else None
-        self._report(
-            event_key,
-            flow="order",
-            target="erp",
-            outcome=outcome,
-            started=started,
-            refs=refs,
-            data=data,
-            heed=True,
-        )
+        self._report_push(order, outcome, started)
         if outcome.ok:
             order.erp_done = True
             self.world.oms.set_status(order, BL_STATUS_IN_ERP, self.world.clock())
             self.world.integration("order oms→erp").moved += 1
         elif outcome.permanent:
             self.world.oms.set_status(order, BL_STATUS_ERP_ERROR, self.world.clock())
+
+    def _report_push(self, order: BlOrder, outcome: Outcome, started: Any) -> None:
+        """Report an attempt to hand ``order`` over to the ERP, by its first call that failed
+        or by the ``sale.order`` it created (its id in ``data``)."""
+        self._report(
+            f"oms/erp/order/{order.order_id}/{order.erp_attempts}",
+            flow="order",
+            target="erp",
+            outcome=outcome,
+            started=started,
+            refs={"oms": str(order.order_id), "shop": order.external_order_id},
+            data={"erp_id": outcome.body} if outcome.ok else None,
+            heed=True,
+        )
 
     async def _lookup_erp_products(self) -> Outcome:
         """Learn the ERP's product ids by SKU (``product.product.default_code``)."""
@@ -257,19 +270,14 @@ class OmsIntegrations(Middleware):
                 [[["location_id.usage", "=", "internal"]]],
                 {"fields": ["product_id", "quantity", "reserved_quantity", "location_id"]},
             )
-        self._report(
-            f"oms/erp/stock-list/{self._stock_seq}",
-            flow="stock",
-            target="erp",
-            outcome=outcome,
-            started=started,
-            heed=True,
+        quants = self._listed(
+            f"oms/erp/stock-list/{self._stock_seq}", "stock", "erp", outcome, started
         )
-        if not outcome.ok or not isinstance(outcome.body, list):
+        if quants is None:
             return
         by_id = {pid: sku for sku, pid in self._erp_products.items()}
         levels: dict[str, int] = {}
-        for quant in outcome.body:
+        for quant in quants:
             product = quant.get("product_id")
             sku = by_id.get(int(product[0])) if isinstance(product, list) and product else None
             if sku is not None:
@@ -281,15 +289,7 @@ class OmsIntegrations(Middleware):
                 continue
             product.stock = quantity
             self.world.integration("stock erp→oms").moved += 1
-            self._report(
-                f"oms/erp/stock/{sku}/{self._stock_seq}",
-                flow="stock",
-                target="erp",
-                outcome=outcome,
-                started=started,
-                refs={"sku": sku},
-                data={"quantity": quantity},
-            )
+            self._report_stock("erp", sku, quantity, outcome, started)
 
     # --- stock: OMS → shop (push) -------------------------------------------------------------
 
@@ -353,15 +353,7 @@ class OmsIntegrations(Middleware):
                 code = error.get("code", "missing")
                 message = f"{code}: {error.get('message', 'no result for this item')}"
                 item_outcome = Outcome(status, outcome.duration_ms, message)
-            self._report(
-                f"oms/shop/stock/{sku}/{self._stock_seq}",
-                flow="stock",
-                target="shop",
-                outcome=item_outcome,
-                started=started,
-                refs={"sku": sku},
-                data={"quantity": shown},
-            )
+            self._report_stock("shop", sku, shown, item_outcome, started)
             if item_outcome.ok:
                 self._pushed_stock[sku] = quantity
                 world.integration("stock oms→shop").moved += 1

@@ -26,6 +26,7 @@ from sandbox.woo_format import (
     PREFIX,
     WooError,
     date_param,
+    found,
     item_error,
     order_json,
     page,
@@ -187,10 +188,7 @@ def create_woo_app(world: World) -> FastAPI:
         return JSONResponse(order_json(order, base()))
 
     def _order(order_id: int) -> WooOrder:
-        order = shop.orders.get(order_id)
-        if order is None:
-            raise WooError(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
-        return order
+        return found(shop.orders, order_id, "woocommerce_rest_shop_order_invalid_id")
 
     # --- products -----------------------------------------------------------------------------
 
@@ -329,10 +327,7 @@ def create_woo_app(world: World) -> FastAPI:
         return product_json(product, base())
 
     def _product(product_id: int) -> WooProduct:
-        product = shop.products.get(product_id)
-        if product is None:
-            raise WooError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
-        return product
+        return found(shop.products, product_id, "woocommerce_rest_product_invalid_id")
 
     # --- webhooks (read-only: they are configured by the sandbox's settings) -------------------
 

@@ -4,10 +4,10 @@ API shows them (and webhooks send them), paging and sorting of lists."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
@@ -17,6 +17,8 @@ from sandbox.stores import PAYMENT_METHODS, Charge, WooOrder, WooProduct
 
 PREFIX = "/wp-json/wc/v3"
 PER_PAGE_LIMIT = 100
+
+Item = TypeVar("Item")
 
 
 class WooError(Exception):
@@ -31,6 +33,15 @@ class WooError(Exception):
             "data": {"status": self.status, **self.data},
         }
         return JSONResponse(body, status_code=self.status)
+
+
+def found(items: Mapping[int, Item], item_id: int, code: str) -> Item:
+    """The item of that id, or WooCommerce's 404 for an unknown one with the resource's
+    ``code`` (``woocommerce_rest_<resource>_invalid_id``)."""
+    item = items.get(item_id)
+    if item is None:
+        raise WooError(404, code, "Invalid ID.")
+    return item
 
 
 def _money(value: Decimal) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -105,10 +105,17 @@ def add_more_routes(
             shown = order_json(order, base())
         return JSONResponse(shown)
 
-    @app.get(PREFIX + "/orders/{order_id:int}/notes")
-    async def list_notes(order_id: int) -> Response:
-        order_of(order_id)
-        return JSONResponse(list(reversed(extras.notes.get(order_id, []))))
+    def newest_first(kept: dict[int, list[dict[str, Any]]]) -> Callable[[int], Awaitable[Response]]:
+        """The route that lists what an order keeps (its notes, its refunds), newest first."""
+
+        async def listed(order_id: int) -> Response:
+            order_of(order_id)
+            return JSONResponse(list(reversed(kept.get(order_id, []))))
+
+        return listed
+
+    app.get(PREFIX + "/orders/{order_id:int}/notes")(newest_first(extras.notes))
+    app.get(PREFIX + "/orders/{order_id:int}/refunds")(newest_first(extras.refunds))
 
     @app.post(PREFIX + "/orders/{order_id:int}/notes")
     async def add_note(order_id: int, request: Request) -> Response:
@@ -130,11 +137,6 @@ def add_more_routes(
         }
         extras.notes.setdefault(order_id, []).append(note)
         return JSONResponse(note, status_code=201)
-
-    @app.get(PREFIX + "/orders/{order_id:int}/refunds")
-    async def list_refunds(order_id: int) -> Response:
-        order_of(order_id)
-        return JSONResponse(list(reversed(extras.refunds.get(order_id, []))))
 
     @app.post(PREFIX + "/orders/{order_id:int}/refunds")
     async def add_refund(order_id: int, request: Request) -> Response:

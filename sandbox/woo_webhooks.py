@@ -18,7 +18,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -86,15 +86,7 @@ class Delivery:
     time: datetime
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "delivery_id": self.delivery_id,
-            "webhook_id": self.webhook_id,
-            "topic": self.topic,
-            "resource_id": self.resource_id,
-            "status": self.status,
-            "error": self.error,
-            "time": timefmt.iso_z(self.time),
-        }
+        return {**asdict(self), "time": timefmt.iso_z(self.time)}
 
 
 class WooWebhooks:
