@@ -5,13 +5,21 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     Float,
-    Index,
     LargeBinary,
     Table,
     UniqueConstraint,
 )
 
-from app.db.tables import metadata, moment, only_on, serial, string, text, workspace_column
+from app.db.tables import (
+    idempotency_keys,
+    metadata,
+    moment,
+    only_on,
+    serial,
+    string,
+    text,
+    workspace_column,
+)
 
 connections = Table(
     "connections",
@@ -45,15 +53,11 @@ webhook_deliveries = Table(
     ),
 )
 
-webhook_delivery_ids = Table(
+webhook_delivery_ids = idempotency_keys(
     "webhook_delivery_ids",
-    metadata,
-    workspace_column(primary_key=True),
     string("system_id", 64, primary_key=True),
     string("delivery_id", 200, primary_key=True),
-    moment("received_at"),
-    Index("ix_webhook_delivery_ids_received_at", "received_at"),
-    info={"only_on": "postgresql"},
+    at="received_at",
 )
 """PostgreSQL only: the key of every delivery held, whatever its partition (a redelivery is
 recognised by it; see app.db.partitions)."""

@@ -6,17 +6,8 @@ in), like the topology: the terms grow new optional fields without a migration e
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from app.db.tables import document_table, string
 
-from app.db.tables import document_table, metadata, moment, string, text, workspace_column
-
-vendor_contracts = Table(
-    "vendor_contracts",
-    metadata,
-    workspace_column(primary_key=True),
-    string("vendor", 200, primary_key=True),
-    text("body"),
-    moment("updated_at"),
-)
+vendor_contracts = document_table("vendor_contracts", string("vendor", 200, primary_key=True))
 
 running_costs = document_table("running_costs")

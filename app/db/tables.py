@@ -116,10 +116,30 @@ workspaces = Table(
 )
 
 
-def document_table(name: str) -> Table:
-    """A table of one JSON document (``body``) per workspace, and when it was last put."""
+def document_table(name: str, *keys: Column[str]) -> Table:
+    """A table of one JSON document (``body``) per workspace (and ``keys``, when it holds
+    several), and when it was last put."""
     return Table(
-        name, metadata, workspace_column(primary_key=True), text("body"), moment("updated_at")
+        name,
+        metadata,
+        workspace_column(primary_key=True),
+        *keys,
+        text("body"),
+        moment("updated_at"),
+    )
+
+
+def idempotency_keys(name: str, *keys: Column[str], at: str) -> Table:
+    """PostgreSQL only: the key of every row of a partitioned table held, whatever its partition
+    (the partitioned table holds no unique constraint without its partition key, ``at``)."""
+    return Table(
+        name,
+        metadata,
+        workspace_column(primary_key=True),
+        *keys,
+        moment(at),
+        Index(f"ix_{name}_{at}", at),
+        info={"only_on": "postgresql"},
     )
 
 
@@ -172,13 +192,5 @@ event_refs = Table(
     ),
 )
 
-event_ids = Table(
-    "event_ids",
-    metadata,
-    workspace_column(primary_key=True),
-    string("event_id", 200, primary_key=True),
-    moment("time"),
-    Index("ix_event_ids_time", "time"),
-    info={"only_on": "postgresql"},
-)
+event_ids = idempotency_keys("event_ids", string("event_id", 200, primary_key=True), at="time")
 """PostgreSQL only: the idempotency key of every event held, whatever its partition."""
