@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from sandbox import Sandbox
 from sandbox.faults import FaultError, FaultRegistry
 from sandbox.world import World
 from tests.sandbox.conftest import FakeArbiter, RunSandbox, eventually
@@ -21,6 +24,28 @@ async def _fault(client: httpx.AsyncClient, control: str, **spec: Any) -> str:
     assert answer.status_code == 201, answer.text
     fault_id: str = answer.json()["id"]
     return fault_id
+
+
+Faulted = Callable[
+    ..., contextlib.AbstractAsyncContextManager[tuple[Sandbox, httpx.AsyncClient, str]]
+]
+
+
+@pytest.fixture
+def faulted(run_sandbox: RunSandbox) -> Faulted:
+    """Start the sandbox (``config``: its settings) with one fault injected through its control
+    API (``kind``, ``target``, its ``params``); yield it, a client and the control API's address."""
+
+    @contextlib.asynccontextmanager
+    async def start(
+        kind: str, target: str, config: dict[str, Any] | None = None, **params: Any
+    ) -> AsyncIterator[tuple[Sandbox, httpx.AsyncClient, str]]:
+        async with run_sandbox(**(config or {})) as sandbox, httpx.AsyncClient() as client:
+            control = sandbox.world.url("control")
+            await _fault(client, control, kind=kind, target=target, **params)
+            yield sandbox, client, control
+
+    return start
 
 
 async def _order(client: httpx.AsyncClient, control: str, wait: float = 0.0) -> dict[str, Any]:
@@ -90,14 +115,9 @@ async def _erp_of(client: httpx.AsyncClient, control: str, number: str) -> dict[
     return erp
 
 
-async def test_reject_is_a_422_and_not_retried(
-    run_sandbox: RunSandbox, arbiter: FakeArbiter
-) -> None:
-    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
-        control = sandbox.world.url("control")
-        await _fault(
-            client, control, kind="reject", target="erp", ratio=1.0, message="Missing VAT number"
-        )
+async def test_reject_is_a_422_and_not_retried(faulted: Faulted, arbiter: FakeArbiter) -> None:
+    vat = "Missing VAT number"
+    async with faulted("reject", "erp", ratio=1.0, message=vat) as (sandbox, client, control):
         await _order(client, control)
         trace = await eventually(lambda: _oms_status(client, control, "1001", "ERP error"))
         assert trace["erp"] is None
@@ -115,11 +135,9 @@ async def _oms_status(
 
 
 async def test_throttle_answers_429_with_retry_after(
-    run_sandbox: RunSandbox, arbiter: FakeArbiter
+    faulted: Faulted, arbiter: FakeArbiter
 ) -> None:
-    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
-        control = sandbox.world.url("control")
-        await _fault(client, control, kind="throttle", target="erp", retry_after=1)
+    async with faulted("throttle", "erp", retry_after=1) as (sandbox, client, control):
         direct = await client.post(sandbox.world.url("erp") + "/jsonrpc", json={})
         assert direct.status_code == 429
         assert direct.headers["Retry-After"] == "1"
@@ -134,10 +152,8 @@ async def test_throttle_answers_429_with_retry_after(
     assert statuses[-1] == 200
 
 
-async def test_token_expired_on_erp_is_401(run_sandbox: RunSandbox, arbiter: FakeArbiter) -> None:
-    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
-        control = sandbox.world.url("control")
-        await _fault(client, control, kind="token_expired", target="erp")
+async def test_token_expired_on_erp_is_401(faulted: Faulted, arbiter: FakeArbiter) -> None:
+    async with faulted("token_expired", "erp") as (_sandbox, client, control):
         await _order(client, control)
         await eventually(lambda: _pushes(arbiter, 3001001))
     push = _pushes(arbiter, 3001001)[0]
@@ -146,11 +162,9 @@ async def test_token_expired_on_erp_is_401(run_sandbox: RunSandbox, arbiter: Fak
 
 
 async def test_lost_order_is_acknowledged_but_never_stored(
-    run_sandbox: RunSandbox, arbiter: FakeArbiter
+    faulted: Faulted, arbiter: FakeArbiter
 ) -> None:
-    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
-        control = sandbox.world.url("control")
-        await _fault(client, control, kind="lost", target="erp")
+    async with faulted("lost", "erp") as (_sandbox, client, control):
         await _order(client, control)
         await eventually(lambda: _oms_status(client, control, "1001", "Sent to ERP"))
         assert (await client.get(f"{control}/orders/1001")).json()["erp"] is None
@@ -160,11 +174,9 @@ async def test_lost_order_is_acknowledged_but_never_stored(
 
 
 async def test_slow_booking_appears_only_after_the_delay(
-    run_sandbox: RunSandbox, arbiter: FakeArbiter
+    faulted: Faulted, arbiter: FakeArbiter
 ) -> None:
-    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
-        control = sandbox.world.url("control")
-        await _fault(client, control, kind="slow", target="erp", delay_seconds=1.0)
+    async with faulted("slow", "erp", delay_seconds=1.0) as (_sandbox, client, control):
         await _order(client, control)
         await eventually(lambda: _oms_status(client, control, "1001", "Sent to ERP"))
         assert (await client.get(f"{control}/orders/1001")).json()["erp"] is None
@@ -172,10 +184,8 @@ async def test_slow_booking_appears_only_after_the_delay(
         assert booked["name"] == "S01001"
 
 
-async def test_shop_and_oms_down(run_sandbox: RunSandbox, arbiter: FakeArbiter) -> None:
-    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
-        control = sandbox.world.url("control")
-        await _fault(client, control, kind="down", target="shop")
+async def test_shop_and_oms_down(faulted: Faulted, arbiter: FakeArbiter) -> None:
+    async with faulted("down", "shop") as (sandbox, client, control):
         assert (
             await client.get(sandbox.world.url("shop") + "/wp-json/wc/v3/orders")
         ).status_code == 503
@@ -203,11 +213,9 @@ async def test_shop_and_oms_down(run_sandbox: RunSandbox, arbiter: FakeArbiter) 
 
 
 async def test_wrong_stock_pushes_a_transformed_quantity(
-    run_sandbox: RunSandbox, arbiter: FakeArbiter
+    faulted: Faulted, arbiter: FakeArbiter
 ) -> None:
-    async with run_sandbox() as sandbox, httpx.AsyncClient() as client:
-        control = sandbox.world.url("control")
-        await _fault(client, control, kind="wrong_stock", target="oms", delta=5)
+    async with faulted("wrong_stock", "oms", delta=5) as (_sandbox, client, control):
         await client.post(f"{control}/stock", json={"sku": "CUP-6", "quantity": 2})
         levels = await eventually(
             lambda: _levels_when(
@@ -265,11 +273,11 @@ async def test_shop_rejects_or_loses_stock_updates(
 
 
 async def test_down_that_answers_nothing_is_a_timeout(
-    run_sandbox: RunSandbox, arbiter: FakeArbiter
+    faulted: Faulted, arbiter: FakeArbiter
 ) -> None:
-    async with run_sandbox(request_timeout_seconds=0.3) as sandbox, httpx.AsyncClient() as client:
-        control = sandbox.world.url("control")
-        await _fault(client, control, kind="down", target="erp", mode="hang", hang_seconds=5)
+    hang = {"mode": "hang", "hang_seconds": 5}
+    config = {"request_timeout_seconds": 0.3}
+    async with faulted("down", "erp", config, **hang) as (_sandbox, client, control):
         await _order(client, control)
         await eventually(lambda: _pushes(arbiter, 3001001))
     push = _pushes(arbiter, 3001001)[0]
