@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -392,18 +392,7 @@ class BaseLinkerConnector(PollingConnector):
         inventory_id = int(self.credentials["inventory_id"])
         stocks: dict[str, dict[str, Any]] = {}
         variants: dict[str, tuple[str, dict[str, Any]]] = {}  # variant id -> (parent, stock)
-        page = 1
-        while True:
-            body = await self.call(
-                "getInventoryProductsStock",
-                {"inventory_id": inventory_id, "page": page},
-                self.stock_flow,
-            )
-            products = body.get("products")
-            if isinstance(products, list) and not products:
-                products = {}  # PHP's empty array
-            if not isinstance(products, dict):
-                raise ProtocolError("getInventoryProductsStock: no products object in the answer")
+        async for products in self._inventory_pages("getInventoryProductsStock", inventory_id):
             for product_id, product in products.items():
                 if not isinstance(product, dict):
                     continue
@@ -412,9 +401,6 @@ class BaseLinkerConnector(PollingConnector):
                     stocks[parent] = product["stock"]
                 for variant_id, stock in _variant_stocks(product.get("variants")):
                     variants[variant_id] = (parent, stock)
-            if len(products) < self.stock_per_page:
-                break
-            page += 1
         if set(stocks) - set(self._skus):
             await self._load_skus(inventory_id)
         unknown = {parent for variant, (parent, _) in variants.items() if variant not in self._skus}
@@ -440,17 +426,24 @@ class BaseLinkerConnector(PollingConnector):
             quantity = sum(number(v) or 0 for v in per_warehouse.values())
         return quantity, None, {**extra, "stock": per_warehouse}
 
-    async def _load_skus(self, inventory_id: int) -> None:
+    async def _inventory_pages(
+        self, method: str, inventory_id: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The ``products`` of each page of an inventory list, up to the first page that is not
+        full."""
         page = 1
         while True:
             body = await self.call(
-                "getInventoryProductsList",
-                {"inventory_id": inventory_id, "page": page},
-                self.stock_flow,
+                method, {"inventory_id": inventory_id, "page": page}, self.stock_flow
             )
-            products = body.get("products") or {}
-            if not isinstance(products, dict):
-                raise ProtocolError("getInventoryProductsList: no products object in the answer")
+            products = _products(method, body)
+            yield products
+            if len(products) < self.stock_per_page:
+                return
+            page += 1
+
+    async def _load_skus(self, inventory_id: int) -> None:
+        async for products in self._inventory_pages("getInventoryProductsList", inventory_id):
             for product_id, product in products.items():
                 if isinstance(product, dict):
                     # A parent of variants usually has no SKU of its own: remember that too,
@@ -458,9 +451,6 @@ class BaseLinkerConnector(PollingConnector):
                     self._skus[str(product.get("id") or product_id)] = (
                         str(product["sku"]) if product.get("sku") else None
                     )
-            if len(products) < self.stock_per_page:
-                return
-            page += 1
 
     async def _load_variant_skus(
         self, inventory_id: int, parents: list[str], variant_ids: set[str]
@@ -473,10 +463,7 @@ class BaseLinkerConnector(PollingConnector):
                 {"inventory_id": inventory_id, "products": [int(p) for p in chunk]},
                 self.stock_flow,
             )
-            products = body.get("products") or {}
-            if not isinstance(products, dict):
-                raise ProtocolError("getInventoryProductsData: no products object in the answer")
-            for product in products.values():
+            for product in _products("getInventoryProductsData", body).values():
                 found = product.get("variants") if isinstance(product, dict) else None
                 if isinstance(found, dict):
                     for variant_id, variant in found.items():
@@ -533,6 +520,16 @@ class BaseLinkerConnector(PollingConnector):
             return f"getInventoryProductsStock answered for inventory {inventory_id}"
 
         return [("token", token), ("journal", journal), ("inventory", inventory)]
+
+
+def _products(method: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An inventory answer's ``products`` object (PHP sends an empty one as ``[]``)."""
+    products = body.get("products")
+    if isinstance(products, list) and not products:
+        return {}
+    if not isinstance(products, dict):
+        raise ProtocolError(f"{method}: no products object in the answer")
+    return products
 
 
 def _variant_stocks(variants: Any) -> list[tuple[str, dict[str, Any]]]:
