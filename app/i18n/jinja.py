@@ -25,13 +25,15 @@ def install(environment: jinja2.Environment) -> None:
     environment.globals.update(
         lang=current_language, term=term, place=place, language_names=LANGUAGE_NAMES
     )
-    environment.filters.update(
-        utc_text=formatting.when,
-        number=formatting.number,
-        money=formatting.money,
-        percent=formatting.percent,
-        localized=localized,
-        told=told,
-        term=term,
-        upfirst=upfirst,
-    )
+    # Each filter is named as its function; only a time is `utc_text` (formatting.when).
+    environment.filters["utc_text"] = formatting.when
+    for say in (
+        formatting.number,
+        formatting.money,
+        formatting.percent,
+        localized,
+        told,
+        term,
+        upfirst,
+    ):
+        environment.filters[say.__name__] = say

@@ -42,6 +42,10 @@ STOREFRONT_KINDS = frozenset(
 """System kinds whose outage customers meet as the shop itself being unavailable."""
 
 
+_FROM_PAGE = ("name", "language", "logo_url", "accent")
+"""What the public status takes as it is from the page."""
+
+
 def get_page(connection: Connection, workspace_id: str) -> StatusPage | None:
     row = connection.execute(
         select(status_pages).where(status_pages.c.workspace_id == workspace_id)
@@ -222,10 +226,7 @@ def public_status(
         headline = ALL_WELL[language]
     items.sort(key=lambda item: (item.at, item.id), reverse=True)
     return PublicStatus(
-        name=page.name,
-        language=language,
-        logo_url=page.logo_url,
-        accent=page.accent,
+        **{name: getattr(page, name) for name in _FROM_PAGE},
         state=state,
         headline=headline,
         now=notices,
