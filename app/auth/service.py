@@ -174,6 +174,10 @@ class TokenInfo:
     last_used_at: datetime | None = None
 
 
+_GRANTED = ("role", "person", "integration", "expires_at", "last_used_at")
+"""What a token's grant row (``token_grants``) holds of its :class:`TokenInfo`."""
+
+
 def create_token(
     connection: Connection,
     workspace_id: str,
@@ -208,12 +212,7 @@ def create_token(
     )
     connection.execute(
         insert(token_grants).values(
-            token_id=info.id,
-            role=role,
-            person=person,
-            integration=integration,
-            expires_at=expires_at,
-            last_used_at=None,
+            token_id=info.id, **{key: getattr(info, key) for key in _GRANTED}
         )
     )
     return info, secret
@@ -226,11 +225,7 @@ def list_tokens(connection: Connection, workspace_id: str) -> list[TokenInfo]:
             tokens.c.workspace_id,
             tokens.c.name,
             tokens.c.created_at,
-            token_grants.c.role,
-            token_grants.c.person,
-            token_grants.c.integration,
-            token_grants.c.expires_at,
-            token_grants.c.last_used_at,
+            *(token_grants.c[key] for key in _GRANTED),
         )
         .select_from(tokens.outerjoin(token_grants, token_grants.c.token_id == tokens.c.id))
         .where(tokens.c.workspace_id == workspace_id)
