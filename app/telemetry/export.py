@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -79,32 +79,24 @@ class ExportReport:
     failed: int = 0
 
 
+@dataclass(eq=False)
 class JourneyExporter:
     """Finds the journeys that changed and sends them as traces. Not thread-safe: one caller."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        indexes: IndexRegistry,
-        exporter: SpanExporter,
-        *,
-        max_journeys: int = 2000,
-        journeys_per_request: int = 200,
-        holds: Callable[[str], bool] = lambda _workspace: True,
-    ) -> None:
-        self._engine = engine
-        self._indexes = indexes
-        self._exporter = exporter
-        self._max_journeys = max_journeys
-        self._per_request = journeys_per_request
-        self._holds = holds
-        """Whether this process exports a workspace (several workers: app.workers)."""
-        self._start_seq: int | None = None
-        self._workspaces: dict[str, _WorkspaceState] = {}
+    engine: Engine
+    indexes: IndexRegistry
+    exporter: SpanExporter
+    _: KW_ONLY
+    max_journeys: int = 2000
+    journeys_per_request: int = 200
+    holds: Callable[[str], bool] = lambda _workspace: True
+    """Whether this process exports a workspace (several workers: app.workers)."""
+    _start_seq: int | None = field(default=None, init=False)
+    _workspaces: dict[str, _WorkspaceState] = field(default_factory=dict, init=False)
 
     def start(self) -> None:
         """From now on: journeys whose events were all stored before are not replayed."""
-        with self._engine.connect() as connection:
+        with self.engine.connect() as connection:
             self._start_seq = connection.execute(select(func.max(events.c.seq))).scalar() or 0
 
     def export_once(self, now: datetime | None = None) -> ExportReport:
@@ -112,13 +104,13 @@ class JourneyExporter:
         if self._start_seq is None:
             self.start()
         moment = now or datetime.now(UTC)
-        with self._engine.connect() as connection:
+        with self.engine.connect() as connection:
             workspace_ids = [w.id for w in list_workspaces(connection)]
         for gone in set(self._workspaces) - set(workspace_ids):
             del self._workspaces[gone]
         total = ExportReport()
         for ws in workspace_ids:
-            if not self._holds(ws):
+            if not self.holds(ws):
                 continue
             try:
                 report = self._export_workspace(ws, moment)
@@ -143,13 +135,13 @@ class JourneyExporter:
         if not state.dirty:
             return ExportReport()
         try:
-            topology = self._indexes.topology(ws)
+            topology = self.indexes.topology(ws)
         except NOTHING_TO_JUDGE:  # no topology (yet), or deleted: nothing can be judged
             return ExportReport()
-        index, lock = self._indexes.index(ws)
+        index, lock = self.indexes.index(ws)
         batch: list[tuple[tuple[str, str], str, list[ReadableSpan], list[tuple[str, str]]]] = []
         handled: set[tuple[str, str]] = set()
-        for ref in list(state.dirty)[: self._max_journeys]:
+        for ref in list(state.dirty)[: self.max_journeys]:
             del state.dirty[ref]
             with lock:
                 journey = index.trace(topology, ref[0], ref[1], as_of=now)
@@ -176,7 +168,7 @@ class JourneyExporter:
 
     def _collect(self, ws: str, state: _WorkspaceState) -> None:
         """Mark the journeys of events stored since the last round (one ref per event)."""
-        with self._engine.connect() as connection:
+        with self.engine.connect() as connection:
             top = connection.execute(
                 select(func.max(events.c.seq)).where(events.c.workspace_id == ws)
             ).scalar()
@@ -206,11 +198,11 @@ class JourneyExporter:
         batch: Sequence[tuple[tuple[str, str], str, list[ReadableSpan], list[tuple[str, str]]]],
     ) -> ExportReport:
         journeys = spans = failed = 0
-        for start in range(0, len(batch), self._per_request):
-            chunk = batch[start : start + self._per_request]
+        for start in range(0, len(batch), self.journeys_per_request):
+            chunk = batch[start : start + self.journeys_per_request]
             payload = [span for _, _, journey, _ in chunk for span in journey]
             try:
-                result = self._exporter.export(payload)
+                result = self.exporter.export(payload)
             except Exception:
                 log.exception("OTLP export failed")
                 result = SpanExportResult.FAILURE
