@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import egress, errors, gil
 from app.accounts.views import api as people_router
@@ -87,6 +88,21 @@ in reverse when it stops (pollers, incident evaluator, exporters). Each must log
 failures, never crash the service."""
 
 
+class Arbiter(FastAPI):
+    """The service's ASGI app: webhook deliveries go first to their fast path
+    (app/webhooks/fast.py), in front of FastAPI's and Starlette's own outer layers (error
+    middleware, body limit, telemetry), which cost a delivery as much as verifying it did;
+    everything else, and what the fast path does not answer, goes through the whole stack."""
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.front(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """The service; connects to and migrates the store now, so a bad URL fails at once."""
     runtime = runtime or Runtime.start(settings or Settings())
@@ -100,7 +116,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 await stack.enter_async_context(background(runtime))
             yield
 
-    app = FastAPI(
+    app = Arbiter(
         title="Arbiter",
         version=VERSION,
         summary="Which link of which integration flow failed, how, and who answers for it.",
@@ -114,7 +130,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(AuditTrail)
     app.add_middleware(LanguageMiddleware)
     tracing.install(app, runtime, version=VERSION)
-    app.add_middleware(WebhookFastPath, runtime=runtime)  # outermost: before the rest
+    app.front = WebhookFastPath(super(Arbiter, app).__call__, runtime=runtime)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", dashboard_static(), name="static")

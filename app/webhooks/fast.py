@@ -3,8 +3,9 @@
 A burst of webhooks (a sale, a bulk edit in the shop) is many small deliveries at once, and the
 sender counts slow answers as failures. Through the whole stack (seven middlewares, FastAPI's
 routing over every route of the service, its dependency solving) a delivery cost the event loop
-about five times what a bare endpoint costs (bench/README.md). So this ASGI middleware, the
-outermost of the app, answers the one common case itself:
+about five times what a bare endpoint costs (bench/README.md). So this ASGI app, in front of
+the whole application (``app.main.Arbiter``: before FastAPI's and Starlette's own outer layers
+too), answers the one common case itself:
 
     a POST to ``/webhooks/{ws}/{system}`` whose receiver was built for an earlier delivery, with a
     small body that verifies with its secret and parses: stored with its events through the
@@ -13,14 +14,16 @@ outermost of the app, answers the one common case itself:
 Everything else (no receiver built yet, a bad signature, a payload that does not parse, a ping,
 a large body, a NUL in the query, a receiver changed since it was built, self-tracing on) goes
 on to the route in ``views.py`` unchanged, with the body it has already read: every refusal
-and error answer keeps coming from one place. The request is still counted in the HTTP metrics.
+and error answer keeps coming from one place. So does a delivery whose storing failed here
+(the store unreachable, the service stopping: nothing of it was committed): the route tries
+it again and answers what it meets. The request is still counted in the HTTP metrics.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,15 +31,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.middleware import nul_location
 from app.runtime import Runtime
 from app.telemetry import metrics
-from app.webhooks.service import (
-    Delivery,
-    Receiver,
-    accept_delivery,
-    cached_receiver,
-    delivery_id,
-    forget_receiver,
-    parse,
-)
+from app.webhooks.service import Receiver, cached_receiver, deliver, verify
+
+log = logging.getLogger("arbiter.webhooks")
 
 ROUTE = "/webhooks/{ws}/{system}"
 PREFIX = "/webhooks/"
@@ -88,17 +85,17 @@ class WebhookFastPath:
         """The answer to a delivery stored here, or None: the route answers it."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            result = parse(receiver.target, headers, body, datetime.now(UTC))
+            delivery = verify(self.runtime, receiver, headers, body)
         except Exception:  # refused or invalid: the route answers, in its words
             return None
-        if result.is_ping:
+        if delivery is None:  # a ping
             return None
-        delivery = Delivery(receiver, delivery_id(result, body), headers, body, result.events)
-        processed = await accept_delivery(self.runtime, delivery)
-        if processed.stale:  # changed since it was built: the route reads it again
-            forget_receiver(self.runtime, *delivery.key)
+        try:
+            # None when the receiver changed since it was built: the route reads it again.
+            return await deliver(self.runtime, delivery)
+        except Exception:  # not stored: the route tries again and answers what it meets
+            log.warning("a webhook delivery's fast path failed; the route takes it", exc_info=True)
             return None
-        return processed.answer(delivery)
 
 
 async def _read(receive: Receive, limit: int) -> tuple[bytes, bool]:

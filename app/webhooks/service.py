@@ -31,7 +31,7 @@ from app.connections.service import Target, all_targets, load_target
 from app.connections.tables import connections, webhook_deliveries
 from app.db import partitions
 from app.db.tables import topologies
-from app.events.service import admit, store_events
+from app.events.service import Rows, admit, event_rows, insert_rows, store_events
 from app.runtime import Runtime
 from connectors.webhooks import PayloadError, SignatureError, WebhookResult, parse_webhook
 from graph.model import Event
@@ -146,7 +146,6 @@ def record_delivery(
     With ``dropped`` (the reasons of the events left out, possibly none) it is stored as
     processed: its events are stored in the same transaction.
     """
-    kept = {k: v for k, v in headers.items() if k.lower().startswith(_KEPT_HEADERS)}
     now = datetime.now(UTC)
     return connection.execute(
         _RECORD[connection.dialect.name == "postgresql"],
@@ -154,13 +153,18 @@ def record_delivery(
             "workspace_id": target.workspace_id,
             "system_id": target.system_id,
             "delivery_id": delivery[:200],
-            "headers": json.dumps(kept),
+            "headers": _kept(headers),
             "body": body,
             "received_at": now,
             "processed_at": now if dropped is not None else None,
             "error": "\n".join(dropped) or None if dropped is not None else None,
         },
     ).scalar_one_or_none()
+
+
+def _kept(headers: Mapping[str, str]) -> str:
+    """The headers stored with a delivery (JSON): the ones that verify and describe it."""
+    return json.dumps({k: v for k, v in headers.items() if k.lower().startswith(_KEPT_HEADERS)})
 
 
 # Built once: a statement built per call cost the writer thread more than executing it.
@@ -217,21 +221,49 @@ def _process(connection: Connection, target: Target, seq: int, events: list[Even
 
 @dataclass(frozen=True)
 class Delivery:
-    """A verified delivery and its parsed events, waiting for the commit that stores them."""
+    """A verified delivery made ready for the commit that stores it.
+
+    Its row and its events' rows (validated against the receiver's topology, as the events API
+    validates, and turned into column values) are made before it reaches the store's one writer
+    thread, on the event loop while that thread waits for the previous group's fsync: the
+    writer then only checks the receivers' stamps and inserts (bench/README.md).
+    """
 
     receiver: Receiver
     delivery: str
-    headers: Mapping[str, str]
-    body: bytes
-    events: list[Event]
+    values: tuple[Any, ...]
+    """Its row but for the times: workspace, system, delivery id, headers kept (JSON), body,
+    and the reasons of the events dropped (None when none were)."""
+    events: Rows
+    """The events the topology takes, ready for :func:`app.events.service.insert_rows`."""
+    dropped: list[str]
 
     @property
     def key(self) -> tuple[str, str]:
         return self.receiver.target.workspace_id, self.receiver.target.system_id
 
 
-async def accept_delivery(runtime: Runtime, delivery: Delivery) -> Processed:
-    """Store a verified delivery and its events; answered once they are durable.
+def verify(
+    runtime: Runtime, receiver: Receiver, headers: Mapping[str, str], body: bytes
+) -> Delivery | None:
+    """Verify and parse a delivery with ``receiver`` and make it ready to store (None for a
+    ping). SignatureError, PayloadError and UnsupportedWebhookKind pass through."""
+    result = parse(receiver.target, headers, body, datetime.now(UTC))
+    if result.is_ping:
+        return None
+    target = receiver.target
+    usable, dropped = admit(result.events, target.topology)
+    delivery = delivery_id(result, body)
+    error = "\n".join(dropped) or None
+    values = (target.workspace_id, target.system_id, delivery[:200], _kept(headers), body, error)
+    rows = event_rows(runtime.engine.dialect, target.workspace_id, usable)
+    return Delivery(receiver, delivery, values, rows, dropped)
+
+
+async def deliver(runtime: Runtime, delivery: Delivery) -> dict[str, Any] | None:
+    """Store ``delivery`` with its events; the body of its 200 once they are durable, or None
+    when its receiver changed (or went) since it was built: that receiver is forgotten, and
+    the delivery is to be verified again with the one in the store.
 
     Concurrent deliveries are stored together (:func:`store_deliveries`, one group commit),
     and their events given to the index once per commit.
@@ -239,7 +271,11 @@ async def accept_delivery(runtime: Runtime, delivery: Delivery) -> Processed:
     batch: _Deliveries | None = runtime.caches.get(_BATCH)
     if batch is None:
         batch = runtime.caches[_BATCH] = _Deliveries(runtime)
-    return await runtime.writer.run_batched_async(batch, delivery)
+    processed = await runtime.writer.run_batched_async(batch, delivery)
+    if processed.stale:
+        forget_receiver(runtime, *delivery.key)
+        return None
+    return processed.answer(delivery)
 
 
 _BATCH = "webhook_delivery_batch"
@@ -268,58 +304,55 @@ def store_deliveries(connection: Connection, deliveries: list[Delivery]) -> list
 
     Each delivery is inserted already marked processed (with the reasons of the events the
     topology cannot take); only a failure to store the events (a bug: they were validated)
-    turns them back into pending ones for the sweeper.
+    turns them back into pending ones for the sweeper. A delivery verified with a receiver
+    that has changed since it was built (a rotated secret, a new topology) is not stored.
     """
     current = _stamps(connection, list({d.key for d in deliveries}))
-    admitted = {
-        i: admit(d.events, d.receiver.target.topology)
-        for i, d in enumerate(deliveries)
-        if current.get(d.key) == d.receiver.stamp
-    }
-    inserted = _insert(connection, [(deliveries[i], admitted[i][1]) for i in admitted])
+    fresh = [i for i, d in enumerate(deliveries) if current.get(d.key) == d.receiver.stamp]
+    inserted = _insert(connection, [deliveries[i].values for i in fresh])
     seq_of: dict[int, int] = {}
-    by_workspace: dict[str, dict[int, list[Event]]] = {}
-    for i in admitted:
+    by_workspace: dict[str, dict[int, Rows]] = {}
+    for i in fresh:
         # Popped: a second delivery of the same id in this group is a redelivery.
-        seq = inserted.pop((*deliveries[i].key, deliveries[i].delivery[:200]), None)
+        seq = inserted.pop(deliveries[i].values[:3], None)
         if seq is not None:
             seq_of[i] = seq
-            by_workspace.setdefault(deliveries[i].key[0], {})[i] = admitted[i][0]
+            by_workspace.setdefault(deliveries[i].key[0], {})[i] = deliveries[i].events
     stored_of: dict[int, list[tuple[int, Event]] | None] = {}
     for workspace_id, usable in by_workspace.items():
         stored = _store_events_of(connection, workspace_id, usable, [seq_of[i] for i in usable])
         stored_of.update((i, None if stored is None else stored[i]) for i in usable)
     answers: list[Processed] = []
+    fresh_set = set(fresh)
     for i, delivery in enumerate(deliveries):
-        if i not in admitted:
+        if i not in fresh_set:
             answers.append(Processed(None, stale=True))
         elif i not in seq_of:
             answers.append(Processed(None))
         elif (stored_here := stored_of[i]) is None:  # kept pending
             answers.append(Processed(seq_of[i]))
         else:
-            _warn(delivery.receiver.target, seq_of[i], admitted[i][1])
-            answers.append(Processed(seq_of[i], stored_here, admitted[i][1]))
+            _warn(delivery.receiver.target, seq_of[i], delivery.dropped)
+            answers.append(Processed(seq_of[i], stored_here, delivery.dropped))
     return answers
 
 
 def _store_events_of(
-    connection: Connection, workspace_id: str, usable: dict[int, list[Event]], seqs: list[int]
+    connection: Connection, workspace_id: str, usable: dict[int, Rows], seqs: list[int]
 ) -> dict[int, list[tuple[int, Event]]] | None:
     """Store the events of one workspace's deliveries (``usable``: by delivery) in one insert;
-    the events newly stored for each delivery, or None when storing failed and the deliveries
-    ``seqs`` were turned back into pending ones."""
+    the events newly stored for each delivery (an event in several goes to the first), or None
+    when storing failed and the deliveries ``seqs`` were turned back into pending ones."""
     owner: dict[str, int] = {}
-    for i, events in usable.items():
-        for event in events:
-            owner.setdefault(event.id, i)
+    for i, rows in usable.items():
+        for event_id in rows.unique:
+            owner.setdefault(event_id, i)
     result: dict[int, list[tuple[int, Event]]] = {i: [] for i in usable}
     if not owner:
         return result
     try:
         with connection.begin_nested():
-            batch = [event for events in usable.values() for event in events]
-            stored = store_events(connection, workspace_id, batch).stored
+            stored = insert_rows(connection, _merged(workspace_id, list(usable.values()))).stored
     except Exception:  # kept pending: the sweeper tries again, the senders are answered
         log.exception("processing webhook deliveries %s failed", seqs)
         connection.execute(
@@ -333,33 +366,31 @@ def _store_events_of(
     return result
 
 
-def _insert(
-    connection: Connection, rows: list[tuple[Delivery, list[str]]]
-) -> dict[tuple[str, str, str], int]:
-    """Insert ``rows`` (each delivery with its dropped events' reasons) with one statement;
-    the sequence number of each one stored, by (workspace, system, delivery id)."""
+def _merged(workspace_id: str, parts: list[Rows]) -> Rows:
+    """The rows of several deliveries' events as one batch: the first of each event id."""
+    unique: dict[str, Event] = {}
+    rows: list[tuple[Any, ...]] = []
+    times: dict[str, Any] = {}
+    for part in parts:
+        for (event_id, event), row in zip(part.unique.items(), part.rows, strict=True):
+            if event_id not in unique:
+                unique[event_id] = event
+                rows.append(row)
+                times[event_id] = part.times[event_id]
+    return Rows(workspace_id, sum(part.size for part in parts), unique, rows, times)
+
+
+def _insert(connection: Connection, rows: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+    """Insert deliveries (their :attr:`Delivery.values`) with one statement; the sequence
+    number of each one stored, by (workspace, system, delivery id)."""
     if not rows:
         return {}
     dialect = connection.dialect
     processor = webhook_deliveries.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
     assert processor is not None, "UTCDateTime always converts"
     now = processor(datetime.now(UTC))
-    values = [
-        (
-            *delivery.key,
-            delivery.delivery[:200],
-            json.dumps(
-                {k: v for k, v in delivery.headers.items() if k.lower().startswith(_KEPT_HEADERS)}
-            ),
-            delivery.body,
-            now,
-            now,
-            "\n".join(dropped) or None,
-        )
-        for delivery, dropped in rows
-    ]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    placeholders = ",".join([f"({','.join([mark] * 8)})"] * len(values))
+    placeholders = ",".join([f"({','.join([mark] * 8)})"] * len(rows))
     # Only placeholders and the constant column names are formatted in; values are bound.
     sql = (
         "INSERT INTO webhook_deliveries (workspace_id, system_id, delivery_id, headers, body, "  # noqa: S608
@@ -368,9 +399,10 @@ def _insert(
         "RETURNING seq, workspace_id, system_id, delivery_id"
     )
     if dialect.name == "postgresql":  # partitioned: the key is held in its own table
-        sql = partitions.deliveries_insert_sql(len(values))
-    inserted = connection.exec_driver_sql(sql, tuple(v for row in values for v in row)).all()
-    return {(row[1], row[2], row[3]): row[0] for row in inserted}
+        sql = partitions.deliveries_insert_sql(len(rows))
+    values = tuple(v for row in rows for v in (*row[:5], now, now, row[5]))
+    inserted = connection.exec_driver_sql(sql, values)
+    return {(row[1], row[2], row[3]): row[0] for row in inserted.all()}
 
 
 def process_delivery(runtime: Runtime, target: Target, seq: int, events: list[Event]) -> None:

@@ -1,25 +1,15 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.deps import RuntimeDep, WorkspacePath
 from app.exceptions import Invalid, NotFound, Throttled, Unauthenticated
+from app.runtime import Runtime
 from app.webhooks.fast import INLINE_BYTES
-from app.webhooks.service import (
-    Delivery,
-    Receiver,
-    accept_delivery,
-    cached_receiver,
-    delivery_id,
-    forget_receiver,
-    load_receiver,
-    parse,
-)
-from connectors.webhooks import PayloadError, SignatureError, UnsupportedWebhookKind, WebhookResult
+from app.webhooks.service import Delivery, Receiver, cached_receiver, deliver, load_receiver, verify
+from connectors.webhooks import PayloadError, SignatureError, UnsupportedWebhookKind
 
 router = APIRouter(tags=["webhooks"])
 
@@ -61,28 +51,26 @@ async def receive(
                 receiver = await run_in_threadpool(load_receiver, runtime, ws, system)
             except NotFound as exc:
                 raise Refused() from exc
-        result = await _verified(receiver, headers, body)
-        if result.is_ping:
+        delivery = await _verified(runtime, receiver, headers, body)
+        if delivery is None:
             return JSONResponse({"status": "ok", "ping": True})
-        delivery = Delivery(receiver, delivery_id(result, body), headers, body, result.events)
-        processed = await accept_delivery(runtime, delivery)
-        if not processed.stale:
-            break
+        answer = await deliver(runtime, delivery)
+        if answer is not None:
+            return JSONResponse(answer)
         # The secret or topology changed since this receiver was built: verify again.
-        forget_receiver(runtime, ws, system)
         receiver = None
-    else:
-        raise Throttled("the receiver is being reconfigured: deliver again", retry_after=1)
-    return JSONResponse(processed.answer(delivery))
+    raise Throttled("the receiver is being reconfigured: deliver again", retry_after=1)
 
 
-async def _verified(receiver: Receiver, headers: dict[str, str], body: bytes) -> WebhookResult:
-    """Verify and parse (a small body on the event loop, see INLINE_BYTES), or the one refusal
-    (401) or 422."""
+async def _verified(
+    runtime: Runtime, receiver: Receiver, headers: dict[str, str], body: bytes
+) -> Delivery | None:
+    """The delivery verified, parsed and made ready to store (a small body on the event loop,
+    see INLINE_BYTES), None for a ping; or the one refusal (401), or 422."""
     try:
         if len(body) <= INLINE_BYTES:
-            return parse(receiver.target, headers, body, datetime.now(UTC))
-        return await run_in_threadpool(parse, receiver.target, headers, body, datetime.now(UTC))
+            return verify(runtime, receiver, headers, body)
+        return await run_in_threadpool(verify, runtime, receiver, headers, body)
     except (SignatureError, UnsupportedWebhookKind) as exc:
         raise Refused() from exc
     except PayloadError as exc:
