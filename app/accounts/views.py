@@ -25,8 +25,9 @@ from app.dashboard.access import SessionDep, home_of, render, safe_next
 from app.dashboard.pages import (
     FormSessionDep,
     FromPublicFormDep,
-    OwnerScopeDep,
-    page_context,
+    OwnerFormPageDep,
+    OwnerPageDep,
+    Page,
     problem_page,
     public_base,
     public_form_page,
@@ -34,8 +35,7 @@ from app.dashboard.pages import (
     see_other,
     signed_in_redirect,
 )
-from app.dashboard.service import Scope
-from app.dashboard.sessions import Session, utc_now
+from app.dashboard.sessions import utc_now
 from app.deps import AdminDep, ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspacePath
 from app.exceptions import Invalid, NotFound
 from app.i18n import N_
@@ -297,73 +297,47 @@ def revoke_session(
 # -- a workspace's people (owners) ---------------------------------------------------------------
 
 
-def _people_action(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    scope: Scope,
-    action: Callable[[], str | None],
-) -> Response:
+def _people_action(page: Page, action: Callable[[], str | None]) -> Response:
     """Run ``action`` (it may return a link to show); a refusal shows the page with it."""
     try:
         link = action()
     except accounts.AccountError as exc:
-        error = refusal(exc.field, exc.message, **exc.params)
-        return _people_page(request, session, runtime, scope, None, error)
+        return _people_page(page, None, refusal(exc.field, exc.message, **exc.params))
     if link is None:
-        return see_other(f"/w/{scope.workspace.id}/people")
-    return _people_page(request, session, runtime, scope, link, None)
+        return see_other(f"/w/{page.ws}/people")
+    return _people_page(page, link, None)
 
 
 @router.get("/w/{ws}/people")
-def people(
-    request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: OwnerScopeDep
-) -> Response:
-    return _people_page(request, session, runtime, scope, None, None)
+def people(page: OwnerPageDep) -> Response:
+    return _people_page(page, None, None)
 
 
-def _people_page(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    scope: Scope,
-    link: str | None,
-    error: str | None,
-) -> Response:
-    with runtime.engine.connect() as connection:
-        found = accounts.members(connection, scope.workspace.id)
-        pending = accounts.pending_invitations(connection, scope.workspace.id, utc_now())
-    context = page_context(
-        session,
-        scope,
+def _people_page(page: Page, link: str | None, error: str | None) -> Response:
+    with page.runtime.engine.connect() as connection:
+        found = accounts.members(connection, page.ws)
+        pending = accounts.pending_invitations(connection, page.ws, utc_now())
+    return page.form(
+        "people.html",
         "people",
+        error,
         members=found,
         pending=pending,
         link=link,
-        error=error,
         roles=accounts.ROLES,
     )
-    return render(request, "people.html", context, 422 if error else 200)
 
 
 @router.post("/w/{ws}/people/invite")
 def invite_person(
-    request: Request,
     ws: str,
-    session: FormSessionDep,
-    runtime: RuntimeDep,
-    scope: OwnerScopeDep,
+    page: OwnerFormPageDep,
     email: EmailField = "",
     role: Annotated[str, Form(max_length=20)] = "viewer",
 ) -> Response:
-    base, by = public_base(request, runtime), session.principal.name
-    return _people_action(
-        request,
-        session,
-        runtime,
-        scope,
-        lambda: send_invitation(runtime, base, ws, email, role, by),
-    )
+    runtime = page.runtime
+    base, by = public_base(page.request, runtime), page.session.principal.name
+    return _people_action(page, lambda: send_invitation(runtime, base, ws, email, role, by))
 
 
 def send_invitation(runtime: Runtime, base: str, ws: str, email: str, role: str, by: str) -> str:
@@ -385,21 +359,14 @@ def send_invitation(runtime: Runtime, base: str, ws: str, email: str, role: str,
 
 
 @router.post("/w/{ws}/people/invitations/{invitation_id}/withdraw")
-def withdraw_from_dashboard(
-    request: Request,
-    ws: str,
-    invitation_id: str,
-    session: FormSessionDep,
-    runtime: RuntimeDep,
-    scope: OwnerScopeDep,
-) -> Response:
-    by = session.principal.name
+def withdraw_from_dashboard(ws: str, invitation_id: str, page: OwnerFormPageDep) -> Response:
+    by = page.session.principal.name
 
     def withdraw() -> None:
-        if withdraw_invitation(runtime, ws, invitation_id[:40], by) is None:
+        if withdraw_invitation(page.runtime, ws, invitation_id[:40], by) is None:
             raise accounts.AccountError("invitation", N_("a pending invitation of this workspace"))
 
-    return _people_action(request, session, runtime, scope, withdraw)
+    return _people_action(page, withdraw)
 
 
 def withdraw_invitation(
@@ -424,23 +391,14 @@ def withdraw_invitation(
 
 @router.post("/w/{ws}/people/{account_id}")
 def change_person(
-    request: Request,
     ws: str,
     account_id: str,
-    session: FormSessionDep,
-    runtime: RuntimeDep,
-    scope: OwnerScopeDep,
+    page: OwnerFormPageDep,
     role: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """A new role for the person, or ``role=remove`` to take them off the workspace."""
-    by = session.principal.name
-    return _people_action(
-        request,
-        session,
-        runtime,
-        scope,
-        lambda: change_member(runtime, ws, account_id[:40], role, by),
-    )
+    by = page.session.principal.name
+    return _people_action(page, lambda: change_member(page.runtime, ws, account_id[:40], role, by))
 
 
 def change_member(runtime: Runtime, ws: str, account_id: str, role: str, by: str) -> None:

@@ -7,12 +7,12 @@ import io
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.audit import service as audit
-from app.dashboard.access import SessionDep, iso, render
-from app.dashboard.pages import OperatorScopeDep, page_context
+from app.dashboard.access import iso
+from app.dashboard.pages import OperatorPageDep
 from app.deps import ConnectionDep, ExistingWorkspaceDep
 
 router = APIRouter(include_in_schema=False)
@@ -22,18 +22,9 @@ SearchParam = Annotated[str, Query(max_length=200)]
 
 
 @router.get("/w/{ws}/audit")
-def audit_page(
-    request: Request,
-    ws: str,
-    session: SessionDep,
-    connection: ConnectionDep,
-    scope: OperatorScopeDep,
-    q: SearchParam = "",
-) -> Response:
-    entries = audit.search(connection, ws, q.strip(), 500)
-    return render(
-        request, "audit.html", page_context(session, scope, "audit", entries=entries, query=q)
-    )
+def audit_page(page: OperatorPageDep, connection: ConnectionDep, q: SearchParam = "") -> Response:
+    entries = audit.search(connection, page.ws, q.strip(), 500)
+    return page.render("audit.html", "audit", entries=entries, query=q)
 
 
 def _cell(text: str) -> str:

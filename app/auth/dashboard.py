@@ -14,15 +14,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Response
 
 from app.audit import service as audit
 from app.auth.service import ROLE_RANK, TokenInfo, create_token, list_tokens, revoke_token
-from app.dashboard.access import SessionDep, render
-from app.dashboard.pages import FormScopeDep, ScopeDep, page_context, see_other
-from app.dashboard.service import Scope
+from app.dashboard.pages import FormPageDep, Page, PageDep, see_other
 from app.dashboard.sessions import Session, utc_now
-from app.deps import RuntimeDep
 from app.i18n import N_
 from app.i18n.vocabulary import refusal
 from app.runtime import Runtime
@@ -64,25 +61,16 @@ def _mints(session: Session, ws: str) -> bool:
     return principal.token_id is None and principal.may(ws, "operator")
 
 
-def _page(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    scope: Scope,
-    made: Made | None = None,
-    error: str | None = None,
-) -> Response:
-    ws = scope.workspace.id
-
-    with runtime.engine.connect() as connection:
+def _page(page: Page, made: Made | None = None, error: str | None = None) -> Response:
+    session, ws = page.session, page.ws
+    with page.runtime.engine.connect() as connection:
         tokens = list_tokens(connection, ws)
-    context = page_context(
-        session,
-        scope,
+    return page.form(
+        "tokens.html",
         "tokens",
+        error,
         tokens=tokens,
         made=made,
-        error=error,
         now=utc_now(),
         mints=_mints(session, ws),
         roles=[r for r in ROLE_RANK if _may_give(session, ws, r)],
@@ -92,14 +80,11 @@ def _page(
         lifetimes=LIFETIMES,
         person=session.principal.email,
     )
-    return render(request, "tokens.html", context, 422 if error else 200)
 
 
 @router.get("/w/{ws}/tokens")
-def tokens_page(
-    request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
-) -> Response:
-    return _page(request, session, runtime, scope)
+def tokens_page(page: PageDep) -> Response:
+    return _page(page)
 
 
 def make(
@@ -158,11 +143,8 @@ def make(
 
 @router.post("/w/{ws}/tokens")
 def make_token(
-    request: Request,
     ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: FormScopeDep,
+    page: FormPageDep,
     name: Text = "",
     role: Text = "viewer",
     owner: Text = "me",
@@ -171,8 +153,8 @@ def make_token(
 ) -> Response:
     try:
         made = make(
-            runtime,
-            session,
+            page.runtime,
+            page.session,
             ws,
             name=name,
             role=role,
@@ -181,8 +163,8 @@ def make_token(
             lifetime=expires,
         )
     except Refusal as exc:
-        return _page(request, session, runtime, scope, error=exc.said())
-    return _page(request, session, runtime, scope, made=made)
+        return _page(page, error=exc.said())
+    return _page(page, made=made)
 
 
 def _revoke(runtime: Runtime, session: Session, ws: str, token_id: str, by: str) -> str | None:
@@ -199,16 +181,8 @@ def _revoke(runtime: Runtime, session: Session, ws: str, token_id: str, by: str)
 
 
 @router.post("/w/{ws}/tokens/{token_id}/revoke")
-def revoke(
-    request: Request,
-    ws: str,
-    token_id: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: FormScopeDep,
-) -> Response:
-    by = session.principal.name
-    error = _revoke(runtime, session, ws, token_id, by)
+def revoke(ws: str, token_id: str, page: FormPageDep) -> Response:
+    error = _revoke(page.runtime, page.session, ws, token_id, page.session.principal.name)
     if error is not None:
-        return _page(request, session, runtime, scope, error=error)
+        return _page(page, error=error)
     return see_other(f"/w/{ws}/tokens")

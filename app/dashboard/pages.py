@@ -1,14 +1,16 @@
 """What every page route shares: its scope (workspace, moment, window), redirects, problem pages.
 
 The route modules (``views``, ``incident_views``, ``report_views``) stay thin by leaning on
-these: a route declares its scope (:data:`ScopeDep`, :data:`FormScopeDep`...), renders its
-template with :func:`page_context`, and redirects after a form with :func:`see_other`. A scope
-that may not be had raises :class:`PageRefused`, answered with the friendly 403/404 page by
-:func:`install`'s handler: no route checks what it was given.
+these: a route declares its page (:data:`PageDep`, :data:`FormPageDep`...: the request, session,
+runtime and scope its helpers pass on as one :class:`Page`), renders its template with
+:meth:`Page.render` (:func:`page_context`), and redirects after a form with :func:`see_other`.
+A scope that may not be had raises :class:`PageRefused`, answered with the friendly 403/404 page
+by :func:`install`'s handler: no route checks what it was given.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -184,12 +186,44 @@ FormSessionDep = Annotated[Session, Depends(_form_session)]
 """The session of a form that posted this session's CSRF token (else the 403 page)."""
 
 
-def _form_scope(_session: FormSessionDep, scope: ScopeDep) -> service.Scope:
-    return scope
+@dataclass(frozen=True)
+class Page:
+    """A workspace page being answered: what its route and the route's helpers pass around
+    (the request, the session, the runtime and the page's scope)."""
+
+    request: Request
+    session: Session
+    runtime: Runtime
+    scope: service.Scope
+
+    @property
+    def ws(self) -> str:
+        return self.scope.workspace.id
+
+    def render(self, template: str, nav: str, status: int = 200, **extra: Any) -> HTMLResponse:
+        """The page's template with :func:`page_context` and the page's own ``extra``."""
+        context = page_context(self.session, self.scope, nav, **extra)
+        return render(self.request, template, context, status)
+
+    def form(self, template: str, nav: str, error: str | None, **extra: Any) -> HTMLResponse:
+        """A page with a form: 422 with the ``error`` shown when the form was refused."""
+        return self.render(template, nav, 422 if error else 200, error=error, **extra)
 
 
-FormScopeDep = Annotated[service.Scope, Depends(_form_scope)]
-"""The scope of a workspace form: its CSRF token checked first, then the scope, whose
+def _page(request: Request, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep) -> Page:
+    return Page(request, session, runtime, scope)
+
+
+PageDep = Annotated[Page, Depends(_page)]
+"""The ``{ws}`` page of :data:`ScopeDep`, with its request, session and runtime."""
+
+
+def _form_page(_session: FormSessionDep, page: PageDep) -> Page:
+    return page
+
+
+FormPageDep = Annotated[Page, Depends(_form_page)]
+"""The page of a workspace form: its CSRF token checked first, then the scope, whose
 :func:`page_scope` refuses a viewer's post."""
 
 
@@ -211,20 +245,31 @@ def _require_role(session: Session, ws: str, role: str) -> None:
     )
 
 
-def _operator_scope(session: SessionDep, scope: ScopeDep) -> service.Scope:
-    _require_role(session, scope.workspace.id, "operator")
-    return scope
+def _operator_page(page: PageDep) -> Page:
+    _require_role(page.session, page.ws, "operator")
+    return page
 
 
-def _owner_scope(session: SessionDep, scope: ScopeDep) -> service.Scope:
-    _require_role(session, scope.workspace.id, "owner")
-    return scope
+OperatorPageDep = Annotated[Page, Depends(_operator_page)]
+"""The page of :data:`PageDep` for the workspace's operators and owners (a viewer gets the 403
+page)."""
 
 
-OperatorScopeDep = Annotated[service.Scope, Depends(_operator_scope)]
-"""The scope of a page for the workspace's operators and owners (a viewer gets the 403 page)."""
-OwnerScopeDep = Annotated[service.Scope, Depends(_owner_scope)]
-"""The scope of a page for the workspace's owners."""
+def _owner_page(page: PageDep) -> Page:
+    _require_role(page.session, page.ws, "owner")
+    return page
+
+
+OwnerPageDep = Annotated[Page, Depends(_owner_page)]
+"""The page of :data:`PageDep` for the workspace's owners (anyone else gets the 403 page)."""
+
+
+def _owner_form_page(_session: FormSessionDep, page: OwnerPageDep) -> Page:
+    return page
+
+
+OwnerFormPageDep = Annotated[Page, Depends(_owner_form_page)]
+"""The page of an owners' form: its CSRF token checked first, then the owner's role."""
 
 
 def _refusal(session: Session) -> PageRefused:

@@ -10,17 +10,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from pydantic import ValidationError
 from sqlalchemy import Connection
 from starlette.responses import Response
 
 from app.checks.service import list_checks
-from app.dashboard.access import SessionDep, render
-from app.dashboard.pages import FormScopeDep, ScopeDep, page_context, see_other
-from app.dashboard.service import Scope
-from app.dashboard.sessions import Session
-from app.deps import RuntimeDep
+from app.dashboard.pages import FormPageDep, Page, PageDep, see_other
 from app.exceptions import ArbiterError
 from app.i18n import gettext
 from app.maintenance import service as maintenance
@@ -61,47 +57,31 @@ def _gather(runtime: Runtime, ws: str) -> dict[str, Any]:
     }
 
 
-def _page(
-    request: Request, session: Session, runtime: Runtime, scope: Scope, *, error: str | None = None
-) -> Response:
-    gathered = _gather(runtime, scope.workspace.id)
-    context = page_context(session, scope, "status", error=error, **gathered)
-    return render(request, "status_manage.html", context, 422 if error else 200)
+def _page(page: Page, *, error: str | None = None) -> Response:
+    return page.form("status_manage.html", "status", error, **_gather(page.runtime, page.ws))
 
 
 @router.get("/w/{ws}/status-page")
-def status_tab(
-    request: Request, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
-) -> Response:
-    return _page(request, session, runtime, scope)
+def status_tab(page: PageDep) -> Response:
+    return _page(page)
 
 
-def _submit(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    scope: Scope,
-    work: Callable[[Connection], object],
-    anchor: str,
-) -> Response:
+def _submit(page: Page, work: Callable[[Connection], object], anchor: str) -> Response:
     """Run ``work`` in a transaction; back to the page at ``anchor``, or the page with the
     reason the service refused it."""
 
     try:
-        with runtime.engine.begin() as connection:
+        with page.runtime.engine.begin() as connection:
             work(connection)
     except ArbiterError as exc:
-        return _page(request, session, runtime, scope, error=str(exc))
-    return see_other(f"/w/{scope.workspace.id}/status-page#{anchor}")
+        return _page(page, error=str(exc))
+    return see_other(f"/w/{page.ws}/status-page#{anchor}")
 
 
 @router.post("/w/{ws}/status-page/updates")
 def post_update(
-    request: Request,
     ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: FormScopeDep,
+    page: FormPageDep,
     template: Annotated[str, Form(max_length=40)] = "",
     message: Text = "",
 ) -> Response:
@@ -110,13 +90,9 @@ def post_update(
             {"template": template or None, "message": message.strip() or None}
         )
     except ValidationError:
-        error = gettext("Choose a template or write a message.")
-        return _page(request, session, runtime, scope, error=error)
+        return _page(page, error=gettext("Choose a template or write a message."))
     return _submit(
-        request,
-        session,
-        runtime,
-        scope,
+        page,
         lambda connection: service.post_update(connection, ws, body, datetime.now(UTC)),
         "updates",
     )
@@ -124,11 +100,8 @@ def post_update(
 
 @router.post("/w/{ws}/maintenance")
 def declare_maintenance(
-    request: Request,
     ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: FormScopeDep,
+    page: FormPageDep,
     system: Annotated[str, Form(max_length=64)] = "",
     starts_at: Annotated[str, Form(max_length=40)] = "",
     ends_at: Annotated[str, Form(max_length=40)] = "",
@@ -145,14 +118,13 @@ def declare_maintenance(
             }
         )
     except (ValidationError, ValueError):
-        error = gettext("Choose a system and both times of the window.")
-        return _page(request, session, runtime, scope, error=error)
+        return _page(page, error=gettext("Choose a system and both times of the window."))
 
     def create(connection: Connection) -> None:
         maintenance.validate(body, get_topology(connection, ws))
         maintenance.create(connection, ws, body)
 
-    return _submit(request, session, runtime, scope, create, "maintenance")
+    return _submit(page, create, "maintenance")
 
 
 def _utc(value: str) -> datetime:

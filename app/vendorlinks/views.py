@@ -13,17 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.dashboard.access import SessionDep, render
-from app.dashboard.pages import (
-    FormScopeDep,
-    ScopeDep,
-    page_context,
-    problem_page,
-    public_base,
-    see_other,
-)
-from app.dashboard.service import Scope
-from app.dashboard.sessions import Session, utc_now
+from app.dashboard.access import render
+from app.dashboard.pages import FormPageDep, Page, PageDep, problem_page, public_base, see_other
+from app.dashboard.sessions import utc_now
 from app.deps import ConnectionDep, ExistingWorkspaceDep, PrincipalDep, RuntimeDep
 from app.exceptions import Invalid, NotFound
 from app.i18n import N_, use_language
@@ -132,43 +124,30 @@ def revoke(
 
 
 @router.get("/w/{ws}/vendor-links")
-def links_page(
-    request: Request, ws: str, session: SessionDep, runtime: RuntimeDep, scope: ScopeDep
-) -> Response:
-    return _links_page(request, session, runtime, scope, None, None)
+def links_page(page: PageDep) -> Response:
+    return _links_page(page, None, None)
 
 
-def _links_page(
-    request: Request,
-    session: Session,
-    runtime: Runtime,
-    scope: Scope,
-    new_link: str | None,
-    error: str | None,
-) -> Response:
-    with runtime.engine.connect() as connection:
-        links = service.list_links(connection, scope.workspace.id)
-    context = page_context(
-        session,
-        scope,
+def _links_page(page: Page, new_link: str | None, error: str | None) -> Response:
+    with page.runtime.engine.connect() as connection:
+        links = service.list_links(connection, page.ws)
+    return page.form(
+        "vendor_links.html",
         "vendor-links",
+        error,
         links=links,
         new_link=new_link,
-        error=error,
         now=utc_now(),
-        may_change=session.principal.may(scope.workspace.id, "operator"),
+        may_change=page.session.principal.may(page.ws, "operator"),
         languages=service.LANGUAGES,
     )
-    return render(request, "vendor_links.html", context, 422 if error else 200)
 
 
 @router.post("/w/{ws}/vendor-links")
 def create_from_dashboard(
     request: Request,
     ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: FormScopeDep,
+    page: FormPageDep,
     suspect: Annotated[str, Form(max_length=300)] = "",
     incident: Annotated[str, Form(max_length=20)] = "",
     hours: Annotated[str, Form(max_length=10)] = str(DEFAULT_HOURS),
@@ -188,26 +167,22 @@ def create_from_dashboard(
             if "hours" in fields
             else refusal("language", N_("one of %(values)s"), values=", ".join(service.LANGUAGES))
         )
-        return _links_page(request, session, runtime, scope, None, error)
-    base = public_base(request, runtime)
+        return _links_page(page, None, error)
+    base = public_base(request, page.runtime)
     try:
-        _link, url = _create(runtime, ws, body, session.principal.name, base)
+        _link, url = _create(page.runtime, ws, body, page.session.principal.name, base)
     except service.LinkError as exc:
-        return _links_page(request, session, runtime, scope, None, f"{exc.field}: {exc}")
+        return _links_page(page, None, f"{exc.field}: {exc}")
     except NotFound as exc:
-        return _links_page(request, session, runtime, scope, None, str(exc))
-    return _links_page(request, session, runtime, scope, url, None)
+        return _links_page(page, None, str(exc))
+    return _links_page(page, url, None)
 
 
 @router.post("/w/{ws}/vendor-links/{link_id}/revoke")
 def revoke_from_dashboard(
-    ws: str,
-    link_id: str,
-    session: SessionDep,
-    connection: ConnectionDep,
-    _scope: FormScopeDep,
+    ws: str, link_id: str, connection: ConnectionDep, page: FormPageDep
 ) -> Response:
-    service.revoke(connection, ws, link_id[:40], session.principal.name, utc_now())
+    service.revoke(connection, ws, link_id[:40], page.session.principal.name, utc_now())
     return see_other(f"/w/{ws}/vendor-links")
 
 
