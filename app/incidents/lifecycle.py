@@ -90,9 +90,11 @@ class Policy:
     flap_window_seconds: float = 3600.0
 
 
-@dataclass(frozen=True)
-class Observation:
-    """One root cause as the current diagnosis sees it (suspects of one key merged)."""
+@dataclass
+class Cause:
+    """A root cause: its key (:func:`incident_key`) and family, its link (or, for ``down``, its
+    system), its failure mode and the party responsible. Observations and incidents both name
+    one, field for field."""
 
     key: str
     family: str
@@ -100,6 +102,19 @@ class Observation:
     system: str | None
     mode: str
     responsible: str
+
+    @property
+    def where(self) -> str:
+        """The link or system in words: "order oms → erp", "system erp"."""
+        if self.link is not None:
+            return f"{self.link.flow} {self.link.from_} → {self.link.to}"
+        return f"system {self.system}"
+
+
+@dataclass
+class Observation(Cause):
+    """One root cause as the current diagnosis sees it (suspects of one key merged)."""
+
     confidence: float
     affected: int
     healthy: int
@@ -165,15 +180,9 @@ def observe(suspects: Iterable[Suspect]) -> dict[str, Observation]:
 
 
 @dataclass
-class IncidentRecord:
+class IncidentRecord(Cause):
     """An incident's state as stored; ``id`` is None until it is first saved."""
 
-    key: str
-    family: str
-    link: LinkRef | None
-    system: str | None
-    mode: str
-    responsible: str
     status: Status
     phase: Phase
     confidence: float
@@ -199,13 +208,6 @@ class IncidentRecord:
     summary_text: Text | None = None
     """The summary as graph wrote it, to say in another language (None: only the English)."""
     id: int | None = None
-
-    @property
-    def where(self) -> str:
-        """The link or system in words: "order oms → erp", "system erp"."""
-        if self.link is not None:
-            return f"{self.link.flow} {self.link.from_} → {self.link.to}"
-        return f"system {self.system}"
 
 
 @dataclass(frozen=True)
