@@ -19,8 +19,8 @@ from tests.app.accounts.oidc_provider import fake_provider, provider  # noqa: F4
 from tests.app.dashboard.conftest import (
     WORKSPACE,
     admin_api,
-    csrf_of,
     database_url,  # noqa: F401 - SQLite, as the dashboard
+    submit,
 )
 from tests.app.dashboard.incident_fixtures import Opened, opened  # noqa: F401 - fixtures
 
@@ -94,7 +94,7 @@ def invite(client: TestClient, email: str, role: str, ws: str = WORKSPACE) -> st
 def accept(client: TestClient, path: str, password: str = PASSWORD) -> Any:
     form = client.get(path)
     assert form.status_code == 200, form.text
-    return client.post(path, data={"password": password, "csrf": csrf_of(form.text)})
+    return submit(client, form, path, password=password)
 
 
 def person(app: Any, email: str, role: str, ws: str = WORKSPACE) -> TestClient:
@@ -107,6 +107,4 @@ def person(app: Any, email: str, role: str, ws: str = WORKSPACE) -> TestClient:
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> Any:
     form = client.get("/signin")
-    return client.post(
-        "/signin/account", data={"email": email, "password": password, "csrf": csrf_of(form.text)}
-    )
+    return submit(client, form, "/signin/account", email=email, password=password)

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from app.accounts.tables import accounts, invitations
 from app.runtime import Runtime
 from tests.app.accounts.conftest import PASSWORD, Mailbox, accept, invite, person, sign_in
-from tests.app.dashboard.conftest import WORKSPACE, admin_api, csrf_of
+from tests.app.dashboard.conftest import WORKSPACE, admin_api, submit
 from tests.app.dashboard.incident_fixtures import Opened
 
 
@@ -26,7 +26,7 @@ def test_an_invited_colleague_chooses_a_password_and_signs_in_with_it(opened: Op
     page = client.get(path)
     assert "ann@example.com" in page.text
     assert "viewer" in page.text
-    short = client.post(path, data={"password": "short", "csrf": csrf_of(page.text)})
+    short = submit(client, page, path, password="short")
     assert short.status_code == 422
     assert "at least 10 characters" in short.text
     joined = accept(client, path)
@@ -120,13 +120,9 @@ def test_password_reset_by_mailed_link_ends_the_old_sessions(
 
     browser = TestClient(client.app, follow_redirects=False)
     form = browser.get("/signin/reset")
-    unknown = browser.post(
-        "/signin/reset", data={"email": "nobody@example.com", "csrf": csrf_of(form.text)}
-    )
+    unknown = submit(browser, form, "/signin/reset", email="nobody@example.com")
     form = browser.get("/signin/reset")
-    known = browser.post(
-        "/signin/reset", data={"email": "cat@example.com", "csrf": csrf_of(form.text)}
-    )
+    known = submit(browser, form, "/signin/reset", email="cat@example.com")
     assert unknown.status_code == known.status_code == 200
     assert "If this address has an account" in unknown.text
     assert len(box.messages) == 1  # only the real account got mail
@@ -134,15 +130,13 @@ def test_password_reset_by_mailed_link_ends_the_old_sessions(
     assert "https://arbiter.example/signin/reset/" in box.messages[0]["message"]
 
     page = browser.get(link)
-    changed = browser.post(
-        link, data={"password": "a new long password", "csrf": csrf_of(page.text)}
-    )
+    changed = submit(browser, page, link, password="a new long password")
     assert changed.status_code == 303
     assert old.get(f"/w/{WORKSPACE}").status_code == 303  # the old session ended
     assert sign_in(browser, "cat@example.com").status_code == 401
     assert sign_in(browser, "cat@example.com", "a new long password").status_code == 303
     page = browser.get(link)
-    again = browser.post(link, data={"password": "another password!", "csrf": csrf_of(page.text)})
+    again = submit(browser, page, link, password="another password!")
     assert again.status_code == 404  # a reset link works once
 
 
@@ -157,7 +151,7 @@ def test_sessions_are_listed_and_revocable(opened: Opened) -> None:
     assert "laptop" in listing.text
     rows = re.findall(r'<tr data-session="([^"]+)">(.*?)</tr>', listing.text, re.S)
     other = next(session_id for session_id, row in rows if "laptop" in row)
-    revoked = first.post(f"/account/sessions/{other}/revoke", data={"csrf": csrf_of(listing.text)})
+    revoked = submit(first, listing, f"/account/sessions/{other}/revoke")
     assert revoked.status_code == 303
     assert second.get(f"/w/{WORKSPACE}").status_code == 303
     assert first.get(f"/w/{WORKSPACE}").status_code == 200
@@ -172,16 +166,16 @@ def test_a_viewer_reads_but_cannot_acknowledge_or_write_notes(opened: Opened) ->
     assert "/acknowledge" not in page.text
     assert 'data-viewer="true"' in page.text
     assert "/notes" not in page.text
-    refused = viewer.post(f"{opened.page}/acknowledge", data={"csrf": csrf_of(page.text)})
+    refused = submit(viewer, page, f"{opened.page}/acknowledge")
     assert refused.status_code == 403
-    note = viewer.post(f"{opened.page}/notes", data={"csrf": csrf_of(page.text), "text": "hi"})
+    note = submit(viewer, page, f"{opened.page}/notes", text="hi")
     assert note.status_code == 403
     assert opened.api_incident()["acknowledged_at"] is None
     assert viewer.get(f"/w/{WORKSPACE}/people").status_code == 403
     assert viewer.get(f"/w/{WORKSPACE}/audit").status_code == 403
     # Every other form of the workspace refuses a viewer too (status page, maintenance).
     for form in ("status-page/updates", "maintenance"):
-        answer = viewer.post(f"/w/{WORKSPACE}/{form}", data={"csrf": csrf_of(page.text)})
+        answer = submit(viewer, page, f"/w/{WORKSPACE}/{form}")
         assert answer.status_code == 403
         assert "viewer" in answer.text
 
@@ -191,9 +185,7 @@ def test_an_operator_acknowledges_and_the_timeline_names_them(opened: Opened) ->
     page = operator.get(opened.page)
     assert "/acknowledge" in page.text
     assert 'id="ack-by"' not in page.text
-    done = operator.post(
-        f"{opened.page}/acknowledge", data={"csrf": csrf_of(page.text), "by": "Someone Else"}
-    )
+    done = submit(operator, page, f"{opened.page}/acknowledge", by="Someone Else")
     assert done.status_code == 303
     incident = opened.api_incident()
     assert incident["acknowledged_by"] == "ops@agency.example"
@@ -205,24 +197,19 @@ def test_an_owner_invites_changes_roles_and_cannot_remove_the_last_owner(opened:
     owner = person(opened.client.app, "own@shop.example", "owner")
     page = owner.get(f"/w/{WORKSPACE}/people")
     assert page.status_code == 200
-    invited = owner.post(
-        f"/w/{WORKSPACE}/people/invite",
-        data={"csrf": csrf_of(page.text), "email": "new@shop.example", "role": "operator"},
+    invited = submit(
+        owner, page, f"/w/{WORKSPACE}/people/invite", email="new@shop.example", role="operator"
     )
     assert invited.status_code == 200
     assert "https://arbiter.example/signin/invitation/" in invited.text
-    bad = owner.post(
-        f"/w/{WORKSPACE}/people/invite",
-        data={"csrf": csrf_of(page.text), "email": "not an address", "role": "operator"},
+    bad = submit(
+        owner, page, f"/w/{WORKSPACE}/people/invite", email="not an address", role="operator"
     )
     assert bad.status_code == 422
     assert "email" in bad.text
     members = admin_api(opened.client).get(f"/api/v1/workspaces/{WORKSPACE}/members").json()
     own = next(m for m in members if m["email"] == "own@shop.example")
-    last = owner.post(
-        f"/w/{WORKSPACE}/people/{own['account']}",
-        data={"csrf": csrf_of(page.text), "role": "viewer"},
-    )
+    last = submit(owner, page, f"/w/{WORKSPACE}/people/{own['account']}", role="viewer")
     assert last.status_code == 422
     assert "last owner" in last.text
 
@@ -255,3 +242,4 @@ def test_a_bad_invitation_body_names_the_field(opened: Opened) -> None:
     assert role.status_code == 422
     missing = api.post("/api/v1/workspaces/nope/invitations", json={"email": "a@b.example"})
     assert missing.status_code == 404
+

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from app.accounts.tables import invitations
 from app.runtime import Runtime
-from tests.app.accounts.conftest import PASSWORD, invite, person
-from tests.app.dashboard.conftest import WORKSPACE, admin_api, csrf_of
+from tests.app.accounts.conftest import PASSWORD, Mailbox, invite, person
+from tests.app.dashboard.conftest import WORKSPACE, admin_api, submit
 
 API = f"/api/v1/workspaces/{WORKSPACE}"
 
@@ -71,19 +72,19 @@ def test_an_owner_withdraws_an_invitation_on_the_people_page(quiet_client: TestC
 
     forged = owner.post(action, data={"csrf": "not this session's"})
     assert forged.status_code == 403
-    done = owner.post(action, data={"csrf": csrf_of(page.text)})
+    done = submit(owner, page, action)
     assert done.status_code == 303
     after = owner.get(f"/w/{WORKSPACE}/people")
     assert 'data-invitation="late@shop.example"' not in after.text
     assert "No invitation is waiting" in after.text
-    again = owner.post(action, data={"csrf": csrf_of(page.text)})
+    again = submit(owner, page, action)
     assert again.status_code == 422
     assert "pending invitation" in again.text
     assert quiet_client.get(link).status_code == 404
     assert ("invitation_withdrawn", "late@shop.example") in _actions(api)
 
     operator = person(quiet_client.app, "ops@agency.example", "operator")
-    assert operator.post(action, data={"csrf": csrf_of(page.text)}).status_code == 403
+    assert submit(operator, page, action).status_code == 403
 
 
 def test_expired_invitations_are_not_pending(quiet_client: TestClient) -> None:
@@ -97,3 +98,19 @@ def test_expired_invitations_are_not_pending(quiet_client: TestClient) -> None:
     assert api.get(f"{API}/invitations").json() == []
     ident = "0" * 16
     assert api.delete(f"{API}/invitations/{ident}").status_code == 404
+
+
+@pytest.mark.parametrize("form", ["/signin/reset", "/signin/reset/{token}", "{invitation}"])
+def test_a_visitor_form_not_posted_from_this_browser_goes_back_to_its_page(
+    quiet_client: TestClient, mailbox: tuple[Mailbox, str], form: str
+) -> None:
+    _workspace(quiet_client)
+    invitation = invite(quiet_client, "dan@example.com", "viewer")
+    path = form.format(token="a-guessed-token", invitation=invitation)
+    fields = {"email": "dan@example.com", "password": PASSWORD, "csrf": "not this browser's"}
+    answer = quiet_client.post(path, data=fields)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == path
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert mailbox[0].messages == []  # no reset mail went out
+    assert quiet_client.get(invitation).status_code == 200  # the invitation is still open

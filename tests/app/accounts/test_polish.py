@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.i18n.negotiation import COOKIE
 from tests.app.accounts.conftest import accept, invite, person, sign_in
-from tests.app.dashboard.conftest import WORKSPACE, admin_api, csrf_of
+from tests.app.dashboard.conftest import WORKSPACE, admin_api, submit
 
 POLISH = {"Accept-Language": "pl-PL,pl;q=0.9"}
 
@@ -64,16 +64,10 @@ def test_the_tokens_page_in_polish(client: TestClient) -> None:
         assert polish in page.text, polish
     for english in ("Make a token", "Belongs to", "Expires after", "90 days", "No token yet."):
         assert english not in page.text, english
-    refused = operator.post(
-        f"/w/{WORKSPACE}/tokens",
-        data={"csrf": csrf_of(page.text), "role": "owner", "owner": "me"},
-    )
+    refused = submit(operator, page, f"/w/{WORKSPACE}/tokens", role="owner", owner="me")
     assert refused.status_code == 422
     assert "rola: rola nie wyższa niż Twoja własna" in refused.text
-    made = operator.post(
-        f"/w/{WORKSPACE}/tokens",
-        data={"csrf": csrf_of(page.text), "name": "ERP", "role": "viewer", "owner": "me"},
-    )
+    made = submit(operator, page, f"/w/{WORKSPACE}/tokens", name="ERP", role="viewer", owner="me")
     assert "Utworzono token „ERP”." in made.text
     operator.cookies.set(COOKIE, "en")
     assert "Make a token" in operator.get(f"/w/{WORKSPACE}/tokens").text

@@ -8,7 +8,7 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.app.accounts.conftest import person
-from tests.app.dashboard.conftest import WORKSPACE, admin_api, csrf_of, sign_in, workspace_token
+from tests.app.dashboard.conftest import WORKSPACE, admin_api, sign_in, submit, workspace_token
 
 PAGE = f"/w/{WORKSPACE}/tokens"
 API = f"/api/v1/workspaces/{WORKSPACE}"
@@ -22,7 +22,7 @@ def _workspace(client: TestClient) -> TestClient:
 
 def _make(client: TestClient, **form: str) -> tuple[int, str]:
     page = client.get(PAGE)
-    answer = client.post(PAGE, data={"csrf": csrf_of(page.text), **form})
+    answer = submit(client, page, PAGE, **form)
     return answer.status_code, answer.text
 
 
@@ -75,7 +75,7 @@ def test_only_an_owner_revokes_an_owner_token(quiet_client: TestClient) -> None:
     operator = person(quiet_client.app, "ops@agency.example", "operator")
     page = operator.get(PAGE)
     assert action not in page.text
-    refused = operator.post(action, data={"csrf": csrf_of(page.text)})
+    refused = submit(operator, page, action)
     assert refused.status_code == 422
     assert "owner token" in refused.text
     assert len(api.get(f"{API}/tokens").json()) == 1
@@ -83,7 +83,7 @@ def test_only_an_owner_revokes_an_owner_token(quiet_client: TestClient) -> None:
     page = owner.get(PAGE)
     assert action in page.text
     assert owner.post(action, data={"csrf": "forged"}).status_code == 403
-    assert owner.post(action, data={"csrf": csrf_of(page.text)}).status_code == 303
+    assert submit(owner, page, action).status_code == 303
     assert api.get(f"{API}/tokens").json() == []
     trail = api.get(f"{API}/audit", params={"q": "token_revoked"}).json()
     assert [(e["actor"], e["target"]) for e in trail] == [("own@shop.example", token_id)]
@@ -95,7 +95,7 @@ def test_viewers_and_token_sessions_make_no_tokens(quiet_client: TestClient) -> 
     page = viewer.get(PAGE)
     assert page.status_code == 200
     assert "Make a token" not in page.text
-    refused = viewer.post(PAGE, data={"csrf": csrf_of(page.text), "role": "viewer"})
+    refused = submit(viewer, page, PAGE, role="viewer")
     assert refused.status_code == 403
 
     _id, secret = workspace_token(quiet_client)

@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 from app.auth.tables import token_grants
 from app.runtime import Runtime
 from tests.app.accounts.conftest import person
-from tests.app.dashboard.conftest import WORKSPACE, admin_api, csrf_of, fault_topology
+from tests.app.dashboard.conftest import WORKSPACE, admin_api, fault_topology, submit
 from tests.app.dashboard.incident_fixtures import Opened
 
 BASE = f"/api/v1/workspaces/{WORKSPACE}/tokens"
@@ -103,10 +103,7 @@ def test_a_persons_token_follows_the_person(opened: Opened) -> None:
     members = api.get(f"/api/v1/workspaces/{WORKSPACE}/members").json()
     ann = next(m for m in members if m["email"] == "ann@shop.example")
     page = owner.get(f"/w/{WORKSPACE}/people")
-    removed = owner.post(
-        f"/w/{WORKSPACE}/people/{ann['account']}",
-        data={"csrf": csrf_of(page.text), "role": "remove"},
-    )
+    removed = submit(owner, page, f"/w/{WORKSPACE}/people/{ann['account']}", role="remove")
     assert removed.status_code == 303
     assert client.get(f"/api/v1/workspaces/{WORKSPACE}/incidents").status_code == 401
 

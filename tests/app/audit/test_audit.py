@@ -24,7 +24,7 @@ from tests.app.accounts.conftest import (
     quiet_client,
     sign_in,
 )
-from tests.app.dashboard.conftest import WORKSPACE, admin_api, csrf_of
+from tests.app.dashboard.conftest import WORKSPACE, admin_api, csrf_of, submit
 from tests.app.dashboard.conftest import sign_in as token_sign_in
 from tests.app.dashboard.incident_fixtures import Opened
 from tests.conftest import ADMIN_TOKEN
@@ -48,17 +48,15 @@ def test_the_trail_says_who_did_what_and_holds_no_secret(
     operator = person(client.app, "ops@agency.example", "operator")
     secrets_seen.append(operator.cookies["arbiter_session"])
     page = operator.get(opened.page)
-    operator.post(f"{opened.page}/acknowledge", data={"csrf": csrf_of(page.text)})
-    operator.post(
-        f"{opened.page}/notes", data={"csrf": csrf_of(page.text), "text": "ERP vendor called"}
-    )
+    submit(operator, page, f"{opened.page}/acknowledge")
+    submit(operator, page, f"{opened.page}/notes", text="ERP vendor called")
     browser = TestClient(client.app, follow_redirects=False)
     form = browser.get("/signin/reset")
-    browser.post("/signin/reset", data={"email": "ops@agency.example", "csrf": csrf_of(form.text)})
+    submit(browser, form, "/signin/reset", email="ops@agency.example")
     reset = mailbox[0].link("/signin/reset/")
     secrets_seen.append(reset.rsplit("/", 1)[1])
     page = browser.get(reset)
-    browser.post(reset, data={"password": "second password!", "csrf": csrf_of(page.text)})
+    submit(browser, page, reset, password="second password!")
     secrets_seen.append("second password!")
     assert token_sign_in(browser).status_code == 303  # the admin token at the dashboard
 
@@ -129,9 +127,7 @@ def test_a_typed_name_cannot_become_a_spreadsheet_formula(opened: Opened) -> Non
     client = opened.client
     token_sign_in(client)
     page = client.get(opened.page)
-    client.post(
-        f"{opened.page}/acknowledge", data={"csrf": csrf_of(page.text), "by": "=HYPERLINK(1)"}
-    )
+    submit(client, page, f"{opened.page}/acknowledge", by="=HYPERLINK(1)")
     as_csv = admin_api(client).get(f"/api/v1/workspaces/{WORKSPACE}/audit?format=csv").text
     assert "=HYPERLINK" in as_csv
     assert ",=HYPERLINK" not in as_csv

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from tests.app.conftest import CONTRACT_TOPOLOGY
-from tests.app.dashboard.conftest import csrf_of
+from tests.app.dashboard.conftest import submit
 from tests.conftest import ADMIN_TOKEN
 
 ANON = {"Authorization": ""}
@@ -86,9 +86,7 @@ def test_failed_sign_ins_are_throttled(settings_factory: Callable[..., Settings]
         statuses = []
         for attempt in range(4):
             form = client.get("/signin")
-            answer = client.post(
-                "/signin", data={"token": f"wrong-{attempt}", "csrf": csrf_of(form.text)}
-            )
+            answer = submit(client, form, "/signin", token=f"wrong-{attempt}")
             statuses.append(answer.status_code)
         assert statuses == [401, 401, 401, 429]
         assert "retry-after" in answer.headers

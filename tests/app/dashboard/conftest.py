@@ -137,10 +137,16 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def submit(client: TestClient, page: Any, url: str, **fields: str) -> Any:
+    """Post a form of ``page`` (a response) to ``url`` as the browser does: ``fields`` and the
+    page's CSRF token."""
+    return client.post(url, data={"csrf": csrf_of(page.text), **fields})
+
+
 def sign_in(client: TestClient, token: str = ADMIN_TOKEN) -> Any:
     form = client.get("/signin")
     assert form.status_code == 200
-    return client.post("/signin", data={"token": token, "csrf": csrf_of(form.text)})
+    return submit(client, form, "/signin", token=token)
 
 
 def workspace_token(client: TestClient, ws: str = WORKSPACE) -> tuple[str, str]:

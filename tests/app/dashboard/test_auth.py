@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.dashboard.tables import dashboard_sessions
-from tests.app.dashboard.conftest import admin_api, csrf_of, sign_in, workspace_token
+from tests.app.dashboard.conftest import admin_api, sign_in, submit, workspace_token
 from tests.conftest import ADMIN_TOKEN
 
 
@@ -49,16 +49,11 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(
     app_client: TestClient,
 ) -> None:
     form = app_client.get("/signin", params={"next": "/w/acme"})
-    answer = app_client.post(
-        "/signin", data={"token": ADMIN_TOKEN, "csrf": csrf_of(form.text), "next": "/w/acme"}
-    )
+    answer = submit(app_client, form, "/signin", token=ADMIN_TOKEN, next="/w/acme")
     assert answer.headers["location"] == "/w/acme"
     app_client.cookies.clear()
     form = app_client.get("/signin")
-    answer = app_client.post(
-        "/signin",
-        data={"token": ADMIN_TOKEN, "csrf": csrf_of(form.text), "next": "//evil.example/x"},
-    )
+    answer = submit(app_client, form, "/signin", token=ADMIN_TOKEN, next="//evil.example/x")
     assert answer.headers["location"] == "/workspaces"
 
 
@@ -79,7 +74,7 @@ def test_sign_out_needs_the_session_csrf_token(app_client: TestClient) -> None:
     refused = app_client.post("/signout", data={"csrf": "forged"})
     assert refused.status_code == 403
     assert app_client.get("/workspaces").status_code == 200  # still signed in
-    done = app_client.post("/signout", data={"csrf": csrf_of(page.text)})
+    done = submit(app_client, page, "/signout")
     assert done.status_code == 303
     assert done.headers["location"] == "/signin"
     assert app_client.get("/workspaces").status_code == 303
@@ -89,7 +84,7 @@ def test_an_old_cookie_replayed_after_sign_out_opens_nothing(app_client: TestCli
     sign_in(app_client)
     cookie = app_client.cookies["arbiter_session"]
     page = app_client.get("/workspaces")
-    app_client.post("/signout", data={"csrf": csrf_of(page.text)})
+    submit(app_client, page, "/signout")
     app_client.cookies.set("arbiter_session", cookie)
     assert app_client.get("/workspaces").status_code == 303
 

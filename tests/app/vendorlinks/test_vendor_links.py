@@ -12,7 +12,7 @@ from app.audit.tables import audit_events
 from app.runtime import Runtime
 from app.vendorlinks.tables import vendor_links
 from tests.app.accounts.conftest import database_url, mailbox, opened, person, quiet_client
-from tests.app.dashboard.conftest import FAILING_ORDERS, WORKSPACE, admin_api, csrf_of
+from tests.app.dashboard.conftest import FAILING_ORDERS, WORKSPACE, admin_api, submit
 from tests.app.dashboard.incident_fixtures import Opened
 from tests.conftest import ADMIN_TOKEN
 
@@ -29,9 +29,8 @@ def _runtime(opened: Opened) -> Runtime:
 def _make_from_incident(opened: Opened, operator: TestClient) -> str:
     page = operator.get(opened.page)
     assert "Make a link for the vendor" in page.text
-    made = operator.post(
-        f"/w/{WORKSPACE}/vendor-links",
-        data={"csrf": csrf_of(page.text), "incident": str(opened.incident), "hours": "24"},
+    made = submit(
+        operator, page, f"/w/{WORKSPACE}/vendor-links", incident=str(opened.incident), hours="24"
     )
     assert made.status_code == 200, made.text
     found = re.search(r"https://arbiter\.example(/vendor/[A-Za-z0-9_-]+)", made.text)
@@ -134,10 +133,7 @@ def test_bad_requests_name_the_field_and_viewers_cannot_make_links(opened: Opene
     viewer = person(opened.client.app, "eve@example.com", "viewer")
     page = viewer.get(opened.page)
     assert "Make a link for the vendor" not in page.text
-    refused = viewer.post(
-        f"/w/{WORKSPACE}/vendor-links",
-        data={"csrf": csrf_of(page.text), "incident": str(opened.incident)},
-    )
+    refused = submit(viewer, page, f"/w/{WORKSPACE}/vendor-links", incident=str(opened.incident))
     assert refused.status_code == 403
     assert api.get(base).json() == []
 
@@ -164,15 +160,13 @@ def test_a_link_keeps_the_language_chosen_for_the_vendor(opened: Opened) -> None
     operator = person(opened.client.app, "ops@agency.example", "operator")
     page = operator.get(opened.page)
     assert 'name="language"' in page.text
-    made = operator.post(
-        f"/w/{WORKSPACE}/vendor-links",
-        data={"csrf": csrf_of(page.text), "incident": str(opened.incident), "language": "pl"},
+    made = submit(
+        operator, page, f"/w/{WORKSPACE}/vendor-links", incident=str(opened.incident), language="pl"
     )
     assert made.status_code == 200, made.text
     assert made.text.count('data-language="pl"') == 2
-    bad = operator.post(
-        f"/w/{WORKSPACE}/vendor-links",
-        data={"csrf": csrf_of(page.text), "incident": str(opened.incident), "language": "xx"},
+    bad = submit(
+        operator, page, f"/w/{WORKSPACE}/vendor-links", incident=str(opened.incident), language="xx"
     )
     assert bad.status_code == 422
     assert "language: one of en, pl" in bad.text
