@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts import mail
@@ -30,6 +30,7 @@ from app.dashboard.pages import (
     Page,
     problem_page,
     public_base,
+    public_form,
     public_form_page,
     refused,
     see_other,
@@ -122,16 +123,10 @@ def _invitation_page(
     return public_form_page(request, "invitation.html", context, 422 if error else 200)
 
 
-@router.post("/signin/invitation/{token}")
+@router.post("/signin/invitation/{token}", dependencies=[Depends(public_form)])
 def accept_invitation(
-    request: Request,
-    token: str,
-    runtime: RuntimeDep,
-    from_form: FromPublicFormDep,
-    password: PasswordField = "",
+    request: Request, token: str, runtime: RuntimeDep, password: PasswordField = ""
 ) -> Response:
-    if not from_form:
-        return see_other(f"/signin/invitation/{token}")
     refused = throttle.refusal(
         request,
         lambda: problem_page(
@@ -184,12 +179,8 @@ def reset_request_form(request: Request) -> Response:
     return public_form_page(request, "reset_request.html", {"sent": False, "error": None})
 
 
-@router.post("/signin/reset")
-def reset_request(
-    request: Request, runtime: RuntimeDep, from_form: FromPublicFormDep, email: EmailField = ""
-) -> Response:
-    if not from_form:
-        return see_other("/signin/reset")
+@router.post("/signin/reset", dependencies=[Depends(public_form)])
+def reset_request(request: Request, runtime: RuntimeDep, email: EmailField = "") -> Response:
     context = {"sent": False, "error": _("Try again later.")}
     refused = throttle.refusal(
         request, lambda: public_form_page(request, "reset_request.html", context, 429)
@@ -223,16 +214,10 @@ def reset_form(request: Request, token: str) -> Response:
     return public_form_page(request, "reset.html", {"token": token, "error": None})
 
 
-@router.post("/signin/reset/{token}")
+@router.post("/signin/reset/{token}", dependencies=[Depends(public_form)])
 def reset(
-    request: Request,
-    token: str,
-    runtime: RuntimeDep,
-    from_form: FromPublicFormDep,
-    password: PasswordField = "",
+    request: Request, token: str, runtime: RuntimeDep, password: PasswordField = ""
 ) -> Response:
-    if not from_form:
-        return see_other(f"/signin/reset/{token}")
     now = utc_now()
 
     def apply() -> accounts.Account | None:

@@ -86,8 +86,17 @@ class PageRefused(Exception):
         self.message = message
 
 
+class SentBack(Exception):
+    """A form that is answered by sending the browser back to ``url`` (303)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
 def install(app: FastAPI) -> None:
-    """Answer a :class:`PageRefused` with its friendly page."""
+    """Answer a :class:`PageRefused` with its friendly page, a :class:`SentBack` with its
+    redirect."""
 
     async def refused_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageRefused)
@@ -95,7 +104,12 @@ def install(app: FastAPI) -> None:
             return JSONResponse({"detail": "not available"}, exc.status)
         return problem_page(request, exc.session, exc.status, exc.title, exc.message)
 
+    async def sent_back(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SentBack)
+        return see_other(exc.url)
+
     app.add_exception_handler(PageRefused, refused_page)
+    app.add_exception_handler(SentBack, sent_back)
 
 
 def refusals_as_json(request: Request) -> None:
@@ -291,6 +305,13 @@ def _from_public_form(request: Request, csrf: Annotated[str, Form(max_length=200
 FromPublicFormDep = Annotated[bool, Depends(_from_public_form)]
 """Whether a visitor's form (sign-in, invitation, reset) was posted from the page this browser
 was given (:func:`public_form_page`): its ``csrf`` field matches the browser's cookie."""
+
+
+def public_form(request: Request, from_form: FromPublicFormDep) -> None:
+    """A route dependency for a visitor's form (invitation, reset) that sends a post not made
+    from the page this browser was given (:data:`FromPublicFormDep`) back to that page."""
+    if not from_form:
+        raise SentBack(request.url.path)
 
 
 def public_form_page(

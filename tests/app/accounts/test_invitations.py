@@ -106,6 +106,7 @@ def test_a_visitor_form_not_posted_from_this_browser_goes_back_to_its_page(
 ) -> None:
     _workspace(quiet_client)
     invitation = invite(quiet_client, "dan@example.com", "viewer")
+    mailbox[0].messages.clear()
     path = form.format(token="a-guessed-token", invitation=invitation)
     fields = {"email": "dan@example.com", "password": PASSWORD, "csrf": "not this browser's"}
     answer = quiet_client.post(path, data=fields)
