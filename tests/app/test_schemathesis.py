@@ -14,8 +14,9 @@ from schemathesis.checks import not_a_server_error
 
 from app.main import create_app
 from app.settings import Settings
-from tests.app.conftest import CONTRACT_EVENTS, CONTRACT_TOPOLOGY
+from tests.app.conftest import CONTRACT_TOPOLOGY
 from tests.conftest import ADMIN_TOKEN
+from tests.scenarios import CONTRACT_EVENTS
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.app.conftest import CONTRACT_EVENTS
+from tests.scenarios import CONTRACT_EVENTS
 
 ANON = {"Authorization": ""}
 

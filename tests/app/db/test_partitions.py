@@ -25,8 +25,9 @@ from app.incidents.tables import incidents
 from app.main import create_app
 from app.settings import Settings
 from graph.model import Event
-from tests.app.conftest import CONTRACT_EVENTS, CONTRACT_TOPOLOGY
+from tests.app.conftest import CONTRACT_TOPOLOGY
 from tests.conftest import ADMIN_TOKEN, fresh_postgres_database
+from tests.scenarios import CONTRACT_EVENTS
 
 pytestmark = pytest.mark.postgres
 

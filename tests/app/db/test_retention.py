@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 from app.connections.tables import webhook_deliveries
 from app.db import retention
 from app.db.tables import event_refs, events
-from tests.app.conftest import CONTRACT_EVENTS
+from tests.scenarios import CONTRACT_EVENTS
 
 URL = "/api/v1/workspaces/acme/events"
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.app.conftest import CONTRACT_EVENTS
+from tests.scenarios import CONTRACT_EVENTS
 
 URL = "/api/v1/workspaces/acme/events"
 

@@ -24,8 +24,9 @@ from app.db.writer import Writer
 from connectors.base import PollResult, RateLimited
 from connectors.webhooks import sign_standard_webhook, sign_woocommerce
 from graph.model import Event
-from tests.app.conftest import CONTRACT_EVENTS, topology
+from tests.app.conftest import topology
 from tests.paths import FIXTURES
+from tests.scenarios import CONTRACT_EVENTS
 
 
 def _renamed_topology() -> dict[str, Any]:

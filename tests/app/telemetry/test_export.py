@@ -18,9 +18,9 @@ from app.settings import Settings
 from app.telemetry.export import JourneyExporter
 from app.telemetry.journey_spans import trace_id_of
 from app.telemetry.spans import attributes
-from tests.app.conftest import CONTRACT_EVENTS
 from tests.app.telemetry.conftest import Receiver, prepare_workspace
 from tests.conftest import ADMIN_TOKEN
+from tests.scenarios import CONTRACT_EVENTS
 
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

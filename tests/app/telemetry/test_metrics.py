@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.telemetry import metrics
-from tests.app.conftest import CONTRACT_EVENTS
 from tests.app.telemetry.test_otlp_ingest import ORDER_CALL, json_span, otlp_json
 from tests.conftest import ADMIN_TOKEN
+from tests.scenarios import CONTRACT_EVENTS
 
 
 def _families(client: TestClient) -> dict[str, list[tuple[dict[str, str], float]]]:

@@ -17,9 +17,8 @@ from app.settings import Settings
 from app.workers.leases import holders
 from app.workers.scope import LeasedScope
 from app.workers.tables import workers
-from tests.app.conftest import CONTRACT_EVENTS
 from tests.conftest import ADMIN_TOKEN, eventually
-from tests.scenarios import STANDARD_TOPOLOGY_JSON
+from tests.scenarios import CONTRACT_EVENTS, STANDARD_TOPOLOGY_JSON
 
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

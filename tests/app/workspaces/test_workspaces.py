@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.app.conftest import CONTRACT_EVENTS, CONTRACT_TOPOLOGY
+from tests.app.conftest import CONTRACT_TOPOLOGY
+from tests.scenarios import CONTRACT_EVENTS
 
 
 def test_put_creates_then_keeps(client: TestClient) -> None:
