@@ -133,13 +133,14 @@ def problem_page(
 
 def page_scope(
     request: Request,
-    session: Session,
-    runtime: Runtime,
     ws: str,
-    as_of: str | None = None,
-    window: int | None = None,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    as_of: AsOfParam = None,
+    window: WindowParam = None,
 ) -> service.Scope:
-    """The scope of a workspace page; :class:`PageRefused` when it may not be had."""
+    """The scope of a workspace page, at the ``as_of`` moment over the ``window`` of the query;
+    :class:`PageRefused` when it may not be had."""
     if not valid_workspace_id(ws):
         message = _("“%(ws)s” is not a workspace id.") % {"ws": ws}
         raise PageRefused(session, 404, _("No such workspace"), message)
@@ -165,26 +166,15 @@ def page_scope(
     return scope
 
 
-def _workspace_scope(
+def _live_scope(
     request: Request, ws: str, session: SessionDep, runtime: RuntimeDep
 ) -> service.Scope:
-    return page_scope(request, session, runtime, ws)
+    return page_scope(request, ws, session, runtime)
 
 
-def _replayable_scope(
-    request: Request,
-    ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    as_of: AsOfParam = None,
-    window: WindowParam = None,
-) -> service.Scope:
-    return page_scope(request, session, runtime, ws, as_of, window)
-
-
-ScopeDep = Annotated[service.Scope, Depends(_workspace_scope)]
+ScopeDep = Annotated[service.Scope, Depends(_live_scope)]
 """The live scope of the ``{ws}`` page (:func:`page_scope`)."""
-ReplayScopeDep = Annotated[service.Scope, Depends(_replayable_scope)]
+ReplayScopeDep = Annotated[service.Scope, Depends(page_scope)]
 """As :data:`ScopeDep`, at the ``as_of`` moment over the ``window`` of the query."""
 
 

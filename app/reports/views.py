@@ -15,6 +15,9 @@ router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["reports"])
 
 MAX_PERIOD_DAYS = 400
 
+Since = Annotated[Moment | None, Query(description="Start of the period; default: start of month.")]
+Until = Annotated[Moment | None, Query(description="End; default: now.")]
+
 
 def _start_of_month(moment: datetime) -> datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -28,10 +31,8 @@ def _start_of_month(moment: datetime) -> datetime:
 def sla(
     ws: WorkspaceDep,
     runtime: RuntimeDep,
-    since: Annotated[
-        Moment | None, Query(description="Start of the period; default: start of month.")
-    ] = None,
-    until: Annotated[Moment | None, Query(description="End; default: now.")] = None,
+    since: Since = None,
+    until: Until = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> SlaReport | Response:
     """Per link and per vendor: availability, incidents with time to detect and to resolve,

@@ -12,15 +12,11 @@ from app.warnings.service import warnings_for
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}", tags=["warnings"])
 
+AsOf = Annotated[Moment | None, Query(description="As of this moment (RFC 3339); default: now.")]
+
 
 @router.get("/warnings", response_model=WarningList, response_model_by_alias=True)
-def warnings(
-    ws: WorkspaceDep,
-    runtime: RuntimeDep,
-    as_of: Annotated[
-        Moment | None, Query(description="As of this moment (RFC 3339); default: now.")
-    ] = None,
-) -> WarningList:
+def warnings(ws: WorkspaceDep, runtime: RuntimeDep, as_of: AsOf = None) -> WarningList:
     """What is about to go wrong: rising error rates, backlogs and latency, silent systems,
     failing credentials, rate-limit pressure, webhooks about to be disabled. Distinct from
     incidents, which are failures that already happened."""
