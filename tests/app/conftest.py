@@ -11,6 +11,17 @@ from tests.scenarios import STANDARD_TOPOLOGY_JSON
 CONTRACT_TOPOLOGY: dict[str, Any] = STANDARD_TOPOLOGY_JSON
 
 
+WOO_SHOP = {
+    "base_url": "https://shop.example.com",
+    "credentials": {"consumer_key": "ck_1", "consumer_secret": "cs_1"},
+}  # a WooCommerce connection for the contract's shop
+
+
+def connect(client: TestClient, system: str, **connection: Any) -> Any:
+    """PUT the connection of ``system`` in the 'acme' workspace; the answer."""
+    return client.put(f"/api/v1/workspaces/acme/systems/{system}/connection", json=connection)
+
+
 def topology() -> dict[str, Any]:
     return copy.deepcopy(CONTRACT_TOPOLOGY)
 

@@ -24,7 +24,7 @@ from app.db.writer import Writer
 from connectors.base import PollResult, RateLimited
 from connectors.webhooks import sign_standard_webhook, sign_woocommerce
 from graph.model import Event
-from tests.app.conftest import topology
+from tests.app.conftest import WOO_SHOP, connect, topology
 from tests.paths import FIXTURES
 from tests.scenarios import CONTRACT_EVENTS
 
@@ -184,14 +184,7 @@ def test_woocommerce_webhook_stores_into_flows_with_other_names(client: TestClie
     assert (
         client.put("/api/v1/workspaces/acme/topology", json=_renamed_topology()).status_code == 200
     )
-    client.put(
-        "/api/v1/workspaces/acme/systems/shop/connection",
-        json={
-            "base_url": "https://shop.example.com",
-            "webhook_secret": "s3",
-            "credentials": {"consumer_key": "ck_1", "consumer_secret": "cs_1"},
-        },
-    ).raise_for_status()
+    connect(client, "shop", **WOO_SHOP, webhook_secret="s3").raise_for_status()
     body = _woo_order()
     response = client.post(
         "/webhooks/acme/shop",
@@ -215,10 +208,8 @@ def test_events_the_topology_cannot_take_are_dropped_with_their_reason(
     topo = topology()
     topo["systems"].append({"id": "mw", "kind": "generic", "vendor": "Middleware"})
     assert client.put("/api/v1/workspaces/acme/topology", json=topo).status_code == 200
-    client.put(
-        "/api/v1/workspaces/acme/systems/mw/connection",
-        json={"webhook_secret": "whsec_c2VjcmV0LWtleS1mb3Itd21zLXdlYmhvb2tzIQ=="},
-    ).raise_for_status()
+    secret = "whsec_c2VjcmV0LWtleS1mb3Itd21zLXdlYmhvb2tzIQ=="
+    connect(client, "mw", webhook_secret=secret).raise_for_status()
     good = {**CONTRACT_EVENTS[0], "system": "mw"}
     bad = {**good, "id": "bad-flow", "flow": "returns"}
     body = json.dumps({"events": [good, bad]}).encode()
@@ -230,9 +221,7 @@ def test_events_the_topology_cannot_take_are_dropped_with_their_reason(
             "Content-Type": "application/json",
             "webhook-id": "msg_1",
             "webhook-timestamp": str(now),
-            "webhook-signature": sign_standard_webhook(
-                "whsec_c2VjcmV0LWtleS1mb3Itd21zLXdlYmhvb2tzIQ==", "msg_1", now, body
-            ),
+            "webhook-signature": sign_standard_webhook(secret, "msg_1", now, body),
         },
     )
     assert response.status_code == 200, response.text
@@ -297,13 +286,7 @@ class _Polled:
 def test_a_poll_stores_what_the_topology_takes_and_shows_what_it_dropped(
     client: TestClient, workspace: str
 ) -> None:
-    client.put(
-        "/api/v1/workspaces/acme/systems/shop/connection",
-        json={
-            "base_url": "https://shop.example.com",
-            "credentials": {"consumer_key": "ck_1", "consumer_secret": "cs_1"},
-        },
-    ).raise_for_status()
+    connect(client, "shop", **WOO_SHOP).raise_for_status()
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     with runtime.engine.connect() as connection:
         target = load_target(connection, runtime.secrets, "acme", "shop")
@@ -328,10 +311,8 @@ class _Blocked:
 def test_a_throttled_poll_backs_off_until_the_system_allows(
     client: TestClient, workspace: str
 ) -> None:
-    client.put(
-        "/api/v1/workspaces/acme/systems/oms/connection",
-        json={"base_url": "https://api.baselinker.com", "credentials": {"token": "t"}},
-    ).raise_for_status()
+    oms = {"base_url": "https://api.baselinker.com", "credentials": {"token": "t"}}
+    connect(client, "oms", **oms).raise_for_status()
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     with runtime.engine.connect() as connection:
         target = load_target(connection, runtime.secrets, "acme", "oms")

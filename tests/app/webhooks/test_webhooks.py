@@ -3,10 +3,11 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 
 from connectors.webhooks import sign_standard_webhook, sign_woocommerce
-from tests.app.conftest import topology
+from tests.app.conftest import WOO_SHOP, connect, topology
 from tests.paths import FIXTURES
 
 SECRET = "wc-webhook-secret"
@@ -32,15 +33,14 @@ def _woo_headers(body: bytes, delivery: str = "9001", secret: str = SECRET) -> d
 
 
 def _connect_shop(client: TestClient, secret: str = SECRET, status: int = 201) -> None:
-    response = client.put(
-        "/api/v1/workspaces/acme/systems/shop/connection",
-        json={
-            "base_url": "https://shop.example.com",
-            "webhook_secret": secret,
-            "credentials": {"consumer_key": "ck_1", "consumer_secret": "cs_1"},
-        },
-    )
+    response = connect(client, "shop", **WOO_SHOP, webhook_secret=secret)
     assert response.status_code == status, response.text
+
+
+@pytest.fixture
+def shop(client: TestClient, workspace: str) -> None:
+    """The workspace 'acme' with its WooCommerce shop connected (webhook secret ``SECRET``)."""
+    _connect_shop(client)
 
 
 def _shop_events(client: TestClient) -> list[dict[str, object]]:
@@ -48,8 +48,7 @@ def _shop_events(client: TestClient) -> list[dict[str, object]]:
     return [e for e in page["events"] if e["system"] == "shop"]
 
 
-def test_signed_delivery_is_stored_then_processed(client: TestClient, workspace: str) -> None:
-    _connect_shop(client)
+def test_signed_delivery_is_stored_then_processed(client: TestClient, shop: None) -> None:
     body = _order()
     response = client.post(RECEIVER, content=body, headers=_woo_headers(body), auth=None)
     assert response.status_code == 200, response.text
@@ -64,10 +63,7 @@ def test_signed_delivery_is_stored_then_processed(client: TestClient, workspace:
     assert len(_shop_events(client)) == 1
 
 
-def test_bad_or_missing_signature_is_401_and_stores_nothing(
-    client: TestClient, workspace: str
-) -> None:
-    _connect_shop(client)
+def test_bad_or_missing_signature_is_401_and_stores_nothing(client: TestClient, shop: None) -> None:
     body = _order()
     forged = _woo_headers(body, secret="not-the-secret")
     assert client.post(RECEIVER, content=body, headers=forged).status_code == 401
@@ -78,8 +74,7 @@ def test_bad_or_missing_signature_is_401_and_stores_nothing(
     assert _shop_events(client) == []
 
 
-def test_woocommerce_ping_is_exactly_200(client: TestClient, workspace: str) -> None:
-    _connect_shop(client)
+def test_woocommerce_ping_is_exactly_200(client: TestClient, shop: None) -> None:
     response = client.post(
         RECEIVER,
         content=b"webhook_id=12",
@@ -89,8 +84,7 @@ def test_woocommerce_ping_is_exactly_200(client: TestClient, workspace: str) -> 
     assert _shop_events(client) == []
 
 
-def test_signed_but_malformed_is_422(client: TestClient, workspace: str) -> None:
-    _connect_shop(client)
+def test_signed_but_malformed_is_422(client: TestClient, shop: None) -> None:
     body = b"[not json"
     assert client.post(RECEIVER, content=body, headers=_woo_headers(body)).status_code == 422
 
@@ -116,8 +110,7 @@ def test_unknown_targets_and_bad_signatures_answer_alike(
     assert b"woocommerce" not in answers[0].content
 
 
-def test_signed_but_nested_too_deep_is_422(client: TestClient, workspace: str) -> None:
-    _connect_shop(client)
+def test_signed_but_nested_too_deep_is_422(client: TestClient, shop: None) -> None:
     body = b'{"id": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     response = client.post(RECEIVER, content=body, headers=_woo_headers(body))
     assert response.status_code == 422, response.text
@@ -129,9 +122,7 @@ def test_standard_webhooks_for_a_generic_system(client: TestClient) -> None:
     client.put("/api/v1/workspaces/acme")
     client.put("/api/v1/workspaces/acme/topology", json=body_topology).raise_for_status()
     secret = "whsec_" + "c2VjcmV0LWtleS1mb3Itd21zLXdlYmhvb2tzIQ=="
-    created = client.put(
-        "/api/v1/workspaces/acme/systems/wms/connection", json={"webhook_secret": secret}
-    )
+    created = connect(client, "wms", webhook_secret=secret)
     assert created.status_code == 201, created.text
     assert created.json()["polling"] is False
     event = {
@@ -165,14 +156,11 @@ def test_standard_webhooks_for_a_generic_system(client: TestClient) -> None:
 
 
 def test_polled_only_kinds_have_no_receiver(client: TestClient, workspace: str) -> None:
-    client.put(
-        "/api/v1/workspaces/acme/systems/erp/connection",
-        json={
-            "base_url": "https://erp.example.com",
-            "webhook_secret": "s",
-            "credentials": {"protocol": "json2", "api_key": "k"},
-        },
-    ).raise_for_status()
+    odoo = {
+        "base_url": "https://erp.example.com",
+        "credentials": {"protocol": "json2", "api_key": "k"},
+    }
+    connect(client, "erp", **odoo, webhook_secret="s").raise_for_status()
     answer = client.post(
         "/webhooks/acme/erp", content=b"{}", headers={"Content-Type": "application/json"}
     )
@@ -181,7 +169,7 @@ def test_polled_only_kinds_have_no_receiver(client: TestClient, workspace: str) 
 
 
 def test_a_delivery_left_unprocessed_by_a_crash_is_processed_later(
-    client: TestClient, workspace: str
+    client: TestClient, shop: None
 ) -> None:
     from datetime import timedelta
 
@@ -191,7 +179,6 @@ def test_a_delivery_left_unprocessed_by_a_crash_is_processed_later(
     from app.connections.tables import webhook_deliveries
     from app.webhooks.service import process_pending, record_delivery
 
-    _connect_shop(client)
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     body = _order()
     headers = {k.lower(): v for k, v in _woo_headers(body).items()}
@@ -212,11 +199,10 @@ def test_a_delivery_left_unprocessed_by_a_crash_is_processed_later(
 
 
 def test_a_signed_poisoned_payload_never_poisons_the_workspace(
-    client: TestClient, workspace: str
+    client: TestClient, shop: None
 ) -> None:
     # A lone surrogate and a NUL in a signed order: the delivery is answered, the event that
     # cannot be stored is dropped with its reason, and every read still answers.
-    _connect_shop(client)
     order = json.loads(_order())
     order["number"] = "100\u0000045"
     order["billing"] = {**order.get("billing", {}), "first_name": "\udfff"}
@@ -230,11 +216,10 @@ def test_a_signed_poisoned_payload_never_poisons_the_workspace(
 
 
 def test_deliveries_after_the_first_take_the_fast_path_and_a_new_secret_takes_effect_at_once(
-    client: TestClient, workspace: str
+    client: TestClient, shop: None
 ) -> None:
     from app.webhooks.service import cached_receiver
 
-    _connect_shop(client)
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     first = _order()
     assert client.post(RECEIVER, content=first, headers=_woo_headers(first)).status_code == 200
@@ -272,10 +257,9 @@ def test_deliveries_after_the_first_take_the_fast_path_and_a_new_secret_takes_ef
     assert nul.status_code == 422
 
 
-def test_concurrent_deliveries_are_stored_together(client: TestClient, workspace: str) -> None:
+def test_concurrent_deliveries_are_stored_together(client: TestClient, shop: None) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    _connect_shop(client)
     order = json.loads(_order())
 
     def deliver(n: int) -> dict[str, object]:
