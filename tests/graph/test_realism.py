@@ -33,6 +33,14 @@ def hop_of(world: World, at: float, link: tuple[str, str]) -> dict[str, Any]:
     return next(h for h in hops if (h["link"]["from"], h["link"]["to"]) == link)
 
 
+def assert_blameless(world: World, at: float, status: str, detail: str) -> None:
+    """Nobody is blamed at ``at``; the order's shop → OMS hop has ``status`` and says why."""
+    assert diagnose(world, at) == []
+    hop = hop_of(world, at, ("shop", "oms"))
+    assert hop["status"] == status
+    assert detail in hop["detail"]
+
+
 def imported(world: World, at: float) -> None:
     """The OMS fetches the order and holds it from ``at``."""
     world.call("oms", "shop", at - 2, 200, refs=SHOP)
@@ -53,20 +61,14 @@ def test_bank_transfer_waits_on_hold_then_travels_on_time_after_payment() -> Non
     world.seen("shop", 5 * HOUR, SHOP, state="processing")  # the transfer arrived
     imported(world, 5 * HOUR + 120)
     booked(world, 5 * HOUR + 300)
-    assert diagnose(world, 6 * HOUR) == []
-    hop = hop_of(world, 6 * HOUR, ("shop", "oms"))
-    assert hop["status"] == "ok"
-    assert "clock started when it left on-hold" in hop["detail"]
+    assert_blameless(world, 6 * HOUR, "ok", "clock started when it left on-hold")
 
 
 def test_an_order_unpaid_for_days_is_waiting_not_missing() -> None:
     world = World()
     world.seen("shop", 0, SHOP, state="pending")
     world.call("oms", "shop", 600, 200)  # the OMS polls and (rightly) takes nothing
-    assert diagnose(world, 48 * HOUR) == []
-    hop = hop_of(world, 48 * HOUR, ("shop", "oms"))
-    assert hop["status"] == "pending"
-    assert "waiting in shop (pending)" in hop["detail"]
+    assert_blameless(world, 48 * HOUR, "pending", "waiting in shop (pending)")
 
 
 def test_paid_but_never_imported_is_still_missing_from_payment_on() -> None:
@@ -355,6 +357,12 @@ def oms_orders(world: World, first: int, count: int, state: str, *, erp: bool) -
             world.seen("erp", 60 * n + 120, {"erp": f"S{n}", "oms": oms_id(n)}, state="sale")
 
 
+def the_suspect(world: World) -> tuple[str, int]:
+    """The mode and the number of orders of the one suspect a day after the orders."""
+    [suspect] = diagnose(world, 30 * HOUR)
+    return suspect.mode, suspect.affected
+
+
 def test_a_status_no_order_ever_leaves_from_is_learned_as_waiting() -> None:
     world = World()
     oms_orders(world, 0, 8, "1051", erp=True)  # "New orders": pushed to the ERP
@@ -372,16 +380,14 @@ def test_a_status_no_order_ever_leaves_from_is_learned_as_waiting() -> None:
 def test_a_link_broken_outright_teaches_nothing() -> None:
     world = World()
     oms_orders(world, 0, 8, "1051", erp=False)
-    [suspect] = diagnose(world, 30 * HOUR)
-    assert (suspect.mode, suspect.affected) == ("missing", 8)
+    assert the_suspect(world) == ("missing", 8)
 
 
 def test_a_link_that_broke_keeps_being_judged_on_the_states_it_carried() -> None:
     world = World()
     oms_orders(world, 0, 8, "1051", erp=True)
     oms_orders(world, 100, 6, "1051", erp=False)
-    [suspect] = diagnose(world, 30 * HOUR)
-    assert (suspect.mode, suspect.affected) == ("missing", 6)
+    assert the_suspect(world) == ("missing", 6)
 
 
 def test_the_status_failed_orders_are_moved_to_is_not_learned() -> None:
@@ -395,8 +401,7 @@ def test_the_status_failed_orders_are_moved_to_is_not_learned() -> None:
         world.seen("oms", 60 * n + 60, both, state="1051")
         world.call("oms", "erp", 60 * n + 100, 422, refs=both)
         world.seen("oms", 60 * n + 110, both, state="1070")  # "ERP error"
-    [suspect] = diagnose(world, 30 * HOUR)
-    assert (suspect.mode, suspect.affected) == ("rejected", 6)
+    assert the_suspect(world) == ("rejected", 6)
 
 
 def stock_returned_to_an_older_value(world: World) -> None:
