@@ -17,6 +17,7 @@ from app.connections.crypto import SecretBox
 from app.db.engine import make_engine, make_writer_engine, migrate
 from app.db.writer import Writer
 from app.diagnosis.service import IndexRegistry
+from app.diagnosis.snapshot import Snapshots
 from app.incidents.state import IncidentState
 from app.notifications.dispatcher import Dispatcher
 from app.settings import Settings
@@ -64,6 +65,7 @@ class Runtime:
             self.engine,
             skew_tolerance_seconds=SKEW_TOLERANCE_SECONDS if skew is None else skew,
             live_days=self.settings.store.index_live_days,
+            snapshots=Snapshots(self.settings.store.data_dir / "index"),
         )
         self.writer = Writer(make_writer_engine(self.settings.store.resolved_database_url))
         self.incidents = IncidentState(Dispatcher(self.engine, self.settings, self.secrets))

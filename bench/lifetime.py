@@ -15,20 +15,29 @@ its peak (VmRSS, VmHWM).
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy import Dialect
 
 import bench.diagnosis as traffic
 from app.db.engine import make_engine
-from app.events.service import store_events
+from app.db.tables import events
+from app.events.service import event_rows
 from bench.ingest import TOKEN, free_port
+from graph.model import Event
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -70,12 +79,59 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
-def fill(data_dir: Path, days: int, orders_per_day: int) -> int:
-    """Create the workspace through the API, then write the history into the store."""
+def fill(data_dir: Path, days: float, orders_per_day: int) -> int:
+    """Create the workspace through the API, then write ``days`` of history into the store.
+
+    The newest day is bench/diagnosis.py's traffic (its ERP outage 5 h before the end, its SKUs
+    that go stale); each older day is a copy of one quiet day of the same traffic (no outage),
+    moved back by whole days, its event ids and order numbers made its own. The rows are those
+    the service's insert writes (``event_rows``, checked on a sample of every day), inserted
+    with the driver's ``executemany``, a day per transaction: 8.4 M events (30 days at 50,000
+    orders a day) take minutes instead of most of an hour through ``store_events``.
+    """
+    create_workspace(data_dir)
+    traffic.ORDERS_PER_DAY = orders_per_day
+    per_day = int(orders_per_day * traffic.EVENTS_PER_ORDER)
+    newest, end = traffic.workspace(per_day)
+    orders = int(per_day / traffic.EVENTS_PER_ORDER)
+    spacing = 86400 / orders_per_day
+    start = end - timedelta(seconds=orders * spacing + 1200)  # as traffic.workspace has it
+    no_outage = (math.inf, math.inf)
+    quiet = traffic._events(per_day, orders, spacing, start, no_outage, seed=8)
+    shift = datetime.now(UTC) - end
+    # A part of a day (bench/responsiveness.py asks for N events) is the newest part of it.
+    oldest = (
+        datetime.now(UTC) - timedelta(days=days) if days % 1 else datetime.min.replace(tzinfo=UTC)
+    )
+    engine = make_engine(f"sqlite:///{data_dir / 'arbiter.db'}")
+    dialect = engine.dialect
+    engine.dispose()
+    templates = (_template(newest), _template(quiet))
+    connection = sqlite3.connect(data_dir / "arbiter.db")
+    connection.execute("PRAGMA synchronous=OFF")  # a throwaway store: written once, then read
+    seq = connection.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+    stored = 0
+    for back in range(math.ceil(days) - 1, -1, -1):
+        rows, refs = _day(
+            dialect, templates[0 if back == 0 else 1], back, shift - timedelta(days=back),
+            offset=back * orders_per_day, since=oldest, seq=seq,
+        )  # fmt: skip
+        _check(dialect, rows, refs)
+        with connection:
+            connection.executemany(_INSERT, rows)
+            connection.executemany("INSERT INTO event_refs VALUES (?, ?, ?, ?, ?)", refs)
+        seq += len(rows)
+        stored += len(rows)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return stored
+
+
+def create_workspace(data_dir: Path) -> None:
     process, base = serve(data_dir)
     try:
-        first_diagnosis_ready = time.monotonic() + 60
-        while time.monotonic() < first_diagnosis_ready:
+        ready = time.monotonic() + 60
+        while time.monotonic() < ready:
             try:
                 httpx.get(f"{base}/healthz", timeout=1).raise_for_status()
                 break
@@ -88,24 +144,77 @@ def fill(data_dir: Path, days: int, orders_per_day: int) -> int:
     finally:
         process.terminate()
         process.wait(timeout=30)
-    traffic.ORDERS_PER_DAY = orders_per_day
-    total = int(days * orders_per_day * traffic.EVENTS_PER_ORDER)
-    stream, end = traffic.workspace(total)
-    shift = datetime.now(UTC) - end
-    engine = make_engine(f"sqlite:///{data_dir / 'arbiter.db'}")
-    stored = 0
-    batch = []
-    for event in stream:
-        batch.append(event.model_copy(update={"time": event.time + shift}))
-        if len(batch) == 10_000:
-            with engine.begin() as connection:
-                stored += store_events(connection, "bench", batch).accepted
-            batch = []
-    if batch:
-        with engine.begin() as connection:
-            stored += store_events(connection, "bench", batch).accepted
-    engine.dispose()
-    return stored
+
+
+Template = list[tuple[dict[str, Any], datetime]]
+
+
+def _template(stream: Iterable[Event]) -> Template:
+    return [(event.to_json(), event.time) for event in stream]
+
+
+_INSERT = (
+    "INSERT INTO events (seq, workspace_id, event_id, time, flow, kind, system, target, body,"
+    " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_NUMBER = re.compile(r"\d+")
+
+
+def _day(
+    dialect: Dialect,
+    template: Template,
+    back: int,
+    shift: timedelta,
+    *,
+    offset: int,
+    since: datetime,
+    seq: int,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The rows of one day of ``template``, ``shift`` later: its events' ids and order numbers
+    (not SKUs: the same products every day) made the day's own when ``back`` days old."""
+    as_time = events.c.time.type.dialect_impl(dialect).bind_processor(dialect)
+    assert as_time is not None
+    received = as_time(datetime.now(UTC))
+    suffix = f"-d{back}" if back else ""
+
+    def renumbered(value: str) -> str:
+        return _NUMBER.sub(lambda m: str(int(m.group()) + offset), value, count=1)
+
+    rows: list[tuple[Any, ...]] = []
+    refs: list[tuple[Any, ...]] = []
+    for body, moment in template:
+        at = moment + shift
+        if at < since:
+            continue
+        seq += 1
+        text = as_time(at)
+        copy = dict(body, id=body["id"] + suffix, time=at.isoformat().replace("+00:00", "Z"))
+        if offset and "refs" in body:
+            copy["refs"] = {
+                ns: value if ns == "sku" else renumbered(value)
+                for ns, value in body["refs"].items()
+            }
+        rows.append(
+            (seq, "bench", copy["id"], text, body["flow"], body["kind"], body["system"],
+             body.get("target"), json.dumps(copy, separators=(",", ":")), received)
+        )  # fmt: skip
+        refs += [(seq, ns, "bench", value, text) for ns, value in copy.get("refs", {}).items()]
+    return rows, refs
+
+
+def _check(dialect: Dialect, rows: list[tuple[Any, ...]], refs: list[tuple[Any, ...]]) -> None:
+    """A sample of the day's rows is what the service's own ``event_rows`` makes of them."""
+    by_seq: dict[int, list[tuple[Any, ...]]] = {}
+    for ref in refs:
+        by_seq.setdefault(ref[0], []).append(ref)
+    for row in rows[:: max(1, len(rows) // 500)]:
+        event = Event.model_validate_json(row[8])
+        made = event_rows(dialect, "bench", [event])
+        own = made.rows[0]
+        assert own[:8] == row[1:9], (own, row)
+        expected = [(row[0], ns, "bench", value, made.times[event.id])
+                    for ns, value in event.refs.items()]  # fmt: skip
+        assert expected == by_seq.get(row[0], []), (expected, by_seq.get(row[0]))
 
 
 def main() -> None:
@@ -113,25 +222,58 @@ def main() -> None:
     parser.add_argument("--orders-per-day", type=int, default=5000)
     parser.add_argument("--days", default="1,30")
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose server restarts")
+    parser.add_argument(
+        "--stores", type=Path, default=None,
+        help="keep each store here (<orders>x<days>/) and restart on it again next time",
+    )  # fmt: skip
+    parser.add_argument(
+        "--restarts", type=int, default=2,
+        help="starts per store: the first rebuilds the index from the store, the next load "
+        "the snapshot the one before wrote at its shutdown",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"{args.orders_per_day} orders a day; load average {os.getloadavg()[0]:.2f}")
-    print(f"{'days':>4} {'events':>10} {'fill s':>7} {'restart→diagnosis s':>20} "
-          f"{'RSS MB':>7} {'peak MB':>8}")  # fmt: skip
+    print(f"{'days':>4} {'events':>10} {'fill s':>7} {'index from':>10} "
+          f"{'restart→diagnosis s':>20} {'RSS MB':>7} {'peak MB':>8} {'stop s':>7}")  # fmt: skip
     for days in (int(d) for d in args.days.split(",")):
-        data_dir = Path(tempfile.mkdtemp(prefix="arbiter-lifetime-"))
+        if args.stores is None:
+            data_dir = Path(tempfile.mkdtemp(prefix="arbiter-lifetime-"))
+        else:
+            data_dir = args.stores / f"{args.orders_per_day}x{days}"
         began = time.perf_counter()
-        events = fill(data_dir, days, args.orders_per_day)
+        if (data_dir / "arbiter.db").exists():
+            with sqlite3.connect(data_dir / "arbiter.db") as connection:
+                events = connection.execute("SELECT count(*) FROM events").fetchone()[0]
+        else:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            events = fill(data_dir, days, args.orders_per_day)
         filled = time.perf_counter() - began
-        started = time.perf_counter()
-        process, base = serve(data_dir, args.root)
-        try:
-            first_diagnosis(base)
-            restart = time.perf_counter() - started
-            rss, peak = memory_mb(process.pid)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-        print(f"{days:>4} {events:>10,} {filled:>7.0f} {restart:>20.1f} {rss:>7.0f} {peak:>8.0f}")
+        snapshot = data_dir / "index" / "bench.index"
+        snapshot.unlink(missing_ok=True)
+        for _ in range(args.restarts):
+            source = "snapshot" if snapshot.exists() else "store"
+            restart, rss, peak, stop = restarted(data_dir, args.root)
+            print(
+                f"{days:>4} {events:>10,} {filled:>7.0f} {source:>10} {restart:>20.1f} "
+                f"{rss:>7.0f} {peak:>8.0f} {stop:>7.1f}  (load {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
+
+
+def restarted(data_dir: Path, root: Path) -> tuple[float, float, float, float]:
+    """Seconds from a server's start on ``data_dir`` to its first diagnosis; its RSS and peak
+    then; the seconds it took to stop (it writes the index's snapshot)."""
+    started = time.perf_counter()
+    process, base = serve(data_dir, root)
+    try:
+        first_diagnosis(base)
+        restart = time.perf_counter() - started
+        rss, peak = memory_mb(process.pid)
+    finally:
+        stopping = time.perf_counter()
+        process.terminate()
+        process.wait(timeout=600)
+    return restart, rss, peak, time.perf_counter() - stopping
 
 
 if __name__ == "__main__":

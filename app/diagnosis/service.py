@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from app.db.tables import events
+from app.diagnosis.snapshot import Snapshot, Snapshots
 from app.diagnosis.tables import open_journeys
 from app.events.service import iter_stored, journey_events
 from app.exceptions import NoTopology
@@ -75,13 +76,24 @@ class _Entry:
     reached_at: float = 0.0
     held_open: list[tuple[str, str]] = field(default_factory=list)
     """One identifier of each open journey older than the live period, as last recorded."""
+    trimmed_wall: datetime = field(default_factory=lambda: datetime.now(UTC))
+    saved: int = -1
+    """The watermark of the last snapshot written (app.diagnosis.snapshot)."""
+    save_due: bool = False
+    """Trimmed since: a snapshot is written after the next diagnosis (with its verdicts)."""
 
 
 class IndexRegistry:
     def __init__(
-        self, engine: Engine, *, skew_tolerance_seconds: float, live_days: float = 2.0
+        self,
+        engine: Engine,
+        *,
+        skew_tolerance_seconds: float,
+        live_days: float = 2.0,
+        snapshots: Snapshots | None = None,
     ) -> None:
         self._engine = engine
+        self._snapshots = snapshots
         self._skew = skew_tolerance_seconds
         self._live = timedelta(days=live_days)
         # SQLite commits one writer at a time, in sequence order: nothing to re-read there.
@@ -100,6 +112,8 @@ class IndexRegistry:
     def drop(self, workspace_id: str) -> None:
         with self._lock:
             self._entries.pop(workspace_id, None)
+            if self._snapshots is not None:
+                self._snapshots.drop(workspace_id)
 
     def live_start(self, workspace_id: str) -> datetime:
         """Where the workspace's live period begins: older history is read from the store.
@@ -134,7 +148,8 @@ class IndexRegistry:
         # A new index is millions of objects: built without collector pauses (app/gil.py).
         building = held_then_frozen() if fresh else nullcontext()
         with building, entry.lock, self._engine.connect() as connection:
-            if fresh:
+            restored = fresh and self._restore(entry, connection, workspace_id)
+            if fresh and not restored:
                 self._load(entry, connection, workspace_id)
                 self._reload_open(entry, connection, workspace_id)
             if since is not None and since < start:
@@ -159,7 +174,7 @@ class IndexRegistry:
                     entry, iter_stored(connection, workspace_id, received_since=since_received)
                 )
             self._add(entry, iter_stored(connection, workspace_id, after_seq=entry.watermark))
-            if fresh or time.monotonic() - entry.trimmed_at > TRIM_SECONDS:
+            if (fresh and not restored) or time.monotonic() - entry.trimmed_at > TRIM_SECONDS:
                 if entry.reach is not None and time.monotonic() - entry.reached_at > TRIM_SECONDS:
                     entry.reach = None
                 cut = self.live_start(workspace_id)
@@ -170,10 +185,81 @@ class IndexRegistry:
                 )
                 release(replaced)  # in pieces: dropped at once it held the GIL for a second
                 entry.trimmed_at = time.monotonic()
+                entry.trimmed_wall = datetime.now(UTC)
                 if held != entry.held_open:
                     self._record_open(workspace_id, held)
                     entry.held_open = held
+                entry.save_due = self._snapshots is not None
         return entry.index, entry.lock
+
+    def _restore(self, entry: _Entry, connection: Connection, workspace_id: str) -> bool:
+        """Fill a new entry from the workspace's snapshot, when there is one to trust: of this
+        store (the event under its high-water mark is the one it names) and not older than the
+        live period. The caller then catches it up from the store as any index."""
+        if self._snapshots is None:
+            return False
+        snapshot = self._snapshots.load(workspace_id)
+        if snapshot is None:
+            return False
+        stored = connection.execute(
+            select(events.c.event_id).where(
+                events.c.workspace_id == workspace_id, events.c.seq == snapshot.watermark
+            )
+        ).scalar_one_or_none()
+        if stored != snapshot.watermark_event:
+            log.warning("index snapshot of %s ignored: not of this store", workspace_id)
+            return False
+        if snapshot.latest is None or snapshot.latest < self.live_start(workspace_id):
+            return False  # older than the live period: rebuilding reads less
+        entry.index = snapshot.index
+        entry.watermark = entry.saved = snapshot.watermark
+        entry.latest = snapshot.latest
+        entry.held_open = snapshot.held_open
+        entry.trimmed_wall = snapshot.trimmed
+        since_trim = (datetime.now(UTC) - snapshot.trimmed).total_seconds()
+        entry.trimmed_at = time.monotonic() - max(0.0, since_trim)
+        if self._reread is not None:  # committed late, under a lower number than it holds
+            received = snapshot.saved - timedelta(seconds=self._reread)
+            self._add(entry, iter_stored(connection, workspace_id, received_since=received))
+        return True
+
+    def save(self, workspace_id: str) -> None:
+        """Write the workspace's snapshot, when its index is loaded, holds no extension before
+        the live period (it would be read back whole), and changed since the last one."""
+        entry = self._entries.get(workspace_id)
+        if entry is None or self._snapshots is None:
+            return
+        try:
+            with entry.lock:
+                if entry.reach is not None or entry.watermark in (0, entry.saved):
+                    return
+                with self._engine.connect() as connection:
+                    event_id = connection.execute(
+                        select(events.c.event_id).where(
+                            events.c.workspace_id == workspace_id, events.c.seq == entry.watermark
+                        )
+                    ).scalar_one_or_none()
+                if event_id is None or self._entries.get(workspace_id) is not entry:
+                    return
+                snapshot = Snapshot(
+                    index=entry.index,
+                    watermark=entry.watermark,
+                    watermark_event=event_id,
+                    latest=entry.latest,
+                    held_open=list(entry.held_open),
+                    trimmed=entry.trimmed_wall,
+                    saved=datetime.now(UTC),
+                )
+                self._snapshots.save(workspace_id, snapshot)
+                entry.saved = entry.watermark
+                entry.save_due = False
+        except Exception:  # a cache: the next start rebuilds from the store
+            log.exception("saving the index snapshot of %s failed", workspace_id)
+
+    def save_all(self) -> None:
+        """Snapshot every loaded index (at shutdown)."""
+        for workspace_id in list(self._entries):
+            self.save(workspace_id)
 
     def _new(self) -> WorkspaceIndex:
         return WorkspaceIndex(skew_tolerance_seconds=self._skew)
@@ -296,7 +382,15 @@ class IndexRegistry:
         with cold:
             live, lock = self.index(workspace_id, since=since)
             with lock:
-                return live.diagnose(topology, as_of=as_of, window_seconds=window_seconds)
+                found = live.diagnose(topology, as_of=as_of, window_seconds=window_seconds)
+        entry = self._entries.get(workspace_id)
+        if entry is not None and entry.save_due:
+            entry.save_due = False
+            # On its own thread, once this answer is out: it holds the index's lock meanwhile.
+            threading.Thread(
+                target=self.save, args=(workspace_id,), name="arbiter-index-snapshot", daemon=True
+            ).start()
+        return found
 
     def trace(self, workspace_id: str, namespace: str, value: str, as_of: datetime) -> Trace | None:
         topology = self.topology(workspace_id)

@@ -34,7 +34,8 @@ def warm(runtime: Runtime) -> int:
 
 @asynccontextmanager
 async def index_warmer(runtime: Runtime) -> AsyncIterator[None]:
-    """Background service: warm the indexes once, after the server is up."""
+    """Background service: warm the indexes once, after the server is up; at shutdown, save
+    each one's snapshot (app.diagnosis.snapshot)."""
 
     async def run() -> None:
         try:
@@ -45,3 +46,8 @@ async def index_warmer(runtime: Runtime) -> AsyncIterator[None]:
 
     async with running(run(), "arbiter-index-warmer"):
         yield
+    # The next start loads these instead of rebuilding the live period from the store.
+    try:
+        await in_thread(runtime.indexes.save_all)
+    except Exception:
+        log.exception("saving the diagnosis index snapshots failed")

@@ -1,0 +1,256 @@
+"""A workspace's diagnosis index saved in the data dir, so that a restart loads it and replays
+only the events stored after it, instead of rebuilding the live period from the store.
+
+At 50,000 orders a day the live period is some 600,000 events: rebuilt from the store (read,
+parsed, reduced to facts, trimmed, every journey judged) the first diagnosis after a restart
+took 40-100 s on the build machine; loaded from here it takes seconds (bench/README.md,
+``lifetime.py``). The verdicts cached in the index come with it, so that diagnosis is warm.
+
+A snapshot is a cache: whenever it cannot be trusted it is ignored and the index is rebuilt
+from the store, which stays the only record. It is ignored when
+
+- it was written by other code: a fingerprint of the ``graph`` package's sources (which define
+  the index and how verdicts are judged) and of this format is part of it;
+- it is damaged: a SHA-256 of its bytes ends it;
+- it is of another store or of an earlier life of the workspace: it names the event stored under
+  its high-water mark, which must be that row of the store now (:mod:`app.diagnosis.service`
+  checks it);
+- it is older than the live period.
+
+The file is a series of pickle records written by one pickler (so an object the index holds in
+two places, a call in its journey and in its link's log, is one object again when read), each
+a small piece of a large dict, list or set: writing or reading it never holds the interpreter
+for more than a moment (app/gil.py), where one ``pickle.dumps`` of the index held it for
+seconds. Only classes of ``graph`` and a few builtins may be named by it, so a file put in the
+data dir can build nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import pickle
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import graph
+from graph.calls import CallLogs
+from graph.index import WorkspaceIndex
+from graph.journeys import UnionFind
+
+log = logging.getLogger("arbiter.diagnosis")
+
+FORMAT = 1
+MAGIC = b"arbiter diagnosis index\n"
+CHUNK = 2000
+"""Items of a dict, list or set per record."""
+
+_OBJECTS: tuple[type, ...] = (WorkspaceIndex, UnionFind, CallLogs)
+"""The classes whose attributes are written one by one (the large ones inside them chunked)."""
+
+_BUILTINS = frozenset({"set", "frozenset", "float", "int", "complex", "tuple", "list", "dict"})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    index: WorkspaceIndex
+    watermark: int
+    """The highest sequence number the index was caught up to."""
+    watermark_event: str
+    """The id of the event stored under ``watermark``: ties the snapshot to that store."""
+    latest: datetime | None
+    held_open: list[tuple[str, str]]
+    trimmed: datetime
+    """When the index was last trimmed to its live period."""
+    saved: datetime
+
+
+class Snapshots:
+    """One file per workspace in ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    def path(self, workspace_id: str) -> Path:
+        return self._directory / f"{workspace_id}.index"
+
+    def save(self, workspace_id: str, snapshot: Snapshot) -> None:
+        """Write it beside the current one, then put it in its place (a reader never sees half
+        a file, whichever process writes)."""
+        self._directory.mkdir(parents=True, exist_ok=True)
+        target = self.path(workspace_id)
+        part = target.with_name(f"{target.name}.{os.getpid()}.part")
+        try:
+            with part.open("wb") as file:
+                file.write(MAGIC)
+                digest = _Digesting(file)
+                _write(digest, workspace_id, snapshot)
+                file.write(digest.hash.digest())
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+
+    def load(self, workspace_id: str) -> Snapshot | None:
+        """The saved snapshot, or None when there is none or it cannot be used (logged)."""
+        path = self.path(workspace_id)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            log.exception("reading the index snapshot of %s failed", workspace_id)
+            return None
+        try:
+            return _read(data, workspace_id)
+        except Exception as exc:  # any damage: rebuilt from the store instead
+            log.warning("index snapshot of %s ignored: %s", workspace_id, exc)
+            return None
+
+    def drop(self, workspace_id: str) -> None:
+        self.path(workspace_id).unlink(missing_ok=True)
+
+
+class Unusable(Exception):
+    """The snapshot is not one this code may load."""
+
+
+@cache
+def fingerprint() -> str:
+    """What the snapshot's contents depend on: this format, the interpreter's version and the
+    sources of ``graph`` (the index's classes and every rule of judging)."""
+    digest = hashlib.sha256(f"{FORMAT} {sys.version}".encode())
+    for source in sorted(Path(graph.__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+def _write(file: _Digesting, workspace_id: str, snapshot: Snapshot) -> None:
+    pickler = pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL)
+    header = {
+        "fingerprint": fingerprint(),
+        "workspace": workspace_id,
+        "watermark": snapshot.watermark,
+        "watermark_event": snapshot.watermark_event,
+        "latest": snapshot.latest,
+        "held_open": snapshot.held_open,
+        "trimmed": snapshot.trimmed,
+        "saved": snapshot.saved,
+    }
+    pickler.dump(header)
+    for record in _records(snapshot.index):
+        pickler.dump(record)
+
+
+def _read(data: bytes, workspace_id: str) -> Snapshot:
+    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
+        raise Unusable("not a snapshot")
+    body = memoryview(data)[len(MAGIC) : -32]
+    if hashlib.sha256(body).digest() != data[-32:]:
+        raise Unusable("damaged (its checksum differs)")
+    unpickler = _Unpickler(io.BytesIO(body))
+    header = unpickler.load()
+    if header.get("fingerprint") != fingerprint():
+        raise Unusable("written by another version")
+    if header.get("workspace") != workspace_id:
+        raise Unusable(f"of workspace {header.get('workspace')!r}")
+    index = _decode(unpickler.load)
+    if type(index) is not WorkspaceIndex:
+        raise Unusable("holds no index")
+    return Snapshot(
+        index=index,
+        watermark=header["watermark"],
+        watermark_event=header["watermark_event"],
+        latest=header["latest"],
+        held_open=header["held_open"],
+        trimmed=header["trimmed"],
+        saved=header["saved"],
+    )
+
+
+def _big(value: object) -> bool:
+    kind = type(value)
+    return kind in _OBJECTS or (kind in (dict, list, set) and len(value) > CHUNK)  # type: ignore[arg-type]
+
+
+def _records(value: Any) -> Iterator[object]:
+    """``value`` as records of :func:`_decode`: large containers in pieces of :data:`CHUNK`."""
+    kind = type(value)
+    if kind in _OBJECTS:
+        yield ("object", kind)
+        yield from _records(vars(value))
+    elif kind is dict and len(value) > CHUNK:
+        items = list(value.items())
+        yield ("dict", len(items) // CHUNK + 1)
+        for start in range(0, len(items) // CHUNK * CHUNK + 1, CHUNK):
+            yield items[start : start + CHUNK]
+    elif kind is dict and any(_big(item) for item in value.values()):
+        yield ("keyed", len(value))
+        for key, item in value.items():
+            yield key
+            yield from _records(item)
+    elif (kind is list or kind is set) and len(value) > CHUNK:
+        items = list(value) if kind is set else value
+        yield ("list" if kind is list else "set", len(items) // CHUNK + 1)
+        for start in range(0, len(items) // CHUNK * CHUNK + 1, CHUNK):
+            yield items[start : start + CHUNK]
+    else:
+        yield ("value", value)
+
+
+def _decode(load: Callable[[], Any]) -> Any:
+    tag, argument = load()
+    if tag == "value":
+        return argument
+    if tag == "object":
+        if argument not in _OBJECTS:
+            raise Unusable(f"names {argument!r}")
+        made = object.__new__(argument)
+        vars(made).update(_decode(load))
+        return made
+    if tag == "keyed":
+        return {load(): _decode(load) for _ in range(argument)}
+    if tag == "dict":
+        found: dict[Any, Any] = {}
+        for _ in range(argument):
+            found.update(load())
+        return found
+    if tag in ("list", "set"):
+        items: list[Any] = []
+        for _ in range(argument):
+            items.extend(load())
+        return items if tag == "list" else set(items)
+    raise Unusable(f"unknown record {tag!r}")
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        allowed = (
+            module == "graph"
+            or module.startswith("graph.")
+            or (module == "builtins" and name in _BUILTINS)
+            or (module == "datetime" and name in ("datetime", "timezone", "timedelta"))
+        )
+        if not allowed:
+            raise Unusable(f"names {module}.{name}")
+        return super().find_class(module, name)
+
+
+class _Digesting:
+    """A file that hashes what is written to it."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        return self._file.write(data)
