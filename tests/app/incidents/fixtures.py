@@ -93,6 +93,11 @@ def arbiter_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     return dict(getattr(request, "param", QUIET))
 
 
+def with_settings(**changes: Any) -> pytest.MarkDecorator:
+    """Run a test's ``arbiter`` with these settings changed from ``QUIET``."""
+    return pytest.mark.parametrize("arbiter_settings", [QUIET | changes], indirect=True)
+
+
 @pytest.fixture
 def arbiter(
     settings_factory: Callable[..., Settings], arbiter_settings: dict[str, Any]

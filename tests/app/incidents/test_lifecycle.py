@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.incidents.fixtures import QUIET, Arbiter, arbiter, arbiter_settings
+from tests.app.incidents.fixtures import Arbiter, arbiter, arbiter_settings, with_settings
 from tests.scenarios import World
 
 __all__ = ["arbiter", "arbiter_settings"]  # fixtures (tests.app.incidents.fixtures)
@@ -99,9 +99,7 @@ def test_one_stuck_order_is_below_the_threshold(arbiter: Arbiter) -> None:
     assert len(arbiter.evaluate(4000).opened) == 1
 
 
-@pytest.mark.parametrize(
-    "arbiter_settings", [QUIET | {"incident_min_duration_seconds": 3600}], indirect=True
-)
+@with_settings(incident_min_duration_seconds=3600)
 def test_a_failure_must_last_the_minimum_duration(arbiter: Arbiter) -> None:
     arbiter.world.busy(90, start=0, every=60)
     erp_outage(arbiter.world, start=1800, orders=40)
@@ -110,9 +108,7 @@ def test_a_failure_must_last_the_minimum_duration(arbiter: Arbiter) -> None:
     assert len(arbiter.evaluate(5500).opened) == 1
 
 
-@pytest.mark.parametrize(
-    "arbiter_settings", [QUIET | {"incident_flap_window_seconds": 7200}], indirect=True
-)
+@with_settings(incident_flap_window_seconds=7200)
 def test_a_flapping_link_reopens_its_incident_and_pages_once(arbiter: Arbiter) -> None:
     arbiter.world.busy(200, start=0, every=60)
     erp_outage(arbiter.world, start=1800, orders=10)

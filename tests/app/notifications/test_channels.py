@@ -14,12 +14,12 @@ from sqlalchemy import select
 from app import egress
 from app.notifications.tables import notification_channels
 from tests.app.incidents.fixtures import (
-    QUIET,
     Arbiter,
     Receiver,
     alert_receiver,
     arbiter,
     arbiter_settings,
+    with_settings,
 )
 from tests.app.incidents.test_lifecycle import erp_outage
 
@@ -136,11 +136,7 @@ def test_alerts_on_open_escalate_and_resolve(arbiter: Arbiter, alert_receiver: R
     assert {d["channel_name"] for d in log} == {"everything", "pager"}
 
 
-@pytest.mark.parametrize(
-    "arbiter_settings",
-    [QUIET | {"notification_attempts": 3, "notification_retry_wait_seconds": 0.4}],
-    indirect=True,
-)
+@with_settings(notification_attempts=3, notification_retry_wait_seconds=0.4)
 def test_a_failing_channel_is_retried_and_logged_without_blocking_diagnosis(
     arbiter: Arbiter, alert_receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -223,7 +219,7 @@ def test_link_local_channels_are_refused(arbiter: Arbiter, url: str) -> None:
     assert "egress" in response.text
 
 
-@pytest.mark.parametrize("arbiter_settings", [QUIET | {"egress": "public"}], indirect=True)
+@with_settings(egress="public")
 def test_public_policy_refuses_loopback_channels(
     arbiter: Arbiter, alert_receiver: Receiver
 ) -> None:
