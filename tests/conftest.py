@@ -139,7 +139,12 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
+# A test of what takes PostgreSQL (other processes, leases): ``database_url`` on it alone.
+only_postgres = pytest.mark.parametrize("database_url", [POSTGRES], indirect=True)
+
+
+@pytest.fixture(params=["sqlite", POSTGRES])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty store on each backend in turn."""
     if request.param == "sqlite":

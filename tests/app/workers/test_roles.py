@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +19,7 @@ from app.settings import Settings
 from app.workers.leases import holders
 from app.workers.scope import LeasedScope
 from app.workers.tables import workers
-from tests.conftest import ADMIN_TOKEN, eventually
+from tests.conftest import ADMIN_TOKEN, eventually, only_postgres
 from tests.scenarios import CONTRACT_EVENTS, STANDARD_TOPOLOGY_JSON
 
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -33,19 +35,30 @@ def registered_workers(client: TestClient) -> list[str]:
         return [row.role for row in connection.execute(select(workers))]
 
 
-def test_all_holds_every_workspace_alone_or_through_leases_on_postgresql(
-    settings_factory: Callable[..., Settings], database_url: str
-) -> None:
+@contextlib.contextmanager
+def holding_acme(settings_factory: Callable[..., Settings]) -> Iterator[TestClient]:
+    """A process of the default role (leases renewed every 0.2 s) with the workspace acme."""
     app = create_app(settings_factory(lease_renew_seconds=0.2))
     with TestClient(app, headers=HEADERS) as client:
         client.put("/api/v1/workspaces/acme").raise_for_status()
-        runtime = app.state.runtime
+        yield client
+
+
+def wait_for_the_lease(scope: Any) -> None:
+    eventually(lambda: scope.holds("acme"), 15, "the lease on acme", every=0.05)
+
+
+def test_all_holds_every_workspace_alone_or_through_leases_on_postgresql(
+    settings_factory: Callable[..., Settings], database_url: str
+) -> None:
+    with holding_acme(settings_factory) as client:
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
         if database_url.startswith("sqlite"):
             assert not isinstance(runtime.scope, LeasedScope)
             assert runtime.scope.holds("acme")
         else:
             assert isinstance(runtime.scope, LeasedScope)
-            eventually(lambda: runtime.scope.holds("acme"), 15, "the lease on acme", every=0.05)
+            wait_for_the_lease(runtime.scope)
             assert registered_workers(client) == ["all"]
         names = client.portal.call(task_names)  # type: ignore[union-attr]
         assert {"arbiter-pollers", "arbiter-incident-evaluator"} <= names
@@ -58,12 +71,10 @@ def test_all_holds_every_workspace_alone_or_through_leases_on_postgresql(
         engine.dispose()
 
 
-@pytest.mark.postgres
+@only_postgres  # the api role is for PostgreSQL
 def test_an_api_process_runs_no_background_work_but_tells_open_incidents(
-    settings_factory: Callable[..., Settings], database_url: str
+    settings_factory: Callable[..., Settings],
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("the api role is for PostgreSQL")
     app = create_app(settings_factory(role="api"))
     with TestClient(app, headers=HEADERS) as client:
         runtime = app.state.runtime
@@ -94,12 +105,10 @@ def test_the_commands_refuse_a_role_their_store_cannot_have(
     assert says in result.output
 
 
-@pytest.mark.postgres
+@only_postgres  # one process on SQLite hears its own commits
 def test_events_an_api_process_stored_are_evaluated_soon_by_the_holder(
-    settings_factory: Callable[..., Settings], database_url: str
+    settings_factory: Callable[..., Settings],
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("one process on SQLite hears its own commits")
     quick = {"incident_interval_seconds": 3600, "incident_debounce_seconds": 0.05}
     worker = create_app(settings_factory(**quick, lease_renew_seconds=0.2))
     api = create_app(settings_factory(role="api"))
@@ -107,7 +116,7 @@ def test_events_an_api_process_stored_are_evaluated_soon_by_the_holder(
         client.put("/api/v1/workspaces/acme").raise_for_status()
         client.put("/api/v1/workspaces/acme/topology", json=STANDARD_TOPOLOGY_JSON)
         runtime = worker.state.runtime
-        eventually(lambda: runtime.scope.holds("acme"), 15, "the lease on acme", every=0.05)
+        wait_for_the_lease(runtime.scope)
         results = incident_state(runtime).results
         assert "acme" not in results  # no full pass for an hour
         posted = client.post("/api/v1/workspaces/acme/events", json={"events": CONTRACT_EVENTS})
@@ -115,17 +124,13 @@ def test_events_an_api_process_stored_are_evaluated_soon_by_the_holder(
         eventually(lambda: "acme" in results, 15, "acme evaluated", every=0.05)
 
 
-@pytest.mark.postgres
+@only_postgres  # no workers on SQLite
 def test_arbiter_workers_lists_who_holds_what(
     settings_factory: Callable[..., Settings], database_url: str
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("no workers on SQLite")
-    app = create_app(settings_factory(lease_renew_seconds=0.2))
-    with TestClient(app, headers=HEADERS) as client:
-        client.put("/api/v1/workspaces/acme").raise_for_status()
-        scope = app.state.runtime.scope
-        eventually(lambda: scope.holds("acme"), 15, "the lease on acme", every=0.05)
+    with holding_acme(settings_factory) as client:
+        scope = client.app.state.runtime.scope  # type: ignore[attr-defined]
+        wait_for_the_lease(scope)
         result = CliRunner().invoke(cli, ["workers"], env={"ARBITER_DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
     assert scope.worker.id in result.output
