@@ -55,6 +55,7 @@ from graph.tally import Tally, tally_verdicts
 from graph.verdicts import judge_journey
 
 _MAX_INTERNED_ERRORS = 10_000
+_MAX_INTERNED_DATA = 100_000
 _RELEARN_EVERY_CHANGE_BELOW = 50_000
 """Events under which the index learns waiting states again at every change (it is cheap)."""
 _RELEARN_AFTER_SECONDS = 600.0
@@ -75,6 +76,7 @@ class WorkspaceIndex:
         self._facts: dict[int, list[Fact]] = {}
         self._logs = CallLogs()
         self._errors: dict[str, str] = {}
+        self._data: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
         self._version = 0
         self._verdicts: dict[int, JourneyVerdict] = {}
         self._shared_users: set[int] = set()
@@ -122,9 +124,7 @@ class WorkspaceIndex:
         flow, system = sys.intern(event.flow), sys.intern(event.system)
         if event.kind == "seen":
             state = sys.intern(event.state) if event.state is not None else None
-            return Seen(
-                time, event.id, flow, system, state, event.quantity, canonical_data(event.data)
-            )
+            return Seen(time, event.id, flow, system, state, event.quantity, self._data_of(event))
         outcome = event.outcome
         assert outcome is not None, "Event guarantees a call's outcome"
         assert event.target is not None, "Event guarantees a call's target"
@@ -141,6 +141,19 @@ class WorkspaceIndex:
         )
         self._logs.add(call)
         return call
+
+    def _data_of(self, event: Event) -> tuple[tuple[str, str], ...] | None:
+        # Orders repeat the same few totals, currencies and line counts: one copy of each
+        # (it was a third of the memory an order's event took).
+        data = canonical_data(event.data)
+        if data is None:
+            return None
+        kept = self._data.get(data)
+        if kept is not None:
+            return kept
+        if len(self._data) < _MAX_INTERNED_DATA:
+            self._data[data] = data
+        return data
 
     def _error(self, error: str | None) -> str | None:
         # A failing integration repeats the same message thousands of times: keep one copy.

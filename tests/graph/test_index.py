@@ -135,3 +135,16 @@ def test_live_since_keeps_a_quiet_journey_whose_last_verdict_was_a_failure() -> 
     # A window within the live period: the same answer as from the whole history.
     window = {"as_of": world.time(7200), "window_seconds": 3000}
     assert live.diagnose(STANDARD_TOPOLOGY, **window) == index.diagnose(STANDARD_TOPOLOGY, **window)
+
+
+def test_orders_with_the_same_data_share_one_copy_of_it() -> None:
+    world = World()
+    for n in range(3):
+        world.order(n, at=60 * n, data={"total": "199.00", "currency": "PLN", "lines": 2})
+    world.order(9, at=300, data={"total": "5", "lines": 1})
+    index = world.index()
+    facts = [f for facts in vars(index)["_facts"].values() for f in facts]
+    data = [f.data for f in facts if getattr(f, "data", None)]
+    assert len({id(d) for d in data}) == 2  # one per distinct content, however many orders
+    assert {d for d in data} == {(("currency", "PLN"), ("lines", "2"), ("total", "199")),
+                                 (("lines", "1"), ("total", "5"))}  # fmt: skip
