@@ -112,6 +112,14 @@ class World:
     def _stamp(self, system: str, offset: float) -> datetime:
         return self.time(offset + self.skew.get(system, 0.0))
 
+    def _add(self, prefix: str, system: str, at: float, **fields: Any) -> Event:
+        """Record an event ``system`` writes at true time ``at`` (by its clock)."""
+        event = Event.model_validate(
+            {"id": self._id(prefix), "time": self._stamp(system, at), "system": system, **fields}
+        )
+        self.events.append(event)
+        return event
+
     def seen(
         self,
         system: str,
@@ -124,19 +132,17 @@ class World:
         data: dict[str, Any] | None = None,
     ) -> Event:
         """``system`` reports the entity at true time ``at``."""
-        event = Event(
-            id=self._id(f"{system}-seen"),
-            time=self._stamp(system, at),
+        return self._add(
+            f"{system}-seen",
+            system,
+            at,
             flow=flow,
             kind="seen",
-            system=system,
             refs=refs,
             state=state,
             quantity=quantity,
             data=data,
         )
-        self.events.append(event)
-        return event
 
     def call(
         self,
@@ -155,20 +161,17 @@ class World:
             duration_ms, error = 30_000.0, error or "timed out"
         elif status >= 400 and error is None:
             error = {429: "Too Many Requests", 503: "Service Unavailable"}.get(status, "error")
-        event = Event.model_validate(
-            {
-                "id": self._id(f"{caller}-call-{target}"),
-                "time": self._stamp(caller, at),
-                "flow": flow,
-                "kind": "call",
-                "system": caller,
-                "target": target,
-                "refs": refs or {},
-                "outcome": {"status": status, "duration_ms": duration_ms, "error": error},
-            }
+        outcome = {"status": status, "duration_ms": duration_ms, "error": error}
+        return self._add(
+            f"{caller}-call-{target}",
+            caller,
+            at,
+            flow=flow,
+            kind="call",
+            target=target,
+            refs=refs or {},
+            outcome=outcome,
         )
-        self.events.append(event)
-        return event
 
     def probe(self, target: str, at: float, status: int | None, *, flow: str = "order") -> Event:
         """Arbiter's own health probe of ``target``."""
