@@ -17,6 +17,12 @@ Why: with a transaction per request, concurrent requests queued for SQLite's sin
 lock through the busy handler, which polls with sleeps of up to 100 ms and serves no one in
 order, so a few unlucky requests waited for about a second (bench/README.md). Here the only
 SQLite writer of the process is this thread, so ingest never waits on the busy handler.
+
+On SQLite the write-ahead log is copied back into the database file (a checkpoint) by a
+thread of its own (:class:`_Checkpointer`), not by this one after every thousand pages, as
+SQLite does by default: a checkpoint writes and syncs the database file, and while this thread
+did it no group could commit (a burst of webhooks stalled for tens of milliseconds every half
+second: bench/README.md).
 """
 
 from __future__ import annotations
@@ -24,14 +30,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 
 log = logging.getLogger("arbiter.writer")
 
@@ -63,6 +71,86 @@ class _Item(Generic[Item, T]):
     waiter: asyncio.Future[T] | None = None
 
 
+CHECKPOINT_PAGES = 8192
+"""SQLite: write-ahead log pages (4 KiB each) past which this thread checkpoints after its
+commit. The checkpointer thread copies the log while the writer appends to it, but the log is
+only restarted from its beginning when a checkpoint has copied all of it, which under a steady
+stream of commits it may never catch; one here, with the log nearly all copied already, does
+(the log stays under about this size, as SQLite's own 1,000-page rule kept it)."""
+
+CHECKPOINT_PAUSE = 0.2
+"""Seconds the checkpointer rests between checkpoints."""
+
+
+class _Checkpointer:
+    """Checkpoints a SQLite database in WAL mode on a thread and connection of its own, when
+    told a commit was made (at most every :data:`CHECKPOINT_PAUSE`). A ``PASSIVE`` checkpoint
+    takes no lock that the writer waits for."""
+
+    def __init__(self, database: str) -> None:
+        self.behind = False
+        """The log was longer than :data:`CHECKPOINT_PAGES` after the last checkpoint."""
+        self._database = database
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="arbiter-checkpoint", daemon=True)
+        self._thread.start()
+
+    def committed(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self._database, timeout=30, isolation_level=None)
+        try:
+            while True:
+                self._wake.wait()
+                if self._closed:
+                    return
+                self._wake.clear()
+                try:
+                    _busy, pages, _copied = checkpoint(connection)
+                except sqlite3.Error:  # tried again after the next commit
+                    log.warning("a checkpoint of the store failed", exc_info=True)
+                else:
+                    self.behind = pages > CHECKPOINT_PAGES
+                time.sleep(CHECKPOINT_PAUSE)
+        finally:
+            connection.close()
+
+
+def checkpoint(connection: sqlite3.Connection) -> tuple[int, int, int]:
+    """A ``PASSIVE`` checkpoint: (busy, pages in the log, pages copied)."""
+    row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _own_checkpoints(engine: Engine) -> _Checkpointer | None:
+    """On a SQLite file: the writer's connection stops checkpointing after its commits, and
+    the checkpointer that does it instead (None elsewhere: PostgreSQL, an in-memory database)."""
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):  # a URI (a shared in-memory database): SQLite's own
+        return None
+    event.listen(engine, "connect", _no_autocheckpoint)  # on a reconnection too
+    connection = engine.raw_connection()
+    try:
+        _no_autocheckpoint(connection.driver_connection, None)
+    finally:
+        connection.close()
+    return _Checkpointer(database)
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
 class WriterClosed(RuntimeError):
     """The writer was closed: the service is stopping."""
 
@@ -82,6 +170,7 @@ class Writer:
         self._lock = threading.Lock()
         self.commits = 0
         """Transactions committed so far (the benchmarks report units per commit)."""
+        self._checkpointer = _own_checkpoints(engine)
         self._thread = threading.Thread(target=self._run, name="arbiter-writer", daemon=True)
         self._thread.start()
 
@@ -135,6 +224,8 @@ class Writer:
             self._closed = True
             self._queue.put(None)
         self._thread.join()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._engine.dispose()
 
     def _run(self) -> None:
@@ -172,6 +263,7 @@ class Writer:
             _wake(group)
             return
         self.commits += 1
+        self._checkpoint()
         _committed(group, outcomes)
         for unit in group:
             if unit.future.cancelled() or id(unit) not in outcomes:
@@ -182,6 +274,22 @@ class Writer:
             else:
                 unit.future.set_exception(value)
         _wake(group)
+
+    def _checkpoint(self) -> None:
+        """Tell the checkpointer of the commit, or checkpoint here when it is behind."""
+        if self._checkpointer is None:
+            return
+        if not self._checkpointer.behind:
+            self._checkpointer.committed()
+            return
+        self._checkpointer.behind = False
+        connection = self._engine.raw_connection()
+        try:
+            checkpoint(connection.driver_connection)  # type: ignore[arg-type]
+        except sqlite3.Error:  # the checkpointer tries again
+            log.warning("a checkpoint of the store failed", exc_info=True)
+        finally:
+            connection.close()
 
 
 def _committed(group: list[_Unit[Any] | _Item[Any, Any]], outcomes: dict[int, Any]) -> None:
