@@ -446,18 +446,42 @@ class WorkspaceIndex:
         cut = _seconds(before)
         held = self._roots(keep)
         journeys = [
-            facts
+            (root, facts)
             for root, facts in self._facts.items()
             if any(f.time >= cut for f in facts) or self._still_open(root, held)
         ]
-        kept = [fact.event for facts in journeys for fact in facts]
         # Link-level calls are evidence for every journey open at their time: those since the
         # oldest kept journey began stay, so a kept journey is judged exactly as before.
-        since = min((f.time for facts in journeys for f in facts), default=cut)
-        kept += [c.event for c in self._logs.all_between(min(since, cut), float("inf")) if c.bare]
+        since = min((f.time for _root, facts in journeys for f in facts), default=cut)
+        bare = [c for c in self._logs.all_between(min(since, cut), float("inf")) if c.bare]
+        # The kept facts and texts are taken over as they are (they never change), not made
+        # again from each event: that took most of a trim's time, with the index's lock held.
         fresh = WorkspaceIndex(skew_tolerance_seconds=self._skew)
-        fresh.add(_event(self._json[self._ids[event]]) for event in kept)
+        fresh._errors = dict(self._errors)
+        fresh._data = dict(self._data)
+        for root, facts in journeys:
+            members = self._journeys.members(root)
+            new = fresh._journeys.key(*members[0])
+            for namespace, value in members[1:]:
+                new, _absorbed = fresh._journeys.union(new, fresh._journeys.key(namespace, value))
+            fresh._facts[new] = list(facts)
+            for fact in facts:
+                fresh._take(fact, self._json[self._ids[fact.event]])
+        for call in bare:
+            fresh._take(call, self._json[self._ids[call.event]])
+        fresh._version = len(fresh._json)
         return fresh
+
+    def _take(self, fact: Fact, kept: str) -> None:
+        """Hold ``fact`` and its event's text, made by another index (:meth:`live_since`)."""
+        self._ids[fact.event] = len(self._json)
+        self._json.append(kept)
+        if isinstance(fact, Call):
+            self._logs.add(fact)
+            system = fact.caller
+        else:
+            system = fact.system
+        insort(self._system_times.setdefault(system, []), fact.time)
 
     def open_before(
         self, before: datetime, *, keep: Iterable[tuple[str, str]] = ()
@@ -502,16 +526,6 @@ class WorkspaceIndex:
         """The time of the oldest event held; None when empty."""
         firsts = [times[0] for times in self._system_times.values() if times]
         return _at(min(firsts)) if firsts else None
-
-
-def _event(kept: str) -> Event:
-    """The event of its kept JSON, which leaves out null fields, ``outcome.status`` too (null
-    there means no response came, and the field is required)."""
-    data = json.loads(kept)
-    outcome = data.get("outcome")
-    if outcome is not None:
-        outcome.setdefault("status", None)
-    return Event.model_validate(data)
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from app.db.tables import events
 from app.diagnosis.snapshot import Snapshot, Snapshots
 from app.diagnosis.tables import open_journeys
+from app.events.models import read_stored
 from app.events.service import iter_stored, journey_events
 from app.exceptions import NoTopology
 from app.gil import held_then_frozen, release
@@ -157,11 +158,11 @@ class IndexRegistry:
                 if since < held_from:
                     self._add(
                         entry,
-                        iter_stored(
+                        stored_between(
                             connection,
                             workspace_id,
-                            time_since=since - timedelta(seconds=MARGIN_SECONDS),
-                            time_until=held_from,
+                            since - timedelta(seconds=MARGIN_SECONDS),
+                            until=held_from,
                             until_seq=entry.watermark,
                         ),
                         floor=since,
@@ -272,11 +273,8 @@ class IndexRegistry:
         last = connection.execute(
             select(func.max(events.c.seq)).where(events.c.workspace_id == workspace_id)
         ).scalar_one()
-        loaded = iter_stored(
-            connection,
-            workspace_id,
-            time_since=start - timedelta(seconds=MARGIN_SECONDS),
-            until_seq=last,
+        loaded = stored_between(
+            connection, workspace_id, start - timedelta(seconds=MARGIN_SECONDS), until_seq=last
         )
         self._add(entry, loaded)
         entry.watermark = max(entry.watermark, last or 0)
@@ -320,13 +318,11 @@ class IndexRegistry:
         with self._engine.connect() as connection:
             index.add(
                 event
-                for _seq, event in iter_stored(
+                for _seq, event in stored_between(
                     connection,
                     workspace_id,
-                    time_since=since - timedelta(seconds=MARGIN_SECONDS),
-                    time_until=(
-                        until + timedelta(seconds=MARGIN_SECONDS) if until is not None else None
-                    ),
+                    since - timedelta(seconds=MARGIN_SECONDS),
+                    until=until + timedelta(seconds=MARGIN_SECONDS) if until is not None else None,
                 )
             )
         return index
@@ -411,3 +407,32 @@ def _latest_time(connection: Connection, workspace_id: str) -> datetime | None:
         select(func.max(events.c.time)).where(events.c.workspace_id == workspace_id)
     ).scalar_one()
     return latest
+
+
+def stored_between(
+    connection: Connection,
+    workspace_id: str,
+    since: datetime,
+    *,
+    until: datetime | None = None,
+    until_seq: int | None = None,
+) -> Iterator[tuple[int, Event]]:
+    """The workspace's stored events with a time in ``[since, until]`` (and a sequence number up
+    to ``until_seq``), in time order: one read along the (workspace, time, seq) index, streamed.
+
+    Read in pieces in sequence order instead (``iter_stored``), each piece sorted the period's
+    rows again: at 30 days of 50,000 orders a day that first read of a restart took most of a
+    minute (bench/README.md, ``lifetime.py``).
+    """
+    query = select(events.c.seq, events.c.body).where(
+        events.c.workspace_id == workspace_id, events.c.time >= since
+    )
+    if until is not None:
+        query = query.where(events.c.time <= until)
+    if until_seq is not None:
+        query = query.where(events.c.seq <= until_seq)
+    query = query.order_by(events.c.time, events.c.seq).execution_options(yield_per=5000)
+    for seq, body in connection.execute(query):
+        event = read_stored(workspace_id, seq, body)
+        if event is not None:
+            yield seq, event

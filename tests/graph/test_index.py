@@ -148,3 +148,44 @@ def test_orders_with_the_same_data_share_one_copy_of_it() -> None:
     assert len({id(d) for d in data}) == 2  # one per distinct content, however many orders
     assert {d for d in data} == {(("currency", "PLN"), ("lines", "2"), ("total", "199")),
                                  (("lines", "1"), ("total", "5"))}  # fmt: skip
+
+
+def test_a_trimmed_index_answers_as_one_built_from_the_events_it_kept() -> None:
+    world = World()
+    world.busy(80, every=300)
+    for n in range(3):
+        world.order(n, at=4000 + 600 * n, pushes=(503, 503, 429), erp_after=None)
+    world.order(7, at=100, oms_after=None)  # stuck before the cut, quiet since
+    for t in range(0, 30000, 900):
+        world.call("oms", "shop", t, 503 if t % 3 == 0 else 200)
+        world.probe("erp", t + 10, None if t > 20000 else 200)
+    world.stock("erp", "SKU-1", 9000, 4)
+    world.stock("oms", "SKU-1", 9100, 4)
+    index = world.index()
+    index.diagnose(STANDARD_TOPOLOGY, as_of=world.time(30000))  # judged: the stuck one is open
+    live = index.live_since(world.time(12000))
+    held = vars(live)["_ids"]
+    assert 0 < len(live) < len(index)
+    rebuilt = world.index([e for e in world.events if e.id in held])
+    for offset, window in [(30000, 86400), (31000, 3600), (25000, 20000)]:
+        as_of = world.time(offset)
+        assert live.diagnose(STANDARD_TOPOLOGY, as_of=as_of, window_seconds=window) == (
+            rebuilt.diagnose(STANDARD_TOPOLOGY, as_of=as_of, window_seconds=window)
+        )
+        assert live.link_health(STANDARD_TOPOLOGY, as_of=as_of) == rebuilt.link_health(
+            STANDARD_TOPOLOGY, as_of=as_of
+        )
+        assert live.stock_drift(STANDARD_TOPOLOGY, as_of=as_of) == rebuilt.stock_drift(
+            STANDARD_TOPOLOGY, as_of=as_of
+        )
+    as_of = world.time(30000)
+    for namespace, value in [("shop", "7"), ("oms", oms_id(1)), ("sku", "SKU-1")]:
+        assert live.trace(STANDARD_TOPOLOGY, namespace, value, as_of=as_of) == rebuilt.trace(
+            STANDARD_TOPOLOGY, namespace, value, as_of=as_of
+        )
+    span = {"since": world.time(0), "until": as_of}
+    assert live.activity(**span) == rebuilt.activity(**span)
+    assert live.calls_between(start=span["since"], end=as_of) == rebuilt.calls_between(
+        start=span["since"], end=as_of
+    )
+    assert live.version == rebuilt.version
