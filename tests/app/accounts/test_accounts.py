@@ -242,4 +242,3 @@ def test_a_bad_invitation_body_names_the_field(opened: Opened) -> None:
     assert role.status_code == 422
     missing = api.post("/api/v1/workspaces/nope/invitations", json={"email": "a@b.example"})
     assert missing.status_code == 404
-
