@@ -24,7 +24,7 @@ from app.accounts.tables import (
     memberships,
     password_resets,
 )
-from app.auth.service import hash_secret
+from app.auth.service import hash_secret, row_by_secret
 from app.db.rows import deleted
 from app.i18n import N_, gettext
 
@@ -239,11 +239,7 @@ class Invitation:
 
 def open_invitation(connection: Connection, token: str, now: datetime) -> Invitation | None:
     """The invitation behind a link, while it is unused and unexpired."""
-    if not token or len(token) > 100:
-        return None
-    row = connection.execute(
-        select(invitations).where(invitations.c.token_hash == hash_secret(token))
-    ).first()
+    row = row_by_secret(connection, invitations.c.token_hash, token)
     if row is None or not _pending(row, now):
         return None
     existing = connection.execute(
@@ -410,11 +406,7 @@ def reset_password(
 ) -> Account | None:
     """Set a new password through a reset link (once); every session of the account ends."""
     check_password(password)
-    if not token or len(token) > 100:
-        return None
-    row = connection.execute(
-        select(password_resets).where(password_resets.c.token_hash == hash_secret(token))
-    ).first()
+    row = row_by_secret(connection, password_resets.c.token_hash, token)
     if row is None or row.used_at is not None or row.expires_at <= now:
         return None
     connection.execute(
@@ -468,9 +460,7 @@ def open_session(
 
 
 def find_session(connection: Connection, cookie: str, now: datetime) -> AccountSession | None:
-    row = connection.execute(
-        select(account_sessions).where(account_sessions.c.id_hash == hash_secret(cookie))
-    ).first()
+    row = row_by_secret(connection, account_sessions.c.id_hash, cookie)
     if row is None or row.expires_at <= now:
         return None
     account = _load(connection, row.account_id)
