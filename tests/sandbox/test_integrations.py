@@ -37,7 +37,8 @@ async def test_order_travels_shop_oms_erp(run_sandbox: RunSandbox, arbiter: Fake
         assert order["shop"]["number"] == "1001"
         assert order["oms"]["order_id"] == 3001001
         assert order["erp"]["name"] == "S01001"
-        assert order["oms"]["status"] == "Sent to ERP"
+        # The wait ends once the ERP holds the order; the OMS marks it sent a moment after.
+        assert await eventually(lambda: _oms_status_is(client, control, "1001", "Sent to ERP"))
         sale = sandbox.world.erp.orders_by_ref()["3001001"]
         shop_order = sandbox.world.shop.orders[1001]
         # cash on delivery: the products, a flat-rate shipping line and the COD fee
@@ -79,6 +80,11 @@ async def test_stock_travels_erp_oms_shop(run_sandbox: RunSandbox, arbiter: Fake
     assert pushed[0]["refs"] == {"sku": "KTL-1"}
     assert pushed[0]["outcome"]["status"] == 200
     assert not arbiter.invalid
+
+
+async def _oms_status_is(client: httpx.AsyncClient, control: str, number: str, status: str) -> bool:
+    order = (await client.get(f"{control}/orders/{number}")).json()
+    return bool(order["oms"]["status"] == status)
 
 
 async def _stock_is(
