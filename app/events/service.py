@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -19,7 +21,14 @@ from sqlalchemy import Connection, Dialect, Engine, and_, or_, select, tuple_
 from app.db import partitions
 from app.db.tables import event_refs, events
 from app.db.writer import Writer
-from app.events.models import read_stored, read_stored_json, storable_problems, within_range
+from app.events.models import (
+    canonical_json,
+    read_stored,
+    read_stored_json,
+    storable,
+    storable_problems,
+    within_range,
+)
 from app.exceptions import Invalid, NoTopology, Problem, TooLarge, pydantic_problems
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
@@ -80,29 +89,35 @@ def parse_batch(body: bytes, content_type: str) -> list[Any]:
 
 def screen(items: Sequence[Any], topology: Topology) -> tuple[list[Event], list[Problem]]:
     """The valid events of ``items`` and, for each bad one, its problems (``loc`` starts
-    ``["body", "events", index]``). The one validation of every way events come in."""
+    ``["body", "events", index]``). The one validation of every way events come in.
+
+    An item that is already an :class:`Event` (validated by pydantic-core from the body) is
+    taken as it is; a good event costs one cheap check of its names and values, and only a
+    bad one is looked at again for what to say.
+    """
     problems: list[Problem] = []
     valid: list[Event] = []
     names = _Names(topology)
     for index, item in enumerate(items):
-        loc: list[str | int] = ["body", "events", index]
         try:
-            event = Event.model_validate(item)
+            event = item if type(item) is Event else Event.model_validate(item)
         except ValidationError as exc:
-            problems.extend(pydantic_problems(exc.errors(include_url=False), loc))
+            problems.extend(
+                pydantic_problems(exc.errors(include_url=False), ["body", "events", index])
+            )
             continue
-        unknown: list[Problem] = [
+        if names.known(event) and storable(event):
+            valid.append(event)
+            continue
+        loc: list[str | int] = ["body", "events", index]
+        problems += [
             {"loc": [*loc, field], "msg": msg, "type": "value_error"}
             for field, msg in names.unknown(event)
         ]
-        unknown += [
+        problems += [
             {"loc": [*loc, *where], "msg": msg, "type": "value_error"}
             for where, msg in storable_problems(event)
         ]
-        if unknown:
-            problems.extend(unknown)
-        else:
-            valid.append(event)
     return valid, problems
 
 
@@ -139,6 +154,15 @@ class _Names:
         self.flows = topology.flows
         self.flow_set = frozenset(self.flows)
         self.systems = frozenset(s.id for s in topology.systems)
+
+    def known(self, event: Event) -> bool:
+        """Whether :meth:`unknown` finds nothing."""
+        system, target = event.system, event.target
+        return (
+            event.flow in self.flow_set
+            and (system in self.systems or system == ARBITER_SYSTEM)
+            and (target is None or target in self.systems)
+        )
 
     def unknown(self, event: Event) -> list[tuple[str, str]]:
         """(field, reason) for each name in the event that the topology does not know."""
@@ -188,26 +212,30 @@ class Rows:
 
 
 def event_rows(dialect: Dialect, workspace_id: str, batch: Sequence[Event]) -> Rows:
-    unique: dict[str, Event] = {}
-    for event in batch:
-        unique.setdefault(event.id, event)
+    unique = {event.id: event for event in batch}
+    if len(unique) < len(batch):  # a repeated id: the first of it is the one stored
+        unique = {}
+        for event in batch:
+            unique.setdefault(event.id, event)
     as_time = _time_processor(dialect)
     received = as_time(datetime.now(UTC))
-    times = {event.id: as_time(event.time) for event in unique.values()}
-    rows = [
-        (
-            workspace_id,
-            event.id,
-            times[event.id],
-            event.flow,
-            event.kind,
-            event.system,
-            event.target,
-            json.dumps(event.to_json(), separators=(",", ":")),
-            received,
+    times: dict[str, Any] = {}
+    rows = []
+    for event_id, event in unique.items():
+        times[event_id] = moment = as_time(event.time)
+        rows.append(
+            (
+                workspace_id,
+                event_id,
+                moment,
+                event.flow,
+                event.kind,
+                event.system,
+                event.target,
+                canonical_json(event),
+                received,
+            )
         )
-        for event in unique.values()
-    ]
     return Rows(workspace_id, len(batch), unique, rows, times)
 
 
@@ -228,13 +256,14 @@ def insert_rows(connection: Connection, prepared: Rows) -> StoreResult:
         sql += "ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING seq, event_id"
         if postgres:
             sql = partitions.events_insert_sql(len(chunk))
-        inserted += connection.exec_driver_sql(
-            sql, tuple(value for row in chunk for value in row)
-        ).all()
-    inserted.sort()  # in sequence order: the order they were stored in
-    stored = [(row.seq, unique[row.event_id]) for row in inserted]
+        inserted += connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk))).all()
+    # In sequence order, the order they were stored in (by the number: comparing whole rows
+    # goes through Python for each pair).
+    inserted.sort(key=itemgetter(0))
+    stored = [(seq, unique[event_id]) for seq, event_id in inserted]
+    times = prepared.times
     ref_rows = [
-        (seq, ns, workspace_id, value, prepared.times[event.id])
+        (seq, ns, workspace_id, value, times[event.id])
         for seq, event in stored
         for ns, value in event.refs.items()
     ]
@@ -265,7 +294,8 @@ def _time_processor(dialect: Dialect) -> Callable[[datetime], Any]:
 def _sqlite_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are not stored")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # "YYYY-MM-DD HH:MM:SS.ffffff" of "...+00:00": a little cheaper than dropping the zone first.
+    return moment.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 @dataclass(frozen=True)
