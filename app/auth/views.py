@@ -10,17 +10,10 @@ from sqlalchemy import Connection
 from app.accounts.service import Role, members
 from app.audit import service as audit
 from app.auth.service import ROLE_RANK, TokenInfo, create_token, list_tokens, revoke_token
-from app.deps import (
-    AdminDep,
-    ConnectionDep,
-    ExistingWorkspaceDep,
-    PrincipalDep,
-    WorkspacePath,
-)
+from app.deps import AdminDep, ConnectionDep, ExistingWorkspaceDep, PrincipalDep
 from app.exceptions import Invalid, NotFound
 from app.fields import Name
 from app.mapping import mapped
-from app.workspaces.service import require_workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{ws}/tokens", tags=["tokens"])
 
@@ -94,14 +87,13 @@ class NewTokenOut(TokenOut):
     responses={403: {"description": "Only the admin token creates tokens"}},
 )
 def create(
-    ws: WorkspacePath,
     _admin: AdminDep,
+    ws: ExistingWorkspaceDep,
     connection: ConnectionDep,
     body: Annotated[TokenIn | None, Body()] = None,
 ) -> NewTokenOut:
     """A new token of the workspace. Only the admin creates them: a workspace token that could
     mint others would outlive its own revocation through them."""
-    require_workspace(connection, ws)
     given = body or TokenIn()
     info, secret = create_token(
         connection,
