@@ -222,6 +222,17 @@ PageDep = Annotated[Page, Depends(_page)]
 """The ``{ws}`` page of :data:`ScopeDep`, with its request, session and runtime."""
 
 
+def _replay_page(
+    request: Request, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
+) -> Page:
+    return Page(request, session, runtime, scope)
+
+
+ReplayPageDep = Annotated[Page, Depends(_replay_page)]
+"""As :data:`PageDep`, at the ``as_of`` moment over the ``window`` of the query
+(:data:`ReplayScopeDep`)."""
+
+
 def _form_page(_session: FormSessionDep, page: PageDep) -> Page:
     return page
 

@@ -43,7 +43,7 @@ from app.dashboard.access import (
 from app.dashboard.layout import LABEL_WIDTH
 from app.dashboard.pages import (
     FromPublicFormDep,
-    ReplayScopeDep,
+    ReplayPageDep,
     page_context,
     public_form_page,
     refusals_as_json,
@@ -159,11 +159,8 @@ def workspace_list(request: Request, session: SessionDep, runtime: RuntimeDep) -
 
 
 @router.get("/w/{ws}")
-def overview(
-    request: Request, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
-) -> Response:
-    page = _overview(runtime, scope)
-    return render(request, "overview.html", page_context(session, scope, "overview", **page))
+def overview(page: ReplayPageDep) -> Response:
+    return page.render("overview.html", "overview", **_overview(page.runtime, page.scope))
 
 
 def _overview(runtime: Runtime, scope: service.Scope) -> dict[str, Any]:
@@ -176,13 +173,13 @@ def _overview(runtime: Runtime, scope: service.Scope) -> dict[str, Any]:
 
 
 @router.get("/w/{ws}/live", dependencies=[Depends(refusals_as_json)])
-def overview_live(session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep) -> Response:
+def overview_live(page: ReplayPageDep) -> Response:
     """The overview's live panels as HTML fragments, for the page's polling script."""
-    page = _overview(runtime, scope)
-    context = page_context(session, scope, "overview", **page)
+    shown = _overview(page.runtime, page.scope)
+    context = page_context(page.session, page.scope, "overview", **shown)
     body = {
-        "as_of": scope.as_of.isoformat().replace("+00:00", "Z"),
-        "links": {e.key: e.status for f in page["page"].flows for e in f.edges},
+        "as_of": page.scope.as_of.isoformat().replace("+00:00", "Z"),
+        "links": {e.key: e.status for f in shown["page"].flows for e in f.edges},
         "html": {
             "banner": render_fragment("_banner.html", context),
             "flows": render_fragment("_flows.html", context),
@@ -200,28 +197,22 @@ def _split_suspect(rest: str) -> tuple[str, str]:
 
 
 @router.get("/w/{ws}/suspects/{rest:path}")
-def suspect(
-    request: Request, rest: str, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
-) -> Response:
+def suspect(rest: str, page: ReplayPageDep) -> Response:
+    runtime, scope = page.runtime, page.scope
     path, view = _split_suspect(rest.strip("/"))
     found = suspects.find_suspect(runtime, scope, path)
     if found is None:
-        return render(
-            request,
+        return page.render(
             "problem.html",
-            page_context(
-                session,
-                scope,
-                "overview",
-                title=gettext("Nothing suspected here"),
-                message=gettext(
-                    "This link is not suspected at this moment: the failure may have "
-                    "cleared, or the window no longer covers it."
-                ),
-            ),
+            "overview",
             404,
+            title=gettext("Nothing suspected here"),
+            message=gettext(
+                "This link is not suspected at this moment: the failure may have "
+                "cleared, or the window no longer covers it."
+            ),
         )
-    base = str(request.base_url).rstrip("/")
+    base = str(page.request.base_url).rstrip("/")
 
     def absolute_trace(namespace: str, value: str) -> str:
         return base + trace_href(scope.workspace.id, namespace, value)
@@ -241,9 +232,8 @@ def suspect(
         buckets = suspects.series(runtime, scope, found)
         html = render_fragment("_chart.html", {"chart": suspects.chart(buckets)})
         return HTMLResponse(html, headers=SECURITY_HEADERS)
-    context = page_context(
-        session,
-        scope,
+    return page.render(
+        "report.html" if view == "report" else "suspect.html",
         "overview",
         suspect=found,
         path=path,
@@ -251,21 +241,17 @@ def suspect(
         sentence=suspects.sentence(found),
         absolute_trace=absolute_trace,
     )
-    template = "report.html" if view == "report" else "suspect.html"
-    return render(request, template, context)
 
 
 @router.get("/w/{ws}/trace")
 def trace(
-    request: Request,
     ws: str,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    scope: ReplayScopeDep,
+    page: ReplayPageDep,
     q: Annotated[str | None, Query(max_length=traces.MAX_QUERY)] = None,
     ns: Annotated[str | None, Query(max_length=100)] = None,
     id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
+    runtime, scope = page.runtime, page.scope
     view = None
     matches: list[Any] = []
     if ns and id:
@@ -276,17 +262,13 @@ def trace(
             query = {"ns": matches[0].namespace, "id": matches[0].value}
             extra = replay_query(scope)
             return see_other(f"/w/{ws}/trace?{urlencode(query)}" + (f"&{extra}" if extra else ""))
-    context = page_context(
-        session, scope, "trace", view=view, matches=matches, q=q or "", ns=ns, id=id
-    )
     status = 404 if (ns and id and view is None) or (q and not matches) else 200
-    return render(request, "trace.html", context, status)
+    return page.render(
+        "trace.html", "trace", status, view=view, matches=matches, q=q or "", ns=ns, id=id
+    )
 
 
 @router.get("/w/{ws}/stock")
-def stock(
-    request: Request, session: SessionDep, runtime: RuntimeDep, scope: ReplayScopeDep
-) -> Response:
-    drift, columns, problem = service.stock(runtime, scope)
-    context = page_context(session, scope, "stock", drift=drift, columns=columns, problem=problem)
-    return render(request, "stock.html", context)
+def stock(page: ReplayPageDep) -> Response:
+    drift, columns, problem = service.stock(page.runtime, page.scope)
+    return page.render("stock.html", "stock", drift=drift, columns=columns, problem=problem)
