@@ -1,7 +1,8 @@
 """Signed WooCommerce webhooks under concurrency, against a bare FastAPI endpoint in the same run.
 
     .venv/bin/python bench/webhooks.py [--connections 32] [--seconds 10] [--runs 3]
-                                       [--root DIR] [--database-url URL]
+                                       [--root DIR] [--database-url URL] [--processes N]
+                                       [--profile PREFIX] [--spy-rate HZ]
 
 Starts `arbiter serve` (from ``--root``, default this checkout: point it at an unpacked older
 commit to measure before/after) on a free loopback port with a throwaway data dir, a workspace
@@ -11,6 +12,12 @@ server stack). Then, per run, wrk (Debian's `wrk` package) sends each of them or
 deliveries, every one a new order with its own delivery id and a valid signature, from
 ``--connections`` connections for ``--seconds``, and the script prints req/s and the latency
 percentiles wrk measured. Every 200 from Arbiter means the delivery and its events committed.
+
+``--processes N`` (PostgreSQL only, with ``--database-url``: Arbiter's API is stateless there)
+starts N `arbiter serve` processes and N bare processes, each on its own port, and one wrk per
+process with its share of the connections; the rate printed is their sum, the percentiles the
+worst of the N wrk's. ``--profile`` records the (first) server with py-spy (``py-spy`` next
+to this Python, or on PATH).
 """
 
 from __future__ import annotations
@@ -106,26 +113,59 @@ def free_port() -> int:
         return port
 
 
-def write_deliveries(prefix: Path, threads: int, per_thread: int, run: int) -> None:
-    """``per_thread`` new orders per wrk thread, each signed, none repeated across runs."""
+def write_deliveries(prefix: Path, threads: int, per_thread: int, run: int, first: int = 0) -> None:
+    """``per_thread`` new orders per wrk thread, each signed, none repeated across runs (nor
+    across wrk processes: each numbers its threads from ``first``)."""
     order = json.loads(FIXTURE.read_text())
     for thread in range(threads):
         with open(f"{prefix}-{thread}.tsv", "w") as out:
             for n in range(per_thread):
-                number = 1_000_000 * (run + 1) + thread * per_thread + n
+                number = 1_000_000 * (run + 1) + (first + thread) * per_thread + n
                 order.update(id=number, number=str(number))
                 body = json.dumps(order, separators=(",", ":"))
                 signature = sign_woocommerce(body.encode(), SECRET)
                 out.write(f"bench-{number}\t{signature}\t{body}\n")
 
 
-def wrk(url: str, script: Path, prefix: Path, connections: int, seconds: int) -> dict[str, float]:
-    threads = 2
-    output = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-s", str(script), url, "--", str(prefix)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+WRK_THREADS = 2
+"""wrk's threads in all (one wrk per server process shares them)."""
+
+
+def wrk_all(
+    urls: list[str], script: Path, prefixes: list[Path], connections: int, seconds: int
+) -> dict[str, float]:
+    """One wrk per url at once, each with its share of the connections: the rates summed, the
+    worst of each percentile, the non-200 answers summed."""
+    threads = max(1, WRK_THREADS // len(urls))
+    share = max(threads, connections // len(urls))
+    runs = [
+        subprocess.Popen(
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{share}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                str(script),
+                url,
+                "--",
+                str(prefix),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for url, prefix in zip(urls, prefixes, strict=True)
+    ]
+    results = [_wrk_result(run.communicate()[0]) for run in runs]
+    return {
+        "rate": sum(r["rate"] for r in results),
+        **{key: max(r[key] for r in results) for key in ("p50", "p90", "p99")},
+        "errors": sum(r["errors"] for r in results),
+    }
+
+
+def _wrk_result(output: str) -> dict[str, float]:
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     percentiles = {
         int(p): _ms(value, unit)
@@ -174,30 +214,46 @@ def main() -> None:
     parser.add_argument("--per-thread", type=int, default=15_000)
     parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--processes", type=int, default=1)
     parser.add_argument(
         "--profile", type=Path, default=None,
         help="record the server with py-spy during each Arbiter run (speedscope JSON, per run)",
     )  # fmt: skip
+    parser.add_argument("--spy-rate", type=int, default=100, help="py-spy samples a second")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
+    if args.processes > 1 and not args.database_url:
+        raise SystemExit("--processes > 1 needs --database-url (PostgreSQL): on SQLite one serves")
     work = Path(tempfile.mkdtemp(prefix="arbiter-bench-webhooks-"))
     script = work / "deliveries.lua"
     script.write_text(WRK_SCRIPT)
-    bare_port, port = free_port(), free_port()
+    bare_ports = [free_port() for _ in range(args.processes)]
+    ports = [free_port() for _ in range(args.processes)]
     env = dict(os.environ, ARBITER_DATA_DIR=str(work / "data"), ARBITER_ADMIN_TOKEN=TOKEN,
                ARBITER_DEMO="false", ARBITER_LOG_LEVEL="warning",
                ARBITER_INCIDENT_INTERVAL_SECONDS="0", PYTHONPATH=str(args.root))  # fmt: skip
     if args.database_url:
         env["ARBITER_DATABASE_URL"] = args.database_url
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port)], **quiet)  # type: ignore[call-overload]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=args.root, env=env, **quiet
-    )  # type: ignore[call-overload]
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        wait_up(f"http://127.0.0.1:{port}/healthz")
-        wait_up(f"http://127.0.0.1:{bare_port}/docs")
+        for bare_port in bare_ports:
+            bare = [sys.executable, "-c", BARE_APP, str(bare_port)]
+            processes.append(subprocess.Popen(bare, **quiet))  # type: ignore[call-overload]
+        for n, port in enumerate(ports):  # the first migrates the store before the others start
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "app", "serve", "--port", str(port)],
+                cwd=args.root, env=env, **quiet,
+            ))  # type: ignore[call-overload]  # fmt: skip
+            if n == 0:
+                wait_up(f"http://127.0.0.1:{port}/healthz")
+        server = processes[len(bare_ports)]
+        for port in ports:
+            wait_up(f"http://127.0.0.1:{port}/healthz")
+        for bare_port in bare_ports:
+            wait_up(f"http://127.0.0.1:{bare_port}/docs")
+        port = ports[0]
         headers = {"Authorization": f"Bearer {TOKEN}"}
         base = f"http://127.0.0.1:{port}/api/v1/workspaces/bench"
         httpx.put(base, headers=headers).raise_for_status()
@@ -208,36 +264,44 @@ def main() -> None:
             json=shop_connection(),
         ).raise_for_status()
         store = "PostgreSQL" if args.database_url else "SQLite (WAL, synchronous=FULL)"
-        print(f"root {args.root}; store {store}; {args.connections} connections, "
-              f"{args.seconds} s per run; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
-        print(f"{'run':>3} {'bare req/s':>10} {'p99 ms':>7} {'arbiter req/s':>13} "
-              f"{'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'non-200':>7} {'ratio':>6}")  # fmt: skip
+        print(f"root {args.root}; store {store}; {args.processes} server process(es) a side; "
+              f"{args.connections} connections, {args.seconds} s per run; "
+              f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+        print(f"{'run':>3} {'bare req/s':>10} {'p99 ms':>7} {'arbiter req/s':>13} {'p50 ms':>7} "
+              f"{'p90 ms':>7} {'p99 ms':>7} {'non-200':>7} {'ratio':>6} {'load':>5}")  # fmt: skip
+        hook = "/webhooks/bench/shop"
+        spy_bin = Path(sys.executable).with_name("py-spy")
         for run in range(args.runs):
-            prefix = work / f"run{run}"
-            write_deliveries(prefix, 2, args.per_thread, run)
-            hook = "/webhooks/bench/shop"
-            plain = wrk(f"http://127.0.0.1:{bare_port}{hook}", script, prefix,
-                        args.connections, args.seconds)  # fmt: skip
+            prefixes = [work / f"run{run}-p{n}" for n in range(args.processes)]
+            threads = max(1, WRK_THREADS // args.processes)
+            for n, prefix in enumerate(prefixes):
+                write_deliveries(prefix, threads, args.per_thread, run, first=n * threads)
+            plain = wrk_all([f"http://127.0.0.1:{p}{hook}" for p in bare_ports], script,
+                            prefixes, args.connections, args.seconds)  # fmt: skip
+            load = os.getloadavg()[0]
             spy = None
             if args.profile is not None:
                 spy = subprocess.Popen(
-                    ["py-spy", "record", "--pid", str(server.pid), "--format", "speedscope",
+                    [str(spy_bin) if spy_bin.exists() else "py-spy", "record",
+                     "--pid", str(server.pid), "--format", "speedscope",
                      "--duration", str(args.seconds), "--nonblocking", "--threads", "--gil",
-                     "--output", f"{args.profile}-{run + 1}.json"], **quiet,
+                     "--rate", str(args.spy_rate), "--output", f"{args.profile}-{run + 1}.json"],
+                    **quiet,
                 )  # type: ignore[call-overload]  # fmt: skip
-            ours = wrk(f"http://127.0.0.1:{port}{hook}", script, prefix,
-                       args.connections, args.seconds)  # fmt: skip
+            ours = wrk_all([f"http://127.0.0.1:{p}{hook}" for p in ports], script,
+                           prefixes, args.connections, args.seconds)  # fmt: skip
             if spy is not None:
                 spy.wait(timeout=60)
             print(f"{run + 1:>3} {plain['rate']:>10,.0f} {plain['p99']:>7.1f} "
                   f"{ours['rate']:>13,.0f} {ours['p50']:>7.1f} {ours['p90']:>7.1f} "
                   f"{ours['p99']:>7.1f} {ours['errors']:>7.0f} "
-                  f"{ours['rate'] / plain['rate']:>6.2f}")  # fmt: skip
+                  f"{ours['rate'] / plain['rate']:>6.2f} {load:>5.2f}")  # fmt: skip
         page = httpx.get(f"{base}/events", params={"limit": 1}, headers=headers)
         page.raise_for_status()
     finally:
-        for process in (server, bare):
+        for process in processes:
             process.terminate()
+        for process in processes:
             process.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
 
