@@ -14,7 +14,7 @@ from app.connections.service import (
     load_target,
     put_connection,
 )
-from app.deps import ConnectionDep, ExistingWorkspaceDep, RuntimeDep, WorkspaceDep
+from app.deps import ConnectionDep, ExistingWorkspaceDep, PutAnswerDep, RuntimeDep, WorkspaceDep
 from app.exceptions import Conflict, NotFound
 from connectors.http import EgressTransport
 
@@ -40,13 +40,11 @@ def put(
     body: ConnectionIn,
     connection: ConnectionDep,
     runtime: RuntimeDep,
-    response: Response,
+    answer: PutAnswerDep,
 ) -> ConnectionOut:
     """Set how Arbiter reaches a system. Secrets are encrypted at rest and never read back."""
     created = put_connection(connection, runtime.secrets, ws, system, body)
-    target = load_target(connection, runtime.secrets, ws, system)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return describe(target)
+    return answer((describe(load_target(connection, runtime.secrets, ws, system)), created))
 
 
 @router.get("/systems/{system}/connection", response_model=ConnectionOut)

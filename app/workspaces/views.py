@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response, status
 
-from app.deps import AdminDep, ConnectionDep, PrincipalDep, RuntimeDep, WorkspaceDep
+from app.deps import AdminDep, ConnectionDep, PrincipalDep, PutAnswerDep, RuntimeDep, WorkspaceDep
 from app.exceptions import WorkspaceNotFound
 from app.workspaces.models import WorkspaceIn, WorkspaceOut
 from app.workspaces.service import (
@@ -34,12 +34,11 @@ def list_(connection: ConnectionDep, principal: PrincipalDep) -> list[WorkspaceO
 def put(
     ws: WorkspaceDep,
     connection: ConnectionDep,
-    response: Response,
+    answer: PutAnswerDep,
     body: Annotated[WorkspaceIn | None, Body()] = None,
 ) -> WorkspaceOut:
     workspace, created = put_workspace(connection, ws, body.name if body else None)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return WorkspaceOut(**vars(workspace))
+    return answer((WorkspaceOut(**vars(workspace)), created))
 
 
 @router.get("/{ws}", response_model=WorkspaceOut)
