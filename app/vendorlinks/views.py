@@ -180,7 +180,7 @@ def create_from_dashboard(
 
 @router.post("/w/{ws}/vendor-links/{link_id}/revoke")
 def revoke_from_dashboard(
-    ws: str, link_id: str, connection: ConnectionDep, page: FormPageDep
+    ws: str, link_id: str, page: FormPageDep, connection: ConnectionDep
 ) -> Response:
     service.revoke(connection, ws, link_id[:40], page.session.principal.name, utc_now())
     return see_other(f"/w/{ws}/vendor-links")
