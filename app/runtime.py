@@ -64,7 +64,10 @@ class Runtime:
         self.indexes = IndexRegistry(
             self.engine,
             skew_tolerance_seconds=SKEW_TOLERANCE_SECONDS if skew is None else skew,
-            live_days=self.settings.store.index_live_days,
+            live_days=max(
+                self.settings.store.index_live_days,
+                self.settings.incidents.window_seconds / 86400 + 0.25,  # judged from memory
+            ),
             snapshots=Snapshots(self.settings.store.data_dir / "index"),
         )
         self.writer = Writer(make_writer_engine(self.settings.store.resolved_database_url))

@@ -54,12 +54,13 @@ class StoreSettings(_Group):
         "postgresql+psycopg://user:pass@host/db selects PostgreSQL.",
     )
     index_live_days: float = Field(
-        default=2,
+        default=1.25,
         gt=0,
         description="The diagnosis index in memory holds the journeys with an event in this "
-        "many days (at least the default diagnosis window, 1 day); older history is read from "
-        "the store when asked. A journey still failing or pending stays held however old (and "
-        "is read back at a restart).",
+        "many days (the default diagnosis window, 1 day, and 6 hours for the journeys whose "
+        "deadlines fall in it; never less than the incident evaluator's window and those 6 "
+        "hours); older history is read from the store when asked. A journey still failing or "
+        "pending stays held however old (and is read back at a restart).",
     )
     retention_days: float = Field(
         default=90,

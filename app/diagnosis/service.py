@@ -15,6 +15,11 @@ older history (a diagnosis whose window reaches before that period, a trace as o
 an entity quiet since, an SLA report of an older period) is answered from an index built from
 the store for that question alone.
 
+A restart does not rebuild the index when it can load it: each trim, once the next diagnosis
+is answered, and the shutdown write the index with its cached verdicts to the data dir
+(app.diagnosis.snapshot), and a new process loads that and catches up from the store (events
+after its high-water mark, and on PostgreSQL those received shortly before it was written).
+
 On PostgreSQL, concurrent transactions of other processes can commit a lower sequence number
 after a higher one was read; so each catch-up also re-reads the events received in the last
 :data:`REREAD_SECONDS` (the index ignores ids it holds). A transaction that takes longer than

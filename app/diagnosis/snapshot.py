@@ -103,14 +103,10 @@ class Snapshots:
         """The saved snapshot, or None when there is none or it cannot be used (logged)."""
         path = self.path(workspace_id)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as file:
+                return _read(file, os.fstat(file.fileno()).st_size, workspace_id)
         except FileNotFoundError:
             return None
-        except OSError:
-            log.exception("reading the index snapshot of %s failed", workspace_id)
-            return None
-        try:
-            return _read(data, workspace_id)
         except Exception as exc:  # any damage: rebuilt from the store instead
             log.warning("index snapshot of %s ignored: %s", workspace_id, exc)
             return None
@@ -150,19 +146,26 @@ def _write(file: _Digesting, workspace_id: str, snapshot: Snapshot) -> None:
         pickler.dump(record)
 
 
-def _read(data: bytes, workspace_id: str) -> Snapshot:
-    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
+def _read(file: BinaryIO, size: int, workspace_id: str) -> Snapshot:
+    """The snapshot in ``file``, read as it is checked (not the whole file in memory first:
+    that was a third more memory at the peak of a restart); used only if its checksum holds."""
+    if size < len(MAGIC) + 32 or file.read(len(MAGIC)) != MAGIC:
         raise Unusable("not a snapshot")
-    body = memoryview(data)[len(MAGIC) : -32]
-    if hashlib.sha256(body).digest() != data[-32:]:
+    body = _Checked(file, size - len(MAGIC) - 32)
+    unpickler = _Unpickler(body)
+    try:
+        header = unpickler.load()
+        if header.get("fingerprint") != fingerprint():
+            raise Unusable("written by another version")
+        if header.get("workspace") != workspace_id:
+            raise Unusable(f"of workspace {header.get('workspace')!r}")
+        index = _decode(unpickler.load)
+    except Unusable:
+        raise
+    except Exception as exc:  # whatever a damaged record makes of the unpickler
+        raise Unusable(f"damaged ({exc!r})") from exc
+    if body.left or body.hash.digest() != file.read(32):
         raise Unusable("damaged (its checksum differs)")
-    unpickler = _Unpickler(io.BytesIO(body))
-    header = unpickler.load()
-    if header.get("fingerprint") != fingerprint():
-        raise Unusable("written by another version")
-    if header.get("workspace") != workspace_id:
-        raise Unusable(f"of workspace {header.get('workspace')!r}")
-    index = _decode(unpickler.load)
     if type(index) is not WorkspaceIndex:
         raise Unusable("holds no index")
     return Snapshot(
@@ -242,6 +245,25 @@ class _Unpickler(pickle.Unpickler):
         if not allowed:
             raise Unusable(f"names {module}.{name}")
         return super().find_class(module, name)
+
+
+class _Checked(io.RawIOBase):
+    """The next ``left`` bytes of ``file``, hashed as they are read."""
+
+    def __init__(self, file: BinaryIO, left: int) -> None:
+        self._file = file
+        self.left = left
+        self.hash = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")[: self.left]
+        count = self._file.readinto(view)  # type: ignore[attr-defined]
+        self.hash.update(view[:count])
+        self.left -= count
+        return int(count)
 
 
 class _Digesting:

@@ -82,7 +82,7 @@ def test_a_restart_loads_only_the_live_period(client: TestClient, workspace: str
     runtime.settle()  # the index was fed; now start again from the store, as a restart does
     runtime.indexes.drop("acme")
     live, _lock = runtime.indexes.index("acme")
-    assert len(live) == 2 * 3  # the orders of the last 2 days (ARBITER_INDEX_LIVE_DAYS)
+    assert len(live) == 2 * 2  # the orders of the last 1.25 days (ARBITER_INDEX_LIVE_DAYS)
 
 
 def test_a_workspace_whose_traffic_stopped_keeps_its_last_days_live(
@@ -94,7 +94,7 @@ def test_a_workspace_whose_traffic_stopped_keeps_its_last_days_live(
     ]
     assert client.post(f"{URL}/events", json={"events": events}).status_code == 202
     live, _lock = client.app.state.runtime.indexes.index("acme")  # type: ignore[attr-defined]
-    assert len(live) == 2 * 3  # the orders of its last two days, not nothing
+    assert len(live) == 2 * 2  # the orders of its last 1.25 days, not nothing
 
 
 def test_a_window_reaching_before_the_live_period_extends_the_index(
@@ -109,8 +109,8 @@ def test_a_window_reaching_before_the_live_period_extends_the_index(
     assert client.post(f"{URL}/events", json={"events": stuck}).status_code == 202
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     runtime.settle()
-    runtime.indexes.drop("acme")  # as after a restart: the 2 days up to the newest event
-    assert len(runtime.indexes.index("acme")[0]) == 3
+    runtime.indexes.drop("acme")  # as after a restart: the 1.25 days up to the newest event
+    assert len(runtime.indexes.index("acme")[0]) == 2
     week = client.get(f"{URL}/diagnosis", params={"window_seconds": 6 * 86400}).json()
     assert [s["affected"] for s in week["suspects"]] == [6]
     assert len(runtime.indexes.index("acme")[0]) == 6  # kept extended while it is asked

@@ -220,6 +220,9 @@ def test_the_snapshot_is_the_index_again_in_pieces(tmp_path: Path) -> None:
     assert isinstance(logged[0], Call)
     assert id(logged[0]) in facts
     assert snapshots.load("other") is None
+    data = snapshots.path("acme").read_bytes()
+    snapshots.path("acme").write_bytes(data[: len(data) // 2])  # cut short: a full disk
+    assert snapshots.load("acme") is None
 
 
 def test_a_snapshot_naming_other_classes_is_refused(
