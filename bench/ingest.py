@@ -16,7 +16,7 @@ machine in the same run, the same events inserted straight into a SQLite file of
 schema and pragmas with the driver's ``executemany`` (one transaction per batch, events and
 refs, no HTTP, no validation). ``--runs`` repeats all of it on fresh events (new ids) in the
 same server; ``--profile`` records the server's GIL-holding samples with py-spy during each
-run's new events (speedscope JSON).
+run's new events (speedscope JSON; ``SPY_MODE=--idle`` for wall time instead).
 """
 
 from __future__ import annotations
@@ -223,10 +223,11 @@ def main() -> None:
             for label in ("new events", "re-posted (all duplicates)"):
                 spy = None
                 if args.profile is not None and label == "new events":
+                    mode = os.environ.get("SPY_MODE", "--gil").split()  # "--idle": wall time
                     spy = subprocess.Popen(
                         [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
-                         str(server.pid), "--format", "speedscope", "--nonblocking",
-                         "--threads", "--gil", "--rate", "250", "--output", f"{args.profile}-{number + 1}.json"],
+                         str(server.pid), "--format", "speedscope", "--nonblocking", "--threads",
+                         *mode, "--rate", "250", "--output", f"{args.profile}-{number + 1}.json"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )  # fmt: skip
                 cpu = cpu_seconds(server.pid)
@@ -240,7 +241,8 @@ def main() -> None:
                 rates[label] = rate = args.events / wall
                 print(
                     f"  {label:28s} {rate:10,.0f} events/s   batch p50 {p50:5.0f} ms   "
-                    f"p95 {p95:5.0f} ms   server CPU {cpu / args.events * 1e6:4.1f} µs/event"
+                    f"p95 {p95:5.0f} ms   max {max(latencies) * 1000:5.0f} ms   "
+                    f"server CPU {cpu / args.events * 1e6:4.1f} µs/event"
                 )
             raw, raw_cpu = raw_sqlite(data_dir / f"raw{number}.db", first, args.events, args.batch)
             ratio = rates["new events"] / raw

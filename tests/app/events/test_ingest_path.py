@@ -334,7 +334,8 @@ def test_the_sqlite_time_text_is_the_dialects_own() -> None:
     from datetime import UTC, datetime, timedelta, timezone
 
     from app.db.tables import events
-    from app.events.service import _sqlite_time, _time_processor
+    from app.events.models import canonical_json
+    from app.events.service import _sqlite_time, _time_processor, _utc_text
 
     dialect = create_engine("sqlite://").dialect
     processor = events.c.time.type.dialect_impl(dialect).bind_processor(dialect)
@@ -347,6 +348,15 @@ def test_the_sqlite_time_text_is_the_dialects_own() -> None:
         )
         moment = moment.astimezone(timezone(timedelta(minutes=rng.randint(-900, 900))))
         assert _sqlite_time(moment) == processor(moment)
+        # Read from the stored body when it is in UTC (an id with a quoted "time" before it).
+        for when in (moment, moment.astimezone(UTC), moment.astimezone(UTC).replace(microsecond=0)):
+            event = Event.model_validate(
+                {**CONTRACT_EVENTS[0], "id": 'e"time":"x', "time": when.isoformat()}
+            )
+            text_of_body = _utc_text(canonical_json(event))
+            assert text_of_body in (
+                (None, processor(when)) if when.utcoffset() else (processor(when),)
+            )
     with pytest.raises(ValueError, match="naive"):
         _sqlite_time(datetime(2026, 11, 25))
 
