@@ -85,6 +85,9 @@ class _Entry:
     trimmed_wall: datetime = field(default_factory=lambda: datetime.now(UTC))
     saved: int = -1
     """The watermark of the last snapshot written (app.diagnosis.snapshot)."""
+    scanned: int = 0
+    """SQLite: the store's highest sequence number at the last catch-up (every row up to it
+    was read then, whichever workspace's)."""
     save_due: bool = False
     """Trimmed since: a snapshot is written after the next diagnosis (with its verdicts)."""
 
@@ -179,7 +182,7 @@ class IndexRegistry:
                 self._add(
                     entry, iter_stored(connection, workspace_id, received_since=since_received)
                 )
-            self._add(entry, iter_stored(connection, workspace_id, after_seq=entry.watermark))
+            self._add(entry, _stored_after(connection, workspace_id, entry))
             if (fresh and not restored) or time.monotonic() - entry.trimmed_at > TRIM_SECONDS:
                 if entry.reach is not None and time.monotonic() - entry.reached_at > TRIM_SECONDS:
                     entry.reach = None
@@ -441,3 +444,34 @@ def stored_between(
         event = read_stored(workspace_id, seq, body)
         if event is not None:
             yield seq, event
+
+
+_AFTER_SQLITE = (
+    "SELECT seq, body FROM events NOT INDEXED"
+    " WHERE seq > ? AND seq <= ? AND workspace_id = ? ORDER BY seq"
+)
+
+
+def _stored_after(
+    connection: Connection, workspace_id: str, entry: _Entry
+) -> Iterator[tuple[int, Event]]:
+    """The workspace's events stored after the entry's high-water mark, in sequence order: the
+    catch-up before every answer.
+
+    On SQLite along the sequence numbers themselves (the table's rowid): its planner took the
+    (workspace, time) index and sorted all the workspace's rows instead, every time (1.2 s at
+    30 days of 50,000 orders a day, a third of a restart). One writer commits there in sequence
+    order, so the rows up to the highest number read are all in; the next catch-up starts
+    after them, however few of them were the workspace's.
+    """
+    if connection.dialect.name != "sqlite":
+        yield from iter_stored(connection, workspace_id, after_seq=entry.watermark)
+        return
+    top = connection.execute(select(func.max(events.c.seq))).scalar_one() or 0
+    after = max(entry.watermark, entry.scanned)
+    rows = connection.exec_driver_sql(_AFTER_SQLITE, (after, top, workspace_id))
+    for seq, body in rows:
+        event = read_stored(workspace_id, seq, body)
+        if event is not None:
+            yield seq, event
+    entry.scanned = top

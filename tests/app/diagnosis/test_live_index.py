@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.db.tables import events as events_table
 from app.diagnosis import service as diagnosis_service
+from app.events.service import store_events
 from app.main import create_app
 from app.settings import Settings
+from graph.model import Event
+from tests.app.conftest import CONTRACT_TOPOLOGY
 from tests.conftest import ADMIN_TOKEN
 
 URL = "/api/v1/workspaces/acme"
@@ -149,3 +153,37 @@ def test_a_stuck_order_older_than_the_live_period_is_diagnosed_after_a_restart(
         assert restarted.get(f"{URL}/diagnosis").status_code == 200
         runtime = restarted.app.state.runtime  # type: ignore[attr-defined]
         assert runtime.indexes.index("acme")[0].open_before(now - timedelta(days=2)) == []
+
+
+def test_events_another_process_stored_are_caught_up_whichever_workspace_wrote_between(
+    client: TestClient, workspace: str
+) -> None:
+    assert client.put("/api/v1/workspaces/beta").status_code == 201
+    assert client.put("/api/v1/workspaces/beta/topology", json=CONTRACT_TOPOLOGY).status_code == 200
+    now = datetime.now(UTC)
+    assert client.post(f"{URL}/events", json={"events": _order(1, now, reached_oms=True)})
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    runtime.settle()
+    live, _lock = runtime.indexes.index("acme")
+    assert len(live) == 2
+
+    def elsewhere(workspace_id: str, number: int) -> None:  # not fed to this process's index
+        batch = [Event.model_validate(e) for e in _order(number, now, reached_oms=True)]
+        with runtime.engine.begin() as connection:
+            store_events(connection, workspace_id, batch)
+
+    for round_ in range(3):
+        elsewhere("beta", 10 + round_)
+        elsewhere("acme", 20 + round_)
+        elsewhere("beta", 30 + round_)
+        live, _lock = runtime.indexes.index("acme")
+        assert len(live) == 2 + 2 * (round_ + 1), round_
+    with runtime.engine.connect() as connection:
+        beta = connection.execute(
+            events_table.select().where(events_table.c.workspace_id == "beta")
+        ).all()
+    assert len(beta) == 12
+    assert (
+        live.trace(runtime.indexes.topology("acme"), "shop", "10", as_of=now + timedelta(hours=1))
+        is None
+    )  # beta's order 10 is not acme's
