@@ -160,11 +160,13 @@ def _read(file: BinaryIO, size: int, workspace_id: str) -> Snapshot:
         if header.get("workspace") != workspace_id:
             raise Unusable(f"of workspace {header.get('workspace')!r}")
         index = _decode(unpickler.load)
-    except Unusable:
-        raise
-    except Exception as exc:  # whatever a damaged record makes of the unpickler
+    except Exception as exc:  # whatever a damaged record made of the unpickler, or a refusal
+        if not _intact(body, file):
+            raise Unusable("damaged (its checksum differs)") from exc
+        if isinstance(exc, Unusable):
+            raise
         raise Unusable(f"damaged ({exc!r})") from exc
-    if body.left or body.hash.digest() != file.read(32):
+    if body.left or not _intact(body, file):
         raise Unusable("damaged (its checksum differs)")
     if type(index) is not WorkspaceIndex:
         raise Unusable("holds no index")
@@ -177,6 +179,13 @@ def _read(file: BinaryIO, size: int, workspace_id: str) -> Snapshot:
         trimmed=header["trimmed"],
         saved=header["saved"],
     )
+
+
+def _intact(body: _Checked, file: BinaryIO) -> bool:
+    """Whether the body, read to its end, has the checksum that follows it."""
+    while body.read(1 << 20):
+        pass
+    return body.hash.digest() == file.read(32)
 
 
 def _big(value: object) -> bool:
