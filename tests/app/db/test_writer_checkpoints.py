@@ -4,7 +4,7 @@ commits, and the write-ahead log kept bounded under a steady stream of commits."
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,14 +19,14 @@ ROW = 4000  # about a page each
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Path]:
+def database(tmp_path: Path) -> Path:
     path = tmp_path / "w.db"
     engine = create_engine(f"sqlite:///{path}")
     with engine.begin() as connection:
         connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         connection.execute(text("CREATE TABLE t (x INTEGER PRIMARY KEY, body BLOB)"))
     engine.dispose()
-    yield path
+    return path
 
 
 def _insert(n: int) -> Callable[[Connection], None]:
