@@ -254,11 +254,12 @@ def insert_rows(connection: Connection, prepared: Rows) -> StoreResult:
         partitions.ensure(connection, ("events", "event_refs"), [e.time for e in unique.values()])
     inserted: list[Any] = []
     for chunk in _chunks(rows):
+        if postgres:
+            inserted += connection.exec_driver_sql(partitions.EVENTS_INSERT, _columns(chunk)).all()
+            continue
         # Only placeholders and the constant column names are formatted in; values are bound.
         sql = f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES {_values(mark, chunk)} "  # noqa: S608
         sql += "ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING seq, event_id"
-        if postgres:
-            sql = partitions.events_insert_sql(len(chunk))
         inserted += connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk))).all()
     # In sequence order, the order they were stored in (by the number: comparing whole rows
     # goes through Python for each pair).
@@ -274,14 +275,22 @@ def insert_rows(connection: Connection, prepared: Rows) -> StoreResult:
     # of an executemany and has to win it back from the validating threads each time, which
     # kept the store's one writer thread waiting (py-spy, bench/README.md).
     for chunk in _chunks(ref_rows):
-        sql = f"INSERT INTO event_refs VALUES {_values(mark, chunk)}"  # noqa: S608
-        connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+        if postgres:
+            connection.exec_driver_sql(partitions.REFS_INSERT, _columns(chunk))
+        else:
+            sql = f"INSERT INTO event_refs VALUES {_values(mark, chunk)}"  # noqa: S608
+            connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
     return StoreResult(len(stored), prepared.size - len(stored), stored)
 
 
 def _chunks(rows: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         yield rows[start : start + _ROWS_PER_STATEMENT]
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> tuple[list[Any], ...]:
+    """The rows as one list a column: the parameters of PostgreSQL's ``unnest`` inserts."""
+    return tuple(list(column) for column in zip(*rows, strict=True))
 
 
 def _values(mark: str, rows: list[tuple[Any, ...]]) -> str:

@@ -156,6 +156,32 @@ def test_an_id_the_workspace_holds_is_a_duplicate_whatever_its_partition(
         assert connection.execute(select(func.count()).select_from(events)).scalar_one() == 2
 
 
+def test_a_batch_is_stored_whole_through_the_column_arrays(pg_client: TestClient) -> None:
+    """The events and refs inserts of PostgreSQL (one array a column): every value of every
+    row, NULLs and non-ASCII included, read back as posted, refs found, seq in batch order."""
+    batch = [
+        {**_event(f"o-{n}", NOW - timedelta(seconds=n)), "state": None if n % 2 else "nowy ż"}
+        for n in range(1500)  # over one statement's 1,000 rows
+    ]
+    batch[8] = {**batch[8], "refs": {"shop": "o-8", "oms": "OMS/8"}, "data": {"a": [1, None]}}
+    assert _post(pg_client, *batch) == {"accepted": 1500, "duplicates": 0}
+    assert _post(pg_client, *batch[:10]) == {"accepted": 0, "duplicates": 10}
+    page = pg_client.get(f"{URL}/events", params={"ref": "oms:OMS/8"}).json()["events"]
+    assert [event["id"] for event in page] == ["o-8"]
+    assert page[0]["data"] == {"a": [1, None]}
+    assert page[0]["state"] == "nowy ż"
+    runtime = pg_client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(select(events).order_by(events.c.seq)).all()
+        refs = connection.exec_driver_sql("SELECT count(*) FROM event_refs").scalar_one()
+    assert [row.event_id for row in rows] == [event["id"] for event in batch]
+    assert refs == 1501
+    for row, event in zip(rows, batch, strict=True):
+        assert row.time == datetime.fromisoformat(event["time"])
+        assert (row.flow, row.kind, row.system, row.target) == ("order", "seen", "shop", None)
+        assert Event.model_validate_json(row.body) == Event.model_validate(event)
+
+
 def _incident(connection: Connection, opened: datetime) -> None:
     connection.execute(
         insert(incidents).values(
