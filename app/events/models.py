@@ -90,7 +90,7 @@ def storable(event: Event) -> bool:
     :func:`storable_problems` itself when anything may be wrong.
 
     >>> e = Event.model_validate({"id": "e", "time": "2026-11-25T10:00:00Z", "flow": "order",
-    ...     "kind": "seen", "system": "shop", "refs": {"shop": "1"}, "data": {"k": "\udfff"}})
+    ...     "kind": "seen", "system": "shop", "refs": {"shop": "1"}, "data": {"k": "\\udfff"}})
     >>> storable(e), storable(e.model_copy(update={"data": {"k": "ż"}}))
     (False, True)
     """
