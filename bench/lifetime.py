@@ -51,6 +51,8 @@ def serve(data_dir: Path, root: Path = ROOT) -> tuple[subprocess.Popen[bytes], s
     env = dict(os.environ, ARBITER_DATA_DIR=str(data_dir), ARBITER_ADMIN_TOKEN=TOKEN,
                ARBITER_DEMO="false", ARBITER_LOG_LEVEL="warning",
                ARBITER_INCIDENT_INTERVAL_SECONDS="0", PYTHONPATH=str(root))  # fmt: skip
+    # Compiled once, as in the image (pip install compiles it), not at every start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port)],
         env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
