@@ -233,15 +233,22 @@ class IndexRegistry:
         return True
 
     def save(self, workspace_id: str) -> None:
-        """Write the workspace's snapshot, when its index is loaded, holds no extension before
-        the live period (it would be read back whole), and changed since the last one."""
+        """Write the workspace's snapshot, when its index is loaded and changed since the last
+        one. An index extended before the live period (a question about the last days, asked
+        again and again by an open dashboard) is written trimmed to the period, as a restart
+        would hold it."""
         entry = self._entries.get(workspace_id)
         if entry is None or self._snapshots is None:
             return
         try:
             with entry.lock:
-                if entry.reach is not None or entry.watermark in (0, entry.saved):
+                if entry.watermark in (0, entry.saved):
                     return
+                index, trimmed = entry.index, entry.trimmed_wall
+                if entry.reach is not None:
+                    trimmed = datetime.now(UTC)
+                    cut = self.live_start(workspace_id)
+                    index = index.live_since(cut, keep=entry.held_open)
                 with self._engine.connect() as connection:
                     event_id = connection.execute(
                         select(events.c.event_id).where(
@@ -251,12 +258,12 @@ class IndexRegistry:
                 if event_id is None or self._entries.get(workspace_id) is not entry:
                     return
                 snapshot = Snapshot(
-                    index=entry.index,
+                    index=index,
                     watermark=entry.watermark,
                     watermark_event=event_id,
                     latest=entry.latest,
                     held_open=list(entry.held_open),
-                    trimmed=entry.trimmed_wall,
+                    trimmed=trimmed,
                     saved=datetime.now(UTC),
                 )
                 self._snapshots.save(workspace_id, snapshot)

@@ -136,6 +136,25 @@ def test_a_restart_from_the_snapshot_answers_as_a_rebuild(
     assert from_snapshot == _rebuilt(restart, path)
 
 
+def test_an_index_extended_for_older_days_is_saved_as_its_live_period(
+    client: TestClient, workspace: str, restart: Callable[[], Iterator[TestClient]]
+) -> None:
+    events = [e.to_json() for e in _history().events]
+    assert client.post(f"{URL}/events", json={"events": events}).status_code == 202
+    three_days = {"as_of": AS_OF, "window_seconds": 3 * DAY}  # as a dashboard's longer view
+    assert client.get(f"{URL}/diagnosis", params=three_days).status_code == 200
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    extended = len(runtime.indexes.index("acme")[0])
+    path = _saved(client)
+    saved = Snapshots(path.parent).load("acme")
+    assert saved is not None
+    assert 0 < len(saved.index) < extended  # the live period, not the days before it
+    started = restart()
+    from_snapshot = _answers(next(started))
+    next(started, None)
+    assert from_snapshot == _rebuilt(restart, path)
+
+
 def _damaged(path: Path, _client: TestClient, _monkeypatch: pytest.MonkeyPatch) -> str:
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
