@@ -83,8 +83,8 @@ class _Entry:
     held_open: list[tuple[str, str]] = field(default_factory=list)
     """One identifier of each open journey older than the live period, as last recorded."""
     trimmed_wall: datetime = field(default_factory=lambda: datetime.now(UTC))
-    saved: int = -1
-    """The watermark of the last snapshot written (app.diagnosis.snapshot)."""
+    saved: tuple[object, ...] = ()
+    """What the last snapshot written held (app.diagnosis.snapshot): see :meth:`_state`."""
     scanned: int = 0
     """SQLite: the store's highest sequence number at the last catch-up (every row up to it
     was read then, whichever workspace's)."""
@@ -221,15 +221,19 @@ class IndexRegistry:
         if snapshot.latest is None or snapshot.latest < self.live_start(workspace_id):
             return False  # older than the live period: rebuilding reads less
         entry.index = snapshot.index
-        entry.watermark = entry.saved = snapshot.watermark
+        entry.watermark = snapshot.watermark
         entry.latest = snapshot.latest
         entry.held_open = snapshot.held_open
         entry.trimmed_wall = snapshot.trimmed
+        entry.saved = _state(entry)
         since_trim = (datetime.now(UTC) - snapshot.trimmed).total_seconds()
         entry.trimmed_at = time.monotonic() - max(0.0, since_trim)
         if self._reread is not None:  # committed late, under a lower number than it holds
             received = snapshot.saved - timedelta(seconds=self._reread)
             self._add(entry, iter_stored(connection, workspace_id, received_since=received))
+        # Open journeys a trim recorded after the snapshot was written (by this process before
+        # it stopped, or another): read back as a rebuild would.
+        self._reload_open(entry, connection, workspace_id, known=snapshot.held_open)
         return True
 
     def save(self, workspace_id: str) -> None:
@@ -242,7 +246,7 @@ class IndexRegistry:
             return
         try:
             with entry.lock:
-                if entry.watermark in (0, entry.saved):
+                if not entry.watermark or _state(entry) == entry.saved:
                     return
                 index, trimmed = entry.index, entry.trimmed_wall
                 if entry.reach is not None:
@@ -267,7 +271,7 @@ class IndexRegistry:
                     saved=datetime.now(UTC),
                 )
                 self._snapshots.save(workspace_id, snapshot)
-                entry.saved = entry.watermark
+                entry.saved = _state(entry)
                 entry.save_due = False
         except Exception:  # a cache: the next start rebuilds from the store
             log.exception("saving the index snapshot of %s failed", workspace_id)
@@ -293,15 +297,23 @@ class IndexRegistry:
             stored_between(connection, workspace_id, start - timedelta(seconds=MARGIN_SECONDS)),
         )
 
-    def _reload_open(self, entry: _Entry, connection: Connection, workspace_id: str) -> None:
-        """Read back the open journeys recorded older than the live period, whole."""
+    def _reload_open(
+        self,
+        entry: _Entry,
+        connection: Connection,
+        workspace_id: str,
+        *,
+        known: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Read back the open journeys recorded older than the live period, whole (but those
+        ``known``, held already)."""
         rows = connection.execute(
             select(open_journeys.c.namespace, open_journeys.c.value).where(
                 open_journeys.c.workspace_id == workspace_id
             )
         ).all()
         entry.held_open = sorted((row.namespace, row.value) for row in rows)
-        for ref in entry.held_open:
+        for ref in sorted(set(entry.held_open) - set(known)):
             entry.index.add(journey_events(connection, workspace_id, ref, limit=MAX_JOURNEY_EVENTS))
 
     def _record_open(self, workspace_id: str, held: list[tuple[str, str]]) -> None:
@@ -414,6 +426,12 @@ class IndexRegistry:
         return self.journey(workspace_id, namespace, value).trace(
             topology, namespace, value, as_of=as_of
         )
+
+
+def _state(entry: _Entry) -> tuple[object, ...]:
+    """What a snapshot of the entry depends on: the events it holds, its last trim and the
+    open journeys it keeps (a trim changes what it holds without any new event)."""
+    return (entry.watermark, entry.trimmed_wall, tuple(entry.held_open))
 
 
 def _latest_time(connection: Connection, workspace_id: str) -> datetime | None:

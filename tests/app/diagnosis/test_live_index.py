@@ -187,3 +187,35 @@ def test_events_another_process_stored_are_caught_up_whichever_workspace_wrote_b
         live.trace(runtime.indexes.topology("acme"), "shop", "10", as_of=now + timedelta(hours=1))
         is None
     )  # beta's order 10 is not acme's
+
+
+def test_open_journeys_recorded_after_the_snapshot_are_read_back_with_it(
+    client: TestClient,
+    workspace: str,
+    settings_factory: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = datetime.now(UTC)
+    stuck = _order(1, now - timedelta(days=5), reached_oms=False)
+    healthy = _order(2, now - timedelta(minutes=3), reached_oms=True)
+    assert client.post(f"{URL}/events", json={"events": stuck + healthy}).status_code == 202
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    as_of = {"as_of": now.isoformat()}
+    assert client.get(f"{URL}/diagnosis", params=as_of).json()["suspects"] == []
+    runtime.settle()
+    runtime.indexes.save_all()  # the snapshot: the live period, nothing held open
+    monkeypatch.setattr(runtime.indexes, "save", lambda *_args: None)  # none written after
+    week = client.get(f"{URL}/diagnosis", params={**as_of, "window_seconds": 6 * 86400})
+    assert [s["affected"] for s in week.json()["suspects"]] == [1]
+    monkeypatch.setattr(diagnosis_service, "TRIM_SECONDS", 0.0)  # the trim records it open
+    before = client.get(f"{URL}/diagnosis", params=as_of).json()["suspects"]
+    assert [(s["link"]["from"], s["affected"]) for s in before] == [("shop", 1)]
+
+    def rebuild(*_args: object) -> None:
+        raise AssertionError("rebuilt from the store instead of loaded from the snapshot")
+
+    monkeypatch.setattr(diagnosis_service.IndexRegistry, "_load", rebuild)
+    with TestClient(
+        create_app(settings_factory()), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ) as restarted:
+        assert restarted.get(f"{URL}/diagnosis", params=as_of).json()["suspects"] == before
