@@ -120,16 +120,23 @@ def test_a_window_reaching_before_the_live_period_extends_the_index(
     assert len(runtime.indexes.index("acme")[0]) == 6  # kept extended while it is asked
 
 
+def _stuck_for_days(client: TestClient) -> datetime:
+    """An order stuck in the shop for 5 days, quiet since, and one that went through just now;
+    the moment they were posted."""
+    now = datetime.now(UTC)
+    stuck = _order(1, now - timedelta(days=5), reached_oms=False)
+    healthy = _order(2, now - timedelta(minutes=3), reached_oms=True)
+    assert client.post(f"{URL}/events", json={"events": stuck + healthy}).status_code == 202
+    return now
+
+
 def test_a_stuck_order_older_than_the_live_period_is_diagnosed_after_a_restart(
     client: TestClient,
     workspace: str,
     settings_factory: Callable[..., Settings],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    now = datetime.now(UTC)
-    stuck = _order(1, now - timedelta(days=5), reached_oms=False)  # stuck 5 days, quiet since
-    healthy = _order(2, now - timedelta(minutes=3), reached_oms=True)
-    assert client.post(f"{URL}/events", json={"events": stuck + healthy}).status_code == 202
+    now = _stuck_for_days(client)
     as_of = {"as_of": now.isoformat()}
     # The process that saw the order come in holds it (as here, once a question reached back
     # to it) and keeps it through every trim of its index while it stays stuck.
@@ -195,10 +202,7 @@ def test_open_journeys_recorded_after_the_snapshot_are_read_back_with_it(
     settings_factory: Callable[..., Settings],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    now = datetime.now(UTC)
-    stuck = _order(1, now - timedelta(days=5), reached_oms=False)
-    healthy = _order(2, now - timedelta(minutes=3), reached_oms=True)
-    assert client.post(f"{URL}/events", json={"events": stuck + healthy}).status_code == 202
+    now = _stuck_for_days(client)
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     as_of = {"as_of": now.isoformat()}
     assert client.get(f"{URL}/diagnosis", params=as_of).json()["suspects"] == []
