@@ -4,7 +4,7 @@ Kinds:
 
 - ``http``: GET ``url`` (a page: ``home``, ``product``, ``checkout``); a 2xx answer holding
   ``expect_text`` (when set) passes. ``slow_factor`` warns when the page takes that many times
-  its usual time.
+  its usual time, and at least 0.3 s more.
 - ``tls``: a TLS handshake with ``host`` (``port`` 443): the certificate's days to expiry (a
   warning within 14 days); ``verify_tls`` false accepts a certificate no public authority
   signed (a self-signed one on a staging host) and still reads its date.
@@ -54,7 +54,7 @@ class CheckIn(BaseModel):
     slow_factor: Annotated[float, Field(ge=1.1, le=100, allow_inf_nan=False)] | None = Field(
         None,
         description="http: warn when the page takes this many times its usual time (the "
-        "median of its recent passing runs, from 5 runs on).",
+        "median of its recent passing runs, from 5 runs on), and at least 0.3 s more.",
     )
     verify_tls: bool = True
     interval_seconds: Annotated[

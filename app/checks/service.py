@@ -26,6 +26,9 @@ from graph.model import ARBITER_SYSTEM, Event, Outcome, Topology
 RECENT_RUNS = 20
 """Passing durations kept to judge a page's usual time."""
 MIN_RUNS_FOR_USUAL = 5
+SLOW_MIN_EXTRA_MS = 300.0
+"""A run is slow only when it also took this much longer than usual: a page that usually answers
+in 20 ms and once in 70 ms is not slow for anyone, and a busy probing host must not say so."""
 
 
 def problems(check: CheckIn, topology: Topology | None) -> list[tuple[str, str]]:
@@ -185,11 +188,19 @@ def next_status(check: CheckIn, previous: dict[str, Any], result: Result) -> dic
     >>> r = Result(at=datetime(2026, 1, 1, tzinfo=UTC), ok=True, status=200, duration_ms=450)
     >>> (lambda n: (n["usual_ms"], n["slow"], len(n["recent_ms"])))(next_status(c, s, r))
     (100.0, True, 5)
+    >>> r = Result(at=datetime(2026, 1, 1, tzinfo=UTC), ok=True, status=200, duration_ms=350)
+    >>> next_status(c, s, r)["slow"]  # 3.5 times the usual, but only 0.25 s longer
+    False
     """
     recent = [float(v) for v in previous.get("recent_ms") or []]
     usual = statistics.median(recent) if len(recent) >= MIN_RUNS_FOR_USUAL else None
     limit = check.slow_factor * usual if check.slow_factor and usual else None
-    slow = bool(result.ok and limit is not None and result.duration_ms >= limit)
+    slow = bool(
+        result.ok
+        and limit is not None
+        and usual is not None
+        and result.duration_ms >= max(limit, usual + SLOW_MIN_EXTRA_MS)
+    )
     if result.ok and not slow:
         recent = [*recent, result.duration_ms][-RECENT_RUNS:]
     failures = 0 if result.ok else int(previous.get("consecutive_failures", 0)) + 1
