@@ -27,12 +27,14 @@ data dir can build nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
 import os
 import pickle
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +53,8 @@ FORMAT = 1
 MAGIC = b"arbiter diagnosis index\n"
 CHUNK = 2000
 """Items of a dict, list or set per record."""
+ABANDONED_SECONDS = 3600.0
+"""A half-written file this old was left by a process killed while writing it."""
 
 _OBJECTS: tuple[type, ...] = (WorkspaceIndex, UnionFind, CallLogs)
 """The classes whose attributes are written one by one (the large ones inside them chunked)."""
@@ -86,6 +90,7 @@ class Snapshots:
         a file, whichever process writes)."""
         self._directory.mkdir(parents=True, exist_ok=True)
         target = self.path(workspace_id)
+        self._forget_abandoned(target)
         part = target.with_name(f"{target.name}.{os.getpid()}.part")
         try:
             with part.open("wb") as file:
@@ -98,6 +103,14 @@ class Snapshots:
             os.replace(part, target)
         finally:
             part.unlink(missing_ok=True)
+
+    @staticmethod
+    def _forget_abandoned(target: Path) -> None:
+        """Remove the halves left by processes killed while writing (no write lasts an hour)."""
+        for part in target.parent.glob(f"{target.name}.*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - part.stat().st_mtime > ABANDONED_SECONDS:
+                    part.unlink()
 
     def load(self, workspace_id: str) -> Snapshot | None:
         """The saved snapshot, or None when there is none or it cannot be used (logged)."""

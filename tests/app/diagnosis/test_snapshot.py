@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -255,3 +256,20 @@ def test_a_snapshot_naming_other_classes_is_refused(
     with caplog.at_level(logging.WARNING, logger="arbiter.diagnosis"):
         assert Snapshots(tmp_path).load("acme") is None
     assert "names logging.Logger" in caplog.text
+
+
+def test_a_half_written_snapshot_left_by_a_killed_process_goes_at_the_next_save(
+    tmp_path: Path,
+) -> None:
+    snapshots = Snapshots(tmp_path)
+    abandoned = tmp_path / "acme.index.4242.part"
+    recent = tmp_path / "acme.index.4343.part"  # another process writing at this moment
+    for part in (abandoned, recent):
+        part.write_bytes(b"half of an index")
+    hours_ago = datetime.now().timestamp() - 2 * HOUR
+    os.utime(abandoned, (hours_ago, hours_ago))
+    now = datetime.now().astimezone()
+    snapshots.save("acme", Snapshot(World().index(), 1, "e1", None, [], now, now))
+    assert not abandoned.exists()
+    assert recent.exists()
+    assert snapshots.load("acme") is not None
