@@ -6,6 +6,7 @@ import gc
 from datetime import timedelta
 
 import bench.diagnosis as traffic
+from app import gil
 from app.gil import held_then_frozen
 from graph.index import WorkspaceIndex
 
@@ -72,3 +73,14 @@ def test_a_released_index_leaves_its_successor_whole() -> None:
     assert new.diagnose(traffic.TOPOLOGY, as_of=end) == expected.diagnose(
         traffic.TOPOLOGY, as_of=end
     )
+
+
+def test_the_young_generation_is_collected_less_often_and_the_older_as_before() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)  # CPython's own
+        gil.configure()
+        assert gc.get_threshold() == (gil.YOUNG_THRESHOLD, 10, 10)
+        assert gil.YOUNG_THRESHOLD > 700
+    finally:
+        gc.set_threshold(*before)
