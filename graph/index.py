@@ -30,6 +30,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from graph.calls import CallLogs
 from graph.health import link_health
@@ -56,6 +57,25 @@ from graph.verdicts import judge_journey
 
 _MAX_INTERNED_ERRORS = 10_000
 _MAX_INTERNED_DATA = 100_000
+_Value = TypeVar("_Value")
+
+
+def _one_copy(copies: dict[_Value, _Value], value: _Value, most: int) -> _Value:
+    """The copy of ``value`` already kept, else ``value`` (kept too while fewer than ``most``).
+
+    >>> copies: dict[str, str] = {}
+    >>> first = _one_copy(copies, "".join(["5", "03"]), 10)
+    >>> _one_copy(copies, "".join(["50", "3"]), 10) is first
+    True
+    """
+    kept = copies.get(value)
+    if kept is not None:
+        return kept
+    if len(copies) < most:
+        copies[value] = value
+    return value
+
+
 _RELEARN_EVERY_CHANGE_BELOW = 50_000
 """Events under which the index learns waiting states again at every change (it is cheap)."""
 _RELEARN_AFTER_SECONDS = 600.0
@@ -146,25 +166,11 @@ class WorkspaceIndex:
         # Orders repeat the same few totals, currencies and line counts: one copy of each
         # (it was a third of the memory an order's event took).
         data = canonical_data(event.data)
-        if data is None:
-            return None
-        kept = self._data.get(data)
-        if kept is not None:
-            return kept
-        if len(self._data) < _MAX_INTERNED_DATA:
-            self._data[data] = data
-        return data
+        return None if data is None else _one_copy(self._data, data, _MAX_INTERNED_DATA)
 
     def _error(self, error: str | None) -> str | None:
         # A failing integration repeats the same message thousands of times: keep one copy.
-        if error is None:
-            return None
-        kept = self._errors.get(error)
-        if kept is not None:
-            return kept
-        if len(self._errors) < _MAX_INTERNED_ERRORS:
-            self._errors[error] = error
-        return error
+        return None if error is None else _one_copy(self._errors, error, _MAX_INTERNED_ERRORS)
 
     def _file(self, event: Event, fact: Fact) -> None:
         if not event.refs:
