@@ -37,10 +37,9 @@ class CallLogs:
     def add(self, call: Call) -> None:
         key = (call.flow, call.caller, call.target)
         logs = self._bare if call.bare else self._entity
-        # Events mostly arrive in time order, so insort is an append in the common case.
-        insort(logs.setdefault(key, []), call, key=_order)
+        _place(logs.setdefault(key, []), call)
         if call.caller == ARBITER_SYSTEM:
-            insort(self._probes.setdefault(call.target, []), call, key=_order)
+            _place(self._probes.setdefault(call.target, []), call)
         self.shared_version += 1
 
     def bare(self, flow: str, caller: str, target: str, start: float, end: float) -> list[Call]:
@@ -105,6 +104,23 @@ _LAST_ID = "\U0010ffff"
 
 def _order(call: Call) -> tuple[float, str]:
     return call.time, call.event
+
+
+def _place(log: list[Call], call: Call) -> None:
+    """Put ``call`` in its place in ``log``: appended when it is the latest, as it mostly is
+    (events arrive, and a trim keeps them, in time order), without the binary search's dozen
+    or more calls of the sort key that ``insort`` makes even then.
+
+    >>> log = [Call(float(t), f"c{t}", "order", "oms", "erp", 200, 1.0, None, True) for t in (1, 5)]
+    >>> _place(log, Call(9.0, "c9", "order", "oms", "erp", 200, 1.0, None, True))
+    >>> _place(log, Call(3.0, "c3", "order", "oms", "erp", 200, 1.0, None, True))
+    >>> [c.event for c in log]
+    ['c1', 'c3', 'c5', 'c9']
+    """
+    if not log or _order(log[-1]) <= _order(call):
+        log.append(call)
+    else:
+        insort(log, call, key=_order)
 
 
 def _between(log: list[Call] | None, start: float, end: float) -> list[Call]:
