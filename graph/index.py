@@ -129,7 +129,7 @@ class WorkspaceIndex:
                 if event.id in self._ids:
                     continue
                 self._ids[event.id] = len(self._json)
-                self._json.append(event.model_dump_json(exclude_none=True))
+                self._json.append(event.json_text())
                 fact = self._fact(event)
                 self._file(event, fact)
                 insort(self._system_times.setdefault(event.system, []), fact.time)

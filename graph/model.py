@@ -89,6 +89,36 @@ class Event(BaseModel):
         """
         return {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
 
+    def json_text(self) -> str:
+        """The JSON of :meth:`to_json` as text, as the store keeps it and a trace shows it: the
+        same value as ``json.dumps(event.to_json(), separators=(",", ":"))`` and mostly the same
+        text (non-ASCII text is not escaped, ``1e-05`` is spelt ``0.00001``), made by
+        pydantic-core in one call, a third of what the dump and ``json.dumps`` cost.
+
+        >>> Event.model_validate({"id": "c1", "time": "2026-11-25T10:00:00Z", "flow": "order",
+        ...     "kind": "call", "system": "oms", "target": "erp", "refs": {},
+        ...     "outcome": {"status": None, "duration_ms": 30000}}).json_text()
+        '{"id":"c1","time":"2026-11-25T10:00:00Z","flow":"order","kind":"call","system":"oms","target":"erp","refs":{},"outcome":{"status":null,"duration_ms":30000.0,"error":null}}'
+        """
+        nones = (
+            self.target is None,
+            self.state is None,
+            self.quantity is None,
+            self.outcome is None,
+            self.data is None,
+        )
+        exclude = _LEFT_OUT.get(nones)
+        if exclude is None:
+            exclude = _LEFT_OUT[nones] = {
+                name for name, none in zip(_OPTIONAL, nones, strict=True) if none
+            }
+        return Event.__pydantic_serializer__.to_json(self, exclude=exclude).decode()
+
+
+_OPTIONAL = ("target", "state", "quantity", "outcome", "data")
+"""The top-level fields of an event that :meth:`Event.to_json` leaves out when None."""
+_LEFT_OUT: dict[tuple[bool, ...], set[str]] = {}
+
 
 StateName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 

@@ -5,7 +5,7 @@ import logging
 import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
@@ -109,35 +109,6 @@ def storable(event: Event) -> bool:
     if "\x00" in text or not text.isascii() or (values != (None, None) and not _clean(values)):
         return not storable_problems(event)
     return True
-
-
-_OPTIONAL: Final = ("target", "state", "quantity", "outcome", "data")
-"""The top-level fields of an event that :meth:`Event.to_json` leaves out when None."""
-_serializer = Event.__pydantic_serializer__
-_left_out: dict[tuple[bool, ...], set[str]] = {}
-
-
-def canonical_json(event: Event) -> str:
-    """The event as it is stored: the JSON of :meth:`Event.to_json` (the same value as
-    ``json.dumps(event.to_json(), separators=(",", ":"))``, and mostly the same text; non-ASCII
-    text is not escaped and a few numbers are spelt otherwise, ``1e-05`` as ``0.00001``), made
-    by pydantic-core in one call: a third of what the dump and ``json.dumps`` cost.
-
-    Only the top-level fields that are None are left out (``outcome.status`` stays, null).
-    """
-    nones = (
-        event.target is None,
-        event.state is None,
-        event.quantity is None,
-        event.outcome is None,
-        event.data is None,
-    )
-    exclude = _left_out.get(nones)
-    if exclude is None:
-        exclude = _left_out[nones] = {
-            name for name, none in zip(_OPTIONAL, nones, strict=True) if none
-        }
-    return _serializer.to_json(event, exclude=exclude).decode()
 
 
 def _clean(values: Iterable[Any]) -> bool:

@@ -22,7 +22,6 @@ from app.db import partitions
 from app.db.tables import event_refs, events
 from app.db.writer import Writer
 from app.events.models import (
-    canonical_json,
     read_stored,
     read_stored_json,
     storable,
@@ -223,7 +222,7 @@ def event_rows(dialect: Dialect, workspace_id: str, batch: Sequence[Event]) -> R
     times: dict[str, Any] = {}
     rows = []
     for event_id, event in unique.items():
-        body = canonical_json(event)
+        body = event.json_text()
         moment = (sqlite and _utc_text(body)) or as_time(event.time)
         times[event_id] = moment
         row = (workspace_id, event_id, moment, event.flow, event.kind, event.system, event.target)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.scenarios import CONTRACT_EVENTS, STANDARD_TOPOLOGY, World, erp_id, oms_id
 
 
@@ -30,6 +32,11 @@ def test_trace_across_three_systems_from_any_identifier() -> None:
         "oms",
         "erp",
     ]
+    # Each event as it was sent and is stored: the push that got no answer keeps its null
+    # status (CONTRACT.md: null means no response came), not a call without one.
+    unanswered = [e["outcome"] for e in by_shop.events if e["kind"] == "call"][2]
+    assert unanswered["status"] is None
+    assert by_shop.events == [json.loads(e.json_text()) for e in world.events]
     times = [e["time"] for e in by_shop.events]
     assert times == sorted(times)
     assert [(h.link.from_, h.link.to, h.status) for h in by_shop.hops] == [

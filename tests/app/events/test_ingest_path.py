@@ -334,7 +334,6 @@ def test_the_sqlite_time_text_is_the_dialects_own() -> None:
     from datetime import UTC, datetime, timedelta, timezone
 
     from app.db.tables import events
-    from app.events.models import canonical_json
     from app.events.service import _sqlite_time, _time_processor, _utc_text
 
     dialect = create_engine("sqlite://").dialect
@@ -353,7 +352,7 @@ def test_the_sqlite_time_text_is_the_dialects_own() -> None:
             event = Event.model_validate(
                 {**CONTRACT_EVENTS[0], "id": 'e"time":"x', "time": when.isoformat()}
             )
-            text_of_body = _utc_text(canonical_json(event))
+            text_of_body = _utc_text(event.json_text())
             assert text_of_body in (
                 (None, processor(when)) if when.utcoffset() else (processor(when),)
             )
@@ -431,9 +430,9 @@ def test_storable_is_storable_problems_finding_nothing(event: Event) -> None:
 def test_the_stored_body_is_the_events_json(event: Event) -> None:
     """pydantic-core's text of the event (stored for every storable event) reads back as the
     same JSON as ``json.dumps(event.to_json())``, ``outcome.status`` null kept."""
-    from app.events.models import canonical_json, storable
+    from app.events.models import storable
 
     if storable(event):
-        body = canonical_json(event)
+        body = event.json_text()
         assert json.loads(body) == json.loads(json.dumps(event.to_json()))
         assert Event.model_validate_json(body) == event
