@@ -14,6 +14,7 @@ link's call error rate for the dashboard. Each is a range query by time over one
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 
@@ -82,6 +83,10 @@ class CallLogs:
         ]
         found.sort(key=_order)
         return found
+
+    def bare_since(self, start: float) -> list[Call]:
+        """Every call naming no entity at or after ``start``, in no particular order."""
+        return [call for log in self._bare.values() for call in _between(log, start, math.inf)]
 
     def outcomes(
         self, flow: str, caller: str, target: str, start: float, end: float

@@ -30,6 +30,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import TypeVar
 
 from graph.calls import CallLogs
@@ -384,7 +385,7 @@ class WorkspaceIndex:
         at = _seconds(as_of)
         root = self._journeys.find(key)
         facts = self._facts.get(root, [])
-        facts.sort(key=lambda f: (f.time, f.event))
+        facts.sort(key=_by_time)
         events = [json.loads(self._json[self._ids[f.event]]) for f in facts if f.time <= at]
         refs: dict[str, set[str]] = {}
         for event in events:
@@ -459,7 +460,7 @@ class WorkspaceIndex:
         # Link-level calls are evidence for every journey open at their time: those since the
         # oldest kept journey began stay, so a kept journey is judged exactly as before.
         since = min((f.time for _root, facts in journeys for f in facts), default=cut)
-        bare = [c for c in self._logs.all_between(min(since, cut), float("inf")) if c.bare]
+        bare = self._logs.bare_since(min(since, cut))
         # The kept facts and texts are taken over as they are (they never change), not made
         # again from each event: that took most of a trim's time, with the index's lock held.
         fresh = WorkspaceIndex(skew_tolerance_seconds=self._skew)
@@ -471,10 +472,13 @@ class WorkspaceIndex:
             for namespace, value in members[1:]:
                 new, _absorbed = fresh._journeys.union(new, fresh._journeys.key(namespace, value))
             fresh._facts[new] = list(facts)
-            for fact in facts:
-                fresh._take(fact, self._json[self._ids[fact.event]])
-        for call in bare:
-            fresh._take(call, self._json[self._ids[call.event]])
+        # Taken in time order, each goes at the end of its call log and its system's times
+        # (journey by journey, each was put in the middle of them, most of a trim's time).
+        kept = [fact for _root, facts in journeys for fact in facts]
+        kept += bare
+        kept.sort(key=_by_time)
+        for fact in kept:
+            fresh._take(fact, self._json[self._ids[fact.event]])
         fresh._version = len(fresh._json)
         return fresh
 
@@ -550,6 +554,10 @@ def _no_gc_pauses() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+_by_time = attrgetter("time", "event")
+"""Facts' order: by time, then by event id (the same whatever order they came in)."""
 
 
 def _seconds(moment: datetime) -> float:
