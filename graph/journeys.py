@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 
@@ -113,7 +114,10 @@ def canonical_data(data: dict[str, Any] | None) -> tuple[tuple[str, str], ...] |
     return tuple(sorted(items)) or None
 
 
+@lru_cache(maxsize=4096, typed=True)
 def _canonical_scalar(value: float | str) -> str:
+    # Cached: orders repeat the same few totals and line counts, and Decimal's parse and
+    # normalization was most of what indexing an order's data cost.
     text = str(value).strip()
     try:
         number = Decimal(text)
