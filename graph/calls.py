@@ -35,6 +35,15 @@ class CallLogs:
         """Bumped with every call: bare calls, probes and other entities' calls on a link are
         all evidence a stuck journey may have consulted."""
 
+    def copy(self) -> CallLogs:
+        """The same logs in lists of their own (the calls, tuples, are shared)."""
+        made = CallLogs()
+        made._bare = {key: list(log) for key, log in self._bare.items()}
+        made._entity = {key: list(log) for key, log in self._entity.items()}
+        made._probes = {target: list(log) for target, log in self._probes.items()}
+        made.shared_version = self.shared_version
+        return made
+
     def add(self, call: Call) -> None:
         key = (call.flow, call.caller, call.target)
         logs = self._bare if call.bare else self._entity

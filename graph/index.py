@@ -29,6 +29,7 @@ import sys
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from copy import copy
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import TypeVar
@@ -113,6 +114,35 @@ class WorkspaceIndex:
     def version(self) -> int:
         """Grows with every new event; a cache key for results derived from the index."""
         return self._version
+
+    def copy(self) -> WorkspaceIndex:
+        """An index that answers as this one does and goes its own way after: every container
+        is its own, the immutable facts, texts and verdicts are shared. Made in a fraction of
+        the time writing it out takes, so a snapshot (app.diagnosis.snapshot) is written from
+        a copy while this one goes on taking events and answering.
+
+        >>> from graph.model import Event
+        >>> index = WorkspaceIndex()
+        >>> _ = index.add([Event.model_validate({"id": "1", "time": "2026-11-25T10:00:00Z",
+        ...     "flow": "order", "kind": "seen", "system": "shop", "refs": {"shop": "1"}})])
+        >>> copied = index.copy()
+        >>> _ = index.add([Event.model_validate({"id": "2", "time": "2026-11-25T10:01:00Z",
+        ...     "flow": "order", "kind": "seen", "system": "oms", "refs": {"shop": "1"}})])
+        >>> len(index), len(copied)
+        (2, 1)
+        """
+        made = copy(self)
+        made._ids = dict(self._ids)
+        made._system_times = {system: list(times) for system, times in self._system_times.items()}
+        made._json = list(self._json)
+        made._journeys = self._journeys.copy()
+        made._facts = {root: list(facts) for root, facts in self._facts.items()}
+        made._logs = self._logs.copy()
+        made._errors = dict(self._errors)
+        made._data = dict(self._data)
+        made._verdicts = dict(self._verdicts)
+        made._shared_users = set(self._shared_users)
+        return made
 
     def add(self, events: Iterable[Event]) -> int:
         """Take ``events`` in any order; an id already held is ignored. Returns how many were new.

@@ -212,6 +212,15 @@ class UnionFind:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def copy(self) -> UnionFind:
+        """The same journeys in containers of its own (the keys, tuples, are shared)."""
+        made = UnionFind()
+        made._ids = dict(self._ids)
+        made._keys = list(self._keys)
+        made._parent = list(self._parent)
+        made._members = {root: list(keys) for root, keys in self._members.items()}
+        return made
+
     def key(self, namespace: str, value: str) -> int:
         """The id of ``(namespace, value)``, interning it as its own journey when new."""
         pair = (namespace, value)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
+from graph.calls import CallLogs
+from graph.journeys import UnionFind
 from graph.model import Topology
 from tests.scenarios import STANDARD_TOPOLOGY, STANDARD_TOPOLOGY_JSON, World, oms_id
 
@@ -189,3 +192,50 @@ def test_a_trimmed_index_answers_as_one_built_from_the_events_it_kept() -> None:
         start=span["since"], end=as_of
     )
     assert live.version == rebuilt.version
+
+
+def _containers(value: object, path: str = "index") -> Iterator[tuple[str, object]]:
+    """Every dict, list and set the index holds, down through its own objects, by path."""
+    for name, held in vars(value).items():
+        where = f"{path}.{name}"
+        if isinstance(held, dict | list | set):
+            yield where, held
+            if isinstance(held, dict):
+                for key, item in held.items():
+                    if isinstance(item, list):
+                        yield f"{where}[{key!r}]", item
+        elif isinstance(held, UnionFind | CallLogs):
+            yield from _containers(held, where)
+
+
+def test_a_copy_goes_its_own_way_and_answers_as_the_index_did() -> None:
+    world = World()
+    world.busy(30, every=300)
+    world.order(7, at=100, oms_after=None)
+    for t in range(0, 9000, 900):
+        world.call("oms", "shop", t, 503 if t % 3 == 0 else 200)
+        world.probe("erp", t + 10, 200)
+    world.stock("erp", "SKU-1", 900, 4)
+    index = world.index()
+    as_of = world.time(9000)
+    before = index.diagnose(STANDARD_TOPOLOGY, as_of=as_of)
+    copied = index.copy()
+    # No container is shared (what the copy is written from never changes under it), however
+    # many the index comes to hold: a new one not copied fails here.
+    mine = dict(_containers(index))
+    for where, held in _containers(copied):
+        assert held is not mine[where], f"{where} is shared"
+    assert copied.diagnose(STANDARD_TOPOLOGY, as_of=as_of) == before
+    trace = index.trace(STANDARD_TOPOLOGY, "shop", "7", as_of=as_of)
+    # The index goes on: new orders, judging (which sorts a journey's facts in place) and a
+    # trim; the copy still answers as the index did when it was made.
+    world.order(8, at=9100, pushes=(503, 503), erp_after=None)
+    index.add(world.events)
+    later = world.time(12000)
+    assert index.diagnose(STANDARD_TOPOLOGY, as_of=later) != copied.diagnose(
+        STANDARD_TOPOLOGY, as_of=later
+    )
+    index.live_since(world.time(8000))
+    assert copied.diagnose(STANDARD_TOPOLOGY, as_of=as_of) == before
+    assert copied.trace(STANDARD_TOPOLOGY, "shop", "7", as_of=as_of) == trace
+    assert len(copied) < len(index)
