@@ -90,6 +90,8 @@ class _Entry:
     was read then, whichever workspace's)."""
     save_due: bool = False
     """Trimmed since: a snapshot is written after the next diagnosis (with its verdicts)."""
+    saving: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a snapshot of the entry is written (one at a time: the same file)."""
 
 
 class IndexRegistry:
@@ -240,41 +242,56 @@ class IndexRegistry:
         """Write the workspace's snapshot, when its index is loaded and changed since the last
         one. An index extended before the live period (a question about the last days, asked
         again and again by an open dashboard) is written trimmed to the period, as a restart
-        would hold it."""
+        would hold it.
+
+        The index's lock is held only while it is copied (a fraction of a second where writing
+        it held the lock for seconds, every diagnosis waiting): the copy is written after."""
         entry = self._entries.get(workspace_id)
         if entry is None or self._snapshots is None:
             return
         try:
-            with entry.lock:
-                if not entry.watermark or _state(entry) == entry.saved:
+            with entry.saving:
+                with entry.lock:
+                    snapshot = self._snapshot(entry, workspace_id)
+                    state = _state(entry)
+                if snapshot is None:
                     return
-                index, trimmed = entry.index, entry.trimmed_wall
-                if entry.reach is not None:
-                    trimmed = datetime.now(UTC)
-                    cut = self.live_start(workspace_id)
-                    index = index.live_since(cut, keep=entry.held_open)
-                with self._engine.connect() as connection:
-                    event_id = connection.execute(
-                        select(events.c.event_id).where(
-                            events.c.workspace_id == workspace_id, events.c.seq == entry.watermark
-                        )
-                    ).scalar_one_or_none()
-                if event_id is None or self._entries.get(workspace_id) is not entry:
-                    return
-                snapshot = Snapshot(
-                    index=index,
-                    watermark=entry.watermark,
-                    watermark_event=event_id,
-                    latest=entry.latest,
-                    held_open=list(entry.held_open),
-                    trimmed=trimmed,
-                    saved=datetime.now(UTC),
-                )
                 self._snapshots.save(workspace_id, snapshot)
-                entry.saved = _state(entry)
-                entry.save_due = False
+                with entry.lock:
+                    entry.saved = state
+                    entry.save_due = False
+            if self._entries.get(workspace_id) is not entry:  # dropped meanwhile
+                self._snapshots.drop(workspace_id)
         except Exception:  # a cache: the next start rebuilds from the store
             log.exception("saving the index snapshot of %s failed", workspace_id)
+
+    def _snapshot(self, entry: _Entry, workspace_id: str) -> Snapshot | None:
+        """A snapshot of the entry, its index copied (the caller holds its lock); None when
+        there is nothing new to write."""
+        if not entry.watermark or _state(entry) == entry.saved:
+            return None
+        with self._engine.connect() as connection:
+            event_id = connection.execute(
+                select(events.c.event_id).where(
+                    events.c.workspace_id == workspace_id, events.c.seq == entry.watermark
+                )
+            ).scalar_one_or_none()
+        if event_id is None or self._entries.get(workspace_id) is not entry:
+            return None
+        if entry.reach is None:
+            index, trimmed = entry.index.copy(), entry.trimmed_wall
+        else:
+            cut = self.live_start(workspace_id)
+            index, trimmed = entry.index.live_since(cut, keep=entry.held_open), datetime.now(UTC)
+        return Snapshot(
+            index=index,
+            watermark=entry.watermark,
+            watermark_event=event_id,
+            latest=entry.latest,
+            held_open=list(entry.held_open),
+            trimmed=trimmed,
+            saved=datetime.now(UTC),
+        )
 
     def save_all(self) -> None:
         """Snapshot every loaded index (at shutdown)."""
@@ -408,7 +425,7 @@ class IndexRegistry:
         entry = self._entries.get(workspace_id)
         if entry is not None and entry.save_due:
             entry.save_due = False
-            # On its own thread, once this answer is out: it holds the index's lock meanwhile.
+            # On its own thread, once this answer is out.
             threading.Thread(
                 target=self.save, args=(workspace_id,), name="arbiter-index-snapshot", daemon=True
             ).start()

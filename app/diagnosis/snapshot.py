@@ -37,7 +37,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -149,14 +149,21 @@ def _write(file: _Digesting, workspace_id: str, snapshot: Snapshot) -> None:
         "workspace": workspace_id,
         "watermark": snapshot.watermark,
         "watermark_event": snapshot.watermark_event,
-        "latest": snapshot.latest,
+        "latest": _utc(snapshot.latest),
         "held_open": snapshot.held_open,
-        "trimmed": snapshot.trimmed,
-        "saved": snapshot.saved,
+        "trimmed": _utc(snapshot.trimmed),
+        "saved": _utc(snapshot.saved),
     }
     pickler.dump(header)
     for record in _records(snapshot.index):
         pickler.dump(record)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """``moment`` in the standard library's UTC: an event's time is pydantic-core's own
+    ``TzInfo``, which the reader refuses (it names no class outside ``graph`` and ``datetime``),
+    so a snapshot written after a newer event came was ignored at every restart."""
+    return None if moment is None else moment.astimezone(UTC)
 
 
 def _read(file: BinaryIO, size: int, workspace_id: str) -> Snapshot:
