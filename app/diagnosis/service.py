@@ -118,7 +118,7 @@ class IndexRegistry:
         if entry is None:
             return
         with entry.lock:
-            self._add(entry, stored)
+            self._add(entry, _untexted(stored))
 
     def drop(self, workspace_id: str) -> None:
         with self._lock:
@@ -182,7 +182,8 @@ class IndexRegistry:
             if self._reread is not None and entry.watermark:
                 since_received = datetime.now(UTC) - timedelta(seconds=self._reread)
                 self._add(
-                    entry, iter_stored(connection, workspace_id, received_since=since_received)
+                    entry,
+                    _untexted(iter_stored(connection, workspace_id, received_since=since_received)),
                 )
             self._add(entry, _stored_after(connection, workspace_id, entry))
             if (fresh and not restored) or time.monotonic() - entry.trimmed_at > TRIM_SECONDS:
@@ -232,7 +233,9 @@ class IndexRegistry:
         entry.trimmed_at = time.monotonic() - max(0.0, since_trim)
         if self._reread is not None:  # committed late, under a lower number than it holds
             received = snapshot.saved - timedelta(seconds=self._reread)
-            self._add(entry, iter_stored(connection, workspace_id, received_since=received))
+            self._add(
+                entry, _untexted(iter_stored(connection, workspace_id, received_since=received))
+            )
         # Open journeys a trim recorded after the snapshot was written (by this process before
         # it stopped, or another): read back as a rebuild would.
         self._reload_open(entry, connection, workspace_id, known=snapshot.held_open)
@@ -361,7 +364,7 @@ class IndexRegistry:
         with self._engine.connect() as connection:
             index.add(
                 event
-                for _seq, event in stored_between(
+                for _seq, event, _text in stored_between(
                     connection,
                     workspace_id,
                     since - timedelta(seconds=MARGIN_SECONDS),
@@ -378,7 +381,7 @@ class IndexRegistry:
         return index
 
     def _add(
-        self, entry: _Entry, stored: Iterable[tuple[int, Event]], *, floor: datetime | None = None
+        self, entry: _Entry, stored: Iterable[Stored], *, floor: datetime | None = None
     ) -> None:
         # An event from before the period held (and its margin) that arrives now (a backfill,
         # a late replay) is history: left to the store, as a restart would leave it.
@@ -387,7 +390,8 @@ class IndexRegistry:
         end = min(now, entry.latest) if entry.latest is not None else None
         reach = min(filter(None, (floor, entry.reach)), default=None)
         batch: list[Event] = []
-        for seq, event in stored:
+        texts: list[str | None] = []
+        for seq, event, text in stored:
             entry.watermark = max(entry.watermark, seq)
             if end is None or event.time > end:
                 end = min(now, event.time)
@@ -396,11 +400,12 @@ class IndexRegistry:
             if event.time < held_from - margin:
                 continue
             batch.append(event)
+            texts.append(text)
             if len(batch) >= 10_000:
-                entry.index.add(batch)
-                batch = []
+                entry.index.add(batch, texts)
+                batch, texts = [], []
         if batch:
-            entry.index.add(batch)
+            entry.index.add(batch, texts)
 
     def topology(self, workspace_id: str) -> Topology:
         with self._engine.connect() as connection:
@@ -451,6 +456,15 @@ def _state(entry: _Entry) -> tuple[object, ...]:
     return (entry.watermark, entry.trimmed_wall, tuple(entry.held_open))
 
 
+Stored = tuple[int, Event, str | None]
+"""A stored event: its sequence number, the event and, when read with it, its stored JSON (the
+index keeps that text for traces instead of making it again)."""
+
+
+def _untexted(stored: Iterable[tuple[int, Event]]) -> Iterator[Stored]:
+    return ((seq, event, None) for seq, event in stored)
+
+
 def _latest_time(connection: Connection, workspace_id: str) -> datetime | None:
     latest: datetime | None = connection.execute(
         select(func.max(events.c.time)).where(events.c.workspace_id == workspace_id)
@@ -465,7 +479,7 @@ def stored_between(
     *,
     until: datetime | None = None,
     until_seq: int | None = None,
-) -> Iterator[tuple[int, Event]]:
+) -> Iterator[Stored]:
     """The workspace's stored events with a time in ``[since, until]`` (and a sequence number up
     to ``until_seq``), in time order: one read along the (workspace, time, seq) index, streamed.
 
@@ -484,7 +498,7 @@ def stored_between(
     for seq, body in connection.execute(query):
         event = read_stored(workspace_id, seq, body)
         if event is not None:
-            yield seq, event
+            yield seq, event, body
 
 
 _AFTER_SQLITE = (
@@ -493,9 +507,7 @@ _AFTER_SQLITE = (
 )
 
 
-def _stored_after(
-    connection: Connection, workspace_id: str, entry: _Entry
-) -> Iterator[tuple[int, Event]]:
+def _stored_after(connection: Connection, workspace_id: str, entry: _Entry) -> Iterator[Stored]:
     """The workspace's events stored after the entry's high-water mark, in sequence order: the
     catch-up before every answer.
 
@@ -506,7 +518,7 @@ def _stored_after(
     after them, however few of them were the workspace's.
     """
     if connection.dialect.name != "sqlite":
-        yield from iter_stored(connection, workspace_id, after_seq=entry.watermark)
+        yield from _untexted(iter_stored(connection, workspace_id, after_seq=entry.watermark))
         return
     top = connection.execute(select(func.max(events.c.seq))).scalar_one() or 0
     after = max(entry.watermark, entry.scanned)
@@ -514,5 +526,5 @@ def _stored_after(
     for seq, body in rows:
         event = read_stored(workspace_id, seq, body)
         if event is not None:
-            yield seq, event
+            yield seq, event, body
     entry.scanned = top

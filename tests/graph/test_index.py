@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 
 from graph.calls import CallLogs
+from graph.index import WorkspaceIndex
 from graph.journeys import UnionFind
 from graph.model import Topology
 from tests.scenarios import STANDARD_TOPOLOGY, STANDARD_TOPOLOGY_JSON, World, oms_id
@@ -239,3 +241,18 @@ def test_a_copy_goes_its_own_way_and_answers_as_the_index_did() -> None:
     assert copied.diagnose(STANDARD_TOPOLOGY, as_of=as_of) == before
     assert copied.trace(STANDARD_TOPOLOGY, "shop", "7", as_of=as_of) == trace
     assert len(copied) < len(index)
+
+
+def test_an_events_text_given_with_it_is_kept_as_given() -> None:
+    world = World()
+    world.order(1, at=0, pulls=(None, 200))
+    events = world.events
+    stored = [json.dumps(e.to_json(), indent=1) for e in events]  # the store's copy, its own way
+    index = WorkspaceIndex()
+    assert index.add(events, [None, *stored[1:]]) == len(events)
+    assert vars(index)["_json"] == [events[0].json_text(), *stored[1:]]
+    trace = index.trace(STANDARD_TOPOLOGY, "shop", "1", as_of=world.time(3600))
+    assert trace is not None
+    assert trace.events == [e.to_json() for e in events]
+    assert index.add(events, stored) == 0  # held already: neither event nor text taken again
+    assert len(vars(index)["_json"]) == len(events)
