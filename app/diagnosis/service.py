@@ -387,17 +387,25 @@ class IndexRegistry:
         # a late replay) is history: left to the store, as a restart would leave it.
         now = datetime.now(UTC)
         margin = timedelta(seconds=MARGIN_SECONDS)
-        end = min(now, entry.latest) if entry.latest is not None else None
         reach = min(filter(None, (floor, entry.reach)), default=None)
+
+        def oldest_held(end: datetime) -> datetime:
+            held_from = end - self._live if reach is None else min(end - self._live, reach)
+            return held_from - margin
+
+        end = min(now, entry.latest) if entry.latest is not None else None
+        oldest = oldest_held(end) if end is not None else datetime.min.replace(tzinfo=UTC)
         batch: list[Event] = []
         texts: list[str | None] = []
         for seq, event, text in stored:
-            entry.watermark = max(entry.watermark, seq)
-            if end is None or event.time > end:
-                end = min(now, event.time)
-                entry.latest = max(entry.latest or event.time, event.time)
-            held_from = end - self._live if reach is None else min(end - self._live, reach)
-            if event.time < held_from - margin:
+            if seq > entry.watermark:
+                entry.watermark = seq
+            moment = event.time
+            if end is None or moment > end:
+                end = min(now, moment)
+                entry.latest = max(entry.latest or moment, moment)
+                oldest = oldest_held(end)  # only when the period moves, not for every event
+            if moment < oldest:
                 continue
             batch.append(event)
             texts.append(text)
