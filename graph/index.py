@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import sys
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from copy import copy
 from datetime import UTC, datetime
+from itertools import chain
 from operator import attrgetter
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from graph.calls import CallLogs
 from graph.health import link_health
@@ -131,7 +132,12 @@ class WorkspaceIndex:
         >>> len(index), len(copied)
         (2, 1)
         """
-        made = copy(self)
+        with _no_gc_pauses():  # hundreds of thousands of new lists: no collections meanwhile
+            return self._copied()
+
+    def _copied(self) -> WorkspaceIndex:
+        made = object.__new__(WorkspaceIndex)
+        vars(made).update(vars(self))
         made._ids = dict(self._ids)
         made._system_times = {system: list(times) for system, times in self._system_times.items()}
         made._json = list(self._json)
@@ -143,6 +149,64 @@ class WorkspaceIndex:
         made._verdicts = dict(self._verdicts)
         made._shared_users = set(self._shared_users)
         return made
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What the index holds, without what it derives from that (its call logs, each
+        system's times, where each event's text is): how :mod:`app.diagnosis.snapshot` writes
+        it, in pieces each with a pickle memo of its own. With one memo for the whole index,
+        the memo's table of every object written grew and was rehashed with the GIL held, up
+        to 0.8 s at a time, every other thread stopped; so each piece shares only within
+        itself, and :meth:`__setstate__` makes shared again what the index shares.
+
+        >>> import pickle
+        >>> from graph.model import Event
+        >>> index = WorkspaceIndex()
+        >>> _ = index.add([Event.model_validate({"id": "c1", "time": "2026-11-25T10:03:10Z",
+        ...     "flow": "order", "kind": "call", "system": "oms", "target": "erp",
+        ...     "refs": {"oms": "7789"}, "outcome": {"status": 503, "duration_ms": 30000}})])
+        >>> again = pickle.loads(pickle.dumps(index))
+        >>> facts, = vars(again)["_facts"].values()
+        >>> facts[0] is vars(vars(again)["_logs"])["_entity"]["order", "oms", "erp"][0]
+        True
+        """
+        state = dict(vars(self))
+        held = [fact for facts in self._facts.values() for fact in facts]
+        bare = self._logs.bare_since(-math.inf)
+        state["_ids"] = [self._ids[fact.event] for fact in chain(held, bare)]
+        state["_logs"] = bare
+        state["_shared_version"] = self._logs.shared_version
+        del state["_system_times"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """The index :meth:`__getstate__` gave, what it derives made again and shared: a fact's
+        event id is the id table's key, its time the float in its system's times, a call the
+        object in its link's log, an order's data the one copy of that data."""
+        positions: list[int] = state.pop("_ids")
+        bare: list[Call] = state.pop("_logs")
+        shared_version: int = state.pop("_shared_version")
+        vars(self).update(state)
+        with _no_gc_pauses():
+            for facts in self._facts.values():
+                for at, fact in enumerate(facts):
+                    if isinstance(fact, Seen) and fact.data is not None:
+                        shared = self._data.get(fact.data)
+                        if shared is not None and shared is not fact.data:
+                            facts[at] = fact._replace(data=shared)
+            every = [fact for facts in self._facts.values() for fact in facts]
+            every += bare
+            self._ids = {fact.event: at for fact, at in zip(every, positions, strict=True)}
+            every.sort(key=_by_time)
+            self._logs = CallLogs()
+            self._system_times = {}
+            for fact in every:
+                if isinstance(fact, Call):
+                    self._logs.add(fact)
+                    system = fact.caller
+                else:
+                    system = fact.system
+                self._system_times.setdefault(system, []).append(fact.time)
+            self._logs.shared_version = shared_version
 
     def add(self, events: Iterable[Event], texts: Iterable[str | None] | None = None) -> int:
         """Take ``events`` in any order; an id already held is ignored. Returns how many were new.

@@ -212,6 +212,17 @@ class UnionFind:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Without the table of keys' ids, the inverse of the list of keys (made again by
+        :meth:`__setstate__`, its keys the list's own tuples)."""
+        state = dict(vars(self))
+        del state["_ids"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self._ids = {pair: key for key, pair in enumerate(self._keys)}
+
     def copy(self) -> UnionFind:
         """The same journeys in containers of its own (the keys, tuples, are shared)."""
         made = UnionFind()

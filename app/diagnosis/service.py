@@ -44,7 +44,7 @@ from app.diagnosis.tables import open_journeys
 from app.events.models import read_stored
 from app.events.service import iter_stored, journey_events
 from app.exceptions import NoTopology
-from app.gil import held_then_frozen, release
+from app.gil import held, held_then_frozen, release
 from app.topology.service import get_topology
 from app.workspaces.service import require_workspace
 from graph.index import WorkspaceIndex
@@ -253,7 +253,7 @@ class IndexRegistry:
         if entry is None or self._snapshots is None:
             return
         try:
-            with entry.saving:
+            with entry.saving, held():
                 with entry.lock:
                     snapshot = self._snapshot(entry, workspace_id)
                     state = _state(entry)
@@ -263,6 +263,9 @@ class IndexRegistry:
                 with entry.lock:
                     entry.saved = state
                     entry.save_due = False
+                copied: list[object] = [snapshot.index]
+                del snapshot
+                release(copied)  # its containers in pieces (70 ms at once for 450,000 events)
             if self._entries.get(workspace_id) is not entry:  # dropped meanwhile
                 self._snapshots.drop(workspace_id)
         except Exception:  # a cache: the next start rebuilds from the store

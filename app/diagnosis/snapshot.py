@@ -17,12 +17,14 @@ from the store, which stays the only record. It is ignored when
   checks it);
 - it is older than the live period.
 
-The file is a series of pickle records written by one pickler (so an object the index holds in
-two places, a call in its journey and in its link's log, is one object again when read), each
-a small piece of a large dict, list or set: writing or reading it never holds the interpreter
-for more than a moment (app/gil.py), where one ``pickle.dumps`` of the index held it for
-seconds. Only classes of ``graph`` and a few builtins may be named by it, so a file put in the
-data dir can build nothing else.
+The file is a series of pickle records, each a small piece of a large dict, list or set of
+what the index holds (``WorkspaceIndex.__getstate__``: not what it derives from that), each
+with a pickle memo of its own: writing or reading it never holds the interpreter for more than
+a moment (app/gil.py), where one ``pickle.dumps`` of the index held it for seconds and one memo
+for the whole file was rehashed as it grew, up to 0.8 s with the GIL held. What the index holds
+in two places (a call in its journey and in its link's log) is one object again when read
+(``WorkspaceIndex.__setstate__``). Only classes of ``graph`` and a few builtins may be named
+by it, so a file put in the data dir can build nothing else.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -49,7 +52,7 @@ from graph.journeys import UnionFind
 
 log = logging.getLogger("arbiter.diagnosis")
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"arbiter diagnosis index\n"
 CHUNK = 2000
 """Items of a dict, list or set per record."""
@@ -155,8 +158,13 @@ def _write(file: _Digesting, workspace_id: str, snapshot: Snapshot) -> None:
         "saved": _utc(snapshot.saved),
     }
     pickler.dump(header)
+    pickler.clear_memo()
     for record in _records(snapshot.index):
         pickler.dump(record)
+        # Each record shares only within itself (the index shares again what it shares as
+        # it is read: WorkspaceIndex.__setstate__): a memo of every object written grew and
+        # was rehashed with the GIL held, for up to 0.8 s at a time at 450,000 events.
+        pickler.clear_memo()
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -172,14 +180,19 @@ def _read(file: BinaryIO, size: int, workspace_id: str) -> Snapshot:
     if size < len(MAGIC) + 32 or file.read(len(MAGIC)) != MAGIC:
         raise Unusable("not a snapshot")
     body = _Checked(file, size - len(MAGIC) - 32)
-    unpickler = _Unpickler(body)
+
+    def load() -> Any:
+        # One unpickler a record, as each was written with a memo of its own (an unpickler's
+        # memo cannot be cleared: it goes on numbering after the entries cleared).
+        return _Unpickler(body).load()
+
     try:
-        header = unpickler.load()
+        header = load()
         if header.get("fingerprint") != fingerprint():
             raise Unusable("written by another version")
         if header.get("workspace") != workspace_id:
             raise Unusable(f"of workspace {header.get('workspace')!r}")
-        index = _decode(unpickler.load)
+        index = _decode(load)
     except Exception as exc:  # whatever a damaged record made of the unpickler, or a refusal
         if not _intact(body, file):
             raise Unusable("damaged (its checksum differs)") from exc
@@ -218,24 +231,28 @@ def _records(value: Any) -> Iterator[object]:
     kind = type(value)
     if kind in _OBJECTS:
         yield ("object", kind)
-        yield from _records(vars(value))
+        yield from _records(value.__getstate__())
     elif kind is dict and len(value) > CHUNK:
-        items = list(value.items())
-        yield ("dict", len(items) // CHUNK + 1)
-        for start in range(0, len(items) // CHUNK * CHUNK + 1, CHUNK):
-            yield items[start : start + CHUNK]
+        yield from _pieces("dict", value.items(), len(value))
     elif kind is dict and any(_big(item) for item in value.values()):
         yield ("keyed", len(value))
         for key, item in value.items():
             yield key
             yield from _records(item)
     elif (kind is list or kind is set) and len(value) > CHUNK:
-        items = list(value) if kind is set else value
-        yield ("list" if kind is list else "set", len(items) // CHUNK + 1)
-        for start in range(0, len(items) // CHUNK * CHUNK + 1, CHUNK):
-            yield items[start : start + CHUNK]
+        yield from _pieces("list" if kind is list else "set", value, len(value))
     else:
         yield ("value", value)
+
+
+def _pieces(tag: str, items: Iterable[object], count: int) -> Iterator[object]:
+    """A large container's items in records of :data:`CHUNK`, taken as they are written (a
+    list of all of a dict's items first was hundreds of thousands of tuples made at once,
+    100-150 ms with the GIL held)."""
+    yield (tag, count // CHUNK + 1)
+    left = iter(items)
+    for _ in range(count // CHUNK + 1):
+        yield list(islice(left, CHUNK))
 
 
 def _decode(load: Callable[[], Any]) -> Any:
@@ -246,7 +263,11 @@ def _decode(load: Callable[[], Any]) -> Any:
         if argument not in _OBJECTS:
             raise Unusable(f"names {argument!r}")
         made = object.__new__(argument)
-        vars(made).update(_decode(load))
+        state = _decode(load)
+        if hasattr(made, "__setstate__"):
+            made.__setstate__(state)
+        else:
+            vars(made).update(state)
         return made
     if tag == "keyed":
         return {load(): _decode(load) for _ in range(argument)}

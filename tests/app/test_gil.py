@@ -23,6 +23,26 @@ def test_the_collector_is_held_during_a_build_and_resumes_after() -> None:
     gc.unfreeze()
 
 
+def test_the_collector_is_held_while_a_snapshot_is_written_and_nothing_frozen() -> None:
+    gc.unfreeze()
+    assert gc.isenabled()
+    with gil.held():
+        assert not gc.isenabled()
+        with held_then_frozen():  # a build meanwhile: the collector stays held until both end
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        made = [[n] for n in range(100)]  # the write's short-lived objects: not frozen
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0  # the build's end froze what was alive then
+    gc.unfreeze()
+    with gil.held():
+        again = [[n] for n in range(100)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    assert gc.is_tracked(made[0])
+    assert gc.is_tracked(again[0])
+
+
 def test_a_dropped_index_leaves_no_reference_cycle() -> None:
     # Frozen objects are freed by reference counting only: an index that made reference
     # cycles would stay in memory once replaced (the trim makes a new one).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -256,3 +257,43 @@ def test_an_events_text_given_with_it_is_kept_as_given() -> None:
     assert trace.events == [e.to_json() for e in events]
     assert index.add(events, stored) == 0  # held already: neither event nor text taken again
     assert len(vars(index)["_json"]) == len(events)
+
+
+def test_an_index_pickled_again_answers_as_before_and_shares_what_it_shared() -> None:
+    world = World()
+    world.busy(40, every=300)
+    for n in range(3):
+        world.order(n, at=4000 + 600 * n, pushes=(503, 503, 429), erp_after=None)
+    for t in range(0, 20000, 900):
+        world.call("oms", "shop", t, 503 if t % 3 == 0 else 200)
+        world.probe("erp", t + 10, 200)
+    world.stock("erp", "SKU-1", 9000, 4)
+    index = world.index()
+    as_of = world.time(20000)
+    before = index.diagnose(STANDARD_TOPOLOGY, as_of=as_of)
+    # Written as app.diagnosis.snapshot writes it: every part with a memo of its own.
+    state = {
+        name: pickle.loads(pickle.dumps(part))  # noqa: S301 (its own bytes)
+        for name, part in index.__getstate__().items()
+    }
+    again = object.__new__(WorkspaceIndex)
+    again.__setstate__(state)
+    assert again.diagnose(STANDARD_TOPOLOGY, as_of=as_of) == before
+    for namespace, value in [("shop", "1"), ("sku", "SKU-1")]:
+        assert again.trace(STANDARD_TOPOLOGY, namespace, value, as_of=as_of) == index.trace(
+            STANDARD_TOPOLOGY, namespace, value, as_of=as_of
+        )
+    assert again.activity(since=world.time(0), until=as_of) == index.activity(
+        since=world.time(0), until=as_of
+    )
+    assert len(again) == len(index)
+    assert again.add(world.events) == 0  # every event known by its id
+    facts = [f for facts in vars(again)["_facts"].values() for f in facts]
+    by_event = {f.event: f for f in facts}
+    logs = vars(vars(again)["_logs"])
+    assert all(by_event[c.event] is c for log in logs["_entity"].values() for c in log)
+    assert {id(k) for k in vars(again)["_ids"]} >= {id(f.event) for f in facts}
+    interned = vars(again)["_data"]
+    assert all(f.data is interned[f.data] for f in facts if getattr(f, "data", None))
+    times = {id(t) for ts in vars(again)["_system_times"].values() for t in ts}
+    assert {id(f.time) for f in facts} <= times
