@@ -23,6 +23,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -233,10 +234,17 @@ def main() -> None:
         help="starts per store: the first rebuilds the index from the store, the next load "
         "the snapshot the one before wrote at its shutdown",
     )  # fmt: skip
+    parser.add_argument(
+        "--watch", type=float, default=12.0,
+        help="seconds after the first diagnosis during which diagnoses and /healthz are asked "
+        "back to back, their slowest answers printed (a start from the store writes its "
+        "snapshot meanwhile)",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"{args.orders_per_day} orders a day; load average {os.getloadavg()[0]:.2f}")
     print(f"{'days':>4} {'events':>10} {'fill s':>7} {'index from':>10} "
-          f"{'restart→diagnosis s':>20} {'RSS MB':>7} {'peak MB':>8} {'stop s':>7}")  # fmt: skip
+          f"{'restart→diagnosis s':>20} {'RSS MB':>7} {'peak MB':>8} {'stop s':>7} "
+          f"{'slowest diagnosis, healthz ms':>30}")  # fmt: skip
     for days in (int(d) for d in args.days.split(",")):
         if args.stores is None:
             data_dir = Path(tempfile.mkdtemp(prefix="arbiter-lifetime-"))
@@ -254,28 +262,61 @@ def main() -> None:
         snapshot.unlink(missing_ok=True)
         for _ in range(args.restarts):
             source = "snapshot" if snapshot.exists() else "store"
-            restart, rss, peak, stop = restarted(data_dir, args.root)
+            restart, rss, peak, stop, slowest = restarted(data_dir, args.root, args.watch)
             print(
                 f"{days:>4} {events:>10,} {filled:>7.0f} {source:>10} {restart:>20.1f} "
-                f"{rss:>7.0f} {peak:>8.0f} {stop:>7.1f}  (load {os.getloadavg()[0]:.2f})",
+                f"{rss:>7.0f} {peak:>8.0f} {stop:>7.1f} "
+                f"{slowest['diagnosis']:>20.0f}, {slowest['healthz']:>7.0f}"
+                f"  (load {os.getloadavg()[0]:.2f})",
                 flush=True,
             )
 
 
-def restarted(data_dir: Path, root: Path) -> tuple[float, float, float, float]:
+def restarted(
+    data_dir: Path, root: Path, watch: float
+) -> tuple[float, float, float, float, dict[str, float]]:
     """Seconds from a server's start on ``data_dir`` to its first diagnosis; its RSS and peak
-    then; the seconds it took to stop (it writes the index's snapshot)."""
+    then; the seconds it took to stop (it writes the index's snapshot); the slowest answers
+    while watched (:func:`slowest_answers`)."""
     started = time.perf_counter()
     process, base = serve(data_dir, root)
     try:
         first_diagnosis(base)
         restart = time.perf_counter() - started
         rss, peak = memory_mb(process.pid)
+        slowest = slowest_answers(base, watch)
     finally:
         stopping = time.perf_counter()
         process.terminate()
         process.wait(timeout=600)
-    return restart, rss, peak, time.perf_counter() - stopping
+    return restart, rss, peak, time.perf_counter() - stopping, slowest
+
+
+def slowest_answers(base: str, seconds: float) -> dict[str, float]:
+    """The slowest diagnosis and ``/healthz`` answers (ms) over ``seconds``, each asked back to
+    back by a thread of its own: what users meet while the snapshot that a start from the store
+    sets off after its first diagnosis is written."""
+    slowest = {"diagnosis": 0.0, "healthz": 0.0}
+    until = time.monotonic() + seconds
+
+    def ask(name: str, url: str) -> None:
+        with httpx.Client(headers=HEADERS, timeout=600) as client:
+            while time.monotonic() < until:
+                began = time.perf_counter()
+                client.get(url).raise_for_status()
+                slowest[name] = max(slowest[name], (time.perf_counter() - began) * 1000)
+
+    askers = [
+        threading.Thread(
+            target=ask, args=("diagnosis", f"{base}/api/v1/workspaces/bench/diagnosis")
+        ),
+        threading.Thread(target=ask, args=("healthz", f"{base}/healthz")),
+    ]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join()
+    return slowest
 
 
 if __name__ == "__main__":
