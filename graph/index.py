@@ -196,14 +196,8 @@ class WorkspaceIndex:
             every = [fact for facts in self._facts.values() for fact in facts]
             every += bare
             self._ids = {fact.event: at for fact, at in zip(every, positions, strict=True)}
-            calls = [fact for fact in every if isinstance(fact, Call)]
-            self._logs = CallLogs.of(calls, shared_version=shared_version)
-            self._system_times = {}
-            for fact in every:
-                system = fact.caller if isinstance(fact, Call) else fact.system
-                self._system_times.setdefault(system, []).append(fact.time)
-            for times in self._system_times.values():
-                times.sort()  # each system's apart: one sort of them all held the GIL 0.2 s
+            self._derive(every)
+            self._logs.shared_version = shared_version
 
     def add(self, events: Iterable[Event], texts: Iterable[str | None] | None = None) -> int:
         """Take ``events`` in any order; an id already held is ignored. Returns how many were new.
@@ -569,26 +563,27 @@ class WorkspaceIndex:
             for namespace, value in members[1:]:
                 new, _absorbed = fresh._journeys.union(new, fresh._journeys.key(namespace, value))
             fresh._facts[new] = list(facts)
-        # Taken in time order, each goes at the end of its call log and its system's times
-        # (journey by journey, each was put in the middle of them, most of a trim's time).
         kept = [fact for _root, facts in journeys for fact in facts]
         kept += bare
-        kept.sort(key=_by_time)
         for fact in kept:
-            fresh._take(fact, self._json[self._ids[fact.event]])
+            fresh._ids[fact.event] = len(fresh._json)
+            fresh._json.append(self._json[self._ids[fact.event]])
+        # Each call log and system's times made whole and sorted once (journey by journey,
+        # each fact was put in the middle of them: most of a trim's time).
+        fresh._derive(kept)
         fresh._version = len(fresh._json)
         return fresh
 
-    def _take(self, fact: Fact, kept: str) -> None:
-        """Hold ``fact`` and its event's text, made by another index (:meth:`live_since`)."""
-        self._ids[fact.event] = len(self._json)
-        self._json.append(kept)
-        if isinstance(fact, Call):
-            self._logs.add(fact)
-            system = fact.caller
-        else:
-            system = fact.system
-        insort(self._system_times.setdefault(system, []), fact.time)
+    def _derive(self, facts: list[Fact]) -> None:
+        """The call logs and each system's times of ``facts``, given in any order."""
+        calls = [fact for fact in facts if isinstance(fact, Call)]
+        self._logs = CallLogs.of(calls, shared_version=len(calls))
+        self._system_times = {}
+        for fact in facts:
+            system = fact.caller if isinstance(fact, Call) else fact.system
+            self._system_times.setdefault(system, []).append(fact.time)
+        for times in self._system_times.values():
+            times.sort()  # each apart: one sort of all the facts held the GIL 0.2 s
 
     def open_before(
         self, before: datetime, *, keep: Iterable[tuple[str, str]] = ()
