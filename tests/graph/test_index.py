@@ -211,14 +211,21 @@ def _containers(value: object, path: str = "index") -> Iterator[tuple[str, objec
             yield from _containers(held, where)
 
 
-def test_a_copy_goes_its_own_way_and_answers_as_the_index_did() -> None:
+def _polled_shop(orders: int, until: int) -> World:
+    """``orders`` healthy orders, the OMS's list polls of the shop (every third answered 503)
+    and Arbiter's probes of the ERP every 15 minutes up to ``until``, a stock reading."""
     world = World()
-    world.busy(30, every=300)
-    world.order(7, at=100, oms_after=None)
-    for t in range(0, 9000, 900):
+    world.busy(orders, every=300)
+    for t in range(0, until, 900):
         world.call("oms", "shop", t, 503 if t % 3 == 0 else 200)
         world.probe("erp", t + 10, 200)
-    world.stock("erp", "SKU-1", 900, 4)
+    world.stock("erp", "SKU-1", until // 10, 4)
+    return world
+
+
+def test_a_copy_goes_its_own_way_and_answers_as_the_index_did() -> None:
+    world = _polled_shop(30, 9000)
+    world.order(7, at=100, oms_after=None)
     index = world.index()
     as_of = world.time(9000)
     before = index.diagnose(STANDARD_TOPOLOGY, as_of=as_of)
@@ -260,14 +267,9 @@ def test_an_events_text_given_with_it_is_kept_as_given() -> None:
 
 
 def test_an_index_pickled_again_answers_as_before_and_shares_what_it_shared() -> None:
-    world = World()
-    world.busy(40, every=300)
+    world = _polled_shop(40, 20000)
     for n in range(3):
         world.order(n, at=4000 + 600 * n, pushes=(503, 503, 429), erp_after=None)
-    for t in range(0, 20000, 900):
-        world.call("oms", "shop", t, 503 if t % 3 == 0 else 200)
-        world.probe("erp", t + 10, 200)
-    world.stock("erp", "SKU-1", 9000, 4)
     index = world.index()
     as_of = world.time(20000)
     before = index.diagnose(STANDARD_TOPOLOGY, as_of=as_of)
