@@ -97,7 +97,9 @@ def _pickled_by_fields(cls: type[_T]) -> type[_T]:
     >>> pickle.loads(pickle.dumps(Reading("erp", 5, 1.0, 2.0)))
     Reading(system='erp', quantity=5, since=1.0, observed=2.0)
     """
-    values = attrgetter(*(field.name for field in fields(cls)))  # type: ignore[arg-type]
+    names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
+    assert len(names) > 1, "attrgetter gives a tuple for two names or more"
+    values = attrgetter(*names)
 
     def __reduce__(self: _T) -> tuple[type[_T], tuple[object, ...]]:
         return cls, values(self)
