@@ -9,7 +9,8 @@ Arbiter's probes, an ERP outage), shifted to end now and written straight into t
 the service writes it, not over HTTP: the point is what a restart does with it). Then
 `arbiter serve` starts on it, and the script prints the seconds from the start of the process
 to the first answered diagnosis of the workspace, and the server's resident memory then and at
-its peak (VmRSS, VmHWM).
+its peak (VmRSS, VmHWM). Before each server stops, a few new orders arrive through the events
+API, as in a running service, so the snapshot it writes holds events newer than the store had.
 """
 
 from __future__ import annotations
@@ -285,11 +286,29 @@ def restarted(
         restart = time.perf_counter() - started
         rss, peak = memory_mb(process.pid)
         slowest = slowest_answers(base, watch)
+        arrive(base)
     finally:
         stopping = time.perf_counter()
         process.terminate()
         process.wait(timeout=600)
     return restart, rss, peak, time.perf_counter() - stopping, slowest
+
+
+def arrive(base: str, count: int = 20) -> None:
+    """New orders seen in the shop now, through the events API, before the server stops: a
+    running service's snapshot holds events newer than the store had at its start (a snapshot
+    written after such events was ignored at every restart until 2026-12-01, bench/README.md)."""
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    events = [
+        {"id": f"arrived-{now.timestamp()}-{n}", "time": now.isoformat(), "flow": "order",
+         "kind": "seen", "system": "shop", "refs": {"shop": f"A{now.timestamp():.0f}-{n}"},
+         "state": "processing"}
+        for n in range(count)
+    ]  # fmt: skip
+    response = httpx.post(f"{base}/api/v1/workspaces/bench/events", json={"events": events},
+                          headers=HEADERS, timeout=600)  # fmt: skip
+    response.raise_for_status()
+    first_diagnosis(base)  # caught up with them
 
 
 def slowest_answers(base: str, seconds: float) -> dict[str, float]:
