@@ -196,9 +196,12 @@ class IndexRegistry:
                     min(cut, entry.reach or cut), keep=entry.held_open
                 )
                 # In pieces (dropped at once it held the GIL for a second), on a thread of its
-                # own: a quarter of a second at 30 days that the answer no longer waits for.
+                # own, once the answer being made with the new index is out.
                 threading.Thread(
-                    target=release, args=(replaced,), name="arbiter-index-release", daemon=True
+                    target=_release_after,
+                    args=(entry.lock, replaced),
+                    name="arbiter-index-release",
+                    daemon=True,
                 ).start()
                 entry.trimmed_at = time.monotonic()
                 entry.trimmed_wall = datetime.now(UTC)
@@ -469,6 +472,16 @@ def _state(entry: _Entry) -> tuple[object, ...]:
     """What a snapshot of the entry depends on: the events it holds, its last trim and the
     open journeys it keeps (a trim changes what it holds without any new event)."""
     return (entry.watermark, entry.trimmed_wall, tuple(entry.held_open))
+
+
+def _release_after(lock: threading.Lock, replaced: list[object]) -> None:
+    """Release ``replaced`` once the caller that trimmed it has answered with the new index: it
+    takes ``lock`` again at once (a moment's head start), and the cold judging after a rebuild
+    then has the interpreter to itself (releasing meanwhile made it 0.3-0.6 s slower)."""
+    time.sleep(0.05)
+    with lock:
+        pass
+    release(replaced)
 
 
 Stored = tuple[int, Event, str | None]
