@@ -42,7 +42,7 @@ from app.db.tables import events
 from app.diagnosis.snapshot import Snapshot, Snapshots
 from app.diagnosis.tables import open_journeys
 from app.events.models import read_stored
-from app.events.service import iter_stored, journey_events
+from app.events.service import iter_stored, journey_events, time_processor
 from app.exceptions import NoTopology
 from app.gil import held, held_then_frozen, release
 from app.topology.service import get_topology
@@ -532,10 +532,7 @@ def _between_sqlite(
     """The rows of :func:`stored_between` through the driver's own cursor, which streams them
     (the statement layer's rows were a tenth of a rebuild's read: 10.7-11.0 -> 10.5-10.8 s at 30
     days of 50,000 orders a day)."""
-    as_stored = events.c.time.type.dialect_impl(connection.dialect).bind_processor(
-        connection.dialect
-    )
-    assert as_stored is not None, "UTCDateTime always converts"
+    as_stored = time_processor(connection.dialect)
     sql = "SELECT seq, body FROM events WHERE workspace_id = ? AND time >= ?"
     params: list[object] = [workspace_id, as_stored(since)]
     if until is not None:

@@ -216,7 +216,7 @@ def event_rows(dialect: Dialect, workspace_id: str, batch: Sequence[Event]) -> R
         unique = {}
         for event in batch:
             unique.setdefault(event.id, event)
-    as_time = _time_processor(dialect)
+    as_time = time_processor(dialect)
     sqlite = as_time is _sqlite_time
     received = as_time(datetime.now(UTC))
     times: dict[str, Any] = {}
@@ -304,7 +304,8 @@ _EVENT_COLUMNS = (
 _ROWS_PER_STATEMENT = 1000
 
 
-def _time_processor(dialect: Dialect) -> Callable[[datetime], Any]:
+def time_processor(dialect: Dialect) -> Callable[[datetime], Any]:
+    """An event's time as ``dialect`` stores it (and compares it in a query's parameters)."""
     # The dialect's own implementation: on SQLite it is what formats the stored text; the
     # same text made by isoformat costs the writer thread a third of it (checked here).
     processor = events.c.time.type.dialect_impl(dialect).bind_processor(dialect)

@@ -334,12 +334,12 @@ def test_the_sqlite_time_text_is_the_dialects_own() -> None:
     from datetime import UTC, datetime, timedelta, timezone
 
     from app.db.tables import events
-    from app.events.service import _sqlite_time, _time_processor, _utc_text
+    from app.events.service import _sqlite_time, _utc_text, time_processor
 
     dialect = create_engine("sqlite://").dialect
     processor = events.c.time.type.dialect_impl(dialect).bind_processor(dialect)
     assert processor is not None
-    assert _time_processor(dialect) is _sqlite_time
+    assert time_processor(dialect) is _sqlite_time
     rng = random.Random(12)
     for _ in range(5000):
         moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
