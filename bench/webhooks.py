@@ -11,7 +11,9 @@ app on uvicorn whose one route reads the body and answers a small JSON (the ceil
 server stack). Then, per run, wrk (Debian's `wrk` package) sends each of them order.updated
 deliveries, every one a new order with its own delivery id and a valid signature, from
 ``--connections`` connections for ``--seconds``, and the script prints req/s and the latency
-percentiles wrk measured. Every 200 from Arbiter means the delivery and its events committed.
+percentiles wrk measured, and the CPU each server process used per request answered (user and
+system time of all its threads, from /proc: what the request rate costs, whatever the machine's
+speed). Every 200 from Arbiter means the delivery and its events committed.
 
 ``--processes N`` (PostgreSQL only, with ``--database-url``: Arbiter's API is stateless there)
 starts N `arbiter serve` processes and N bare processes, each on its own port, and one wrk per
@@ -181,6 +183,15 @@ def _wrk_result(output: str) -> dict[str, float]:
     }
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes (all their threads) have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
@@ -249,6 +260,8 @@ def main() -> None:
             if n == 0:
                 wait_up(f"http://127.0.0.1:{port}/healthz")
         server = processes[len(bare_ports)]
+        bare_pids = [p.pid for p in processes[: len(bare_ports)]]
+        our_pids = [p.pid for p in processes[len(bare_ports) :]]
         for port in ports:
             wait_up(f"http://127.0.0.1:{port}/healthz")
         for bare_port in bare_ports:
@@ -268,7 +281,8 @@ def main() -> None:
               f"{args.connections} connections, {args.seconds} s per run; "
               f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
         print(f"{'run':>3} {'bare req/s':>10} {'p99 ms':>7} {'arbiter req/s':>13} {'p50 ms':>7} "
-              f"{'p90 ms':>7} {'p99 ms':>7} {'non-200':>7} {'ratio':>6} {'load':>5}")  # fmt: skip
+              f"{'p90 ms':>7} {'p99 ms':>7} {'non-200':>7} {'ratio':>6} {'load':>5} "
+              f"{'cpu µs/req bare':>15} {'arbiter':>7}")  # fmt: skip
         hook = "/webhooks/bench/shop"
         spy_bin = Path(sys.executable).with_name("py-spy")
         for run in range(args.runs):
@@ -276,8 +290,10 @@ def main() -> None:
             threads = max(1, WRK_THREADS // args.processes)
             for n, prefix in enumerate(prefixes):
                 write_deliveries(prefix, threads, args.per_thread, run, first=n * threads)
+            cpu = cpu_seconds(bare_pids)
             plain = wrk_all([f"http://127.0.0.1:{p}{hook}" for p in bare_ports], script,
                             prefixes, args.connections, args.seconds)  # fmt: skip
+            bare_cpu = (cpu_seconds(bare_pids) - cpu) / (plain["rate"] * args.seconds)
             load = os.getloadavg()[0]
             spy = None
             if args.profile is not None:
@@ -288,14 +304,17 @@ def main() -> None:
                      "--rate", str(args.spy_rate), "--output", f"{args.profile}-{run + 1}.json"],
                     **quiet,
                 )  # type: ignore[call-overload]  # fmt: skip
+            cpu = cpu_seconds(our_pids)
             ours = wrk_all([f"http://127.0.0.1:{p}{hook}" for p in ports], script,
                            prefixes, args.connections, args.seconds)  # fmt: skip
+            our_cpu = (cpu_seconds(our_pids) - cpu) / (ours["rate"] * args.seconds)
             if spy is not None:
                 spy.wait(timeout=60)
             print(f"{run + 1:>3} {plain['rate']:>10,.0f} {plain['p99']:>7.1f} "
                   f"{ours['rate']:>13,.0f} {ours['p50']:>7.1f} {ours['p90']:>7.1f} "
                   f"{ours['p99']:>7.1f} {ours['errors']:>7.0f} "
-                  f"{ours['rate'] / plain['rate']:>6.2f} {load:>5.2f}")  # fmt: skip
+                  f"{ours['rate'] / plain['rate']:>6.2f} {load:>5.2f} "
+                  f"{bare_cpu * 1e6:>15,.0f} {our_cpu * 1e6:>7,.0f}")  # fmt: skip
         page = httpx.get(f"{base}/events", params={"limit": 1}, headers=headers)
         page.raise_for_status()
     finally:
