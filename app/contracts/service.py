@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.contracts.models import Contract, ContractIn, Costs, CostsIn, cents
 from app.contracts.tables import running_costs, vendor_contracts
+from app.db.driver import savepoint
 from app.db.rows import delete_workspace_row, workspace_row
 from app.exceptions import Invalid, NotFound
 
@@ -31,7 +32,7 @@ def _upsert(
     if connection.execute(update(table).where(*where).values(**values)).rowcount:
         return False
     try:
-        with connection.begin_nested():
+        with savepoint(connection):
             connection.execute(insert(table).values(**key, **values))
     except IntegrityError:
         connection.execute(update(table).where(*where).values(**values))

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from app.db import driver
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATE_LOCK = 0x4D696772617465  # "Migrate"
 
@@ -78,7 +80,7 @@ def make_writer_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        driver.execute(connection, "BEGIN IMMEDIATE")
 
     return engine
 

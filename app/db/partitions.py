@@ -33,6 +33,7 @@ from typing import Final
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
+from app.db.driver import savepoint
 from app.db.tables import UTCDateTime
 
 WEEK = timedelta(days=7)
@@ -176,15 +177,13 @@ def ensure(connection: Connection, tables: Sequence[str], times: Iterable[dateti
 def _made_or_busy(connection: Connection, table: str, week: date) -> bool:
     """Make the partition on the insert's path, in a savepoint; when a reader holds the table,
     leave it (the rows go to DEFAULT and the sweep makes the week later): whether it exists."""
-    savepoint = connection.begin_nested()
     try:
-        create(connection, table, week, wait=INSERT_LOCK_WAIT)
+        with savepoint(connection):
+            create(connection, table, week, wait=INSERT_LOCK_WAIT)
     except DBAPIError as exc:
-        savepoint.rollback()
         if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
             raise
         return False
-    savepoint.commit()
     # The insert itself must not give up on a lock as the DDL does.
     _wait_at_most(connection, "0")
     return True

@@ -41,6 +41,8 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 
+from app.db.driver import savepoint
+
 log = logging.getLogger("arbiter.writer")
 
 T = TypeVar("T")
@@ -355,7 +357,7 @@ def _steps(group: list[_Unit[Any] | _Item[Any, Any]]) -> list[_Unit[Any] | list[
 
 def _run_unit(connection: Connection, unit: _Unit[Any]) -> tuple[bool, Any]:
     try:
-        with connection.begin_nested():
+        with savepoint(connection):
             return True, unit.work(connection)
     except Exception as exc:  # that unit's failure, answered to its caller
         return False, exc
@@ -365,7 +367,7 @@ def _run_items(connection: Connection, items: list[_Item[Any, Any]]) -> dict[int
     batch = items[0].batch
     if len(items) > 1:
         try:
-            with connection.begin_nested():
+            with savepoint(connection):
                 results = batch(connection, [item.item for item in items])
                 if len(results) != len(items):
                     raise RuntimeError(f"{batch!r} answered {len(results)} of {len(items)} items")

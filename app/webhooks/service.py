@@ -29,8 +29,9 @@ from app.background import in_thread, running
 from app.connections.poller import connector_flows
 from app.connections.service import Target, all_targets, load_target
 from app.connections.tables import webhook_deliveries
-from app.db import partitions
-from app.events.service import Rows, admit, event_rows, insert_rows, store_events
+from app.db import driver, partitions
+from app.db.driver import savepoint
+from app.events.service import Rows, admit, event_rows, insert_rows, store_events, time_processor
 from app.runtime import Runtime
 from connectors.webhooks import PayloadError, SignatureError, WebhookResult, parse_webhook
 from graph.model import Event
@@ -107,7 +108,7 @@ def _stamps(
         " FROM connections c JOIN topologies t ON t.workspace_id = c.workspace_id"
         f" WHERE (c.workspace_id, c.system_id) IN (VALUES {', '.join([mark] * len(keys))})"
     )
-    rows = connection.exec_driver_sql(sql, tuple(part for key in keys for part in key)).all()
+    rows = driver.execute(connection, sql, tuple(part for key in keys for part in key))
     return {(row[0], row[1]): (row[2], row[3]) for row in rows}
 
 
@@ -352,7 +353,7 @@ def _store_events_of(
     if not owner:
         return result
     try:
-        with connection.begin_nested():
+        with savepoint(connection):
             stored = insert_rows(connection, _merged(workspace_id, list(usable.values()))).stored
     except Exception:  # kept pending: the sweeper tries again, the senders are answered
         log.exception("processing webhook deliveries %s failed", seqs)
@@ -387,9 +388,7 @@ def _insert(connection: Connection, rows: list[tuple[Any, ...]]) -> dict[tuple[A
     if not rows:
         return {}
     dialect = connection.dialect
-    processor = webhook_deliveries.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
-    assert processor is not None, "UTCDateTime always converts"
-    now = processor(datetime.now(UTC))
+    now = time_processor(dialect)(datetime.now(UTC))
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     placeholders = ",".join([f"({','.join([mark] * 8)})"] * len(rows))
     # Only placeholders and the constant column names are formatted in; values are bound.
@@ -402,8 +401,8 @@ def _insert(connection: Connection, rows: list[tuple[Any, ...]]) -> dict[tuple[A
     if dialect.name == "postgresql":  # partitioned: the key is held in its own table
         sql = partitions.deliveries_insert_sql(len(rows))
     values = tuple(v for row in rows for v in (*row[:5], now, now, row[5]))
-    inserted = connection.exec_driver_sql(sql, values)
-    return {(row[1], row[2], row[3]): row[0] for row in inserted.all()}
+    inserted = driver.execute(connection, sql, values)
+    return {(row[1], row[2], row[3]): row[0] for row in inserted}
 
 
 def process_delivery(runtime: Runtime, target: Target, seq: int, events: list[Event]) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
+from app.db.driver import savepoint
 from app.warnings.statuses import ConnectorStatuses
 from app.workers.tables import connector_reports
 
@@ -92,7 +93,7 @@ class SharedConnectorStatuses(ConnectorStatuses):
                     set_={"status": row["status"], "reported_at": row["reported_at"]},
                 )
                 try:
-                    with connection.begin_nested():
+                    with savepoint(connection):
                         connection.execute(statement)
                 except IntegrityError:  # the workspace was deleted meanwhile
                     continue

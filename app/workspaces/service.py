@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.db.driver import savepoint
 from app.db.tables import workspaces
 from app.exceptions import WorkspaceNotFound
 
@@ -43,7 +44,7 @@ def put_workspace(
         return existing, False
     created = Workspace(workspace_id, name or workspace_id, datetime.now(UTC))
     try:
-        with connection.begin_nested():
+        with savepoint(connection):
             connection.execute(
                 insert(workspaces).values(
                     id=created.id, name=created.name, created_at=created.created_at
