@@ -24,7 +24,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/pytest -n 2 --dist loadfile  # the two cores; one file per worker keeps its fixtures together
+	$(BIN)/pytest -n 2 --dist loadfile --durations=30  # the slowest tests listed, to keep CI short; the two cores; one file per worker keeps its fixtures together
 
 bench: $(STAMP)
 	$(BIN)/python bench/diagnosis.py
