@@ -1,6 +1,6 @@
 """Memory and restart time of a real `arbiter serve` after 1 day and after 30 days of history.
 
-    .venv/bin/python bench/lifetime.py [--orders-per-day 5000] [--days 1,30]
+    .venv/bin/python -m bench.lifetime [--orders-per-day 5000] [--days 1,30]
 
 For each length of history: a throwaway SQLite store gets a workspace with the CONTRACT.md
 topology and that many days of the realistic shop traffic of bench/diagnosis.py (orders pulled
