@@ -149,6 +149,22 @@ def test_standard_webhooks_for_a_generic_system(client: TestClient) -> None:
         "webhook-signature": sign_standard_webhook(secret, "msg_1", now - 600, body),
     }
     assert client.post("/webhooks/acme/wms", content=body, headers=stale).status_code == 401
+    # Nested under the JSON parser's limit: stored without the event, which says why; over it:
+    # a 422 from the parser. Never a 500.
+    answers = {}
+    for depth in (150, 5000):
+        nested = f'"data": {{"x": {"[" * depth}{"]" * depth}}}, "quantity"'
+        deep = json.dumps(event).replace('"quantity"', nested).encode()
+        signed = {
+            **headers,
+            "webhook-id": f"msg_deep_{depth}",
+            "webhook-signature": sign_standard_webhook(secret, f"msg_deep_{depth}", now, deep),
+        }
+        answers[depth] = client.post("/webhooks/acme/wms", content=deep, headers=signed)
+    assert answers[150].status_code == 200
+    assert "nested deeper than" in answers[150].json()["dropped"][0]
+    assert answers[5000].status_code == 422
+    assert "body is not JSON" in answers[5000].text
     stored = client.get("/api/v1/workspaces/acme/events", params={"ref": "sku:ABC-1"}).json()[
         "events"
     ]
